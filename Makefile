@@ -1,0 +1,39 @@
+# Two commands on a fresh machine:  `make run`  and  `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PRICES ?= ../shared/data/crypto/BTCUSDT_1h.csv
+OUT    ?= runs/btc_futures
+
+.PHONY: install install-test run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+## the main job: a BTC futures market around real hourly prices (a GBM path without the file)
+run: install
+	$(BIN)/defisim run btc_futures $(if $(wildcard $(PRICES)),--prices $(PRICES),) --out $(OUT)
+
+## the whole test suite (lint first)
+test: install-test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python benchmarks/bench_lobster.py
+	$(BIN)/python benchmarks/bench_btc_futures.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache

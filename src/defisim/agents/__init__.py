@@ -1,0 +1,5 @@
+"""Agents and the agent zoo."""
+
+from .base import Agent
+
+__all__ = ["Agent"]

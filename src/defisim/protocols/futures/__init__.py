@@ -1,0 +1,79 @@
+"""Vega-style cash-settled futures on a central limit order book.
+
+Rules and test vectors: ``../shared/specs/futures-market.md``.
+"""
+
+from .book import OrderBook, PriceLevel
+from .events import (
+    AuctionEnded,
+    LossSocialised,
+    MarginLevelsBreached,
+    MarketCreated,
+    MarketSettled,
+    MarketStateChanged,
+    MarkPriceUpdated,
+    OrderUpdated,
+    PositionClosedOut,
+    TradeExecuted,
+)
+from .fees import FeeCalculator
+from .margin import MarginCalculator, MarginLevels
+from .market import FuturesMarket, OrderResult, PartyState
+from .params import (
+    CloseoutParams,
+    FeeFactors,
+    LogNormalRiskModel,
+    MarginScaling,
+    MarketConfig,
+    SimpleRiskModel,
+)
+from .protocol import FuturesProtocol
+from .risk import RiskFactors, lognormal_risk_factors
+from .types import (
+    MarketState,
+    Order,
+    OrderStatus,
+    OrderType,
+    Reason,
+    Side,
+    TimeInForce,
+    TradeType,
+)
+
+__all__ = [
+    "AuctionEnded",
+    "CloseoutParams",
+    "FeeCalculator",
+    "FeeFactors",
+    "FuturesMarket",
+    "FuturesProtocol",
+    "LogNormalRiskModel",
+    "LossSocialised",
+    "MarginCalculator",
+    "MarginLevels",
+    "MarginLevelsBreached",
+    "MarkPriceUpdated",
+    "MarketConfig",
+    "MarketCreated",
+    "MarketSettled",
+    "MarketState",
+    "MarketStateChanged",
+    "MarginScaling",
+    "Order",
+    "OrderBook",
+    "OrderResult",
+    "OrderStatus",
+    "OrderType",
+    "OrderUpdated",
+    "PartyState",
+    "PositionClosedOut",
+    "PriceLevel",
+    "Reason",
+    "RiskFactors",
+    "Side",
+    "SimpleRiskModel",
+    "TimeInForce",
+    "TradeExecuted",
+    "TradeType",
+    "lognormal_risk_factors",
+]

@@ -1,0 +1,998 @@
+"""One cash-settled futures market: orders, auctions, margin, mark-to-market, closeouts.
+
+Rules: ``../shared/specs/futures-market.md`` sections 1, 2 (opening auction), 3-7
+and 9. All on-chain numbers are integers: prices in ticks of the market's decimal
+places, sizes in 10^-PDP contracts, money in base units of the settlement asset.
+
+Order pipeline (section 1): validate, check margin (skipped for orders that do not
+add exposure), plan the matching, check the aggressor can pay the fees (else
+reject with no trades), then commit trades, positions, fees and margins.
+Mark-to-market, the margin update and closeouts run at block end.
+
+Clean places for the market-mechanics issue: price monitoring checks the
+planned fills in ``_execute`` before the fee check and can switch the state to
+SUSPENDED (the auction code paths, GFA cancellation at uncrossing and the
+``FeeCalculator.auction_half`` fee mode already exist); pegged orders enter
+through the order-type switch in ``_validate``; liquidity fees already
+accumulate in the market's liquidity fee account.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from typing import TYPE_CHECKING
+
+from defisim.chain import ledger as acct
+from defisim.chain.ledger import NETWORK_PARTY
+
+from .book import OrderBook
+from .events import (
+    AuctionEnded,
+    LossSocialised,
+    MarginLevelsBreached,
+    MarketSettled,
+    MarketStateChanged,
+    MarkPriceUpdated,
+    OrderUpdated,
+    PositionClosedOut,
+    TradeExecuted,
+)
+from .fees import FeeCalculator
+from .fixed import ONE, ceil_div, to_fixed
+from .margin import MarginCalculator, MarginLevels
+from .params import MarketConfig
+from .risk import risk_factors_for
+from .types import (
+    PERSISTENT,
+    MarketState,
+    Order,
+    OrderStatus,
+    OrderType,
+    Reason,
+    TimeInForce,
+    TradeType,
+)
+
+if TYPE_CHECKING:
+    from defisim.chain import Chain
+
+NS = 1_000_000_000
+
+_CONTINUOUS_TIF = {
+    OrderType.LIMIT: frozenset(
+        {TimeInForce.GTC, TimeInForce.GTT, TimeInForce.IOC, TimeInForce.FOK, TimeInForce.GFN}
+    ),
+    OrderType.MARKET: frozenset({TimeInForce.IOC, TimeInForce.FOK}),
+}
+_AUCTION_TIF = {
+    OrderType.LIMIT: frozenset({TimeInForce.GTC, TimeInForce.GTT, TimeInForce.GFA}),
+    OrderType.MARKET: frozenset(),
+}
+_TRADING_STATES = frozenset({MarketState.PENDING, MarketState.ACTIVE, MarketState.SUSPENDED})
+
+
+class PartyState:
+    """A party's position and order exposure in one market (raw integers)."""
+
+    __slots__ = (
+        "party",
+        "position",
+        "buy_volume",
+        "sell_volume",
+        "buy_notional",
+        "sell_notional",
+        "orders",
+        "mtm_q",
+        "mtm_qp",
+        "margin_key",
+        "general_key",
+        "bond_key",
+    )
+
+    def __init__(self, party: str, market: str, asset: str) -> None:
+        self.party = party
+        self.position = 0
+        self.buy_volume = 0
+        self.sell_volume = 0
+        self.buy_notional = 0
+        self.sell_notional = 0
+        self.orders: dict[int, Order] = {}
+        # trades since the last mark-to-market: sum of signed sizes and of size * price
+        self.mtm_q = 0
+        self.mtm_qp = 0
+        self.margin_key = acct.margin(party, market, asset)
+        self.general_key = acct.general(party, asset)
+        self.bond_key = acct.bond(party, market, asset)
+
+
+class OrderResult:
+    """What happened to a submitted or amended order.
+
+    ``status`` is an :class:`OrderStatus`; ``reason`` a :class:`Reason` code (empty
+    when accepted normally); ``trades`` the :class:`TradeExecuted` events it made.
+    """
+
+    __slots__ = ("order_id", "status", "reason", "detail", "trades")
+
+    def __init__(self, order_id, status, reason="", detail="", trades=None) -> None:
+        self.order_id = order_id
+        self.status = status
+        self.reason = reason
+        self.detail = detail
+        self.trades: list[TradeExecuted] = trades if trades is not None else []
+
+    @property
+    def accepted(self) -> bool:
+        """True unless the transaction was rejected."""
+        return self.status != OrderStatus.REJECTED
+
+    @property
+    def filled_size(self) -> int:
+        return sum(t.size for t in self.trades)
+
+    def __repr__(self) -> str:
+        return (
+            f"OrderResult(id={self.order_id}, {self.status}, reason={self.reason!r}, "
+            f"trades={len(self.trades)})"
+        )
+
+
+class FuturesMarket:
+    """A Vega-style cash-settled futures market on the null chain.
+
+    Created through :class:`~defisim.protocols.futures.FuturesProtocol`; users and
+    agents reach it through :class:`defisim.Simulation`.
+    """
+
+    def __init__(self, chain: Chain, config: MarketConfig, next_order_id) -> None:
+        self.chain = chain
+        self.ledger = chain.ledger
+        self.config = config
+        self.market_id = config.market_id
+        self.asset = config.asset
+        asset = self.ledger.asset(config.asset)
+        if config.decimal_places > asset.decimals:
+            raise ValueError(
+                f"market decimal_places {config.decimal_places} exceeds asset "
+                f"{asset.asset_id} decimals {asset.decimals}"
+            )
+        self.price_factor = 10 ** (asset.decimals - config.decimal_places)
+        self.position_factor = 10**config.position_decimal_places
+        self.tick = config.tick_size
+        self.risk_factors = risk_factors_for(config.risk_model)
+        self.margin_calc = MarginCalculator(config, self.risk_factors, self.price_factor)
+        self.fees = FeeCalculator(config.fees, self.price_factor, config.position_decimal_places)
+        self.book = OrderBook()
+        self.orders: dict[int, Order] = {}  # live (resting) orders
+        self.parties: dict[str, PartyState] = {}
+        self._next_order_id = next_order_id
+        self.state = MarketState.PENDING
+        self.mark_price = 0
+        self.last_trade_price = 0
+        self.last_mark_time = chain.now
+        self.traded_since_mark = False
+        self.trade_seq = 0
+        self.opening_auction_end = chain.now + int(config.opening_auction_duration_s * NS)
+        self._mark_freq_ns = int(config.mark_price_frequency_s * NS)
+        self._expiries: list[tuple[int, int]] = []  # heap of (expires_at, order_id)
+        self._indicative: tuple[int, int] | None = None  # cache, None = stale
+        cp = config.closeout
+        self._disposal_step_ns = int(cp.disposal_time_step_s * NS)
+        self._last_disposal = chain.now
+        self._disposal_fraction = to_fixed(cp.disposal_fraction)
+        self._max_consumed = to_fixed(cp.max_fraction_consumed)
+        self._slippage = to_fixed(cp.slippage_range)
+        self.settlement_price = 0
+        self.settlement_key = acct.settlement(self.market_id, self.asset)
+        self.insurance_key = acct.insurance(self.market_id, self.asset)
+        self.infra_key = acct.fee_infrastructure(self.asset)
+        self.liquidity_key = acct.fee_liquidity(self.market_id, self.asset)
+        self.closeouts = 0
+        self.volume_traded = 0
+        self.recent_trades: deque[TradeExecuted] = deque(maxlen=2000)
+
+    def _trade(self, *fields) -> TradeExecuted:
+        """Emit a :class:`TradeExecuted` (fields after block and time) and remember it."""
+        c = self.chain
+        t = TradeExecuted(c.block, c.now, self.market_id, *fields)
+        c.emit(t)
+        self.recent_trades.append(t)
+        return t
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def in_auction(self) -> bool:
+        return self.state in (MarketState.PENDING, MarketState.SUSPENDED)
+
+    def party_state(self, party: str) -> PartyState:
+        ps = self.parties.get(party)
+        if ps is None:
+            ps = PartyState(party, self.market_id, self.asset)
+            self.parties[party] = ps
+        return ps
+
+    def indicative(self) -> tuple[int, int]:
+        """Indicative uncrossing ``(price, volume)`` in an auction, ``(0, 0)`` if none."""
+        if self._indicative is None:
+            p, v = self.book.uncrossing()
+            if v:
+                p -= p % self.tick  # floor to a tick
+            self._indicative = (p, v)
+        return self._indicative
+
+    def _margin_price(self) -> int:
+        """P of section 4: the mark price; in the opening auction the indicative price."""
+        if self.mark_price:
+            return self.mark_price
+        return self.indicative()[0]
+
+    def _auction_price(self) -> int | None:
+        if not self.in_auction:
+            return None
+        return max(self.mark_price, self.indicative()[0])
+
+    def maintenance_for(self, ps: PartyState, dv: int = 0, db: int = 0, ds: int = 0,
+                        dbn: int = 0, dsn: int = 0) -> int:
+        """Maintenance margin of ``ps`` with optional changes to position/orders."""
+        return self.margin_calc.maintenance(
+            ps.position + dv,
+            ps.buy_volume + db,
+            ps.sell_volume + ds,
+            self._margin_price(),
+            self._auction_price(),
+            ps.buy_notional + dbn,
+            ps.sell_notional + dsn,
+        )
+
+    def margin_levels(self, party: str) -> MarginLevels:
+        """Current margin levels of ``party`` (all zero for a party with nothing here)."""
+        ps = self.parties.get(party)
+        mm = self.maintenance_for(ps) if ps is not None else 0
+        return self.margin_calc.levels(mm)
+
+    def _emit_order(self, o: Order) -> None:
+        c = self.chain
+        c.emit(
+            OrderUpdated(
+                c.block, c.now, self.market_id, o.order_id, o.party, o.side, o.order_type,
+                o.tif, o.price, o.size, o.remaining, o.status, o.reason, o.expires_at,
+            )
+        )
+
+    def _reject(self, tx: str, party: str, reason: Reason, detail: str, order_id: int = 0):
+        self.chain.reject(tx, party, self.market_id, reason, detail, order_id)
+        return OrderResult(order_id, OrderStatus.REJECTED, reason, detail)
+
+    # ------------------------------------------------------------- order books
+    def _rest(self, o: Order, ps: PartyState) -> None:
+        self.book.add(o)
+        self.orders[o.order_id] = o
+        ps.orders[o.order_id] = o
+        if o.side > 0:
+            ps.buy_volume += o.remaining
+            ps.buy_notional += o.remaining * o.price
+        else:
+            ps.sell_volume += o.remaining
+            ps.sell_notional += o.remaining * o.price
+        if o.expires_at:
+            heapq.heappush(self._expiries, (o.expires_at, o.order_id))
+        self._indicative = None
+
+    def _unrest(self, o: Order, ps: PartyState) -> None:
+        """Take a resting order off the book and out of the party's exposure."""
+        self.book.remove(o)
+        del self.orders[o.order_id]
+        del ps.orders[o.order_id]
+        if o.side > 0:
+            ps.buy_volume -= o.remaining
+            ps.buy_notional -= o.remaining * o.price
+        else:
+            ps.sell_volume -= o.remaining
+            ps.sell_notional -= o.remaining * o.price
+        self._indicative = None
+
+    def _fill_passive(self, o: Order, size: int) -> None:
+        ps = self.parties[o.party]
+        if o.side > 0:
+            ps.buy_volume -= size
+            ps.buy_notional -= size * o.price
+        else:
+            ps.sell_volume -= size
+            ps.sell_notional -= size * o.price
+        if size >= o.remaining:
+            self.book.fill(o, size)
+            del self.orders[o.order_id]
+            del ps.orders[o.order_id]
+            o.status = OrderStatus.FILLED
+        else:
+            self.book.fill(o, size)
+        o.updated_at = self.chain.now
+        self._indicative = None
+        self._emit_order(o)
+
+    # ------------------------------------------------------------ validation
+    def _validate(self, o: Order, ps: PartyState) -> tuple[Reason, str] | None:
+        if self.state not in _TRADING_STATES:
+            return Reason.MARKET_NOT_TRADING, f"market is {self.state}"
+        if o.party not in self.ledger.parties or o.party == NETWORK_PARTY:
+            return Reason.PARTY_NOT_FOUND, f"unknown party {o.party!r}"
+        if o.side not in (1, -1):
+            return Reason.INVALID_SIDE, f"side must be +1 (buy) or -1 (sell), got {o.side!r}"
+        if not isinstance(o.size, int) or o.size <= 0:
+            return Reason.INVALID_SIZE, f"size must be a positive integer, got {o.size!r}"
+        if o.order_type == OrderType.LIMIT:
+            if not isinstance(o.price, int) or o.price <= 0:
+                return Reason.INVALID_PRICE, f"limit price must be a positive integer, got {o.price!r}"
+            if o.price % self.tick:
+                return Reason.PRICE_NOT_ON_TICK, f"price {o.price} is not a multiple of tick {self.tick}"
+        elif o.order_type == OrderType.MARKET:
+            if o.price:
+                return Reason.INVALID_PRICE, "a market order has no price"
+        else:
+            return Reason.INVALID_ORDER_TYPE, f"order type {o.order_type} is not supported"
+        allowed = (_AUCTION_TIF if self.in_auction else _CONTINUOUS_TIF)[o.order_type]
+        if o.tif not in allowed:
+            mode = "an auction" if self.in_auction else "continuous trading"
+            return (
+                Reason.INVALID_TIME_IN_FORCE,
+                f"{o.order_type} {o.tif} is not allowed in {mode} (allowed: {sorted(allowed)})",
+            )
+        if o.tif == TimeInForce.GTT and not o.expires_at:
+            return Reason.INVALID_EXPIRY, "GTT order needs an expiry"
+        if o.expires_at:
+            if o.tif not in (TimeInForce.GTT, TimeInForce.GFA, TimeInForce.GFN):
+                return Reason.INVALID_EXPIRY, f"{o.tif} orders take no expiry"
+            if o.expires_at <= self.chain.now:
+                return Reason.INVALID_EXPIRY, f"expiry {o.expires_at} is not after now {self.chain.now}"
+        if o.post_only and (o.order_type != OrderType.LIMIT or o.tif not in PERSISTENT):
+            return Reason.INVALID_FLAGS, "post_only needs a persistent LIMIT order"
+        if o.reduce_only:
+            if o.post_only or o.tif not in (TimeInForce.IOC, TimeInForce.FOK):
+                return Reason.INVALID_FLAGS, "reduce_only needs an IOC or FOK order without post_only"
+            if ps.position * o.side >= 0:
+                return (
+                    Reason.REDUCE_ONLY_WOULD_INCREASE,
+                    f"position {ps.position}: a {'buy' if o.side > 0 else 'sell'} cannot reduce it",
+                )
+        return None
+
+    def _order_margin_ok(self, ps: PartyState, side: int, size: int, price: int) -> tuple[bool, int]:
+        """Margin gate of section 4: ``(ok, initial margin needed or 0 if not adding exposure)``."""
+        before = self.maintenance_for(ps)
+        if side > 0:
+            after = self.maintenance_for(ps, db=size, dbn=size * price)
+        else:
+            after = self.maintenance_for(ps, ds=size, dsn=size * price)
+        if after <= before:
+            return True, 0
+        initial = self.margin_calc.initial(after)
+        bal = self.ledger.balance
+        return bal(ps.margin_key) + bal(ps.general_key) >= initial, initial
+
+    def _top_up_to(self, ps: PartyState, target: int) -> None:
+        have = self.ledger.balance(ps.margin_key)
+        if have < target:
+            self.ledger.transfer_up_to(ps.general_key, ps.margin_key, target - have, "margin_top_up")
+
+    # ------------------------------------------------------------- submission
+    def submit(
+        self,
+        party: str,
+        side: int,
+        size: int,
+        order_type: OrderType = OrderType.LIMIT,
+        tif: TimeInForce = TimeInForce.GTC,
+        price: int = 0,
+        expires_at: int = 0,
+        post_only: bool = False,
+        reduce_only: bool = False,
+    ) -> OrderResult:
+        """Submit an order (raw integers). Never raises for bad input: a rejection
+        event is emitted and an :class:`OrderResult` with status ``REJECTED`` returned."""
+        try:
+            order_type = OrderType(order_type)
+            tif = TimeInForce(tif)
+        except ValueError as exc:
+            return self._reject("submit_order", party, Reason.INVALID_ORDER_TYPE, str(exc))
+        oid = self._next_order_id()
+        o = Order(oid, self.market_id, party, side, order_type, tif, price or 0, size,
+                  expires_at or 0, self.chain.now, bool(post_only), bool(reduce_only))
+        ps = self.parties.get(party) or PartyState(party, self.market_id, self.asset)
+        err = self._validate(o, ps)
+        if err is not None:
+            return self._reject_order(o, *err)
+        self.parties.setdefault(party, ps)
+        if o.reduce_only:  # may only shrink the position: cap the size at it
+            o.size = o.remaining = min(o.size, abs(ps.position))
+            need_initial = 0
+        else:
+            ok, need_initial = self._order_margin_ok(ps, side, size, o.price)
+            if not ok:
+                return self._reject_order(
+                    o, Reason.MARGIN_CHECK_FAILED,
+                    f"initial margin {need_initial} exceeds margin + general "
+                    f"{self.ledger.balance(ps.margin_key) + self.ledger.balance(ps.general_key)}",
+                )
+        if self.in_auction:
+            self._top_up_to(ps, need_initial)
+            self._rest(o, ps)
+            self._emit_order(o)
+            return OrderResult(oid, o.status)
+        return self._execute(o, ps, need_initial)
+
+    def _reject_order(self, o: Order, reason: Reason, detail: str) -> OrderResult:
+        o.status = OrderStatus.REJECTED
+        o.reason = reason
+        self._emit_order(o)
+        return self._reject("submit_order", o.party, reason, detail, o.order_id)
+
+    def _execute(self, o: Order, ps: PartyState, need_initial: int, amend: Order | None = None) -> OrderResult:
+        """Continuous trading: plan, fee check, commit. ``amend`` is the order being replaced."""
+        limit = o.price if o.order_type == OrderType.LIMIT else None
+        fills, self_trade = self.book.plan(o.side, limit, o.remaining, o.party)
+        if fills and o.post_only:
+            return self._stop(o, Reason.POST_ONLY_WOULD_TRADE, amend)
+        if o.tif == TimeInForce.FOK and (self_trade or sum(f for _, f in fills) < o.remaining):
+            return self._stop(o, Reason.FOK_NOT_FILLED, amend)
+        fee_rows = []
+        total_fee = 0
+        if fills:
+            cont = self.fees.continuous
+            for passive, f in fills:
+                fm, fi, fl = cont(f, passive.price)
+                fee_rows.append((fm, fi, fl))
+                total_fee += fm + fi + fl
+            bal = self.ledger.balance
+            have = bal(ps.general_key) + bal(ps.margin_key)
+            if have < total_fee:
+                detail = f"fees {total_fee} exceed general + margin {have}"
+                if amend is not None:
+                    return self._reject("amend_order", o.party, Reason.INSUFFICIENT_FUNDS_FOR_FEES, detail, amend.order_id)
+                return self._reject_order(o, Reason.INSUFFICIENT_FUNDS_FOR_FEES, detail)
+        # commit
+        if amend is not None:
+            self._unrest(amend, ps)
+        self._top_up_to(ps, need_initial)
+        trades = self._commit_fills(o, ps, fills, fee_rows)
+        if o.remaining == 0:
+            o.status = OrderStatus.FILLED
+        elif self_trade:
+            o.status = OrderStatus.STOPPED if not trades else OrderStatus.PARTIALLY_FILLED
+            o.reason = Reason.SELF_TRADE
+        elif o.tif in PERSISTENT:
+            self._rest(o, ps)
+        else:
+            o.status = OrderStatus.PARTIALLY_FILLED if trades else OrderStatus.STOPPED
+            o.reason = "" if trades else Reason.NO_LIQUIDITY
+        o.updated_at = self.chain.now
+        self._emit_order(o)
+        if trades:
+            self._after_trades(ps, fills)
+        elif not o.resting:
+            self._margin_update(ps)
+        return OrderResult(o.order_id, o.status, o.reason, "", trades)
+
+    def _stop(self, o: Order, reason: Reason, amend: Order | None) -> OrderResult:
+        if amend is not None:
+            return self._reject("amend_order", o.party, reason, f"amended order would be stopped: {reason}", amend.order_id)
+        o.status = OrderStatus.STOPPED
+        o.reason = reason
+        self._emit_order(o)
+        return OrderResult(o.order_id, o.status, reason)
+
+    def _commit_fills(self, o: Order, ps: PartyState, fills, fee_rows) -> list[TradeExecuted]:
+        """Trade the planned fills of aggressive order ``o`` (continuous trading)."""
+        c = self.chain
+        led = self.ledger
+        trades = []
+        side = o.side
+        for (passive, f), (fm, fi, fl) in zip(fills, fee_rows, strict=True):
+            price = passive.price
+            pps = self.parties[passive.party]
+            # aggressor pays fees: general first, then margin
+            total = fm + fi + fl
+            if total:
+                g = led.balance(ps.general_key)
+                from_g = total if g >= total else g
+                if fm:
+                    self._pay(ps, fm, from_g, pps.general_key, "fee_maker")
+                    from_g -= min(from_g, fm)
+                if fi:
+                    self._pay(ps, fi, from_g, self.infra_key, "fee_infrastructure")
+                    from_g -= min(from_g, fi)
+                if fl:
+                    self._pay(ps, fl, from_g, self.liquidity_key, "fee_liquidity")
+            self._fill_passive(passive, f)
+            o.remaining -= f
+            self._apply_position(ps, side * f, price)
+            self._apply_position(pps, -side * f, price)
+            self.trade_seq += 1
+            if side > 0:
+                buyer, seller, bo, so, bf, sf = o.party, passive.party, o.order_id, passive.order_id, total, 0
+            else:
+                buyer, seller, bo, so, bf, sf = passive.party, o.party, passive.order_id, o.order_id, 0, total
+            trades.append(self._trade(self.trade_seq, price, f, buyer, seller, side, bo, so,
+                                      TradeType.DEFAULT, bf, sf))
+            self.last_trade_price = price
+            self.volume_traded += f
+        if trades:
+            self.traded_since_mark = True
+        return trades
+
+    def _pay(self, ps: PartyState, amount: int, from_general: int, dest, kind: str) -> None:
+        g = min(from_general, amount)
+        if g:
+            self.ledger.transfer(ps.general_key, dest, g, kind)
+        if amount - g:
+            self.ledger.transfer(ps.margin_key, dest, amount - g, kind)
+
+    @staticmethod
+    def _apply_position(ps: PartyState, q: int, price: int) -> None:
+        ps.position += q
+        ps.mtm_q += q
+        ps.mtm_qp += q * price
+
+    def _after_trades(self, ps: PartyState, fills) -> None:
+        """Margin update of the aggressor and every passive party of a trade."""
+        seen = {ps.party}
+        self._margin_update(ps)
+        for passive, _ in fills:
+            if passive.party not in seen:
+                seen.add(passive.party)
+                self._margin_update(self.parties[passive.party])
+
+    # -------------------------------------------------------- amend / cancel
+    def amend(
+        self,
+        party: str,
+        order_id: int,
+        price: int | None = None,
+        size: int | None = None,
+        expires_at: int | None = None,
+        tif: TimeInForce | None = None,
+    ) -> OrderResult:
+        """Amend a resting order (section 1).
+
+        A price change or a size increase is cancel-and-replace (back of the queue,
+        may trade at once); a size decrease keeps priority; ``size <= 0`` cancels.
+        ``size`` is the new remaining size. A failed amend leaves the order as it was.
+        """
+        o = self.orders.get(order_id)
+        if o is None:
+            return self._reject("amend_order", party, Reason.ORDER_NOT_FOUND, f"no live order {order_id}", order_id)
+        if o.party != party:
+            return self._reject("amend_order", party, Reason.NOT_ORDER_OWNER, f"order {order_id} belongs to another party", order_id)
+        if self.state not in _TRADING_STATES:
+            return self._reject("amend_order", party, Reason.MARKET_NOT_TRADING, f"market is {self.state}", order_id)
+        ps = self.parties[party]
+        if size is not None and size <= 0:
+            self.cancel(party, order_id)
+            return OrderResult(order_id, OrderStatus.CANCELLED)
+        new_price = o.price if price is None else price
+        new_size = o.remaining if size is None else size
+        new_tif = o.tif if tif is None else TimeInForce(tif)
+        new_exp = o.expires_at if expires_at is None else expires_at
+        if new_price == o.price and new_size == o.remaining and new_tif == o.tif and new_exp == o.expires_at:
+            return self._reject("amend_order", party, Reason.NOTHING_TO_AMEND, "the amendment changes nothing", order_id)
+        if not isinstance(new_price, int) or new_price <= 0:
+            return self._reject("amend_order", party, Reason.INVALID_PRICE, f"price must be a positive integer, got {new_price!r}", order_id)
+        if new_price % self.tick:
+            return self._reject("amend_order", party, Reason.PRICE_NOT_ON_TICK, f"price {new_price} is not a multiple of tick {self.tick}", order_id)
+        if not isinstance(new_size, int):
+            return self._reject("amend_order", party, Reason.INVALID_SIZE, f"size must be an integer, got {new_size!r}", order_id)
+        if new_tif != o.tif and {new_tif, o.tif} != {TimeInForce.GTC, TimeInForce.GTT}:
+            return self._reject("amend_order", party, Reason.INVALID_TIME_IN_FORCE, "only GTC <-> GTT can be amended", order_id)
+        if new_tif == TimeInForce.GTT and (not new_exp or new_exp <= self.chain.now):
+            return self._reject("amend_order", party, Reason.INVALID_EXPIRY, f"expiry {new_exp} is not after now", order_id)
+        if new_tif == TimeInForce.GTC:
+            new_exp = 0
+        # margin check on the amended exposure
+        dvol = new_size - o.remaining
+        dnot = new_size * new_price - o.remaining * o.price
+        before = self.maintenance_for(ps)
+        if o.side > 0:
+            after = self.maintenance_for(ps, db=dvol, dbn=dnot)
+        else:
+            after = self.maintenance_for(ps, ds=dvol, dsn=dnot)
+        need_initial = 0
+        if after > before:
+            need_initial = self.margin_calc.initial(after)
+            bal = self.ledger.balance
+            if bal(ps.margin_key) + bal(ps.general_key) < need_initial:
+                return self._reject("amend_order", party, Reason.MARGIN_CHECK_FAILED,
+                                    f"initial margin {need_initial} exceeds margin + general", order_id)
+        if new_price == o.price and new_size <= o.remaining:
+            # in place, keeps priority
+            if new_size < o.remaining:
+                o.size -= o.remaining - new_size
+                if o.side > 0:
+                    ps.buy_volume -= o.remaining - new_size
+                    ps.buy_notional -= (o.remaining - new_size) * o.price
+                else:
+                    ps.sell_volume -= o.remaining - new_size
+                    ps.sell_notional -= (o.remaining - new_size) * o.price
+                self.book.reduce(o, new_size)
+                self._indicative = None
+            o.tif, o.expires_at = new_tif, new_exp
+            if new_exp:
+                heapq.heappush(self._expiries, (new_exp, o.order_id))
+            o.updated_at = self.chain.now
+            self._emit_order(o)
+            self._margin_update(ps)
+            return OrderResult(order_id, o.status)
+        # cancel-and-replace: the same order id goes to the back of its new level
+        if self.in_auction:
+            self._unrest(o, ps)
+            o.size += new_size - o.remaining
+            o.price, o.remaining, o.tif, o.expires_at = new_price, new_size, new_tif, new_exp
+            self._top_up_to(ps, need_initial)
+            self._rest(o, ps)
+            o.updated_at = self.chain.now
+            self._emit_order(o)
+            return OrderResult(order_id, o.status)
+        replacement = Order(order_id, self.market_id, party, o.side, o.order_type, new_tif, new_price,
+                            o.size - o.remaining + new_size, new_exp, o.created_at, o.post_only, False)
+        replacement.remaining = new_size
+        return self._execute(replacement, ps, need_initial, amend=o)
+
+    def cancel(self, party: str, order_id: int, reason: Reason | str = "") -> OrderResult:
+        """Cancel one resting order of ``party``."""
+        o = self.orders.get(order_id)
+        if o is None:
+            return self._reject("cancel_order", party, Reason.ORDER_NOT_FOUND, f"no live order {order_id}", order_id)
+        if o.party != party:
+            return self._reject("cancel_order", party, Reason.NOT_ORDER_OWNER, f"order {order_id} belongs to another party", order_id)
+        ps = self.parties[party]
+        self._cancel_order(o, ps, OrderStatus.CANCELLED, reason)
+        self._margin_update(ps)
+        return OrderResult(order_id, OrderStatus.CANCELLED, reason)
+
+    def cancel_all(self, party: str, reason: Reason | str = "") -> int:
+        """Cancel every resting order of ``party``; return how many."""
+        ps = self.parties.get(party)
+        if ps is None or not ps.orders:
+            return 0
+        n = 0
+        for o in list(ps.orders.values()):
+            self._cancel_order(o, ps, OrderStatus.CANCELLED, reason)
+            n += 1
+        self._margin_update(ps)
+        return n
+
+    def _cancel_order(self, o: Order, ps: PartyState, status: OrderStatus, reason) -> None:
+        self._unrest(o, ps)
+        o.status = status
+        o.reason = reason
+        o.updated_at = self.chain.now
+        self._emit_order(o)
+
+    # ------------------------------------------------------------------ margins
+    def _margin_update(self, ps: PartyState) -> bool:
+        """Top up below search (general, then bond) to initial; release above release
+        (not in auctions) down to initial; everything back with no exposure.
+        Returns True if the party is left below maintenance (distressed)."""
+        if ps.party == NETWORK_PARTY:
+            return False
+        led = self.ledger
+        bal = led.balance(ps.margin_key)
+        if ps.position == 0 and not ps.orders:
+            if bal:
+                led.transfer(ps.margin_key, ps.general_key, bal, "margin_release")
+            return False
+        mm = self.maintenance_for(ps)
+        calc = self.margin_calc
+        if bal < calc.search(mm):
+            need = calc.initial(mm) - bal
+            got = led.transfer_up_to(ps.general_key, ps.margin_key, need, "margin_top_up")
+            if got < need:
+                got += led.transfer_up_to(ps.bond_key, ps.margin_key, need - got, "margin_top_up_bond")
+            bal += got
+        elif bal > calc.release(mm) and not self.in_auction:
+            led.transfer(ps.margin_key, ps.general_key, bal - calc.initial(mm), "margin_release")
+            return False
+        return bal < mm
+
+    # -------------------------------------------------------------- block hooks
+    def begin_block(self) -> None:
+        """Expire GTT orders whose time has come, before anything else happens."""
+        now = self.chain.now
+        exp = self._expiries
+        while exp and exp[0][0] <= now:
+            t, oid = heapq.heappop(exp)
+            o = self.orders.get(oid)
+            if o is not None and o.expires_at == t:
+                ps = self.parties[o.party]
+                self._cancel_order(o, ps, OrderStatus.EXPIRED, "")
+                self._margin_update(ps)
+
+    def end_block(self) -> None:
+        """Opening-auction uncrossing, then mark-to-market, margins, closeouts, disposal."""
+        now = self.chain.now
+        if self.state == MarketState.PENDING and now >= self.opening_auction_end:
+            price, volume = self.indicative()
+            if volume:
+                self._uncross(price, volume, "opening")
+                self._set_state(MarketState.ACTIVE, "opening auction uncrossed")
+                self._mark_to_market(price)
+                self._margins_and_closeouts()
+                self.last_mark_time = now
+            return
+        if self.state != MarketState.ACTIVE:
+            return
+        if now - self.last_mark_time >= self._mark_freq_ns:
+            new_mark = self.last_trade_price if self.traded_since_mark else self.mark_price
+            if self.traded_since_mark or new_mark != self.mark_price:
+                self._mark_to_market(new_mark)
+            self._margins_and_closeouts()
+            self.last_mark_time = now
+        if now - self._last_disposal >= self._disposal_step_ns:
+            self._dispose()
+            self._last_disposal = now
+
+    def _set_state(self, state: MarketState, detail: str = "") -> None:
+        self.state = state
+        c = self.chain
+        c.emit(MarketStateChanged(c.block, c.now, self.market_id, state, detail))
+
+    # ------------------------------------------------------------------ auction
+    def _uncross(self, price: int, volume: int, auction: str) -> None:
+        """Trade the crossed volume at ``price`` (section 2); no fees in the opening auction."""
+        c = self.chain
+        pairs = self.book.uncross_plan(price, volume)
+        touched: dict[str, PartyState] = {}
+        for b, s, f in pairs:
+            self._fill_passive(b, f)
+            self._fill_passive(s, f)
+            bps, sps = self.parties[b.party], self.parties[s.party]
+            self._apply_position(bps, f, price)
+            self._apply_position(sps, -f, price)
+            touched[b.party] = bps
+            touched[s.party] = sps
+            self.trade_seq += 1
+            self._trade(self.trade_seq, price, f, b.party, s.party, 0, b.order_id, s.order_id,
+                        TradeType.AUCTION, 0, 0)
+            self.volume_traded += f
+        self.last_trade_price = price
+        self.traded_since_mark = True
+        c.emit(AuctionEnded(c.block, c.now, self.market_id, price, volume, auction))
+        # GFA orders leave when the auction ends
+        for o in list(self.orders.values()):
+            if o.tif == TimeInForce.GFA:
+                self._cancel_order(o, self.parties[o.party], OrderStatus.CANCELLED, Reason.AUCTION_ENDED)
+
+    # ---------------------------------------------------------- mark-to-market
+    def _mark_to_market(self, new_mark: int) -> None:
+        """Settle every position to ``new_mark`` (section 5) and set the mark price."""
+        self._settle_flows(new_mark, "mtm")
+        if new_mark != self.mark_price:
+            self.mark_price = new_mark
+            c = self.chain
+            c.emit(MarkPriceUpdated(c.block, c.now, self.market_id, new_mark))
+        self.traded_since_mark = False
+
+    def _settle_flows(self, new_price: int, kind: str) -> None:
+        """Collect losses into the settlement account and pay winners (section 5).
+
+        Per party, ``amount = V_prev (P_new - P_prev) + sum q_i (P_new - price_i)``,
+        in base units ``amount * price_factor / 10^PDP``: losses round up, wins down.
+        Losers pay from margin, general, bond, then the insurance pool. If less was
+        collected than owed, winners get ``floor(gain * collected / owed)`` and the
+        last winner the rounding remainder; rounding dust left over when everything
+        was collected goes to the insurance pool, so the settlement account ends at 0.
+        """
+        led = self.ledger
+        prev = self.mark_price
+        pf, d = self.price_factor, self.position_factor
+        settle, ins = self.settlement_key, self.insurance_key
+        winners: list[tuple[PartyState, int]] = []
+        for ps in self.parties.values():
+            q = ps.mtm_q
+            if ps.position == 0 and q == 0 and ps.mtm_qp == 0:
+                continue
+            v_prev = ps.position - q
+            raw = v_prev * (new_price - prev) + new_price * q - ps.mtm_qp
+            ps.mtm_q = 0
+            ps.mtm_qp = 0
+            if raw == 0:
+                continue
+            if raw > 0:
+                winners.append((ps, raw * pf // d))
+                continue
+            loss = ceil_div(-raw * pf, d)
+            k = f"{kind}_loss"
+            if ps.party == NETWORK_PARTY:
+                led.transfer_up_to(ins, settle, loss, k)
+                continue
+            got = led.transfer_up_to(ps.margin_key, settle, loss, k)
+            if got < loss:
+                got += led.transfer_up_to(ps.general_key, settle, loss - got, k)
+            if got < loss:
+                got += led.transfer_up_to(ps.bond_key, settle, loss - got, k)
+            if got < loss:
+                led.transfer_up_to(ins, settle, loss - got, f"{kind}_loss_insurance")
+        owed = sum(w for _, w in winners)
+        collected = led.balance(settle)
+        c = self.chain
+        if owed and collected < owed:
+            paid = 0
+            for i, (ps, w) in enumerate(winners):
+                share = w * collected // owed
+                if i == len(winners) - 1:
+                    share = collected - paid
+                paid += share
+                dest = ins if ps.party == NETWORK_PARTY else ps.margin_key
+                led.transfer(settle, dest, share, f"{kind}_win")
+                if w - share:
+                    c.emit(LossSocialised(c.block, c.now, self.market_id, ps.party, w - share))
+        else:
+            for ps, w in winners:
+                dest = ins if ps.party == NETWORK_PARTY else ps.margin_key
+                led.transfer(settle, dest, w, f"{kind}_win")
+            rest = led.balance(settle)
+            if rest:
+                led.transfer(settle, ins, rest, f"{kind}_rounding")
+
+    def _margins_and_closeouts(self) -> None:
+        """After mark-to-market: margin update for everyone, then closeouts (section 6)."""
+        distressed = [ps for ps in list(self.parties.values())
+                      if (ps.position or ps.orders) and self._margin_update(ps)]
+        if not distressed:
+            return
+        c = self.chain
+        led = self.ledger
+        for ps in distressed:
+            mm = self.maintenance_for(ps)
+            c.emit(MarginLevelsBreached(c.block, c.now, self.market_id, ps.party, mm, led.balance(ps.margin_key)))
+            for o in list(ps.orders.values()):
+                self._cancel_order(o, ps, OrderStatus.CANCELLED, Reason.DISTRESSED)
+            if ps.position == 0:
+                self._margin_update(ps)
+                continue
+            mm = self.maintenance_for(ps)
+            if led.balance(ps.margin_key) >= mm:
+                continue  # cancelling its orders saved it
+            self._close_out(ps)
+
+    def _close_out(self, ps: PartyState) -> None:
+        """Move ``ps``'s whole position to the network party at the mark price."""
+        c = self.chain
+        price = self.mark_price
+        size = ps.position
+        net = self.party_state(NETWORK_PARTY)
+        self._apply_position(ps, -size, price)
+        self._apply_position(net, size, price)
+        self.trade_seq += 1
+        if size > 0:
+            buyer, seller = NETWORK_PARTY, ps.party
+        else:
+            buyer, seller = ps.party, NETWORK_PARTY
+        self._trade(self.trade_seq, price, abs(size), buyer, seller, 0, 0, 0, TradeType.CLOSEOUT, 0, 0)
+        moved = self.ledger.transfer_all(ps.margin_key, self.insurance_key, "closeout_margin")
+        self.closeouts += 1
+        c.emit(PositionClosedOut(c.block, c.now, self.market_id, ps.party, size, price, moved))
+
+    def _dispose(self) -> None:
+        """The network party sends one IOC order to unwind its position (section 6)."""
+        net = self.parties.get(NETWORK_PARTY)
+        if net is None or net.position == 0:
+            return
+        bb, ba = self.book.best_bid(), self.book.best_ask()
+        if bb is None or ba is None:
+            return
+        cp = self.config.closeout
+        pos = abs(net.position)
+        side = -1 if net.position > 0 else 1
+        mid2 = bb + ba  # twice the mid, to stay in integers
+        if side < 0:  # selling into bids down to mid * (1 - slippage)
+            edge = ceil_div(mid2 * (ONE - self._slippage), 2 * ONE)
+            edge += (-edge) % self.tick
+            opposite = self.book.volume_within(1, edge, bb)
+        else:
+            edge = (mid2 * (ONE + self._slippage)) // (2 * ONE)
+            edge -= edge % self.tick
+            opposite = self.book.volume_within(-1, ba, edge)
+        if opposite == 0 or edge <= 0:
+            return
+        size = pos if pos <= cp.full_disposal_size else ceil_div(pos * self._disposal_fraction, ONE)
+        size = min(size, ceil_div(self._max_consumed * opposite, ONE), pos)
+        fills, _ = self.book.plan(side, edge, size, NETWORK_PARTY)
+        if not fills:
+            return
+        fee_rows = [self.fees.continuous(f, p.price) for p, f in fills]
+        total = sum(sum(r) for r in fee_rows)
+        if self.ledger.balance(self.insurance_key) < total:
+            fee_rows = [(0, 0, 0)] * len(fills)  # the pool cannot pay: trade without fees
+        c = self.chain
+        o = Order(self._next_order_id(), self.market_id, NETWORK_PARTY, side, OrderType.NETWORK,
+                  TimeInForce.IOC, edge, size, 0, c.now)
+        for (passive, f), (fm, fi, fl) in zip(fills, fee_rows, strict=True):
+            price = passive.price
+            pps = self.parties[passive.party]
+            led = self.ledger
+            led.transfer(self.insurance_key, pps.general_key, fm, "fee_maker")
+            led.transfer(self.insurance_key, self.infra_key, fi, "fee_infrastructure")
+            led.transfer(self.insurance_key, self.liquidity_key, fl, "fee_liquidity")
+            self._fill_passive(passive, f)
+            o.remaining -= f
+            self._apply_position(net, side * f, price)
+            self._apply_position(pps, -side * f, price)
+            self.trade_seq += 1
+            fee = fm + fi + fl
+            if side > 0:
+                args = (NETWORK_PARTY, passive.party, side, o.order_id, passive.order_id, TradeType.NETWORK, fee, 0)
+            else:
+                args = (passive.party, NETWORK_PARTY, side, passive.order_id, o.order_id, TradeType.NETWORK, 0, fee)
+            self._trade(self.trade_seq, price, f, *args)
+            self.last_trade_price = price
+            self.traded_since_mark = True
+            self.volume_traded += f
+        o.status = OrderStatus.FILLED if o.remaining == 0 else OrderStatus.PARTIALLY_FILLED
+        self._emit_order(o)
+        for passive, _ in fills:
+            self._margin_update(self.parties[passive.party])
+
+    # --------------------------------------------------------------- settlement
+    def terminate(self) -> None:
+        """Trading terminated (section 9): cancel every order; positions wait for settlement."""
+        if self.state in (MarketState.TRADING_TERMINATED, MarketState.SETTLED, MarketState.CANCELLED, MarketState.CLOSED):
+            return
+        for o in list(self.orders.values()):
+            self._cancel_order(o, self.parties[o.party], OrderStatus.CANCELLED, Reason.TRADING_TERMINATED)
+        if self.state == MarketState.PENDING:
+            self._set_state(MarketState.CANCELLED, "terminated before the opening auction ended")
+            for ps in self.parties.values():
+                self._margin_update(ps)
+            return
+        self._set_state(MarketState.TRADING_TERMINATED)
+
+    def settle(self, price: int) -> None:
+        """Final settlement at the oracle ``price`` (raw ticks, section 9).
+
+        Each party receives ``V (price - last mark)`` plus the unsettled part of its
+        trades since the last mark, collected and paid like mark-to-market (with
+        loss socialisation); then margin and bond accounts return to general, the
+        insurance pool goes to the global pool, and the market is SETTLED.
+
+        Raises:
+            ValueError: ``price`` is not a positive integer, or trading was not terminated.
+        """
+        if self.state != MarketState.TRADING_TERMINATED:
+            raise ValueError(f"market {self.market_id} is {self.state}; terminate trading first")
+        if not isinstance(price, int) or price <= 0:
+            raise ValueError(f"settlement price must be a positive integer, got {price!r}")
+        self._settle_flows(price, "settlement")
+        led = self.ledger
+        for ps in self.parties.values():
+            ps.position = 0
+            if ps.party == NETWORK_PARTY:
+                continue
+            led.transfer_all(ps.margin_key, ps.general_key, "settlement_release")
+            led.transfer_all(ps.bond_key, ps.general_key, "bond_release")
+        led.transfer_all(self.insurance_key, acct.global_insurance(self.asset), "insurance_to_global")
+        self.settlement_price = price
+        c = self.chain
+        c.emit(MarketSettled(c.block, c.now, self.market_id, price))
+        self._set_state(MarketState.SETTLED)
+
+    # --------------------------------------------------------------- invariants
+    def invariant_errors(self) -> list[str]:
+        errors = [f"{self.market_id}: {e}" for e in self.book.check()]
+        if not self.in_auction and self.book.is_crossed():
+            errors.append(f"{self.market_id}: resting book crossed outside an auction "
+                          f"(bid {self.book.best_bid()} >= ask {self.book.best_ask()})")
+        bal = self.ledger.balance(self.settlement_key)
+        if bal:
+            errors.append(f"{self.market_id}: settlement account holds {bal} between blocks")
+        total = sum(ps.position for ps in self.parties.values())
+        if total:
+            errors.append(f"{self.market_id}: positions sum to {total}, not 0")
+        for o in self.orders.values():
+            if o.price % self.tick or o.price <= 0 or o.remaining <= 0:
+                errors.append(f"{self.market_id}: order {o.order_id} rests off the market's rules")
+        return errors
+
+    # -------------------------------------------------------------- read views
+    def open_interest(self) -> int:
+        """Sum of long positions (raw)."""
+        return sum(ps.position for ps in self.parties.values() if ps.position > 0)

@@ -1,0 +1,103 @@
+"""Scenarios: named, parameterised compositions of protocols, agents and KPIs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from defisim.agents.base import Agent
+    from defisim.service import Simulation
+
+
+class ScenarioParams(BaseModel):
+    """Base of every scenario's parameter model: unknown names are errors."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    steps: int | None = None
+    """Number of steps (None: the scenario's natural length, e.g. the price file)."""
+    step_seconds: float = 60.0
+    """Simulated seconds per step."""
+
+
+class Scenario:
+    """A registered scenario.
+
+    Subclasses set ``name``, ``description`` and ``Params`` (a
+    :class:`ScenarioParams` subclass) and implement :meth:`build`. The runner:
+
+    1. creates ``Simulation(seed)`` and calls ``build(sim)``, which creates assets,
+       parties and markets and returns the agents;
+    2. for each step: opens a block, wakes the agents, closes the block, and
+       records :meth:`kpis` (a flat ``name -> float`` dict);
+    3. calls :meth:`finish` (for example final settlement), then the agents'
+       ``finalise``.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    Params: ClassVar[type[ScenarioParams]] = ScenarioParams
+
+    def __init__(self, params: ScenarioParams | None = None) -> None:
+        self.params = params if params is not None else self.Params()
+
+    def total_steps(self) -> int:
+        """How many steps to run (``params.steps`` or the scenario's natural length)."""
+        if self.params.steps is None:
+            raise NotImplementedError(f"scenario {self.name} needs --steps")
+        return self.params.steps
+
+    def build(self, sim: Simulation) -> list[Agent]:
+        raise NotImplementedError
+
+    def kpis(self, sim: Simulation) -> dict[str, float]:
+        """Scenario KPIs after each step (recorded in the ``kpis`` table)."""
+        return {}
+
+    def finish(self, sim: Simulation) -> None:
+        """After the last step, before the agents' ``finalise``."""
+
+    @property
+    def markets(self) -> list[str]:
+        """Futures markets this scenario trades (for book and position recording)."""
+        return []
+
+
+_REGISTRY: dict[str, type[Scenario]] = {}
+
+
+def register(cls: type[Scenario]) -> type[Scenario]:
+    """Class decorator: make a scenario available by its ``name``."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no name")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def get_scenario(name: str) -> type[Scenario]:
+    """The scenario class called ``name``.
+
+    Raises:
+        KeyError: unknown name (the message lists the registered ones).
+    """
+    _load_builtin()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown scenario {name!r}; available: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def scenario_names() -> list[str]:
+    _load_builtin()
+    return sorted(_REGISTRY)
+
+
+_loader: list[Callable[[], None]] = []
+
+
+def _load_builtin() -> None:
+    # importing the package registers the built-in scenarios
+    import defisim.scenarios  # noqa: F401
