@@ -483,7 +483,6 @@ class FuturesMarket:
 
     def _commit_fills(self, o: Order, ps: PartyState, fills, fee_rows) -> list[TradeExecuted]:
         """Trade the planned fills of aggressive order ``o`` (continuous trading)."""
-        c = self.chain
         led = self.ledger
         trades = []
         side = o.side
