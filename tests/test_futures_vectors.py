@@ -103,10 +103,9 @@ def test_uncross_1_opening_auction():
     sim.submit_order_raw("a", "M", 1, 5, 1001)
     sim.submit_order_raw("b", "M", -1, 5, 951)
     assert sim.indicative_price("M") == (976.0, 5.0)
-    sim.forward_time(5)  # the block at t=0 ends before the minimum duration: still in auction
-    sim.forward_time(5)  # the block at t=5 too
+    sim.forward_time(5)  # the block at t=5 is before the minimum duration: still in auction
     assert sim.market_state("M") == "PENDING"
-    sim.forward_time(1)  # the block at t=10 is the first to end after the minimum duration
+    sim.forward_time(5)  # the block at t=10 is the first at the minimum duration: uncrossed at its start
     assert sim.market_state("M") == "ACTIVE"
     trades = sim.trades("M")
     assert [(t.price, t.size, t.trade_type) for t in trades] == [(976, 5, "AUCTION")]

@@ -694,7 +694,8 @@ class FuturesMarket:
 
     # -------------------------------------------------------------- block hooks
     def begin_block(self) -> None:
-        """Expire GTT orders whose time has come, before anything else happens."""
+        """Expire GTT orders whose time has come, before anything else happens; then end
+        the opening auction if its minimum duration has passed."""
         now = self.chain.now
         exp = self._expiries
         while exp and exp[0][0] <= now:
@@ -704,18 +705,28 @@ class FuturesMarket:
                 ps = self.parties[o.party]
                 self._cancel_order(o, ps, OrderStatus.EXPIRED, "")
                 self._margin_update(ps)
+        self._maybe_end_opening_auction()
+
+    def _maybe_end_opening_auction(self) -> bool:
+        """Uncross at the first block (start or end) at or after the minimum duration
+        that has an indicative uncrossing price (section 2)."""
+        if self.state != MarketState.PENDING or self.chain.now < self.opening_auction_end:
+            return False
+        price, volume = self.indicative()
+        if not volume:
+            return False
+        self._uncross(price, volume, "opening")
+        self._set_state(MarketState.ACTIVE, "opening auction uncrossed")
+        self._mark_to_market(price)
+        self._margins_and_closeouts()
+        self.last_mark_time = self.chain.now
+        return True
 
     def end_block(self) -> None:
         """Opening-auction uncrossing, then mark-to-market, margins, closeouts, disposal."""
         now = self.chain.now
-        if self.state == MarketState.PENDING and now >= self.opening_auction_end:
-            price, volume = self.indicative()
-            if volume:
-                self._uncross(price, volume, "opening")
-                self._set_state(MarketState.ACTIVE, "opening auction uncrossed")
-                self._mark_to_market(price)
-                self._margins_and_closeouts()
-                self.last_mark_time = now
+        if self.state == MarketState.PENDING:
+            self._maybe_end_opening_auction()
             return
         if self.state != MarketState.ACTIVE:
             return

@@ -1,0 +1,22 @@
+"""The README's Python example runs and prints what its comments say."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_python_example_runs_as_documented():
+    block = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)[0]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(block, "README.md", "exec"), {})
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "ACTIVE 29995.0"
+    assert lines[1] == "STOPPED NO_LIQUIDITY"
+    assert lines[2] == "REJECTED PRICE_NOT_ON_TICK"
+    assert lines[-1] == "502.5 -502.5"
