@@ -138,3 +138,16 @@ def test_network_disposes_of_closed_out_position_gradually():
     assert sim.position("network", "M") == 0
     net_trades = [t for t in sim.trades("M") if t.trade_type == "NETWORK"]
     assert [(t.price, t.size, t.buyer) for t in net_trades] == [(85, 1, "MM"), (85, 1, "MM")]
+
+
+def test_scheduled_trading_termination_then_oracle_settlement():
+    sim = make_market(parties=("L", "S"), linear_slippage_factor=0, trading_termination_s=10)
+    sim.submit_order("L", "M", "buy", 2, 100)
+    sim.submit_order("S", "M", "sell", 2, 100)
+    sim.forward_time(5)
+    sim.submit_order("L", "M", "buy", 1, 90)
+    assert sim.market_state("M") == "ACTIVE"
+    sim.forward_time(5)  # the block at t=10 starts with the termination: orders cancelled
+    assert sim.market_state("M") == "TRADING_TERMINATED" and sim.open_orders() == []
+    sim.settle_market("M", 95)
+    assert sim.pnl("L", "USD", raw=True) == -10 and sim.pnl("S", "USD", raw=True) == 10

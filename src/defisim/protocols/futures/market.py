@@ -706,6 +706,9 @@ class FuturesMarket:
                 self._cancel_order(o, ps, OrderStatus.EXPIRED, "")
                 self._margin_update(ps)
         self._maybe_end_opening_auction()
+        term = self.config.trading_termination_s
+        if term is not None and now >= int(term * NS) and self.state in _TRADING_STATES:
+            self.terminate()
 
     def _maybe_end_opening_auction(self) -> bool:
         """Uncross at the first block (start or end) at or after the minimum duration

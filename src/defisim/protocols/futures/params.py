@@ -96,5 +96,8 @@ class MarketConfig(_Params):
     opening_auction_duration_s: float = Field(1800.0, ge=0)
     mark_price_frequency_s: float = Field(5.0, ge=0)
     closeout: CloseoutParams = Field(default_factory=CloseoutParams)
+    trading_termination_s: float | None = Field(
+        None, ge=0, description="scheduled trading termination (seconds since the start), or None"
+    )
     # Clean places for the market-mechanics issue (price monitoring, liquidity, perps)
     # are the market's hooks, not parameters that do nothing: none are accepted here yet.
