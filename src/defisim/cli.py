@@ -1,0 +1,437 @@
+"""The ``defisim`` command line (a typer app named ``app``).
+
+Verbs:
+
+- ``defisim run SCENARIO [--steps N] [--seed S] [--out DIR] [--prices FILE]
+  [--price-column C] [--time-column C] [--set name=value ...] [--no-invariants]
+  [--no-plots] [--force] [--quiet] [--accounts-every N] [--debug]``: run a scenario
+  into a run folder.
+- ``defisim plot RUN_DIR``: redraw a run's PNG plots from its ``run.duckdb``.
+- ``defisim scenarios``: the scenarios and their parameters.
+- ``defisim replay-lobster MESSAGE_CSV ORDERBOOK_CSV [--json]``: replay a LOBSTER
+  sample through the order book and compare with its book file.
+
+Errors in what the user gave (unknown scenario, bad ``--set``, malformed price
+file, existing run folder) print one line starting with ``error:`` on stderr and
+exit with status 2, leaving no run folder. A run stopped by an invariant
+violation exits 1 (its folder has ``summary.json`` with the error); Ctrl-C exits
+130 (the folder has what was recorded and ``"interrupted": true``).
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import math
+import sys
+import textwrap
+import traceback
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+app = typer.Typer(
+    name="defisim",
+    help="Agent-based simulation of DeFi protocols on a deterministic null chain.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+# CLI options that map to scenario parameters
+_OPTION_PARAMS = {
+    "--steps": "steps",
+    "--prices": "prices_file",
+    "--price-column": "price_column",
+    "--time-column": "time_column",
+}
+
+
+class _UserError(Exception):
+    """Bad input: reported as one ``error:`` line, exit status ``code``."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    first = " ".join(message.split("\n")[0].split()) if message else "failed"
+    typer.echo(f"error: {first}", err=True)
+    raise typer.Exit(code)
+
+
+def _one_line(exc: BaseException) -> str:
+    from defisim.runner.loop import _one_line as one
+
+    return one(exc)
+
+
+# ----------------------------------------------------------------- parameters
+def _type_name(annotation: Any) -> str:
+    """A readable name of a parameter's type (``int``, ``float | None``, ...)."""
+    if annotation is None or annotation is type(None):
+        return "None"
+    if isinstance(annotation, type):
+        return annotation.__name__
+    text = str(annotation)
+    for prefix in ("typing.", "pathlib.", "collections.abc."):
+        text = text.replace(prefix, "")
+    return text.replace("NoneType", "None")
+
+
+def _field_docs(model: type) -> dict[str, str]:
+    """Field descriptions: ``Field(description=...)``, else the attribute docstring."""
+    docs: dict[str, str] = {}
+    for cls in reversed(model.__mro__):
+        if cls is object or not hasattr(cls, "model_fields"):
+            continue
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+        except (OSError, TypeError, SyntaxError):
+            continue
+        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+        for node, nxt in zip(body, body[1:], strict=False):
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(nxt, ast.Expr)
+                and isinstance(nxt.value, ast.Constant)
+                and isinstance(nxt.value.value, str)
+            ):
+                docs[node.target.id] = " ".join(nxt.value.value.split())
+    for name, f in model.model_fields.items():
+        if f.description:
+            docs[name] = " ".join(f.description.split())
+    return docs
+
+
+def _convert(model: type, name: str, raw: str) -> Any:
+    """``raw`` (a command-line string) as a value of parameter ``name`` of ``model``.
+
+    Tried in order: the string itself (pydantic's lax conversion: ``"10"`` ->
+    10, ``"true"`` -> True), then the string parsed as JSON (lists, objects,
+    ``null``), with ``none``/``null`` meaning ``None``.
+
+    Raises:
+        _UserError: no conversion fits (names the parameter and the expected type).
+    """
+    from pydantic import TypeAdapter, ValidationError
+
+    field = model.model_fields[name]
+    adapter = TypeAdapter(field.annotation)
+    candidates: list[Any] = [raw]
+    try:
+        candidates.append(json.loads(raw))
+    except ValueError:
+        pass
+    if raw.strip().lower() in ("none", "null"):
+        candidates.append(None)
+    first_error = ""
+    for value in candidates:
+        try:
+            adapter.validate_python(value)
+            return value
+        except ValidationError as exc:
+            if not first_error:
+                first_error = exc.errors()[0].get("msg", "")
+    raise _UserError(
+        f"parameter {name} expects {_type_name(field.annotation)}, got {raw!r}"
+        + (f" ({first_error})" if first_error else "")
+    )
+
+
+def _parse_sets(scenario: str, model: type, items: list[str]) -> dict[str, Any]:
+    """``--set name=value`` items as a dict of validated parameter values.
+
+    Raises:
+        _UserError: an item without ``=``, an unknown name (the valid names are
+            listed) or a value of the wrong type.
+    """
+    out: dict[str, Any] = {}
+    valid = list(model.model_fields)
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise _UserError(f"--set expects name=value, got {item!r}")
+        if name not in model.model_fields:
+            raise _UserError(
+                f"scenario {scenario} has no parameter {name!r}; valid names: {', '.join(valid)}"
+            )
+        out[name] = _convert(model, name, raw)
+    return out
+
+
+def build_scenario(name: str, sets: list[str] | None = None, options: dict[str, Any] | None = None):
+    """Construct scenario ``name`` with ``--set`` items and option-mapped parameters.
+
+    ``options`` maps a CLI option (``--steps``, ``--prices``, ``--price-column``,
+    ``--time-column``) to its value (``None`` = not given). The scenario is
+    constructed and ``total_steps()`` validated, so a malformed price file fails
+    here, before any run folder exists.
+
+    Raises:
+        _UserError: unknown scenario, bad parameters, or a scenario that cannot
+            start (price file, steps).
+    """
+    from pydantic import ValidationError
+
+    from defisim.runner import validate_steps
+    from defisim.scenarios import get_scenario
+
+    try:
+        cls = get_scenario(name)
+    except KeyError as exc:
+        raise _UserError(_one_line(exc)) from None
+    model = cls.Params
+    values = _parse_sets(name, model, list(sets or []))
+    for opt, value in (options or {}).items():
+        if value is None:
+            continue
+        param = _OPTION_PARAMS[opt]
+        if param not in model.model_fields:
+            raise _UserError(f"scenario {name} has no parameter {param} (given by {opt})")
+        if opt == "--prices":
+            p = Path(value)
+            if not p.is_file():
+                raise _UserError(
+                    f"prices file {value} does not exist"
+                    if not p.exists()
+                    else f"prices file {value} is not a file"
+                )
+            value = str(p)
+        values[param] = _convert(model, param, str(value)) if opt != "--prices" else value
+    try:
+        params = model(**values)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        loc = ".".join(str(x) for x in e.get("loc", ())) or "parameters"
+        raise _UserError(f"invalid parameter {loc}: {e.get('msg', '')}") from None
+    try:
+        scn = cls(params)
+        validate_steps(scn)
+    except NotImplementedError as exc:
+        raise _UserError(f"{_one_line(exc)} (give --steps N)") from None
+    except (ValueError, TypeError, KeyError, OSError) as exc:
+        # PriceFileError is a ValueError whose message is already "<file>:<line>: ..."
+        raise _UserError(_one_line(exc)) from None
+    return scn
+
+
+# ------------------------------------------------------------------- commands
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="Scenario name (see `defisim scenarios`).")],
+    steps: Annotated[
+        int | None, typer.Option(help="Number of steps (default: the scenario's).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Root seed of every random stream.", min=0)] = 0,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Run folder (default: runs/<scenario>-<seed>-<UTC timestamp>)."),
+    ] = None,
+    prices: Annotated[
+        Path | None, typer.Option(help="Reference price CSV (scenario param prices_file).")
+    ] = None,
+    price_column: Annotated[str | None, typer.Option(help="Price column of --prices.")] = None,
+    time_column: Annotated[str | None, typer.Option(help="Time column of --prices.")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Scenario parameter name=value (repeatable).")
+    ] = None,
+    no_invariants: Annotated[
+        bool, typer.Option("--no-invariants", help="Skip the invariant checks at block end.")
+    ] = False,
+    no_plots: Annotated[
+        bool, typer.Option("--no-plots", help="Do not draw the PNG plots.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite a non-empty run folder.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar or summary table.")
+    ] = False,
+    accounts_every: Annotated[
+        int,
+        typer.Option(help="Record every account's balance every N steps (0: only at the end)."),
+    ] = 1,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of failures.")] = False,
+) -> None:
+    """Run SCENARIO and record it into a run folder."""
+    from defisim.runner import RunSetupError, default_run_dir, run_scenario
+
+    try:
+        scn = build_scenario(
+            scenario,
+            set_,
+            {
+                "--steps": steps,
+                "--prices": prices,
+                "--price-column": price_column,
+                "--time-column": time_column,
+            },
+        )
+    except _UserError as exc:
+        _fail(str(exc), exc.code)
+    out_dir = out if out is not None else default_run_dir(scn.name, seed)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
+        _fail(
+            f"run folder {out_dir} exists and is not empty (use --force to overwrite)"
+            if out_dir.is_dir()
+            else f"run folder {out_dir} exists and is not a folder"
+        )
+    try:
+        result = run_scenario(
+            scn,
+            seed=seed,
+            out_dir=out_dir,
+            check_invariants=not no_invariants,
+            progress=not quiet,
+            plots=not no_plots,
+            force=force,
+            command=list(sys.argv),
+            record_accounts_every=accounts_every,
+        )
+    except (RunSetupError, FileExistsError) as exc:
+        if debug:
+            traceback.print_exc()
+        _fail(_one_line(exc))
+    except KeyboardInterrupt:
+        _fail(f"interrupted; partial run in {out_dir}", EXIT_INTERRUPTED)
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        _fail(
+            f"run failed: {type(exc).__name__}: {_one_line(exc)} "
+            f"(run folder {out_dir}, see summary.json; --debug for the traceback)",
+            EXIT_FAILED,
+        )
+
+    if not quiet:
+        _print_summary(result)
+    else:
+        typer.echo(str(result.out_dir))
+    if result.interrupted:
+        _fail(
+            f"interrupted after {result.steps} of {result.total_steps} steps; partial run "
+            f"in {result.out_dir}",
+            EXIT_INTERRUPTED,
+        )
+    if result.error is not None:
+        lines = [ln.strip() for ln in result.error.splitlines() if ln.strip()]
+        detail = lines[0]
+        if len(lines) > 1 and lines[1].startswith("- "):
+            detail = f"{detail} {lines[1][2:]}"
+        _fail(f"{detail} (run folder {result.out_dir}, see summary.json)", EXIT_FAILED)
+    if result.plot_error:
+        typer.echo(f"warning: plots failed: {result.plot_error}", err=True)
+
+
+def _print_summary(result) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"run folder: [bold]{result.out_dir}[/bold]")
+    t = Table(show_header=False, box=None, pad_edge=False)
+    t.add_column(style="dim")
+    t.add_column()
+    t.add_row("scenario", f"{result.scenario} (seed {result.seed})")
+    t.add_row("steps", f"{result.steps} / {result.total_steps}")
+    t.add_row("wall time", f"{result.wall_s:.2f} s ({result.steps_per_s:,.0f} steps/s)")
+    t.add_row("trades", f"{result.trades:,}")
+    t.add_row("orders", f"{result.orders:,} ({result.order_updates:,} updates)")
+    t.add_row("events", f"{result.events:,}")
+    shown = 0
+    for name, value in result.kpis.items():
+        if shown >= 20:
+            t.add_row("...", f"{len(result.kpis) - shown} more KPIs in summary.json")
+            break
+        t.add_row(name, _fmt(value))
+        shown += 1
+    console.print(t)
+
+
+def _fmt(v: float) -> str:
+    if not math.isfinite(v):
+        return str(v)
+    if v == int(v) and abs(v) < 1e15:
+        return f"{int(v):,}"
+    return f"{v:,.6g}"
+
+
+@app.command()
+def plot(run_dir: Annotated[Path, typer.Argument(help="A run folder (with run.duckdb).")]) -> None:
+    """Redraw the PNG plots of RUN_DIR from its run.duckdb."""
+    from defisim.runner import PlotError, plot_run
+
+    if not run_dir.is_dir():
+        _fail(f"run folder {run_dir} does not exist")
+    try:
+        written = plot_run(run_dir)
+    except PlotError as exc:
+        _fail(str(exc))
+    for p in written:
+        typer.echo(str(p))
+    if not written:
+        typer.echo("warning: nothing to plot (no rows)", err=True)
+
+
+@app.command()
+def scenarios() -> None:
+    """List the scenarios and their parameters (name, type, default, description)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from defisim.scenarios import get_scenario, scenario_names
+
+    console = Console()
+    for name in scenario_names():
+        cls = get_scenario(name)
+        console.print(f"[bold]{name}[/bold]: {cls.description}")
+        t = Table(show_header=True, box=None, pad_edge=False, header_style="dim")
+        t.add_column("parameter", no_wrap=True)
+        t.add_column("type", no_wrap=True)
+        t.add_column("default", overflow="fold", max_width=24)
+        t.add_column("description", overflow="fold", ratio=1)
+        docs = _field_docs(cls.Params)
+        for pname, f in cls.Params.model_fields.items():
+            default = (
+                "(required)" if f.is_required() else repr(f.get_default(call_default_factory=True))
+            )
+            t.add_row(pname, _type_name(f.annotation), default, docs.get(pname, ""))
+        console.print(t)
+        console.print()
+
+
+@app.command("replay-lobster")
+def replay_lobster_cmd(
+    message_csv: Annotated[Path, typer.Argument(help="LOBSTER message file.")],
+    orderbook_csv: Annotated[Path, typer.Argument(help="LOBSTER orderbook file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Replay a LOBSTER sample through the order book and compare with its book file."""
+    from defisim.replay.lobster import format_result, replay_lobster
+
+    try:
+        result = replay_lobster(message_csv, orderbook_csv)
+    except (ValueError, OSError) as exc:
+        _fail(_one_line(exc))
+    if as_json:
+        typer.echo(json.dumps(result.to_json_dict()))
+    else:
+        typer.echo(format_result(result))
+
+
+def main() -> None:  # pragma: no cover - python -m defisim.cli
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,382 @@
+"""``btc_futures``: a cash-settled BTC futures market traded by the first agent zoo.
+
+One market, ``BTCUSDT-FUT``, settled in USDT (6 decimals): prices with 2 decimal
+places and a tick of 0.01 USDT, sizes with 3 position decimals (0.001 BTC), a
+log-normal risk model with BTC-like parameters, a 30-minute opening auction and
+the default fees (spec ``../shared/specs/futures-market.md``). Around a reference
+price (a CSV file such as Binance's hourly BTCUSDT klines, or a seeded GBM path)
+trade:
+
+- an opening-auction agent (crossing orders at the reference price),
+- Avellaneda-Stoikov and symmetric market makers (quotes around the reference),
+- Poisson market-order takers and price-sensitive IOC takers,
+- an informed trader (sees the reference ``lookahead`` steps ahead),
+- a momentum trader (RSI + MACD on the mark price),
+- noise limit-order traders.
+
+At the end the market is settled at the last reference price.
+
+Loading: the price file is read when the scenario is constructed (``__init__``
+calls :meth:`BtcFutures.prepare`), so a missing or malformed file raises
+:class:`~defisim.prices.PriceFileError` before a runner writes anything;
+``params.step_seconds`` is resolved there too (``None`` becomes the file's
+interval, or 3600 s for the GBM path), so the runner sees the effective value.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import Field
+
+from defisim.agents import (
+    AvellanedaStoikovMarketMaker,
+    InformedTrader,
+    MomentumTrader,
+    NoiseLimitTrader,
+    OpeningAuctionTrader,
+    PoissonTaker,
+    PriceSensitiveTaker,
+    ReferencePriceFeed,
+    SymmetricMarketMaker,
+)
+from defisim.prices import PricePath, gbm_path, load_price_csv
+
+from .base import Scenario, ScenarioParams, register
+
+if TYPE_CHECKING:
+    from defisim.agents import Agent
+    from defisim.service import Simulation
+
+MARKET_ID = "BTCUSDT-FUT"
+ASSET = "USDT"
+ASSET_DECIMALS = 6
+PRICE_DECIMALS = 2  # tick 0.01 USDT
+POSITION_DECIMALS = 3  # 0.001 BTC
+DEFAULT_GBM_STEPS = 2000
+DEFAULT_GBM_STEP_SECONDS = 3600.0
+
+
+class BtcFuturesParams(ScenarioParams):
+    """Parameters of ``btc_futures`` (money in USDT, sizes in BTC, time in seconds)."""
+
+    steps: int | None = Field(None, ge=1)
+    """Steps to run: default the number of price rows (file) or 2,000 (GBM); capped at
+    the path's length with a file."""
+    step_seconds: float | None = Field(None, gt=0)
+    """Seconds per step. ``None``: one step per price row, each the file's (median)
+    interval (gaps in the file are collapsed); 3600 for GBM. With a file, a given
+    value resamples the file on that grid (last price at or before each time)."""
+
+    # reference price
+    prices_file: str | None = None
+    """CSV price file (e.g. ``../shared/data/crypto/BTCUSDT_1h.csv``); ``None``: GBM."""
+    price_column: str | None = None
+    time_column: str | None = None
+    s0: float = Field(30_000.0, gt=0)
+    """GBM start price (USDT)."""
+    mu: float = 0.0
+    """GBM annualised drift."""
+    sigma: float = Field(0.6, ge=0)
+    """GBM annualised volatility (365-day year)."""
+
+    # market
+    risk_aversion: float = Field(0.01, gt=0, lt=1)
+    risk_tau: float = Field(1.0 / 365.25 / 24, ge=0)
+    """Risk-model horizon in years (1 hour)."""
+    risk_sigma: float = Field(0.8, ge=0)
+    """Risk-model annualised volatility of BTC."""
+    linear_slippage_factor: float = Field(0.01, ge=0)
+    maker_fee: float = Field(0.00025, ge=0, le=1)
+    infrastructure_fee: float = Field(0.0005, ge=0, le=1)
+    liquidity_fee: float = Field(0.0, ge=0, le=1)
+    opening_auction_s: float = Field(1800.0, ge=0)
+
+    # opening auction agent
+    auction_size: float = Field(0.5, gt=0)
+    """BTC crossed by the opening-auction agent."""
+
+    # market makers
+    as_mm_count: int = Field(1, ge=0)
+    sym_mm_count: int = Field(1, ge=0)
+    mm_gamma: float = Field(10.0, gt=0)
+    """Risk aversion per lot, per fraction of the price (relative units)."""
+    mm_k: float = Field(2000.0, gt=0)
+    """Fill-intensity decay per fraction of the price (2000: e-fold every 5 bps)."""
+    mm_horizon_s: float = Field(3600.0, ge=0)
+    mm_order_size: float = Field(0.25, gt=0)
+    """BTC per quote (per level)."""
+    mm_levels: int = Field(3, ge=1)
+    """Quotes per side (the AS quote, then deeper levels)."""
+    mm_level_spacing_bps: float = Field(10.0, ge=0)
+    mm_max_inventory: float = Field(3.0, ge=0)
+    mm_collateral: float = Field(2_000_000.0, ge=0)
+
+    # takers
+    taker_count: int = Field(2, ge=0)
+    taker_rate_per_s: float = Field(1 / 1200, ge=0)
+    """Market orders per second per taker."""
+    taker_buy_prob: float = Field(0.5, ge=0, le=1)
+    taker_mean_size: float = Field(0.05, gt=0)
+    taker_max_position: float | None = 3.0
+    taker_collateral: float = Field(1_000_000.0, ge=0)
+    ps_taker_count: int = Field(2, ge=0)
+    ps_taker_rate_per_s: float = Field(1 / 1800, ge=0)
+    ps_mean_depth_bps: float = Field(10.0, gt=0)
+
+    # informed, momentum, noise
+    informed_count: int = Field(1, ge=0)
+    informed_lookahead: int = Field(1, ge=1)
+    informed_threshold_bps: float = Field(30.0, ge=0)
+    informed_trade_size: float = Field(0.1, gt=0)
+    informed_position_limit: float = Field(1.0, ge=0)
+    informed_collateral: float = Field(1_000_000.0, ge=0)
+    momentum_count: int = Field(1, ge=0)
+    momentum_trade_size: float = Field(0.1, gt=0)
+    momentum_position_limit: float = Field(0.5, ge=0)
+    momentum_collateral: float = Field(1_000_000.0, ge=0)
+    noise_count: int = Field(2, ge=0)
+    noise_rate_per_s: float = Field(1 / 1200, ge=0)
+    noise_mean_offset_bps: float = Field(25.0, gt=0)
+    noise_cancel_prob: float = Field(0.1, ge=0, le=1)
+    noise_collateral: float = Field(500_000.0, ge=0)
+
+
+@register
+class BtcFutures(Scenario):
+    """A BTC futures market with the agent zoo trading around a reference price.
+
+    KPIs per step (:meth:`kpis`): ``reference_price``, ``mark_price``, ``best_bid``,
+    ``best_ask``, ``spread``, ``mid_price`` (USDT; NaN when absent),
+    ``open_interest`` and ``volume`` (cumulative traded size, BTC), ``trades``
+    (cumulative count), ``insurance_pool`` (USDT), ``closeouts`` (cumulative),
+    ``in_auction`` (0/1), ``mm_inventory`` (sum of the market makers' positions, BTC).
+    """
+
+    name = "btc_futures"
+    description = (
+        "Cash-settled BTC futures (USDT) with market makers, takers, informed, "
+        "momentum and noise traders around a reference price (CSV or GBM)."
+    )
+    Params = BtcFuturesParams
+
+    def __init__(self, params: BtcFuturesParams | None = None) -> None:
+        super().__init__(params)
+        self._file_path: PricePath | None = None
+        self._steps: int | None = None
+        self.feed: ReferencePriceFeed | None = None
+        self.market_makers: list[AvellanedaStoikovMarketMaker] = []
+        self.prepare()
+
+    # ------------------------------------------------------------- preparation
+    def prepare(self) -> None:
+        """Load the price file (if any) and resolve ``step_seconds`` and the step count.
+
+        Idempotent. Raises:
+            defisim.prices.PriceFileError: missing or malformed price file.
+        """
+        if self._steps is not None:
+            return
+        p: BtcFuturesParams = self.params  # type: ignore[assignment]
+        if p.prices_file is not None:
+            path = load_price_csv(
+                p.prices_file, time_column=p.time_column, price_column=p.price_column
+            )
+            if p.step_seconds is None:
+                step = path.interval_s
+                # one step per row: the rows on a regular grid (gaps collapsed)
+                path = PricePath(
+                    np.arange(len(path)) * step,
+                    path.prices,
+                    path.start,
+                    f"{path.source} (one row per {step:g} s step)",
+                )
+            else:
+                step = p.step_seconds
+                path = path.resample(step)
+            self._file_path = path
+            n = len(path) if p.steps is None else min(p.steps, len(path))
+        else:
+            step = p.step_seconds if p.step_seconds is not None else DEFAULT_GBM_STEP_SECONDS
+            n = p.steps if p.steps is not None else DEFAULT_GBM_STEPS
+        if p.step_seconds != step:
+            self.params = p.model_copy(update={"step_seconds": float(step)})
+        self._steps = int(n)
+
+    def total_steps(self) -> int:
+        """Number of steps: the price rows (capped by ``steps``) or ``steps`` / 2,000 for GBM."""
+        self.prepare()
+        return self._steps  # type: ignore[return-value]
+
+    @property
+    def step_seconds(self) -> float:
+        """Effective seconds per step."""
+        return float(self.params.step_seconds)  # type: ignore[arg-type]
+
+    @property
+    def markets(self) -> list[str]:
+        return [MARKET_ID]
+
+    def reference_path(self, sim: Simulation) -> PricePath:
+        """The file's path, or a GBM path drawn from ``sim.rng("reference_price")`` with
+        enough points for the run plus the informed trader's look-ahead."""
+        self.prepare()
+        if self._file_path is not None:
+            return self._file_path
+        p: BtcFuturesParams = self.params  # type: ignore[assignment]
+        n = self.total_steps() + p.informed_lookahead + 1
+        return gbm_path(n, self.step_seconds, p.s0, p.mu, p.sigma, sim.rng("reference_price"))
+
+    # ------------------------------------------------------------------- build
+    def build(self, sim: Simulation) -> list[Agent]:
+        """Create USDT, the market and the agents (feed first)."""
+        p: BtcFuturesParams = self.params  # type: ignore[assignment]
+        sim.create_asset(ASSET, ASSET_DECIMALS)
+        sim.create_market(
+            market_id=MARKET_ID,
+            asset=ASSET,
+            decimal_places=PRICE_DECIMALS,
+            tick_size=1,
+            position_decimal_places=POSITION_DECIMALS,
+            risk_model={
+                "kind": "lognormal",
+                "risk_aversion": p.risk_aversion,
+                "tau": p.risk_tau,
+                "mu": 0.0,
+                "r": 0.0,
+                "sigma": p.risk_sigma,
+            },
+            linear_slippage_factor=p.linear_slippage_factor,
+            fees={
+                "maker": p.maker_fee,
+                "infrastructure": p.infrastructure_fee,
+                "liquidity": p.liquidity_fee,
+            },
+            opening_auction_duration_s=p.opening_auction_s,
+        )
+        feed = ReferencePriceFeed("reference", self.reference_path(sim))
+        self.feed = feed
+        m = MARKET_ID
+        agents: list[Agent] = [
+            feed,
+            OpeningAuctionTrader("auctioneer", m, feed, asset=ASSET, size=p.auction_size),
+        ]
+        mm_kw = dict(
+            asset=ASSET,
+            collateral=p.mm_collateral,
+            gamma=p.mm_gamma,
+            k=p.mm_k,
+            horizon_s=p.mm_horizon_s,
+            order_size=p.mm_order_size,
+            max_inventory=p.mm_max_inventory,
+            sigma_prior_annual=p.sigma,
+            levels=p.mm_levels,
+            level_spacing_bps=p.mm_level_spacing_bps,
+        )
+        self.market_makers = [
+            AvellanedaStoikovMarketMaker(f"mm_as_{i}", m, feed, **mm_kw)
+            for i in range(p.as_mm_count)
+        ]
+        self.market_makers += [
+            SymmetricMarketMaker(f"mm_sym_{i}", m, feed, **mm_kw) for i in range(p.sym_mm_count)
+        ]
+        agents += self.market_makers
+        first = self.step_seconds
+        tk_kw = dict(
+            asset=ASSET,
+            collateral=p.taker_collateral,
+            buy_prob=p.taker_buy_prob,
+            mean_size=p.taker_mean_size,
+            max_position=p.taker_max_position,
+            first_dt_s=first,
+        )
+        agents += [
+            PoissonTaker(f"taker_{i}", m, rate_per_s=p.taker_rate_per_s, **tk_kw)
+            for i in range(p.taker_count)
+        ]
+        agents += [
+            PriceSensitiveTaker(
+                f"ps_taker_{i}",
+                m,
+                feed,
+                rate_per_s=p.ps_taker_rate_per_s,
+                mean_depth_bps=p.ps_mean_depth_bps,
+                **tk_kw,
+            )
+            for i in range(p.ps_taker_count)
+        ]
+        agents += [
+            InformedTrader(
+                f"informed_{i}",
+                m,
+                feed,
+                asset=ASSET,
+                collateral=p.informed_collateral,
+                lookahead=p.informed_lookahead,
+                threshold_bps=p.informed_threshold_bps,
+                trade_size=p.informed_trade_size,
+                position_limit=p.informed_position_limit,
+            )
+            for i in range(p.informed_count)
+        ]
+        agents += [
+            MomentumTrader(
+                f"momentum_{i}",
+                m,
+                feed,
+                asset=ASSET,
+                collateral=p.momentum_collateral,
+                trade_size=p.momentum_trade_size,
+                position_limit=p.momentum_position_limit,
+            )
+            for i in range(p.momentum_count)
+        ]
+        agents += [
+            NoiseLimitTrader(
+                f"noise_{i}",
+                m,
+                feed,
+                asset=ASSET,
+                collateral=p.noise_collateral,
+                rate_per_s=p.noise_rate_per_s,
+                mean_offset_bps=p.noise_mean_offset_bps,
+                cancel_prob=p.noise_cancel_prob,
+                first_dt_s=first,
+            )
+            for i in range(p.noise_count)
+        ]
+        return agents
+
+    # -------------------------------------------------------------------- KPIs
+    def kpis(self, sim: Simulation) -> dict[str, float]:
+        nan = float("nan")
+        mk = sim.market(MARKET_ID)
+        bid, ask = sim.best_prices(MARKET_ID)
+        mark = sim.mark_price(MARKET_ID)
+        d = mk.position_factor
+        return {
+            "reference_price": self.feed.price if self.feed is not None else nan,
+            "mark_price": nan if mark is None else float(mark),
+            "best_bid": nan if bid is None else bid,
+            "best_ask": nan if ask is None else ask,
+            "mid_price": nan if bid is None or ask is None else (bid + ask) / 2,
+            "spread": nan if bid is None or ask is None else ask - bid,
+            "open_interest": mk.open_interest() / d,
+            "volume": mk.volume_traded / d,
+            "trades": float(mk.trade_seq),
+            "insurance_pool": float(sim.insurance_pool(MARKET_ID)),
+            "closeouts": float(mk.closeouts),
+            "in_auction": float(mk.in_auction),
+            "mm_inventory": sum(sim.position(a.name, MARKET_ID) for a in self.market_makers),
+        }
+
+    # ------------------------------------------------------------------ finish
+    def finish(self, sim: Simulation) -> None:
+        """Settle the market at the last reference price (cancel it if it never opened)."""
+        state = sim.market_state(MARKET_ID)
+        if state == "PENDING":
+            sim.terminate_market(MARKET_ID)
+        elif state in ("ACTIVE", "SUSPENDED", "TRADING_TERMINATED"):
+            price = self.feed.price if self.feed is not None else sim.mark_price(MARKET_ID)
+            sim.settle_market(MARKET_ID, price)
