@@ -18,7 +18,7 @@ from .events import (
 )
 from .fees import FeeCalculator
 from .margin import MarginCalculator, MarginLevels
-from .market import FuturesMarket, OrderResult, PartyState
+from .market import FuturesMarket
 from .params import (
     CloseoutParams,
     FeeFactors,
@@ -29,6 +29,7 @@ from .params import (
 )
 from .protocol import FuturesProtocol
 from .risk import RiskFactors, lognormal_risk_factors
+from .state import OrderResult, PartyState
 from .types import (
     MarketState,
     Order,

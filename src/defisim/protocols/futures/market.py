@@ -9,6 +9,12 @@ add exposure), plan the matching, check the aggressor can pay the fees (else
 reject with no trades), then commit trades, positions, fees and margins.
 Mark-to-market, the margin update and closeouts run at block end.
 
+The market is one class assembled from one module per concept: this module
+(orders, amendments, the opening auction, margin top-up and release, block
+hooks, invariants), :mod:`.settlement` (mark-to-market, loss socialisation,
+termination and final settlement), :mod:`.closeout` (distressed parties,
+closeouts, the network party's disposal) and :mod:`.state` (per-party state).
+
 Clean places for the market-mechanics issue: price monitoring checks the
 planned fills in ``_execute`` before the fee check and can switch the state to
 SUSPENDED (the auction code paths, GFA cancellation at uncrossing and the
@@ -27,22 +33,20 @@ from defisim.chain import ledger as acct
 from defisim.chain.ledger import NETWORK_PARTY
 
 from .book import OrderBook
+from .closeout import CloseoutMixin
 from .events import (
     AuctionEnded,
-    LossSocialised,
-    MarginLevelsBreached,
-    MarketSettled,
     MarketStateChanged,
-    MarkPriceUpdated,
     OrderUpdated,
-    PositionClosedOut,
     TradeExecuted,
 )
 from .fees import FeeCalculator
-from .fixed import ONE, ceil_div, to_fixed
+from .fixed import to_fixed
 from .margin import MarginCalculator, MarginLevels
 from .params import MarketConfig
 from .risk import risk_factors_for
+from .settlement import SettlementMixin
+from .state import OrderResult, PartyState
 from .types import (
     PERSISTENT,
     MarketState,
@@ -72,73 +76,7 @@ _AUCTION_TIF = {
 _TRADING_STATES = frozenset({MarketState.PENDING, MarketState.ACTIVE, MarketState.SUSPENDED})
 
 
-class PartyState:
-    """A party's position and order exposure in one market (raw integers)."""
-
-    __slots__ = (
-        "party",
-        "position",
-        "buy_volume",
-        "sell_volume",
-        "buy_notional",
-        "sell_notional",
-        "orders",
-        "mtm_q",
-        "mtm_qp",
-        "margin_key",
-        "general_key",
-        "bond_key",
-    )
-
-    def __init__(self, party: str, market: str, asset: str) -> None:
-        self.party = party
-        self.position = 0
-        self.buy_volume = 0
-        self.sell_volume = 0
-        self.buy_notional = 0
-        self.sell_notional = 0
-        self.orders: dict[int, Order] = {}
-        # trades since the last mark-to-market: sum of signed sizes and of size * price
-        self.mtm_q = 0
-        self.mtm_qp = 0
-        self.margin_key = acct.margin(party, market, asset)
-        self.general_key = acct.general(party, asset)
-        self.bond_key = acct.bond(party, market, asset)
-
-
-class OrderResult:
-    """What happened to a submitted or amended order.
-
-    ``status`` is an :class:`OrderStatus`; ``reason`` a :class:`Reason` code (empty
-    when accepted normally); ``trades`` the :class:`TradeExecuted` events it made.
-    """
-
-    __slots__ = ("order_id", "status", "reason", "detail", "trades")
-
-    def __init__(self, order_id, status, reason="", detail="", trades=None) -> None:
-        self.order_id = order_id
-        self.status = status
-        self.reason = reason
-        self.detail = detail
-        self.trades: list[TradeExecuted] = trades if trades is not None else []
-
-    @property
-    def accepted(self) -> bool:
-        """True unless the transaction was rejected."""
-        return self.status != OrderStatus.REJECTED
-
-    @property
-    def filled_size(self) -> int:
-        return sum(t.size for t in self.trades)
-
-    def __repr__(self) -> str:
-        return (
-            f"OrderResult(id={self.order_id}, {self.status}, reason={self.reason!r}, "
-            f"trades={len(self.trades)})"
-        )
-
-
-class FuturesMarket:
+class FuturesMarket(SettlementMixin, CloseoutMixin):
     """A Vega-style cash-settled futures market on the null chain.
 
     Created through :class:`~defisim.protocols.futures.FuturesProtocol`; users and
@@ -773,220 +711,6 @@ class FuturesMarket:
         for o in list(self.orders.values()):
             if o.tif == TimeInForce.GFA:
                 self._cancel_order(o, self.parties[o.party], OrderStatus.CANCELLED, Reason.AUCTION_ENDED)
-
-    # ---------------------------------------------------------- mark-to-market
-    def _mark_to_market(self, new_mark: int) -> None:
-        """Settle every position to ``new_mark`` (section 5) and set the mark price."""
-        self._settle_flows(new_mark, "mtm")
-        if new_mark != self.mark_price:
-            self.mark_price = new_mark
-            c = self.chain
-            c.emit(MarkPriceUpdated(c.block, c.now, self.market_id, new_mark))
-        self.traded_since_mark = False
-
-    def _settle_flows(self, new_price: int, kind: str) -> None:
-        """Collect losses into the settlement account and pay winners (section 5).
-
-        Per party, ``amount = V_prev (P_new - P_prev) + sum q_i (P_new - price_i)``,
-        in base units ``amount * price_factor / 10^PDP``: losses round up, wins down.
-        Losers pay from margin, general, bond, then the insurance pool. If less was
-        collected than owed, winners get ``floor(gain * collected / owed)`` and the
-        last winner the rounding remainder; rounding dust left over when everything
-        was collected goes to the insurance pool, so the settlement account ends at 0.
-        """
-        led = self.ledger
-        prev = self.mark_price
-        pf, d = self.price_factor, self.position_factor
-        settle, ins = self.settlement_key, self.insurance_key
-        winners: list[tuple[PartyState, int]] = []
-        for ps in self.parties.values():
-            q = ps.mtm_q
-            if ps.position == 0 and q == 0 and ps.mtm_qp == 0:
-                continue
-            v_prev = ps.position - q
-            raw = v_prev * (new_price - prev) + new_price * q - ps.mtm_qp
-            ps.mtm_q = 0
-            ps.mtm_qp = 0
-            if raw == 0:
-                continue
-            if raw > 0:
-                winners.append((ps, raw * pf // d))
-                continue
-            loss = ceil_div(-raw * pf, d)
-            k = f"{kind}_loss"
-            if ps.party == NETWORK_PARTY:
-                led.transfer_up_to(ins, settle, loss, k)
-                continue
-            got = led.transfer_up_to(ps.margin_key, settle, loss, k)
-            if got < loss:
-                got += led.transfer_up_to(ps.general_key, settle, loss - got, k)
-            if got < loss:
-                got += led.transfer_up_to(ps.bond_key, settle, loss - got, k)
-            if got < loss:
-                led.transfer_up_to(ins, settle, loss - got, f"{kind}_loss_insurance")
-        owed = sum(w for _, w in winners)
-        collected = led.balance(settle)
-        c = self.chain
-        if owed and collected < owed:
-            paid = 0
-            for i, (ps, w) in enumerate(winners):
-                share = w * collected // owed
-                if i == len(winners) - 1:
-                    share = collected - paid
-                paid += share
-                dest = ins if ps.party == NETWORK_PARTY else ps.margin_key
-                led.transfer(settle, dest, share, f"{kind}_win")
-                if w - share:
-                    c.emit(LossSocialised(c.block, c.now, self.market_id, ps.party, w - share))
-        else:
-            for ps, w in winners:
-                dest = ins if ps.party == NETWORK_PARTY else ps.margin_key
-                led.transfer(settle, dest, w, f"{kind}_win")
-            rest = led.balance(settle)
-            if rest:
-                led.transfer(settle, ins, rest, f"{kind}_rounding")
-
-    def _margins_and_closeouts(self) -> None:
-        """After mark-to-market: margin update for everyone, then closeouts (section 6)."""
-        distressed = [ps for ps in list(self.parties.values())
-                      if (ps.position or ps.orders) and self._margin_update(ps)]
-        if not distressed:
-            return
-        c = self.chain
-        led = self.ledger
-        for ps in distressed:
-            mm = self.maintenance_for(ps)
-            c.emit(MarginLevelsBreached(c.block, c.now, self.market_id, ps.party, mm, led.balance(ps.margin_key)))
-            for o in list(ps.orders.values()):
-                self._cancel_order(o, ps, OrderStatus.CANCELLED, Reason.DISTRESSED)
-            if ps.position == 0:
-                self._margin_update(ps)
-                continue
-            mm = self.maintenance_for(ps)
-            if led.balance(ps.margin_key) >= mm:
-                continue  # cancelling its orders saved it
-            self._close_out(ps)
-
-    def _close_out(self, ps: PartyState) -> None:
-        """Move ``ps``'s whole position to the network party at the mark price."""
-        c = self.chain
-        price = self.mark_price
-        size = ps.position
-        net = self.party_state(NETWORK_PARTY)
-        self._apply_position(ps, -size, price)
-        self._apply_position(net, size, price)
-        self.trade_seq += 1
-        if size > 0:
-            buyer, seller = NETWORK_PARTY, ps.party
-        else:
-            buyer, seller = ps.party, NETWORK_PARTY
-        self._trade(self.trade_seq, price, abs(size), buyer, seller, 0, 0, 0, TradeType.CLOSEOUT, 0, 0)
-        moved = self.ledger.transfer_all(ps.margin_key, self.insurance_key, "closeout_margin")
-        self.closeouts += 1
-        c.emit(PositionClosedOut(c.block, c.now, self.market_id, ps.party, size, price, moved))
-
-    def _dispose(self) -> None:
-        """The network party sends one IOC order to unwind its position (section 6)."""
-        net = self.parties.get(NETWORK_PARTY)
-        if net is None or net.position == 0:
-            return
-        bb, ba = self.book.best_bid(), self.book.best_ask()
-        if bb is None or ba is None:
-            return
-        cp = self.config.closeout
-        pos = abs(net.position)
-        side = -1 if net.position > 0 else 1
-        mid2 = bb + ba  # twice the mid, to stay in integers
-        if side < 0:  # selling into bids down to mid * (1 - slippage)
-            edge = ceil_div(mid2 * (ONE - self._slippage), 2 * ONE)
-            edge += (-edge) % self.tick
-            opposite = self.book.volume_within(1, edge, bb)
-        else:
-            edge = (mid2 * (ONE + self._slippage)) // (2 * ONE)
-            edge -= edge % self.tick
-            opposite = self.book.volume_within(-1, ba, edge)
-        if opposite == 0 or edge <= 0:
-            return
-        size = pos if pos <= cp.full_disposal_size else ceil_div(pos * self._disposal_fraction, ONE)
-        size = min(size, ceil_div(self._max_consumed * opposite, ONE), pos)
-        fills, _ = self.book.plan(side, edge, size, NETWORK_PARTY)
-        if not fills:
-            return
-        fee_rows = [self.fees.continuous(f, p.price) for p, f in fills]
-        total = sum(sum(r) for r in fee_rows)
-        if self.ledger.balance(self.insurance_key) < total:
-            fee_rows = [(0, 0, 0)] * len(fills)  # the pool cannot pay: trade without fees
-        c = self.chain
-        o = Order(self._next_order_id(), self.market_id, NETWORK_PARTY, side, OrderType.NETWORK,
-                  TimeInForce.IOC, edge, size, 0, c.now)
-        for (passive, f), (fm, fi, fl) in zip(fills, fee_rows, strict=True):
-            price = passive.price
-            pps = self.parties[passive.party]
-            led = self.ledger
-            led.transfer(self.insurance_key, pps.general_key, fm, "fee_maker")
-            led.transfer(self.insurance_key, self.infra_key, fi, "fee_infrastructure")
-            led.transfer(self.insurance_key, self.liquidity_key, fl, "fee_liquidity")
-            self._fill_passive(passive, f)
-            o.remaining -= f
-            self._apply_position(net, side * f, price)
-            self._apply_position(pps, -side * f, price)
-            self.trade_seq += 1
-            fee = fm + fi + fl
-            if side > 0:
-                args = (NETWORK_PARTY, passive.party, side, o.order_id, passive.order_id, TradeType.NETWORK, fee, 0)
-            else:
-                args = (passive.party, NETWORK_PARTY, side, passive.order_id, o.order_id, TradeType.NETWORK, 0, fee)
-            self._trade(self.trade_seq, price, f, *args)
-            self.last_trade_price = price
-            self.traded_since_mark = True
-            self.volume_traded += f
-        o.status = OrderStatus.FILLED if o.remaining == 0 else OrderStatus.PARTIALLY_FILLED
-        self._emit_order(o)
-        for passive, _ in fills:
-            self._margin_update(self.parties[passive.party])
-
-    # --------------------------------------------------------------- settlement
-    def terminate(self) -> None:
-        """Trading terminated (section 9): cancel every order; positions wait for settlement."""
-        if self.state in (MarketState.TRADING_TERMINATED, MarketState.SETTLED, MarketState.CANCELLED, MarketState.CLOSED):
-            return
-        for o in list(self.orders.values()):
-            self._cancel_order(o, self.parties[o.party], OrderStatus.CANCELLED, Reason.TRADING_TERMINATED)
-        if self.state == MarketState.PENDING:
-            self._set_state(MarketState.CANCELLED, "terminated before the opening auction ended")
-            for ps in self.parties.values():
-                self._margin_update(ps)
-            return
-        self._set_state(MarketState.TRADING_TERMINATED)
-
-    def settle(self, price: int) -> None:
-        """Final settlement at the oracle ``price`` (raw ticks, section 9).
-
-        Each party receives ``V (price - last mark)`` plus the unsettled part of its
-        trades since the last mark, collected and paid like mark-to-market (with
-        loss socialisation); then margin and bond accounts return to general, the
-        insurance pool goes to the global pool, and the market is SETTLED.
-
-        Raises:
-            ValueError: ``price`` is not a positive integer, or trading was not terminated.
-        """
-        if self.state != MarketState.TRADING_TERMINATED:
-            raise ValueError(f"market {self.market_id} is {self.state}; terminate trading first")
-        if not isinstance(price, int) or price <= 0:
-            raise ValueError(f"settlement price must be a positive integer, got {price!r}")
-        self._settle_flows(price, "settlement")
-        led = self.ledger
-        for ps in self.parties.values():
-            ps.position = 0
-            if ps.party == NETWORK_PARTY:
-                continue
-            led.transfer_all(ps.margin_key, ps.general_key, "settlement_release")
-            led.transfer_all(ps.bond_key, ps.general_key, "bond_release")
-        led.transfer_all(self.insurance_key, acct.global_insurance(self.asset), "insurance_to_global")
-        self.settlement_price = price
-        c = self.chain
-        c.emit(MarketSettled(c.block, c.now, self.market_id, price))
-        self._set_state(MarketState.SETTLED)
 
     # --------------------------------------------------------------- invariants
     def invariant_errors(self) -> list[str]:

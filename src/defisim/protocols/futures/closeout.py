@@ -1,0 +1,121 @@
+"""Position resolution (spec section 6, 0012-POSR): distressed parties, closeouts to the
+network party, and the network party's gradual disposal of what it took over.
+
+A mixin of :class:`~defisim.protocols.futures.market.FuturesMarket`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from defisim.chain.ledger import NETWORK_PARTY
+
+from .events import MarginLevelsBreached, PositionClosedOut
+from .fixed import ONE, ceil_div
+from .types import Order, OrderStatus, OrderType, Reason, TimeInForce, TradeType
+
+if TYPE_CHECKING:
+    from .state import PartyState
+
+
+class CloseoutMixin:
+    """Closeouts and the network party's disposal orders."""
+
+    def _margins_and_closeouts(self) -> None:
+        """After mark-to-market: margin update for everyone, then closeouts (section 6)."""
+        distressed = [ps for ps in list(self.parties.values())
+                      if (ps.position or ps.orders) and self._margin_update(ps)]
+        if not distressed:
+            return
+        c = self.chain
+        led = self.ledger
+        for ps in distressed:
+            mm = self.maintenance_for(ps)
+            c.emit(MarginLevelsBreached(c.block, c.now, self.market_id, ps.party, mm, led.balance(ps.margin_key)))
+            for o in list(ps.orders.values()):
+                self._cancel_order(o, ps, OrderStatus.CANCELLED, Reason.DISTRESSED)
+            if ps.position == 0:
+                self._margin_update(ps)
+                continue
+            mm = self.maintenance_for(ps)
+            if led.balance(ps.margin_key) >= mm:
+                continue  # cancelling its orders saved it
+            self._close_out(ps)
+
+    def _close_out(self, ps: PartyState) -> None:
+        """Move ``ps``'s whole position to the network party at the mark price."""
+        c = self.chain
+        price = self.mark_price
+        size = ps.position
+        net = self.party_state(NETWORK_PARTY)
+        self._apply_position(ps, -size, price)
+        self._apply_position(net, size, price)
+        self.trade_seq += 1
+        if size > 0:
+            buyer, seller = NETWORK_PARTY, ps.party
+        else:
+            buyer, seller = ps.party, NETWORK_PARTY
+        self._trade(self.trade_seq, price, abs(size), buyer, seller, 0, 0, 0, TradeType.CLOSEOUT, 0, 0)
+        moved = self.ledger.transfer_all(ps.margin_key, self.insurance_key, "closeout_margin")
+        self.closeouts += 1
+        c.emit(PositionClosedOut(c.block, c.now, self.market_id, ps.party, size, price, moved))
+
+    def _dispose(self) -> None:
+        """The network party sends one IOC order to unwind its position (section 6)."""
+        net = self.parties.get(NETWORK_PARTY)
+        if net is None or net.position == 0:
+            return
+        bb, ba = self.book.best_bid(), self.book.best_ask()
+        if bb is None or ba is None:
+            return
+        cp = self.config.closeout
+        pos = abs(net.position)
+        side = -1 if net.position > 0 else 1
+        mid2 = bb + ba  # twice the mid, to stay in integers
+        if side < 0:  # selling into bids down to mid * (1 - slippage)
+            edge = ceil_div(mid2 * (ONE - self._slippage), 2 * ONE)
+            edge += (-edge) % self.tick
+            opposite = self.book.volume_within(1, edge, bb)
+        else:
+            edge = (mid2 * (ONE + self._slippage)) // (2 * ONE)
+            edge -= edge % self.tick
+            opposite = self.book.volume_within(-1, ba, edge)
+        if opposite == 0 or edge <= 0:
+            return
+        size = pos if pos <= cp.full_disposal_size else ceil_div(pos * self._disposal_fraction, ONE)
+        size = min(size, ceil_div(self._max_consumed * opposite, ONE), pos)
+        fills, _ = self.book.plan(side, edge, size, NETWORK_PARTY)
+        if not fills:
+            return
+        fee_rows = [self.fees.continuous(f, p.price) for p, f in fills]
+        total = sum(sum(r) for r in fee_rows)
+        if self.ledger.balance(self.insurance_key) < total:
+            fee_rows = [(0, 0, 0)] * len(fills)  # the pool cannot pay: trade without fees
+        c = self.chain
+        o = Order(self._next_order_id(), self.market_id, NETWORK_PARTY, side, OrderType.NETWORK,
+                  TimeInForce.IOC, edge, size, 0, c.now)
+        for (passive, f), (fm, fi, fl) in zip(fills, fee_rows, strict=True):
+            price = passive.price
+            pps = self.parties[passive.party]
+            led = self.ledger
+            led.transfer(self.insurance_key, pps.general_key, fm, "fee_maker")
+            led.transfer(self.insurance_key, self.infra_key, fi, "fee_infrastructure")
+            led.transfer(self.insurance_key, self.liquidity_key, fl, "fee_liquidity")
+            self._fill_passive(passive, f)
+            o.remaining -= f
+            self._apply_position(net, side * f, price)
+            self._apply_position(pps, -side * f, price)
+            self.trade_seq += 1
+            fee = fm + fi + fl
+            if side > 0:
+                args = (NETWORK_PARTY, passive.party, side, o.order_id, passive.order_id, TradeType.NETWORK, fee, 0)
+            else:
+                args = (passive.party, NETWORK_PARTY, side, passive.order_id, o.order_id, TradeType.NETWORK, 0, fee)
+            self._trade(self.trade_seq, price, f, *args)
+            self.last_trade_price = price
+            self.traded_since_mark = True
+            self.volume_traded += f
+        o.status = OrderStatus.FILLED if o.remaining == 0 else OrderStatus.PARTIALLY_FILLED
+        self._emit_order(o)
+        for passive, _ in fills:
+            self._margin_update(self.parties[passive.party])

@@ -1,0 +1,74 @@
+"""Per-party market state and the result of an order transaction."""
+
+from __future__ import annotations
+
+from defisim.chain import ledger as acct
+
+from .events import TradeExecuted
+from .types import Order, OrderStatus
+
+
+class PartyState:
+    """A party's position and order exposure in one market (raw integers)."""
+
+    __slots__ = (
+        "party",
+        "position",
+        "buy_volume",
+        "sell_volume",
+        "buy_notional",
+        "sell_notional",
+        "orders",
+        "mtm_q",
+        "mtm_qp",
+        "margin_key",
+        "general_key",
+        "bond_key",
+    )
+
+    def __init__(self, party: str, market: str, asset: str) -> None:
+        self.party = party
+        self.position = 0
+        self.buy_volume = 0
+        self.sell_volume = 0
+        self.buy_notional = 0
+        self.sell_notional = 0
+        self.orders: dict[int, Order] = {}
+        # trades since the last mark-to-market: sum of signed sizes and of size * price
+        self.mtm_q = 0
+        self.mtm_qp = 0
+        self.margin_key = acct.margin(party, market, asset)
+        self.general_key = acct.general(party, asset)
+        self.bond_key = acct.bond(party, market, asset)
+
+
+class OrderResult:
+    """What happened to a submitted or amended order.
+
+    ``status`` is an :class:`OrderStatus`; ``reason`` a :class:`Reason` code (empty
+    when accepted normally); ``trades`` the :class:`TradeExecuted` events it made.
+    """
+
+    __slots__ = ("order_id", "status", "reason", "detail", "trades")
+
+    def __init__(self, order_id, status, reason="", detail="", trades=None) -> None:
+        self.order_id = order_id
+        self.status = status
+        self.reason = reason
+        self.detail = detail
+        self.trades: list[TradeExecuted] = trades if trades is not None else []
+
+    @property
+    def accepted(self) -> bool:
+        """True unless the transaction was rejected."""
+        return self.status != OrderStatus.REJECTED
+
+    @property
+    def filled_size(self) -> int:
+        return sum(t.size for t in self.trades)
+
+    def __repr__(self) -> str:
+        return (
+            f"OrderResult(id={self.order_id}, {self.status}, reason={self.reason!r}, "
+            f"trades={len(self.trades)})"
+        )
