@@ -106,6 +106,7 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         self.parties: dict[str, PartyState] = {}
         self._next_order_id = next_order_id
         self.state = MarketState.PENDING
+        self.in_auction = True  # PENDING or SUSPENDED; kept in step by _set_state
         self.mark_price = 0
         self.last_trade_price = 0
         self.last_mark_time = chain.now
@@ -139,10 +140,6 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         return t
 
     # ------------------------------------------------------------------ helpers
-    @property
-    def in_auction(self) -> bool:
-        return self.state in (MarketState.PENDING, MarketState.SUSPENDED)
-
     def party_state(self, party: str) -> PartyState:
         ps = self.parties.get(party)
         if ps is None:
@@ -173,6 +170,9 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
     def maintenance_for(self, ps: PartyState, dv: int = 0, db: int = 0, ds: int = 0,
                         dbn: int = 0, dsn: int = 0) -> int:
         """Maintenance margin of ``ps`` with optional changes to position/orders."""
+        if not self.in_auction and self.mark_price:  # the common case, kept short
+            return self.margin_calc.maintenance(ps.position + dv, ps.buy_volume + db,
+                                                ps.sell_volume + ds, self.mark_price)
         return self.margin_calc.maintenance(
             ps.position + dv,
             ps.buy_volume + db,
@@ -683,6 +683,7 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
 
     def _set_state(self, state: MarketState, detail: str = "") -> None:
         self.state = state
+        self.in_auction = state in (MarketState.PENDING, MarketState.SUSPENDED)
         c = self.chain
         c.emit(MarketStateChanged(c.block, c.now, self.market_id, state, detail))
 
