@@ -489,9 +489,10 @@ class Simulation:
     def positions(self, market: str, raw: bool = False) -> dict[str, float]:
         """Every non-zero position in ``market``, the network party included."""
         m = self.market(market)
-        d = 1 if raw else m.position_factor
-        return {p: ps.position / d if not raw else ps.position
-                for p, ps in m.parties.items() if ps.position}
+        if raw:
+            return {p: ps.position for p, ps in m.parties.items() if ps.position}
+        d = m.position_factor
+        return {p: ps.position / d for p, ps in m.parties.items() if ps.position}
 
     def open_orders(self, party: str | None = None, market: str | None = None) -> list[OrderView]:
         """Resting orders, optionally of one party and/or one market, oldest first."""
