@@ -49,6 +49,8 @@ class OrderView:
     time_in_force: str
     status: str
     expires_at: float | None
+    peg_reference: str = ""
+    peg_offset: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +307,8 @@ class Simulation:
         expires_at: float | None = None,
         post_only: bool = False,
         reduce_only: bool = False,
+        peg_reference: str | None = None,
+        peg_offset: float = 0.0,
     ) -> OrderResult:
         """Submit an order in human units.
 
@@ -321,6 +325,10 @@ class Simulation:
                 orders and IOC for market orders.
             expires_at: expiry in seconds since the start (GTT; optional GFA/GFN).
             post_only, reduce_only: the order flags of spec section 1.
+            peg_reference: ``"BEST_BID"``/``"MID"`` (buys) or ``"BEST_ASK"``/``"MID"``
+                (sells) for a PEGGED order (the default type when given); its price is
+                the reference minus (buys) or plus (sells) ``peg_offset`` (human price
+                units, a multiple of the tick; > 0 for MID).
 
         Returns:
             An :class:`OrderResult` (``status``, ``reason``, ``trades``); rejected
@@ -329,17 +337,19 @@ class Simulation:
         m = self.futures.markets.get(market)
         if m is None:
             return self._no_market("submit_order", party, market)
-        ot = order_type or ("LIMIT" if price is not None else "MARKET")
-        tif = time_in_force or ("GTC" if ot == "LIMIT" else "IOC")
+        ot = order_type or ("PEGGED" if peg_reference else "LIMIT" if price is not None else "MARKET")
+        tif = time_in_force or ("IOC" if ot == "MARKET" else "GTC")
         try:
             raw_price = 0 if price is None else self._exact(price * 10**m.config.decimal_places, "price")
+            raw_offset = self._exact(peg_offset * 10**m.config.decimal_places, "peg offset price")
             raw_size = self._exact(size * m.position_factor, "size")
             exp = 0 if expires_at is None else round(expires_at * NS_PER_SECOND)
         except (ValueError, TypeError, OverflowError) as exc:
             reason = Reason.INVALID_PRICE if "price" in str(exc) else Reason.INVALID_SIZE
             self.chain.reject("submit_order", party, market, reason, str(exc))
             return OrderResult(0, OrderStatus.REJECTED, reason, str(exc))
-        return m.submit(party, _side(side), raw_size, ot, tif, raw_price, exp, post_only, reduce_only)
+        return m.submit(party, _side(side), raw_size, ot, tif, raw_price, exp, post_only, reduce_only,
+                        peg_reference or "", raw_offset)
 
     def submit_order_raw(
         self,
@@ -353,13 +363,15 @@ class Simulation:
         expires_at_ns: int = 0,
         post_only: bool = False,
         reduce_only: bool = False,
+        peg_reference: str = "",
+        peg_offset: int = 0,
     ) -> OrderResult:
         """Submit an order in raw integers (ticks, 10^-PDP contracts, ns)."""
         m = self.futures.markets.get(market)
         if m is None:
             return self._no_market("submit_order", party, market)
         return m.submit(party, _side(side), size, order_type, time_in_force, price, expires_at_ns,
-                        post_only, reduce_only)
+                        post_only, reduce_only, peg_reference, peg_offset)
 
     def amend_order(
         self,
@@ -370,21 +382,26 @@ class Simulation:
         size: float | None = None,
         expires_at: float | None = None,
         time_in_force: str | None = None,
+        peg_offset: float | None = None,
+        peg_reference: str | None = None,
     ) -> OrderResult:
         """Amend a resting order: new price, new remaining size (<= 0 cancels), expiry or
-        GTC<->GTT. A price change or size increase loses priority (section 1)."""
+        GTC<->GTT; for a pegged order its offset or reference instead of its price.
+        A price change or size increase loses priority (section 1)."""
         m = self.futures.markets.get(market)
         if m is None:
             return self._no_market("amend_order", party, market, order_id)
         try:
             rp = None if price is None else self._exact(price * 10**m.config.decimal_places, "price")
             rs = None if size is None else self._exact(size * m.position_factor, "size")
+            ro = None if peg_offset is None else self._exact(
+                peg_offset * 10**m.config.decimal_places, "peg offset price")
         except (ValueError, TypeError, OverflowError) as exc:
             reason = Reason.INVALID_PRICE if "price" in str(exc) else Reason.INVALID_SIZE
             self.chain.reject("amend_order", party, market, reason, str(exc), order_id)
             return OrderResult(order_id, OrderStatus.REJECTED, reason, str(exc))
         exp = None if expires_at is None else round(expires_at * NS_PER_SECOND)
-        return m.amend(party, order_id, rp, rs, exp, time_in_force)
+        return m.amend(party, order_id, rp, rs, exp, time_in_force, ro, peg_reference)
 
     def cancel_order(self, party: str, market: str, order_id: int) -> OrderResult:
         """Cancel one resting order."""
@@ -506,7 +523,8 @@ class Simulation:
                 out.append(OrderView(o.order_id, m.market_id, o.party, "buy" if o.side > 0 else "sell",
                                      o.price / f, o.size / d, o.remaining / d, str(o.order_type),
                                      str(o.tif), str(o.status),
-                                     o.expires_at / NS_PER_SECOND if o.expires_at else None))
+                                     o.expires_at / NS_PER_SECOND if o.expires_at else None,
+                                     o.peg_reference, o.peg_offset / f))
         return out
 
     def accounts(self, party: str | None = None) -> list[AccountView]:

@@ -9,6 +9,8 @@ a sorted list with the *best* price at the end (``key = price`` for bids,
 holds its orders in arrival order in a deque; removed orders are dropped
 lazily (``order.resting`` is false) and the deque is compacted when dead
 entries dominate, so cancel is O(1) amortised and priority is never disturbed.
+An order that rests again (a repriced peg) first has its dead entry removed
+from the queue that still holds it (``order.queued``), so it is never live twice.
 """
 
 from __future__ import annotations
@@ -38,7 +40,13 @@ class PriceLevel:
                 yield o
 
     def compact(self) -> None:
-        self.queue = deque(o for o in self.queue if o.resting)
+        live = deque()
+        for o in self.queue:
+            if o.resting:
+                live.append(o)
+            else:
+                o.queued = None
+        self.queue = live
 
 
 class BookSide:
@@ -104,6 +112,16 @@ class OrderBook:
         keys = self.asks.keys
         return self.asks.levels[-keys[-1]].volume if keys else 0
 
+    def static_best(self, side: int) -> int | None:
+        """Best price of ``side`` among non-pegged orders (the pegs' references)."""
+        bs = self.bids if side > 0 else self.asks
+        levels, s = bs.levels, bs.sign
+        for k in reversed(bs.keys):
+            for o in levels[k * s].queue:
+                if o.resting and not o.peg_reference:
+                    return k * s
+        return None
+
     def is_crossed(self) -> bool:
         b, a = self.bids.keys, self.asks.keys
         return bool(b and a and b[-1] >= -a[-1])
@@ -135,7 +153,13 @@ class OrderBook:
             level = PriceLevel(price)
             bs.levels[price] = level
             insort(bs.keys, price * bs.sign)
+        old = order.queued
+        if old is not None:
+            # the order rested before and left a dead entry behind (a repriced peg, an
+            # amended order): drop it so that it cannot come back to life in that queue
+            old.queue.remove(order)
         level.queue.append(order)
+        order.queued = level
         level.volume += order.remaining
         level.live += 1
         order.resting = True

@@ -41,7 +41,7 @@ from .events import (
     TradeExecuted,
 )
 from .fees import FeeCalculator
-from .fixed import to_fixed
+from .fixed import ceil_div, to_fixed
 from .margin import MarginCalculator, MarginLevels
 from .params import MarketConfig
 from .risk import risk_factors_for
@@ -68,10 +68,12 @@ _CONTINUOUS_TIF = {
         {TimeInForce.GTC, TimeInForce.GTT, TimeInForce.IOC, TimeInForce.FOK, TimeInForce.GFN}
     ),
     OrderType.MARKET: frozenset({TimeInForce.IOC, TimeInForce.FOK}),
+    OrderType.PEGGED: frozenset({TimeInForce.GTC, TimeInForce.GTT}),
 }
 _AUCTION_TIF = {
     OrderType.LIMIT: frozenset({TimeInForce.GTC, TimeInForce.GTT, TimeInForce.GFA}),
     OrderType.MARKET: frozenset(),
+    OrderType.PEGGED: frozenset({TimeInForce.GTC, TimeInForce.GTT, TimeInForce.GFA}),
 }
 _TRADING_STATES = frozenset({MarketState.PENDING, MarketState.ACTIVE, MarketState.SUSPENDED})
 
@@ -116,6 +118,8 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         self._mark_freq_ns = int(config.mark_price_frequency_s * NS)
         self._expiries: list[tuple[int, int]] = []  # heap of (expires_at, order_id)
         self._indicative: tuple[int, int] | None = None  # cache, None = stale
+        self.pegs: dict[int, Order] = {}  # live pegged orders in entry order
+        self._peg_refs: tuple[int | None, int | None] | None = None  # references last priced at
         cp = config.closeout
         self._disposal_step_ns = int(cp.disposal_time_step_s * NS)
         self._last_disposal = chain.now
@@ -204,24 +208,45 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
 
     # ------------------------------------------------------------- order books
     def _rest(self, o: Order, ps: PartyState) -> None:
-        self.book.add(o)
+        """Make ``o`` a live order and put it on the book."""
+        self._register(o, ps)
+        self._place(o, ps)
+
+    def _unrest(self, o: Order, ps: PartyState) -> None:
+        """Take a live order (resting or parked) off the book and out of the live set."""
+        if o.resting:
+            self._displace(o, ps)
+        self._deregister(o, ps)
+
+    def _register(self, o: Order, ps: PartyState) -> None:
+        """Live order bookkeeping (parked pegs are live but not on the book)."""
         self.orders[o.order_id] = o
         ps.orders[o.order_id] = o
+        if o.peg_reference:
+            self.pegs[o.order_id] = o
+        if o.expires_at:
+            heapq.heappush(self._expiries, (o.expires_at, o.order_id))
+
+    def _deregister(self, o: Order, ps: PartyState) -> None:
+        del self.orders[o.order_id]
+        del ps.orders[o.order_id]
+        if o.peg_reference:
+            self.pegs.pop(o.order_id, None)
+
+    def _place(self, o: Order, ps: PartyState) -> None:
+        """Put a registered order on the book; its size counts in the party's exposure."""
+        self.book.add(o)
         if o.side > 0:
             ps.buy_volume += o.remaining
             ps.buy_notional += o.remaining * o.price
         else:
             ps.sell_volume += o.remaining
             ps.sell_notional += o.remaining * o.price
-        if o.expires_at:
-            heapq.heappush(self._expiries, (o.expires_at, o.order_id))
         self._indicative = None
 
-    def _unrest(self, o: Order, ps: PartyState) -> None:
-        """Take a resting order off the book and out of the party's exposure."""
+    def _displace(self, o: Order, ps: PartyState) -> None:
+        """Take a resting order off the book and out of the party's exposure (stays live)."""
         self.book.remove(o)
-        del self.orders[o.order_id]
-        del ps.orders[o.order_id]
         if o.side > 0:
             ps.buy_volume -= o.remaining
             ps.buy_notional -= o.remaining * o.price
@@ -240,8 +265,7 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
             ps.sell_notional -= size * o.price
         if size >= o.remaining:
             self.book.fill(o, size)
-            del self.orders[o.order_id]
-            del ps.orders[o.order_id]
+            self._deregister(o, ps)
             o.status = OrderStatus.FILLED
         else:
             self.book.fill(o, size)
@@ -267,6 +291,10 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         elif o.order_type == OrderType.MARKET:
             if o.price:
                 return Reason.INVALID_PRICE, "a market order has no price"
+        elif o.order_type == OrderType.PEGGED:
+            err = self._validate_peg(o.side, o.peg_reference, o.peg_offset)
+            if err:
+                return Reason.INVALID_PEG, err
         else:
             return Reason.INVALID_ORDER_TYPE, f"order type {o.order_type} is not supported"
         allowed = (_AUCTION_TIF if self.in_auction else _CONTINUOUS_TIF)[o.order_type]
@@ -294,6 +322,74 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
                     f"position {ps.position}: a {'buy' if o.side > 0 else 'sell'} cannot reduce it",
                 )
         return None
+
+    def _validate_peg(self, side: int, reference: str, offset) -> str:
+        """Empty string if the peg is valid (section 1), else why not."""
+        if reference not in ("BEST_BID", "MID", "BEST_ASK"):
+            return f"peg reference must be BEST_BID, MID or BEST_ASK, got {reference!r}"
+        if side > 0 and reference == "BEST_ASK" or side < 0 and reference == "BEST_BID":
+            return f"a {'buy' if side > 0 else 'sell'} cannot peg to {reference}"
+        if not isinstance(offset, int) or offset < 0 or offset % self.tick:
+            return f"peg offset must be a non-negative multiple of tick {self.tick}, got {offset!r}"
+        if reference == "MID" and offset == 0:
+            return "a MID peg needs a positive offset"
+        return ""
+
+    def _peg_price(self, o: Order, bid: int | None, ask: int | None) -> int | None:
+        """Price of a pegged order from the static best prices, ``None`` if it parks.
+
+        buy = reference - offset, sell = reference + offset; a fractional mid rounds
+        up to a tick for buys and down for sells (0037-OPEG-020)."""
+        ref = o.peg_reference
+        if ref == "BEST_BID":
+            price = None if bid is None else bid - o.peg_offset
+        elif ref == "BEST_ASK":
+            price = None if ask is None else ask + o.peg_offset
+        elif bid is None or ask is None:
+            price = None
+        elif o.side > 0:
+            price = ceil_div(bid + ask, 2 * self.tick) * self.tick - o.peg_offset
+        else:
+            price = (bid + ask) // (2 * self.tick) * self.tick + o.peg_offset
+        return price if price is not None and price > 0 else None
+
+    def _reprice_pegs(self, force: bool = False) -> None:
+        """Reprice pegs in entry order to the back of their new level (section 1).
+
+        Runs after each transaction and block hook, never in the middle of an
+        aggressive order; pegs stay parked during auctions."""
+        if not self.pegs or self.in_auction:
+            return
+        bid, ask = self.book.static_best(1), self.book.static_best(-1)
+        if not force and self._peg_refs == (bid, ask):
+            return
+        self._peg_refs = (bid, ask)
+        for o in list(self.pegs.values()):
+            new = self._peg_price(o, bid, ask)
+            if o.resting and new == o.price:
+                continue
+            if not o.resting and new is None:
+                continue
+            ps = self.parties[o.party]
+            if o.resting:
+                self._displace(o, ps)
+            if new is None:
+                o.status = OrderStatus.PARKED
+            else:
+                o.price = new
+                o.status = OrderStatus.ACTIVE
+                self._place(o, ps)
+            o.updated_at = self.chain.now
+            self._emit_order(o)
+
+    def _park_all_pegs(self) -> None:
+        """Auction start: every resting peg leaves the book, keeping its entry order."""
+        for o in self.pegs.values():
+            if o.resting:
+                self._displace(o, self.parties[o.party])
+                o.status = OrderStatus.PARKED
+                self._emit_order(o)
+        self._peg_refs = None
 
     def _order_margin_ok(self, ps: PartyState, side: int, size: int, price: int) -> tuple[bool, int]:
         """Margin gate of section 4: ``(ok, initial margin needed or 0 if not adding exposure)``."""
@@ -325,9 +421,23 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         expires_at: int = 0,
         post_only: bool = False,
         reduce_only: bool = False,
+        peg_reference: str = "",
+        peg_offset: int = 0,
     ) -> OrderResult:
         """Submit an order (raw integers). Never raises for bad input: a rejection
-        event is emitted and an :class:`OrderResult` with status ``REJECTED`` returned."""
+        event is emitted and an :class:`OrderResult` with status ``REJECTED`` returned.
+
+        A PEGGED order gives ``peg_reference`` (BEST_BID or MID for buys, BEST_ASK or
+        MID for sells) and a non-negative ``peg_offset`` in raw price units; its
+        price follows the static best prices and it parks when there is none."""
+        result = self._submit(party, side, size, order_type, tif, price, expires_at, post_only,
+                              reduce_only, peg_reference, peg_offset)
+        if self.pegs:
+            self._reprice_pegs()
+        return result
+
+    def _submit(self, party, side, size, order_type, tif, price, expires_at, post_only,
+                reduce_only, peg_reference, peg_offset) -> OrderResult:
         try:
             order_type = OrderType(order_type)
             tif = TimeInForce(tif)
@@ -336,13 +446,23 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         oid = self._next_order_id()
         o = Order(oid, self.market_id, party, side, order_type, tif, price or 0, size,
                   expires_at or 0, self.chain.now, bool(post_only), bool(reduce_only))
+        if order_type == OrderType.PEGGED:
+            o.peg_reference, o.peg_offset, o.price = str(peg_reference or ""), peg_offset, 0
         ps = self.parties.get(party) or PartyState(party, self.market_id, self.asset)
         err = self._validate(o, ps)
         if err is not None:
             return self._reject_order(o, *err)
         self.parties.setdefault(party, ps)
+        parked = False
+        if o.peg_reference:
+            price = None if self.in_auction else self._peg_price(
+                o, self.book.static_best(1), self.book.static_best(-1))
+            parked = price is None
+            o.price = price or 0
         if o.reduce_only:  # may only shrink the position: cap the size at it
             o.size = o.remaining = min(o.size, abs(ps.position))
+            need_initial = 0
+        elif parked:  # parked pegs carry no margin until they price
             need_initial = 0
         else:
             ok, need_initial = self._order_margin_ok(ps, side, size, o.price)
@@ -352,6 +472,11 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
                     f"initial margin {need_initial} exceeds margin + general "
                     f"{self.ledger.balance(ps.margin_key) + self.ledger.balance(ps.general_key)}",
                 )
+        if parked:
+            o.status = OrderStatus.PARKED
+            self._register(o, ps)
+            self._emit_order(o)
+            return OrderResult(oid, o.status)
         if self.in_auction:
             self._top_up_to(ps, need_initial)
             self._rest(o, ps)
@@ -367,7 +492,7 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
 
     def _execute(self, o: Order, ps: PartyState, need_initial: int, amend: Order | None = None) -> OrderResult:
         """Continuous trading: plan, fee check, commit. ``amend`` is the order being replaced."""
-        limit = o.price if o.order_type == OrderType.LIMIT else None
+        limit = None if o.order_type == OrderType.MARKET else o.price
         fills, self_trade = self.book.plan(o.side, limit, o.remaining, o.party)
         if fills and o.post_only:
             return self._stop(o, Reason.POST_ONLY_WOULD_TRADE, amend)
@@ -488,13 +613,22 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         size: int | None = None,
         expires_at: int | None = None,
         tif: TimeInForce | None = None,
+        peg_offset: int | None = None,
+        peg_reference: str | None = None,
     ) -> OrderResult:
         """Amend a resting order (section 1).
 
         A price change or a size increase is cancel-and-replace (back of the queue,
         may trade at once); a size decrease keeps priority; ``size <= 0`` cancels.
         ``size`` is the new remaining size. A failed amend leaves the order as it was.
+        A pegged order amends its offset or reference instead of its price.
         """
+        result = self._amend(party, order_id, price, size, expires_at, tif, peg_offset, peg_reference)
+        if self.pegs:
+            self._reprice_pegs()
+        return result
+
+    def _amend(self, party, order_id, price, size, expires_at, tif, peg_offset, peg_reference):
         o = self.orders.get(order_id)
         if o is None:
             return self._reject("amend_order", party, Reason.ORDER_NOT_FOUND, f"no live order {order_id}", order_id)
@@ -506,6 +640,10 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         if size is not None and size <= 0:
             self.cancel(party, order_id)
             return OrderResult(order_id, OrderStatus.CANCELLED)
+        if o.peg_reference:
+            return self._amend_peg(o, ps, price, size, expires_at, tif, peg_offset, peg_reference)
+        if peg_offset is not None or peg_reference is not None:
+            return self._reject("amend_order", party, Reason.INVALID_PEG, f"order {order_id} is not pegged", order_id)
         new_price = o.price if price is None else price
         new_size = o.remaining if size is None else size
         new_tif = o.tif if tif is None else TimeInForce(tif)
@@ -573,6 +711,71 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         replacement.remaining = new_size
         return self._execute(replacement, ps, need_initial, amend=o)
 
+    def _amend_peg(self, o, ps, price, size, expires_at, tif, peg_offset, peg_reference) -> OrderResult:
+        """Amend a pegged order: size, expiry, GTC<->GTT, offset or reference. A size
+        decrease keeps priority; anything else that changes its price or grows it goes
+        to the back of its (new) level at the next repricing."""
+        oid = o.order_id
+        if price is not None:
+            return self._reject("amend_order", o.party, Reason.ORDER_NOT_AMENDABLE,
+                                "a pegged order's price follows its reference: amend its offset", oid)
+        new_ref = o.peg_reference if peg_reference is None else str(peg_reference)
+        new_off = o.peg_offset if peg_offset is None else peg_offset
+        err = self._validate_peg(o.side, new_ref, new_off)
+        if err:
+            return self._reject("amend_order", o.party, Reason.INVALID_PEG, err, oid)
+        new_size = o.remaining if size is None else size
+        new_tif = o.tif if tif is None else TimeInForce(tif)
+        new_exp = o.expires_at if expires_at is None else expires_at
+        if new_tif != o.tif and {new_tif, o.tif} != {TimeInForce.GTC, TimeInForce.GTT}:
+            return self._reject("amend_order", o.party, Reason.INVALID_TIME_IN_FORCE, "only GTC <-> GTT can be amended", oid)
+        if new_tif == TimeInForce.GTT and (not new_exp or new_exp <= self.chain.now):
+            return self._reject("amend_order", o.party, Reason.INVALID_EXPIRY, f"expiry {new_exp} is not after now", oid)
+        if new_tif == TimeInForce.GTC:
+            new_exp = 0
+        if (new_ref, new_off, new_size, new_tif, new_exp) == (o.peg_reference, o.peg_offset, o.remaining, o.tif, o.expires_at):
+            return self._reject("amend_order", o.party, Reason.NOTHING_TO_AMEND, "the amendment changes nothing", oid)
+        if not isinstance(new_size, int):
+            return self._reject("amend_order", o.party, Reason.INVALID_SIZE, f"size must be an integer, got {new_size!r}", oid)
+        moves = new_ref != o.peg_reference or new_off != o.peg_offset or new_size > o.remaining
+        if o.resting and new_size > o.remaining:
+            before = self.maintenance_for(ps)
+            d = new_size - o.remaining
+            after = self.maintenance_for(ps, db=d, dbn=d * o.price) if o.side > 0 else \
+                self.maintenance_for(ps, ds=d, dsn=d * o.price)
+            if after > before:
+                need = self.margin_calc.initial(after)
+                bal = self.ledger.balance
+                if bal(ps.margin_key) + bal(ps.general_key) < need:
+                    return self._reject("amend_order", o.party, Reason.MARGIN_CHECK_FAILED,
+                                        f"initial margin {need} exceeds margin + general", oid)
+                self._top_up_to(ps, need)
+        if o.resting and not moves:
+            if new_size < o.remaining:  # a size decrease keeps priority
+                d = o.remaining - new_size
+                if o.side > 0:
+                    ps.buy_volume -= d
+                    ps.buy_notional -= d * o.price
+                else:
+                    ps.sell_volume -= d
+                    ps.sell_notional -= d * o.price
+                self.book.reduce(o, new_size)
+                o.size -= d
+        else:
+            if o.resting:  # goes to the back of its level at this transaction's repricing
+                self._displace(o, ps)
+                o.status = OrderStatus.PARKED
+            o.size += new_size - o.remaining
+            o.remaining = new_size
+            self._peg_refs = None
+        o.peg_reference, o.peg_offset, o.tif, o.expires_at = new_ref, new_off, new_tif, new_exp
+        if new_exp:
+            heapq.heappush(self._expiries, (new_exp, oid))
+        o.updated_at = self.chain.now
+        self._emit_order(o)
+        self._margin_update(ps)
+        return OrderResult(oid, o.status)
+
     def cancel(self, party: str, order_id: int, reason: Reason | str = "") -> OrderResult:
         """Cancel one resting order of ``party``."""
         o = self.orders.get(order_id)
@@ -583,6 +786,8 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         ps = self.parties[party]
         self._cancel_order(o, ps, OrderStatus.CANCELLED, reason)
         self._margin_update(ps)
+        if self.pegs:
+            self._reprice_pegs()
         return OrderResult(order_id, OrderStatus.CANCELLED, reason)
 
     def cancel_all(self, party: str, reason: Reason | str = "") -> int:
@@ -595,6 +800,8 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
             self._cancel_order(o, ps, OrderStatus.CANCELLED, reason)
             n += 1
         self._margin_update(ps)
+        if self.pegs:
+            self._reprice_pegs()
         return n
 
     def _cancel_order(self, o: Order, ps: PartyState, status: OrderStatus, reason) -> None:
@@ -647,6 +854,8 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         term = self.config.trading_termination_s
         if term is not None and now >= int(term * NS) and self.state in _TRADING_STATES:
             self.terminate()
+        if self.pegs:
+            self._reprice_pegs()
 
     def _maybe_end_opening_auction(self) -> bool:
         """Uncross at the first block (start or end) at or after the minimum duration
@@ -658,13 +867,20 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
             return False
         self._uncross(price, volume, "opening")
         self._set_state(MarketState.ACTIVE, "opening auction uncrossed")
+        self._reprice_pegs(force=True)  # parked pegs come back in entry order
         self._mark_to_market(price)
         self._margins_and_closeouts()
         self.last_mark_time = self.chain.now
         return True
 
     def end_block(self) -> None:
-        """Opening-auction uncrossing, then mark-to-market, margins, closeouts, disposal."""
+        """Opening-auction uncrossing, then mark-to-market, margins, closeouts, disposal;
+        pegs are repriced last."""
+        self._end_block()
+        if self.pegs:
+            self._reprice_pegs()
+
+    def _end_block(self) -> None:
         now = self.chain.now
         if self.state == MarketState.PENDING:
             self._maybe_end_opening_auction()
@@ -726,8 +942,19 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         if total:
             errors.append(f"{self.market_id}: positions sum to {total}, not 0")
         for o in self.orders.values():
+            if not o.resting:
+                if not o.peg_reference or o.status != OrderStatus.PARKED:
+                    errors.append(f"{self.market_id}: live order {o.order_id} is neither resting nor a parked peg")
+                continue
             if o.price % self.tick or o.price <= 0 or o.remaining <= 0:
                 errors.append(f"{self.market_id}: order {o.order_id} rests off the market's rules")
+        if self.pegs:
+            bid, ask = self.book.static_best(1), self.book.static_best(-1)
+            for o in self.pegs.values():
+                want = None if self.in_auction else self._peg_price(o, bid, ask)
+                if (o.price if o.resting else None) != want:
+                    errors.append(f"{self.market_id}: peg {o.order_id} at {o.price if o.resting else 'parked'}, "
+                                  f"its reference gives {want}")
         return errors
 
     # -------------------------------------------------------------- read views

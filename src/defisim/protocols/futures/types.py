@@ -31,6 +31,14 @@ class TimeInForce(StrEnum):
 PERSISTENT = frozenset({TimeInForce.GTC, TimeInForce.GTT, TimeInForce.GFA, TimeInForce.GFN})
 
 
+class PegReference(StrEnum):
+    """What a pegged order's price follows (spec section 1, 0037-OPEG)."""
+
+    BEST_BID = "BEST_BID"
+    MID = "MID"
+    BEST_ASK = "BEST_ASK"
+
+
 class OrderStatus(StrEnum):
     ACTIVE = "ACTIVE"
     PARKED = "PARKED"
@@ -78,6 +86,7 @@ class Reason(StrEnum):
     REDUCE_ONLY_WOULD_INCREASE = "REDUCE_ONLY_WOULD_INCREASE"
     MARGIN_CHECK_FAILED = "MARGIN_CHECK_FAILED"
     INSUFFICIENT_FUNDS_FOR_FEES = "INSUFFICIENT_FUNDS_FOR_FEES"
+    INVALID_PEG = "INVALID_PEG"
     ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
     NOT_ORDER_OWNER = "NOT_ORDER_OWNER"
     ORDER_NOT_AMENDABLE = "ORDER_NOT_AMENDABLE"
@@ -122,6 +131,9 @@ class Order:
         "reduce_only",
         "resting",
         "reason",
+        "peg_reference",
+        "peg_offset",
+        "queued",
     )
 
     def __init__(
@@ -156,6 +168,9 @@ class Order:
         self.reduce_only = reduce_only
         self.resting = False
         self.reason = ""
+        self.peg_reference = ""  # "", BEST_BID, MID or BEST_ASK
+        self.peg_offset = 0  # raw price units, >= 0
+        self.queued = None  # the PriceLevel whose queue holds this order (maybe as a dead entry)
 
     def __repr__(self) -> str:
         side = "BUY" if self.side > 0 else "SELL"
