@@ -121,9 +121,10 @@ def _check(sim: Simulation) -> None:
     assert sum(ps.position for ps in m.parties.values()) == 0
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(tx, min_size=1, max_size=80), st.lists(st.integers(20, 3000), min_size=5, max_size=5))
-def test_random_transactions_conserve_money_and_never_cross_the_book(txs, funds):
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(tx, min_size=1, max_size=80), st.lists(st.integers(20, 3000), min_size=5, max_size=5),
+       st.booleans())
+def test_random_transactions_conserve_money_and_never_cross_the_book(txs, funds, monitoring):
     sim = Simulation(seed=3)
     sim.create_asset("USD", 2)
     for p, f in zip(PARTIES, funds, strict=True):
@@ -134,7 +135,10 @@ def test_random_transactions_conserve_money_and_never_cross_the_book(txs, funds)
                       mark_price_frequency_s=1, linear_slippage_factor=0.05,
                       risk_model={"kind": "lognormal", "sigma": 1.5, "tau": 0.001},
                       fees={"maker": 0.001, "infrastructure": 0.0005, "liquidity": 0.002},
-                      closeout={"disposal_time_step_s": 3, "full_disposal_size": 5})
+                      closeout={"disposal_time_step_s": 3, "full_disposal_size": 5},
+                      price_monitoring={"triggers": [
+                          {"horizon_s": 4, "probability": 0.95, "extension_s": 3},
+                          {"horizon_s": 10, "probability": 0.99, "extension_s": 5}] if monitoring else []})
     ids: list[int] = []
     for t in txs:
         kind = t[0]

@@ -6,6 +6,8 @@ Rules and test vectors: ``../shared/specs/futures-market.md``.
 from .book import OrderBook, PriceLevel
 from .events import (
     AuctionEnded,
+    AuctionExtended,
+    AuctionStarted,
     LossSocialised,
     MarginLevelsBreached,
     MarketCreated,
@@ -27,6 +29,7 @@ from .params import (
     MarketConfig,
     SimpleRiskModel,
 )
+from .price_monitoring import PriceMonitor, PriceMonitoringParams, PriceMonitoringTrigger
 from .protocol import FuturesProtocol
 from .risk import RiskFactors, lognormal_risk_factors
 from .state import OrderResult, PartyState
@@ -43,6 +46,11 @@ from .types import (
 
 __all__ = [
     "AuctionEnded",
+    "AuctionExtended",
+    "AuctionStarted",
+    "PriceMonitor",
+    "PriceMonitoringParams",
+    "PriceMonitoringTrigger",
     "CloseoutParams",
     "FeeCalculator",
     "FeeFactors",

@@ -98,11 +98,32 @@ class LossSocialised(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class AuctionStarted(Event):
+    """A price-monitoring auction began; ``triggers`` are the breached trigger indices."""
+
+    market: str
+    auction: str
+    price: int  # the price that breached the bounds
+    triggers: tuple
+    end_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuctionExtended(Event):
+    """A price-monitoring auction was extended at its scheduled end (the indicative price
+    breached a trigger still on)."""
+
+    market: str
+    price: int
+    end_ns: int
+
+
+@dataclass(frozen=True, slots=True)
 class AuctionEnded(Event):
     market: str
     price: int
     volume: int
-    auction: str  # "opening" (price monitoring arrives later)
+    auction: str  # "opening" or "price_monitoring"
 
 
 @dataclass(frozen=True, slots=True)

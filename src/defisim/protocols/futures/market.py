@@ -36,6 +36,8 @@ from .book import OrderBook
 from .closeout import CloseoutMixin
 from .events import (
     AuctionEnded,
+    AuctionExtended,
+    AuctionStarted,
     MarketStateChanged,
     OrderUpdated,
     TradeExecuted,
@@ -44,6 +46,7 @@ from .fees import FeeCalculator
 from .fixed import ceil_div, to_fixed
 from .margin import MarginCalculator, MarginLevels
 from .params import MarketConfig
+from .price_monitoring import PriceMonitor
 from .risk import risk_factors_for
 from .settlement import SettlementMixin
 from .state import OrderResult, PartyState
@@ -118,6 +121,14 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         self._mark_freq_ns = int(config.mark_price_frequency_s * NS)
         self._expiries: list[tuple[int, int]] = []  # heap of (expires_at, order_id)
         self._indicative: tuple[int, int] | None = None  # cache, None = stale
+        self.monitor: PriceMonitor | None = None
+        if config.price_monitoring.triggers:
+            rm = config.risk_model
+            mu, sigma = (rm.mu, rm.sigma) if rm.kind == "lognormal" else (0.0, 0.0)
+            self.monitor = PriceMonitor(config.price_monitoring, mu, sigma,
+                                        factors=config.price_monitoring_bounds)
+        self.auction_end = 0  # scheduled end of a price-monitoring auction (ns)
+        self._min_auction_ns = int(config.min_auction_duration_s * NS)
         self.pegs: dict[int, Order] = {}  # live pegged orders in entry order
         self._peg_refs: tuple[int | None, int | None] | None = None  # references last priced at
         cp = config.closeout
@@ -498,6 +509,10 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
             return self._stop(o, Reason.POST_ONLY_WOULD_TRADE, amend)
         if o.tif == TimeInForce.FOK and (self_trade or sum(f for _, f in fills) < o.remaining):
             return self._stop(o, Reason.FOK_NOT_FILLED, amend)
+        if fills and self.monitor is not None:
+            breached, price = self._breaches(fills)
+            if breached:
+                return self._breach(o, ps, need_initial, amend, breached, price)
         fee_rows = []
         total_fee = 0
         if fills:
@@ -535,6 +550,91 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         elif not o.resting:
             self._margin_update(ps)
         return OrderResult(o.order_id, o.status, o.reason, "", trades)
+
+    def _breaches(self, fills) -> tuple[list[int], int]:
+        """Triggers breached by the would-be trade prices of ``fills`` (section 2)."""
+        now = self.chain.now
+        seen = set()
+        for passive, _ in fills:
+            p = passive.price
+            if p in seen:
+                continue
+            seen.add(p)
+            b = self.monitor.breaches(now, p)
+            if b:
+                return b, p
+        return [], 0
+
+    def _breach(self, o, ps, need_initial, amend, breached, price) -> OrderResult:
+        """A would-be trade breached price monitoring: a persistent order rests without
+        trading and the market goes into auction; a non-persistent one is rejected."""
+        if o.tif not in (TimeInForce.GTC, TimeInForce.GTT):
+            detail = f"trade price {price} breaches price monitoring trigger(s) {breached}"
+            if amend is not None:
+                return self._reject("amend_order", o.party, Reason.PRICE_MONITORING_BREACH, detail, amend.order_id)
+            return self._reject_order(o, Reason.PRICE_MONITORING_BREACH, detail)
+        if amend is not None:
+            self._unrest(amend, ps)
+        self._enter_auction(breached, price)
+        self._top_up_to(ps, need_initial)
+        if o.peg_reference:  # a peg parks in the auction
+            o.status = OrderStatus.PARKED
+            self._register(o, ps)
+        else:
+            self._rest(o, ps)
+        o.updated_at = self.chain.now
+        self._emit_order(o)
+        return OrderResult(o.order_id, o.status, "", "the market entered a price-monitoring auction")
+
+    def _enter_auction(self, breached: list[int], price: int) -> None:
+        """Start a price-monitoring auction: switch off the breached triggers, park pegs,
+        cancel GFN orders."""
+        now = self.chain.now
+        ext = sum(self.monitor.trigger_auction(i) for i in breached)
+        self.auction_end = now + max(ext, self._min_auction_ns)
+        self._set_state(MarketState.SUSPENDED, f"price monitoring triggers {breached}")
+        c = self.chain
+        c.emit(AuctionStarted(c.block, now, self.market_id, "price_monitoring", price, tuple(breached),
+                              self.auction_end))
+        self._park_all_pegs()
+        for o in list(self.orders.values()):
+            if o.tif == TimeInForce.GFN:
+                self._cancel_order(o, self.parties[o.party], OrderStatus.CANCELLED, Reason.AUCTION_STARTED)
+
+    def _maybe_end_monitoring_auction(self) -> bool:
+        """At the scheduled end: extend if the indicative price breaches a trigger still
+        on; otherwise uncross (or leave with no trades), reset the price history and
+        switch every trigger back on (section 2)."""
+        now = self.chain.now
+        if self.state != MarketState.SUSPENDED or now < self.auction_end:
+            return False
+        price, volume = self.indicative()
+        ext = self.monitor.check_auction_end(now, price if volume else None)
+        if ext:
+            self.auction_end = now + ext
+            c = self.chain
+            c.emit(AuctionExtended(c.block, now, self.market_id, price, self.auction_end))
+            return False
+        if volume:
+            self._uncross(price, volume, "price_monitoring")
+            self.monitor.reset(now, price, volume)
+        else:
+            self._end_auction_without_trades()
+            self.monitor.reset(now)
+        self._set_state(MarketState.ACTIVE, "price-monitoring auction ended")
+        self._reprice_pegs(force=True)
+        if volume:
+            self._mark_to_market(price)
+        self._margins_and_closeouts()
+        self.last_mark_time = now
+        return True
+
+    def _end_auction_without_trades(self) -> None:
+        c = self.chain
+        c.emit(AuctionEnded(c.block, c.now, self.market_id, 0, 0, "price_monitoring"))
+        for o in list(self.orders.values()):
+            if o.tif == TimeInForce.GFA:
+                self._cancel_order(o, self.parties[o.party], OrderStatus.CANCELLED, Reason.AUCTION_ENDED)
 
     def _stop(self, o: Order, reason: Reason, amend: Order | None) -> OrderResult:
         if amend is not None:
@@ -578,6 +678,8 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
                                       TradeType.DEFAULT, bf, sf))
             self.last_trade_price = price
             self.volume_traded += f
+            if self.monitor is not None:
+                self.monitor.record_trade(self.chain.now, price, f)
         if trades:
             self.traded_since_mark = True
         return trades
@@ -851,6 +953,8 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
                 self._cancel_order(o, ps, OrderStatus.EXPIRED, "")
                 self._margin_update(ps)
         self._maybe_end_opening_auction()
+        if self.monitor is not None:
+            self._maybe_end_monitoring_auction()
         term = self.config.trading_termination_s
         if term is not None and now >= int(term * NS) and self.state in _TRADING_STATES:
             self.terminate()
@@ -866,6 +970,8 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         if not volume:
             return False
         self._uncross(price, volume, "opening")
+        if self.monitor is not None:
+            self.monitor.reset(self.chain.now, price, volume)
         self._set_state(MarketState.ACTIVE, "opening auction uncrossed")
         self._reprice_pegs(force=True)  # parked pegs come back in entry order
         self._mark_to_market(price)
@@ -885,10 +991,17 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         if self.state == MarketState.PENDING:
             self._maybe_end_opening_auction()
             return
+        if self.state == MarketState.SUSPENDED and self.monitor is not None:
+            self._maybe_end_monitoring_auction()
         if self.state != MarketState.ACTIVE:
             return
         if now - self.last_mark_time >= self._mark_freq_ns:
             new_mark = self.last_trade_price if self.traded_since_mark else self.mark_price
+            if self.monitor is not None and new_mark != self.mark_price:
+                breached = self.monitor.breaches(now, new_mark)
+                if breached:  # the mark price candidate breaches: auction, no mark update
+                    self._enter_auction(breached, new_mark)
+                    return
             if self.traded_since_mark or new_mark != self.mark_price:
                 self._mark_to_market(new_mark)
             self._margins_and_closeouts()
@@ -909,17 +1022,23 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         c = self.chain
         pairs = self.book.uncross_plan(price, volume)
         touched: dict[str, PartyState] = {}
+        charge = auction == "price_monitoring"
         for b, s, f in pairs:
             self._fill_passive(b, f)
             self._fill_passive(s, f)
             bps, sps = self.parties[b.party], self.parties[s.party]
+            bf = sf = 0
+            if charge:  # no maker fee; each side pays half of the other two (section 7)
+                fi, fl = self.fees.auction_half(f, price)
+                bf = self._pay_fees_up_to(bps, fi, fl)
+                sf = self._pay_fees_up_to(sps, fi, fl)
             self._apply_position(bps, f, price)
             self._apply_position(sps, -f, price)
             touched[b.party] = bps
             touched[s.party] = sps
             self.trade_seq += 1
             self._trade(self.trade_seq, price, f, b.party, s.party, 0, b.order_id, s.order_id,
-                        TradeType.AUCTION, 0, 0)
+                        TradeType.AUCTION, bf, sf)
             self.volume_traded += f
         self.last_trade_price = price
         self.traded_since_mark = True
@@ -928,6 +1047,19 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         for o in list(self.orders.values()):
             if o.tif == TimeInForce.GFA:
                 self._cancel_order(o, self.parties[o.party], OrderStatus.CANCELLED, Reason.AUCTION_ENDED)
+
+    def _pay_fees_up_to(self, ps: PartyState, infra: int, liquidity: int) -> int:
+        """Auction fees from general then margin, as far as the party can pay (an
+        uncrossing trade cannot be refused); returns what was paid."""
+        led = self.ledger
+        paid = 0
+        for amount, dest, kind in ((infra, self.infra_key, "fee_infrastructure"),
+                                   (liquidity, self.liquidity_key, "fee_liquidity")):
+            got = led.transfer_up_to(ps.general_key, dest, amount, kind)
+            if got < amount:
+                got += led.transfer_up_to(ps.margin_key, dest, amount - got, kind)
+            paid += got
+        return paid
 
     # --------------------------------------------------------------- invariants
     def invariant_errors(self) -> list[str]:

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .price_monitoring import PriceMonitoringParams
+
 
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -96,8 +98,23 @@ class MarketConfig(_Params):
     opening_auction_duration_s: float = Field(1800.0, ge=0)
     mark_price_frequency_s: float = Field(5.0, ge=0)
     closeout: CloseoutParams = Field(default_factory=CloseoutParams)
+    price_monitoring: PriceMonitoringParams = Field(default_factory=PriceMonitoringParams)
+    price_monitoring_bounds: list[tuple[float, float]] | None = Field(
+        None,
+        description="model-free (down, up) bound factors per trigger; required with the simple "
+        "risk model, optional with the log-normal one (whose mu and sigma give them otherwise)",
+    )
+    min_auction_duration_s: float = Field(1.0, ge=0, description="shortest price-monitoring auction")
     trading_termination_s: float | None = Field(
         None, ge=0, description="scheduled trading termination (seconds since the start), or None"
     )
-    # Clean places for the market-mechanics issue (price monitoring, liquidity, perps)
-    # are the market's hooks, not parameters that do nothing: none are accepted here yet.
+
+    @model_validator(mode="after")
+    def _monitoring_bounds(self) -> MarketConfig:
+        n = len(self.price_monitoring.triggers)
+        b = self.price_monitoring_bounds
+        if b is not None and len(b) != n:
+            raise ValueError(f"price_monitoring_bounds has {len(b)} pairs for {n} triggers")
+        if n and b is None and self.risk_model.kind != "lognormal":
+            raise ValueError("price monitoring with the simple risk model needs price_monitoring_bounds")
+        return self

@@ -126,8 +126,8 @@ class FundingCalculator:
     0053-PERP-018); ``start_ns`` is the uncrossing time and starts the first period.
 
     TWAP (same for both series): a sample applies from its time until the next
-    sample. The window runs from the period start to ``t``; if neither series has a
-    sample at or before the period start, its window starts at its first sample.
+    sample. The window runs from the period start to ``t``; a series with no sample
+    at or before the period start has its window start at its first sample.
     Time in auction is left out of both the weights and the divisor. ``TWAP =
     floor(sum(price_i * live_time_i) / live_time)``. A zero-length window (``t`` equal
     to the window start) gives the price of the latest sample (core test "funding
@@ -189,6 +189,7 @@ class FundingCalculator:
         "_auctions",
         "_version",
         "_cache",
+        "_acc",
     )
 
     def __init__(self, params: PerpetualParams, start_ns: int) -> None:
@@ -212,6 +213,10 @@ class FundingCalculator:
         self._auctions: list[list[int | None]] = []  # [start, end or None (ongoing)]
         self._version = 0
         self._cache: tuple[int, int, FundingPeriodResult] | None = None
+        # per series (0 internal, 1 external): [k, m, num, den], the live-time-weighted
+        # sum and live time of the complete segments from the window start (at sample
+        # k) to sample m
+        self._acc: list[list[int] | None] = [None, None]
 
     # ---------------------------------------------------------------- samples
     def add_internal(self, time_ns: int, price: int) -> bool:
@@ -228,7 +233,7 @@ class FundingCalculator:
         Raises:
             ValueError: ``price`` is not a positive integer.
         """
-        return self._add(self._it, self._ip, time_ns, price)
+        return self._add(0, time_ns, price)
 
     def add_external(self, time_ns: int, price: int) -> bool:
         """Store an oracle (spot) sample (0053-PERP 4.1); same contract as :meth:`add_internal`.
@@ -236,11 +241,12 @@ class FundingCalculator:
         The time is the oracle's own timestamp, which may lie in the past: out-of-order
         samples are inserted where they belong.
         """
-        return self._add(self._et, self._ep, time_ns, price)
+        return self._add(1, time_ns, price)
 
-    def _add(self, times: list[int], prices: list[int], t: int, price: int) -> bool:
+    def _add(self, which: int, t: int, price: int) -> bool:
         if not isinstance(price, int) or isinstance(price, bool) or price <= 0:
             raise ValueError(f"price must be a positive integer (raw ticks), got {price!r}")
+        times, prices = (self._it, self._ip) if which == 0 else (self._et, self._ep)
         t = int(t)
         i = bisect_right(times, t)
         if i and times[i - 1] == t:
@@ -254,8 +260,18 @@ class FundingCalculator:
         else:
             times.insert(i, t)
             prices.insert(i, price)
+        acc = self._acc[which]
+        if acc is not None and i <= acc[1]:
+            self._acc[which] = None
         self._version += 1
         return True
+
+    def _auction_changed(self, x: int) -> None:
+        """Drop cached TWAP sums covering time after ``x`` (an auction started or ended there)."""
+        for which, times in ((0, self._it), (1, self._et)):
+            acc = self._acc[which]
+            if acc is not None and times[acc[1]] > x:
+                self._acc[which] = None
 
     # ---------------------------------------------------------------- auctions
     @property
@@ -279,6 +295,7 @@ class FundingCalculator:
                     f"at {self._auctions[-1][1]}"
                 )
             self._auctions.append([int(time_ns), None])
+            self._auction_changed(time_ns)
             self._version += 1
 
     def leave_auction(self, time_ns: int) -> None:
@@ -292,6 +309,7 @@ class FundingCalculator:
             if time_ns < a[0]:
                 raise ValueError(f"auction cannot end at {time_ns}, before its start {a[0]}")
             a[1] = int(time_ns)
+            self._auction_changed(time_ns)
             self._version += 1
 
     def _auction_overlap(self, a: int, b: int) -> int:
@@ -357,13 +375,19 @@ class FundingCalculator:
                 del times[:k]
                 del prices[:k]
         self._auctions = [a for a in self._auctions if a[1] is None or a[1] > now_ns]
+        self._acc = [None, None]
         self._version += 1
         return res
 
-    def _twap(self, times: list[int], prices: list[int], t: int) -> int | None:
-        """Floored TWAP of one series over the current period up to ``t`` (raw ticks);
-        ``None`` without a sample at or before ``t``; ``_ALL_AUCTION`` if the window
-        was all auction."""
+    def _twap(self, which: int, t: int) -> int | None:
+        """Floored TWAP of one series (0 internal, 1 external) over the current period up
+        to ``t`` (raw ticks); ``None`` without a sample at or before ``t``;
+        ``_ALL_AUCTION`` if the window was all auction.
+
+        The sums over complete segments are cached, so samples appended in time order
+        and calls at increasing ``t`` cost O(new samples) each.
+        """
+        times, prices = (self._it, self._ip) if which == 0 else (self._et, self._ep)
         hi = bisect_right(times, t)
         if hi == 0:
             return None
@@ -374,15 +398,27 @@ class FundingCalculator:
             w = self.start_ns
         if t == w:
             return prices[hi - 1]
-        num = den = 0
-        for i in range(k, hi):
+        last = hi - 1
+        acc = self._acc[which]
+        if acc is None or acc[0] != k or acc[1] > last:
+            m, num, den = k, 0, 0
+        else:
+            m, num, den = acc[1:]
+        auctions = bool(self._auctions)
+        for i in range(m, last):  # complete segments [times[i], times[i + 1])
             a = times[i] if times[i] > w else w
-            b = times[i + 1] if i + 1 < hi else t
-            live = b - a
-            if self._auctions:
-                live -= self._auction_overlap(a, b)
+            live = times[i + 1] - a
+            if auctions:
+                live -= self._auction_overlap(a, times[i + 1])
             num += prices[i] * live
             den += live
+        self._acc[which] = [k, last, num, den]
+        a = times[last] if times[last] > w else w
+        live = t - a
+        if auctions:
+            live -= self._auction_overlap(a, t)
+        num += prices[last] * live
+        den += live
         if den == 0:
             return _ALL_AUCTION
         return num // den
@@ -390,8 +426,8 @@ class FundingCalculator:
     def _compute(self, t: int) -> FundingPeriodResult:
         if t < self.start_ns:
             raise ValueError(f"time {t} is before the funding period start {self.start_ns}")
-        f = self._twap(self._it, self._ip, t)
-        s = self._twap(self._et, self._ep, t)
+        f = self._twap(0, t)
+        s = self._twap(1, t)
         reason = None
         if f is None:
             reason = "no internal data"
