@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from defisim.protocols.futures import AuctionExtended, AuctionStarted
+
 from helpers import make_market
 
 T1 = {"horizon_s": 60, "probability": 0.95, "extension_s": 30}
