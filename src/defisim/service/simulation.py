@@ -434,6 +434,22 @@ class Simulation:
             raise ValueError(f"{what} has more decimals than the market allows ({x} raw units)")
         return int(r)
 
+    def submit_oracle_price(self, market: str, price: float) -> bool:
+        """Publish an external (oracle) price for ``market`` (a perpetual's funding uses it).
+
+        Returns False with a rejection event for an unknown market or a bad price."""
+        m = self.futures.markets.get(market)
+        if m is None:
+            self._no_market("oracle_price", "", market)
+            return False
+        try:
+            raw = self._exact(price * 10**m.config.decimal_places, "price")
+            m.submit_oracle_price(raw)
+        except (ValueError, TypeError, OverflowError) as exc:
+            self.chain.reject("oracle_price", "", market, Reason.INVALID_PRICE, str(exc))
+            return False
+        return True
+
     # --------------------------------------------------------- lifecycle
     def terminate_market(self, market: str) -> None:
         """Terminate trading (orders cancelled; positions wait for settlement)."""

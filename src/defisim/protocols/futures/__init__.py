@@ -8,12 +8,14 @@ from .events import (
     AuctionEnded,
     AuctionExtended,
     AuctionStarted,
+    FundingPeriodEnded,
     LossSocialised,
     MarginLevelsBreached,
     MarketCreated,
     MarketSettled,
     MarketStateChanged,
     MarkPriceUpdated,
+    OraclePrice,
     OrderUpdated,
     PositionClosedOut,
     TradeExecuted,
@@ -29,6 +31,7 @@ from .params import (
     MarketConfig,
     SimpleRiskModel,
 )
+from .perpetual import FundingCalculator, PerpetualParams
 from .price_monitoring import PriceMonitor, PriceMonitoringParams, PriceMonitoringTrigger
 from .protocol import FuturesProtocol
 from .risk import RiskFactors, lognormal_risk_factors
@@ -45,6 +48,10 @@ from .types import (
 )
 
 __all__ = [
+    "FundingCalculator",
+    "FundingPeriodEnded",
+    "OraclePrice",
+    "PerpetualParams",
     "AuctionEnded",
     "AuctionExtended",
     "AuctionStarted",

@@ -127,6 +127,31 @@ class AuctionEnded(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class FundingPeriodEnded(Event):
+    """A perpetual's funding period ended (0053-PERP). ``funding_payment`` is per whole
+    contract in raw price units (> 0: longs pay shorts); ``funding_rate`` is over 10^18."""
+
+    market: str
+    seq: int
+    start_ns: int
+    end_ns: int
+    internal_twap: int
+    external_twap: int
+    funding_payment: int
+    funding_rate: int
+    skipped: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OraclePrice(Event):
+    """An oracle (external) price for ``market``, in raw ticks."""
+
+    market: str
+    price: int
+
+
+@dataclass(frozen=True, slots=True)
 class MarketSettled(Event):
     market: str
     price: int

@@ -38,7 +38,9 @@ from .events import (
     AuctionEnded,
     AuctionExtended,
     AuctionStarted,
+    FundingPeriodEnded,
     MarketStateChanged,
+    OraclePrice,
     OrderUpdated,
     TradeExecuted,
 )
@@ -46,6 +48,7 @@ from .fees import FeeCalculator
 from .fixed import ceil_div, to_fixed
 from .margin import MarginCalculator, MarginLevels
 from .params import MarketConfig
+from .perpetual import FundingCalculator
 from .price_monitoring import PriceMonitor
 from .risk import risk_factors_for
 from .settlement import SettlementMixin
@@ -128,6 +131,8 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
             self.monitor = PriceMonitor(config.price_monitoring, mu, sigma,
                                         factors=config.price_monitoring_bounds)
         self.auction_end = 0  # scheduled end of a price-monitoring auction (ns)
+        self.perp: FundingCalculator | None = None  # created when the opening auction ends
+        self.oracle_price = 0
         self._min_auction_ns = int(config.min_auction_duration_s * NS)
         self.pegs: dict[int, Order] = {}  # live pegged orders in entry order
         self._peg_refs: tuple[int | None, int | None] | None = None  # references last priced at
@@ -185,10 +190,15 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
     def maintenance_for(self, ps: PartyState, dv: int = 0, db: int = 0, ds: int = 0,
                         dbn: int = 0, dsn: int = 0) -> int:
         """Maintenance margin of ``ps`` with optional changes to position/orders."""
+        if self.perp is not None:
+            extra = self.perp.margin_funding_term(ps.position + dv, self.price_factor,
+                                                  self.position_factor, self.chain.now)
+        else:
+            extra = 0
         if not self.in_auction and self.mark_price:  # the common case, kept short
-            return self.margin_calc.maintenance(ps.position + dv, ps.buy_volume + db,
-                                                ps.sell_volume + ds, self.mark_price)
-        return self.margin_calc.maintenance(
+            return extra + self.margin_calc.maintenance(ps.position + dv, ps.buy_volume + db,
+                                                        ps.sell_volume + ds, self.mark_price)
+        return extra + self.margin_calc.maintenance(
             ps.position + dv,
             ps.buy_volume + db,
             ps.sell_volume + ds,
@@ -593,6 +603,8 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         ext = sum(self.monitor.trigger_auction(i) for i in breached)
         self.auction_end = now + max(ext, self._min_auction_ns)
         self._set_state(MarketState.SUSPENDED, f"price monitoring triggers {breached}")
+        if self.perp is not None:
+            self.perp.enter_auction(now)
         c = self.chain
         c.emit(AuctionStarted(c.block, now, self.market_id, "price_monitoring", price, tuple(breached),
                               self.auction_end))
@@ -622,6 +634,8 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
             self._end_auction_without_trades()
             self.monitor.reset(now)
         self._set_state(MarketState.ACTIVE, "price-monitoring auction ended")
+        if self.perp is not None:
+            self.perp.leave_auction(now)
         self._reprice_pegs(force=True)
         if volume:
             self._mark_to_market(price)
@@ -975,6 +989,11 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         self._set_state(MarketState.ACTIVE, "opening auction uncrossed")
         self._reprice_pegs(force=True)  # parked pegs come back in entry order
         self._mark_to_market(price)
+        if self.config.perpetual is not None:
+            self.perp = FundingCalculator(self.config.perpetual, self.chain.now)
+            self.perp.add_internal(self.chain.now, price)
+            if self.oracle_price:
+                self.perp.add_external(self.chain.now, self.oracle_price)
         self._margins_and_closeouts()
         self.last_mark_time = self.chain.now
         return True
@@ -993,9 +1012,14 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
             return
         if self.state == MarketState.SUSPENDED and self.monitor is not None:
             self._maybe_end_monitoring_auction()
+        if self.state == MarketState.SUSPENDED:
+            if self.perp is not None:
+                self._maybe_settle_funding()  # funding goes on in auctions; no closeouts
+            return
         if self.state != MarketState.ACTIVE:
             return
-        if now - self.last_mark_time >= self._mark_freq_ns:
+        mark_due = now - self.last_mark_time >= self._mark_freq_ns
+        if mark_due:
             new_mark = self.last_trade_price if self.traded_since_mark else self.mark_price
             if self.monitor is not None and new_mark != self.mark_price:
                 breached = self.monitor.breaches(now, new_mark)
@@ -1004,11 +1028,45 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
                     return
             if self.traded_since_mark or new_mark != self.mark_price:
                 self._mark_to_market(new_mark)
+            if self.perp is not None:
+                self.perp.add_internal(now, self.mark_price)
+        funded = self.perp is not None and self._maybe_settle_funding()
+        if mark_due or funded:
             self._margins_and_closeouts()
+        if mark_due:
             self.last_mark_time = now
         if now - self._last_disposal >= self._disposal_step_ns:
             self._dispose()
             self._last_disposal = now
+
+    def submit_oracle_price(self, price: int) -> None:
+        """An external (oracle) price in raw ticks: the perpetual's external series."""
+        if not isinstance(price, int) or price <= 0:
+            raise ValueError(f"oracle price must be a positive integer, got {price!r}")
+        self.oracle_price = price
+        c = self.chain
+        c.emit(OraclePrice(c.block, c.now, self.market_id, price))
+        if self.perp is not None:
+            self.perp.add_external(c.now, price)
+
+    def _maybe_settle_funding(self) -> bool:
+        """End a due funding period and settle its payments like mark-to-market."""
+        if not self.perp.period_due(self.chain.now):
+            return False
+        self._settle_funding()
+        return True
+
+    def _settle_funding(self) -> None:
+        res = self.perp.end_period(self.chain.now)
+        c = self.chain
+        c.emit(FundingPeriodEnded(c.block, c.now, self.market_id, res.seq, res.start_ns, res.end_ns,
+                                  res.internal_twap or 0, res.external_twap or 0,
+                                  res.funding_payment, res.funding_rate, res.skipped, res.reason or ""))
+        if res.skipped or not res.funding_payment:
+            return
+        pay = res.funding_payment
+        self._transfer_flows([(ps, -ps.position * pay) for ps in self.parties.values() if ps.position],
+                             "funding")
 
     def _set_state(self, state: MarketState, detail: str = "") -> None:
         self.state = state

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .perpetual import PerpetualParams
 from .price_monitoring import PriceMonitoringParams
 
 
@@ -105,9 +106,18 @@ class MarketConfig(_Params):
         "risk model, optional with the log-normal one (whose mu and sigma give them otherwise)",
     )
     min_auction_duration_s: float = Field(1.0, ge=0, description="shortest price-monitoring auction")
+    perpetual: PerpetualParams | None = Field(
+        None, description="funding parameters: the market is a perpetual future (no expiry)"
+    )
     trading_termination_s: float | None = Field(
         None, ge=0, description="scheduled trading termination (seconds since the start), or None"
     )
+
+    @model_validator(mode="after")
+    def _perpetual_has_no_expiry(self) -> MarketConfig:
+        if self.perpetual is not None and self.trading_termination_s is not None:
+            raise ValueError("a perpetual market has no trading_termination_s")
+        return self
 
     @model_validator(mode="after")
     def _monitoring_bounds(self) -> MarketConfig:

@@ -33,30 +33,41 @@ class SettlementMixin:
         self.traded_since_mark = False
 
     def _settle_flows(self, new_price: int, kind: str) -> None:
-        """Collect losses into the settlement account and pay winners (section 5).
+        """Settle every position and the trades since the last mark to ``new_price`` (section 5).
 
-        Per party, ``amount = V_prev (P_new - P_prev) + sum q_i (P_new - price_i)``,
-        in base units ``amount * price_factor / 10^PDP``: losses round up, wins down.
-        Losers pay from margin, general, bond, then the insurance pool. If less was
-        collected than owed, winners get ``floor(gain * collected / owed)`` and the
-        last winner the rounding remainder; rounding dust left over when everything
-        was collected goes to the insurance pool, so the settlement account ends at 0.
+        Per party, ``amount = V_prev (P_new - P_prev) + sum q_i (P_new - price_i)`` in
+        raw price x size units; :meth:`_transfer_flows` moves the money.
         """
-        led = self.ledger
         prev = self.mark_price
-        pf, d = self.price_factor, self.position_factor
-        settle, ins = self.settlement_key, self.insurance_key
-        winners: list[tuple[PartyState, int]] = []
+        flows: list[tuple[PartyState, int]] = []
         for ps in self.parties.values():
             q = ps.mtm_q
             if ps.position == 0 and q == 0 and ps.mtm_qp == 0:
                 continue
-            v_prev = ps.position - q
-            raw = v_prev * (new_price - prev) + new_price * q - ps.mtm_qp
+            raw = (ps.position - q) * (new_price - prev) + new_price * q - ps.mtm_qp
             ps.mtm_q = 0
             ps.mtm_qp = 0
-            if raw == 0:
-                continue
+            if raw:
+                flows.append((ps, raw))
+        self._transfer_flows(flows, kind)
+
+    def _transfer_flows(self, flows: list[tuple[PartyState, int]], kind: str) -> None:
+        """Collect losses into the settlement account, then pay winners.
+
+        ``flows`` are signed raw amounts (price units x raw size; > 0 receives), in
+        base units ``amount * price_factor / 10^PDP``: losses round up, wins down.
+        Losers pay from margin, general, bond, then the insurance pool (the network
+        party from the pool only). If less was collected than owed, winners get
+        ``floor(gain * collected / owed)`` and the last winner the rounding
+        remainder (loss socialisation); rounding dust left when everything was
+        collected goes to the insurance pool, so the settlement account ends at 0.
+        Used by mark-to-market, final settlement and perpetual funding.
+        """
+        led = self.ledger
+        pf, d = self.price_factor, self.position_factor
+        settle, ins = self.settlement_key, self.insurance_key
+        winners: list[tuple[PartyState, int]] = []
+        for ps, raw in flows:
             if raw > 0:
                 winners.append((ps, raw * pf // d))
                 continue
@@ -122,6 +133,8 @@ class SettlementMixin:
             raise ValueError(f"market {self.market_id} is {self.state}; terminate trading first")
         if not isinstance(price, int) or price <= 0:
             raise ValueError(f"settlement price must be a positive integer, got {price!r}")
+        if self.perp is not None:  # a perpetual closing: last funding period first
+            self._settle_funding()
         self._settle_flows(price, "settlement")
         led = self.ledger
         for ps in self.parties.values():
