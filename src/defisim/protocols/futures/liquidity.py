@@ -105,19 +105,31 @@ class LiquidityParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    stake_to_volume: float = Field(1.0, ge=0, le=100, description="obligation notional per unit of commitment")
-    price_range: float = Field(0.05, gt=0, le=100, description="obligation range around mid, fraction")
-    minimum_time_fraction: float = Field(0.95, ge=0, le=1, description="s: commitmentMinTimeFraction")
+    stake_to_volume: float = Field(
+        1.0, ge=0, le=100, description="obligation notional per unit of commitment"
+    )
+    price_range: float = Field(
+        0.05, gt=0, le=100, description="obligation range around mid, fraction"
+    )
+    minimum_time_fraction: float = Field(
+        0.95, ge=0, le=1, description="s: commitmentMinTimeFraction"
+    )
     competition_factor: float = Field(0.9, ge=0, le=1, description="c: slaCompetitionFactor")
-    performance_hysteresis_epochs: int = Field(1, ge=0, le=366, description="previous epochs averaged (core)")
+    performance_hysteresis_epochs: int = Field(
+        1, ge=0, le=366, description="previous epochs averaged (core)"
+    )
     slash_slope: float = Field(2.0, ge=0, le=1000, description="nonPerformanceBondPenaltySlope")
     max_slash: float = Field(0.5, ge=0, le=1, description="nonPerformanceBondPenaltyMax")
     early_exit_penalty: float = Field(0.1, ge=0, le=1000)
     fee_method: Literal["marginal_cost", "stake_weighted", "constant"] = "marginal_cost"
     constant_fee: float = Field(0.0, ge=0, le=1)
     maximum_fee: float = Field(1.0, ge=0, le=1, description="maximumLiquidityFeeFactorLevel")
-    min_commitment: int = Field(1, ge=1, description="base units (minLpStakeQuantumMultiple x quantum)")
-    equity_like_share_fee_fraction: float = Field(1.0, ge=0, le=1, description="share of fees split by ELS x score")
+    min_commitment: int = Field(
+        1, ge=1, description="base units (minLpStakeQuantumMultiple x quantum)"
+    )
+    equity_like_share_fee_fraction: float = Field(
+        1.0, ge=0, le=1, description="share of fees split by ELS x score"
+    )
     epoch_s: float = Field(86400.0, gt=0)
     market_value_window_s: float = Field(7 * 86400.0, gt=0, description="market.value.windowLength")
     target_stake_window_s: float = Field(3600.0, gt=0)
@@ -206,16 +218,22 @@ class EpochResult:
 
     def transfers(self) -> list[LiquidityTransfer]:
         """Every transfer, in the order to make them (slashes, fees, exits, releases)."""
-        out = [LiquidityTransfer(o.party, "bond", "insurance", o.bond_slash, "lp_sla_bond_slash")
-               for o in self.outcomes if o.bond_slash]
+        out = [
+            LiquidityTransfer(o.party, "bond", "insurance", o.bond_slash, "lp_sla_bond_slash")
+            for o in self.outcomes
+            if o.bond_slash
+        ]
         for o in self.outcomes:
             if o.fees_net:
                 out.append(LiquidityTransfer(o.party, "fee", "general", o.fees_net, "lp_fee_net"))
             if o.fees_bonus:
-                out.append(LiquidityTransfer(o.party, "fee", "general", o.fees_bonus, "lp_fee_bonus"))
+                out.append(
+                    LiquidityTransfer(o.party, "fee", "general", o.fees_bonus, "lp_fee_bonus")
+                )
         if self.fees_to_insurance:
-            out.append(LiquidityTransfer("", "fee", "insurance", self.fees_to_insurance,
-                                         "lp_fee_penalty"))
+            out.append(
+                LiquidityTransfer("", "fee", "insurance", self.fees_to_insurance, "lp_fee_penalty")
+            )
         for p, a in sorted(self.early_exit_penalties.items()):
             if a:
                 out.append(LiquidityTransfer(p, "bond", "insurance", a, "lp_early_exit_penalty"))
@@ -356,16 +374,19 @@ def early_exit_split(reduction: int, penalty_free: int, penalty: int, bond: int)
         ValueError: negative amounts, or ``reduction > bond``.
     """
     if min(reduction, penalty_free, penalty, bond) < 0 or reduction > bond:
-        raise ValueError(f"bad early exit: reduction {reduction}, free {penalty_free}, "
-                         f"penalty {penalty}, bond {bond}")
+        raise ValueError(
+            f"bad early exit: reduction {reduction}, free {penalty_free}, "
+            f"penalty {penalty}, bond {bond}"
+        )
     free = min(penalty_free, reduction)
     incurring = reduction - free
     charged = min(ceil_div(penalty * incurring, ONE), bond - free)
     return free + max(0, incurring - charged), charged
 
 
-def linear_probability_of_trading(side: int, price: int, best_bid: int, best_ask: int,
-                                  low: Fraction, high: Fraction) -> Fraction:
+def linear_probability_of_trading(
+    side: int, price: int, best_bid: int, best_ask: int, low: Fraction, high: Fraction
+) -> Fraction:
     """Default probability-of-trading proxy for the liquidity score (not 0034-PROB).
 
     1 for a buy at or above the best bid (a sell at or below the best ask), falling
@@ -422,7 +443,9 @@ class EquityLikeShares:
         mvp = self._mvp
         if mvp and average_trade_value != mvp:
             for p in sorted(self.stakes):
-                self.virtual[p] = max(self.stakes[p] * ONE, self.virtual[p] * average_trade_value // mvp)
+                self.virtual[p] = max(
+                    self.stakes[p] * ONE, self.virtual[p] * average_trade_value // mvp
+                )
         self._mvp = average_trade_value
 
     def shares(self) -> dict[str, Fraction]:
@@ -437,8 +460,9 @@ class EquityLikeShares:
 class _Provision:
     __slots__ = ("commitment", "fee", "active", "pending")
 
-    def __init__(self, commitment: int, fee: int, active: bool,
-                 pending: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self, commitment: int, fee: int, active: bool, pending: tuple[int, int] | None = None
+    ) -> None:
         self.commitment = commitment  # the active commitment (0 while only pending)
         self.fee = fee
         self.active = active
@@ -471,11 +495,19 @@ class LiquidityEngine:
             for the liquidity score (default :func:`linear_probability_of_trading`).
     """
 
-    def __init__(self, params: LiquidityParams, price_factor: int, position_factor: int,
-                 now_ns: int = 0, probability_of_trading: PotFunction | None = None) -> None:
+    def __init__(
+        self,
+        params: LiquidityParams,
+        price_factor: int,
+        position_factor: int,
+        now_ns: int = 0,
+        probability_of_trading: PotFunction | None = None,
+    ) -> None:
         if price_factor < 1 or position_factor < 1:
-            raise ValueError(f"price_factor and position_factor must be >= 1, got "
-                             f"{price_factor}, {position_factor}")
+            raise ValueError(
+                f"price_factor and position_factor must be >= 1, got "
+                f"{price_factor}, {position_factor}"
+            )
         self.params = params
         self._pf = price_factor
         self._posf = position_factor
@@ -570,18 +602,25 @@ class LiquidityEngine:
     # ------------------------------------------------------------ transactions
     def _check(self, commitment: int, fee: int) -> tuple[str, str] | None:
         if not isinstance(commitment, int) or isinstance(commitment, bool) or commitment <= 0:
-            return (LiquidityReason.INVALID_COMMITMENT,
-                    f"commitment must be a positive integer (use cancel to exit), got {commitment!r}")
+            return (
+                LiquidityReason.INVALID_COMMITMENT,
+                f"commitment must be a positive integer (use cancel to exit), got {commitment!r}",
+            )
         if commitment < self.params.min_commitment:
-            return (LiquidityReason.COMMITMENT_TOO_LOW,
-                    f"commitment {commitment} is below the minimum {self.params.min_commitment}")
+            return (
+                LiquidityReason.COMMITMENT_TOO_LOW,
+                f"commitment {commitment} is below the minimum {self.params.min_commitment}",
+            )
         if not isinstance(fee, int) or isinstance(fee, bool) or not 0 <= fee <= self._max_fee:
-            return (LiquidityReason.INVALID_FEE,
-                    f"fee must be a fixed-point integer in [0, {self._max_fee}], got {fee!r}")
+            return (
+                LiquidityReason.INVALID_FEE,
+                f"fee must be a fixed-point integer in [0, {self._max_fee}], got {fee!r}",
+            )
         return None
 
-    def submit(self, party: str, commitment: int, fee: int, now_ns: int,
-               general_balance: int) -> LiquidityAction:
+    def submit(
+        self, party: str, commitment: int, fee: int, now_ns: int, general_balance: int
+    ) -> LiquidityAction:
         """A new commitment of ``commitment`` base units with fee bid ``fee`` (fixed-point).
 
         Rejected if ``party`` already has a provision (amend it), the commitment is not
@@ -593,14 +632,18 @@ class LiquidityEngine:
         if self._closed:
             return LiquidityAction(LiquidityReason.MARKET_CLOSED, "the market is closed")
         if party in self._provisions:
-            return LiquidityAction(LiquidityReason.ALREADY_LIQUIDITY_PROVIDER,
-                                   f"{party!r} already has a commitment; amend it")
+            return LiquidityAction(
+                LiquidityReason.ALREADY_LIQUIDITY_PROVIDER,
+                f"{party!r} already has a commitment; amend it",
+            )
         bad = self._check(commitment, fee)
         if bad:
             return LiquidityAction(*bad)
         if commitment > general_balance:
-            return LiquidityAction(LiquidityReason.INSUFFICIENT_FUNDS,
-                                   f"general balance {general_balance} < commitment {commitment}")
+            return LiquidityAction(
+                LiquidityReason.INSUFFICIENT_FUNDS,
+                f"general balance {general_balance} < commitment {commitment}",
+            )
         if self._started:
             self._provisions[party] = _Provision(0, fee, False, (commitment, fee))
         else:
@@ -609,8 +652,15 @@ class LiquidityEngine:
             self._els.set_stake(party, commitment)
         return LiquidityAction(to_bond=commitment)
 
-    def amend(self, party: str, now_ns: int, general_balance: int, bond_balance: int,
-              commitment: int | None = None, fee: int | None = None) -> LiquidityAction:
+    def amend(
+        self,
+        party: str,
+        now_ns: int,
+        general_balance: int,
+        bond_balance: int,
+        commitment: int | None = None,
+        fee: int | None = None,
+    ) -> LiquidityAction:
         """Change the commitment and/or the fee bid (None keeps the latest requested one).
 
         With ``C`` the active commitment (0 while pending), ``N`` the new one and ``B``
@@ -628,10 +678,13 @@ class LiquidityEngine:
             return LiquidityAction(LiquidityReason.MARKET_CLOSED, "the market is closed")
         prov = self._provisions.get(party)
         if prov is None:
-            return LiquidityAction(LiquidityReason.NOT_LIQUIDITY_PROVIDER,
-                                   f"{party!r} has no commitment; submit one")
+            return LiquidityAction(
+                LiquidityReason.NOT_LIQUIDITY_PROVIDER, f"{party!r} has no commitment; submit one"
+            )
         if commitment is None and fee is None:
-            return LiquidityAction(LiquidityReason.NOTHING_TO_AMEND, "no commitment and no fee given")
+            return LiquidityAction(
+                LiquidityReason.NOTHING_TO_AMEND, "no commitment and no fee given"
+            )
         cur_c, cur_f = prov.pending if prov.pending is not None else (prov.commitment, prov.fee)
         n = cur_c if commitment is None else commitment
         f = cur_f if fee is None else fee
@@ -648,8 +701,10 @@ class LiquidityEngine:
             else:
                 to_bond, to_general = 0, max(0, b - c)
         if to_bond > general_balance:
-            return LiquidityAction(LiquidityReason.INSUFFICIENT_FUNDS,
-                                   f"general balance {general_balance} < bond top-up {to_bond}")
+            return LiquidityAction(
+                LiquidityReason.INSUFFICIENT_FUNDS,
+                f"general balance {general_balance} < bond top-up {to_bond}",
+            )
         if not self._started:
             prov.commitment, prov.fee = n, f
             self._els.set_stake(party, n)
@@ -669,8 +724,9 @@ class LiquidityEngine:
             return LiquidityAction(LiquidityReason.MARKET_CLOSED, "the market is closed")
         prov = self._provisions.get(party)
         if prov is None:
-            return LiquidityAction(LiquidityReason.NOT_LIQUIDITY_PROVIDER,
-                                   f"{party!r} has no commitment")
+            return LiquidityAction(
+                LiquidityReason.NOT_LIQUIDITY_PROVIDER, f"{party!r} has no commitment"
+            )
         if not self._started or not prov.active:
             self._remove(party)
             return LiquidityAction(to_general=max(0, bond_balance))
@@ -754,8 +810,9 @@ class LiquidityEngine:
         """
         rf = max(rf_long, rf_short)
         max_oi = self.max_open_interest(now_ns)
-        return (reference_price * self._pf * max_oi * self._ts_scaling * rf
-                // (self._posf * ONE * ONE))
+        return (
+            reference_price * self._pf * max_oi * self._ts_scaling * rf // (self._posf * ONE * ONE)
+        )
 
     def fee_factor(self, target_stake: int) -> int:
         """The market's liquidity fee factor (fixed-point) from the active commitments
@@ -774,8 +831,9 @@ class LiquidityEngine:
         return now_ns >= self._next_epoch
 
     # ------------------------------------------------------------- observation
-    def _sla_range(self, best_bid, best_ask, in_auction, last_trade_price,
-                   indicative_price) -> tuple[Fraction, Fraction] | None:
+    def _sla_range(
+        self, best_bid, best_ask, in_auction, last_trade_price, indicative_price
+    ) -> tuple[Fraction, Fraction] | None:
         one_minus, one_plus = ONE - self._range, ONE + self._range
         if in_auction:
             refs = [p for p in (last_trade_price, indicative_price) if p and p > 0]
@@ -787,10 +845,18 @@ class LiquidityEngine:
         mid2 = best_bid + best_ask
         return Fraction(one_minus * mid2, 2 * ONE), Fraction(one_plus * mid2, 2 * ONE)
 
-    def observe(self, now_ns: int, party_orders: Mapping[str, Iterable[OrderLike]], *,
-                best_bid: int | None, best_ask: int | None, mark_price: int,
-                in_auction: bool = False, last_trade_price: int = 0,
-                indicative_price: int = 0) -> None:
+    def observe(
+        self,
+        now_ns: int,
+        party_orders: Mapping[str, Iterable[OrderLike]],
+        *,
+        best_bid: int | None,
+        best_ask: int | None,
+        mark_price: int,
+        in_auction: bool = False,
+        last_trade_price: int = 0,
+        indicative_price: int = 0,
+    ) -> None:
         """Measure the LPs at a block end (0042-LIQF "Measuring time spent meeting their
         commitment"; core ``EndBlock``).
 
@@ -823,8 +889,11 @@ class LiquidityEngine:
             meets = False
             if bounds is not None:
                 lo, hi = math.ceil(bounds[0]), math.floor(bounds[1])
-                orders = [o for o in party_orders.get(party, ())
-                          if getattr(o, "resting", True) and o.remaining > 0 and lo <= o.price <= hi]
+                orders = [
+                    o
+                    for o in party_orders.get(party, ())
+                    if getattr(o, "resting", True) and o.remaining > 0 and lo <= o.price <= hi
+                ]
                 in_range[party] = orders
                 buy = sum(o.remaining for o in orders if o.side > 0)
                 sell = sum(o.remaining for o in orders if o.side < 0)
@@ -942,8 +1011,9 @@ class LiquidityEngine:
         ]
         return outcomes, to_insurance, carried
 
-    def end_epoch(self, now_ns: int, fee_balance: int, bonds: Mapping[str, int],
-                  target_stake: int) -> EpochResult:
+    def end_epoch(
+        self, now_ns: int, fee_balance: int, bonds: Mapping[str, int], target_stake: int
+    ) -> EpochResult:
         """Close the epoch at ``now_ns`` and open the next (core ``OnEpochEnd`` then
         ``OnEpochStart``). Call it at the block end, after :meth:`observe`.
 
@@ -1032,8 +1102,9 @@ class LiquidityEngine:
             perf.score_sum = 0
         self._n_obs = 0
         self._epoch_start = now_ns
-        return EpochResult(start, now_ns, tuple(outcomes), to_insurance, carried,
-                           exits, releases, tuple(removed))
+        return EpochResult(
+            start, now_ns, tuple(outcomes), to_insurance, carried, exits, releases, tuple(removed)
+        )
 
     def close(self, now_ns: int, fee_balance: int, bonds: Mapping[str, int]) -> EpochResult:
         """Final distribution at settlement or closure (0042-LIQF-014; core
@@ -1053,11 +1124,15 @@ class LiquidityEngine:
         else:
             outcomes, to_insurance, carried = [], 0, fee_balance
         slashed = {o.party: o.bond_slash for o in outcomes}
-        releases = {p: bonds[p] - slashed.get(p, 0) for p in sorted(self._provisions)
-                    if bonds[p] - slashed.get(p, 0) > 0}
+        releases = {
+            p: bonds[p] - slashed.get(p, 0)
+            for p in sorted(self._provisions)
+            if bonds[p] - slashed.get(p, 0) > 0
+        }
         removed = tuple(sorted(self._provisions))
         for party in removed:
             self._remove(party)
         self._closed = True
-        return EpochResult(start, now_ns, tuple(outcomes), to_insurance + carried, 0,
-                           {}, releases, removed)
+        return EpochResult(
+            start, now_ns, tuple(outcomes), to_insurance + carried, 0, {}, releases, removed
+        )
