@@ -434,6 +434,76 @@ class Simulation:
             raise ValueError(f"{what} has more decimals than the market allows ({x} raw units)")
         return int(r)
 
+    # ---------------------------------------------------- liquidity provision
+    def submit_liquidity(self, party: str, market: str, commitment: float, fee: float) -> str:
+        """Commit ``commitment`` asset units as a liquidity bond, bidding ``fee`` (a fraction,
+        e.g. 0.001) for the market's liquidity fee factor (spec section 8).
+
+        Returns "" when accepted, else the reason code (also a rejection event)."""
+        m = self.futures.markets.get(market)
+        if m is None:
+            return self._no_market("submit_liquidity", party, market).reason
+        raw = self._money_raw(m.asset, commitment)
+        if raw is None:
+            self.chain.reject("submit_liquidity", party, market, "INVALID_COMMITMENT",
+                              f"commitment must be a finite amount >= 0, got {commitment!r}")
+            return "INVALID_COMMITMENT"
+        return m.submit_liquidity(party, raw, fee)
+
+    def amend_liquidity(self, party: str, market: str, commitment: float | None = None,
+                        fee: float | None = None) -> str:
+        """Change a commitment or its fee bid; a reduction below the target stake pays the
+        early-exit penalty at the epoch end. Returns "" or the reason code."""
+        m = self.futures.markets.get(market)
+        if m is None:
+            return self._no_market("amend_liquidity", party, market).reason
+        raw = None
+        if commitment is not None:
+            raw = self._money_raw(m.asset, commitment)
+            if raw is None:
+                self.chain.reject("amend_liquidity", party, market, "INVALID_COMMITMENT",
+                                  f"commitment must be a finite amount >= 0, got {commitment!r}")
+                return "INVALID_COMMITMENT"
+        return m.amend_liquidity(party, raw, fee)
+
+    def cancel_liquidity(self, party: str, market: str) -> str:
+        """Cancel a commitment (the bond returns at the epoch end). Returns "" or the reason."""
+        m = self.futures.markets.get(market)
+        if m is None:
+            return self._no_market("cancel_liquidity", party, market).reason
+        return m.cancel_liquidity(party)
+
+    def liquidity_provisions(self, market: str) -> dict[str, dict[str, float]]:
+        """Each LP's commitment (asset units), fee bid, equity-like share and bond balance."""
+        m = self.market(market)
+        eng = m.liquidity
+        els = eng.equity_like_shares()
+        out = {}
+        for p in eng.parties():
+            prov = eng.provision(p)
+            out[p] = {"commitment": self.money(m.asset, prov.commitment), "fee": prov.fee / 10**18,
+                      "active": prov.active, "equity_like_share": els.get(p, 0) / 10**18,
+                      "bond": self.balance(p, m.asset, "bond", market)}
+        return out
+
+    def liquidity_fee_factor(self, market: str) -> float:
+        """The market's current liquidity fee factor (a fraction of trade value)."""
+        return self.market(market).fees.liquidity / 10**18
+
+    def target_stake(self, market: str) -> float:
+        """Target stake (asset units): mark x max open interest in the window x scaling x max RF."""
+        m = self.market(market)
+        return self.money(m.asset, m._lp_target_stake()) if m.mark_price else 0.0
+
+    def supplied_stake(self, market: str) -> float:
+        m = self.market(market)
+        return self.money(m.asset, m.liquidity.supplied_stake())
+
+    def _money_raw(self, asset: str, amount: float) -> int | None:
+        if not isinstance(amount, int | float) or not math.isfinite(amount) or amount < 0:
+            return None
+        return round(amount * 10 ** self.chain.ledger.asset(asset).decimals)
+
     def submit_oracle_price(self, market: str, price: float) -> bool:
         """Publish an external (oracle) price for ``market`` (a perpetual's funding uses it).
 

@@ -9,6 +9,8 @@ from .events import (
     AuctionExtended,
     AuctionStarted,
     FundingPeriodEnded,
+    LiquidityEpochEnded,
+    LiquidityProvisionUpdated,
     LossSocialised,
     MarginLevelsBreached,
     MarketCreated,
@@ -21,6 +23,7 @@ from .events import (
     TradeExecuted,
 )
 from .fees import FeeCalculator
+from .liquidity import LiquidityEngine, LiquidityParams
 from .margin import MarginCalculator, MarginLevels
 from .market import FuturesMarket
 from .params import (
@@ -48,6 +51,10 @@ from .types import (
 )
 
 __all__ = [
+    "LiquidityEngine",
+    "LiquidityEpochEnded",
+    "LiquidityParams",
+    "LiquidityProvisionUpdated",
     "FundingCalculator",
     "FundingPeriodEnded",
     "OraclePrice",

@@ -57,6 +57,8 @@ class CloseoutMixin:
             buyer, seller = ps.party, NETWORK_PARTY
         self._trade(self.trade_seq, price, abs(size), buyer, seller, 0, 0, 0, TradeType.CLOSEOUT, 0, 0)
         moved = self.ledger.transfer_all(ps.margin_key, self.insurance_key, "closeout_margin")
+        if self.liquidity.is_liquidity_provider(ps.party):
+            self.liquidity.stop(ps.party)
         self.closeouts += 1
         c.emit(PositionClosedOut(c.block, c.now, self.market_id, ps.party, size, price, moved))
 

@@ -152,6 +152,34 @@ class OraclePrice(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class LiquidityProvisionUpdated(Event):
+    """A liquidity commitment changed (``what``: the transaction, or ``removed``).
+    ``fee`` is fixed-point over 10^18; ``pending_commitment`` is -1 when nothing waits
+    for the epoch boundary."""
+
+    market: str
+    party: str
+    commitment: int
+    fee: int
+    pending_commitment: int
+    what: str
+
+
+@dataclass(frozen=True, slots=True)
+class LiquidityEpochEnded(Event):
+    """A liquidity epoch ended: the new fee factor (over 10^18), target and supplied
+    stake (base units) and the fees paid to LPs."""
+
+    market: str
+    epoch_start: int
+    epoch_end: int
+    fee_factor: int
+    target_stake: int
+    supplied_stake: int
+    fees_paid: int
+
+
+@dataclass(frozen=True, slots=True)
 class MarketSettled(Event):
     market: str
     price: int

@@ -134,6 +134,9 @@ class LiquidityParams(BaseModel):
     market_value_window_s: float = Field(7 * 86400.0, gt=0, description="market.value.windowLength")
     target_stake_window_s: float = Field(3600.0, gt=0)
     target_stake_scaling: float = Field(10.0, ge=0)
+    bond_penalty_factor: float = Field(
+        0.1, ge=0, le=1000, description="bondPenaltyParameter: penalty on bond used for margin"
+    )
 
 
 class LiquidityReason(StrEnum):

@@ -46,10 +46,12 @@ from .events import (
 )
 from .fees import FeeCalculator
 from .fixed import ceil_div, to_fixed
+from .liquidity import LiquidityEngine
 from .margin import MarginCalculator, MarginLevels
 from .params import MarketConfig
 from .perpetual import FundingCalculator
 from .price_monitoring import PriceMonitor
+from .provision import ProvisionMixin
 from .risk import risk_factors_for
 from .settlement import SettlementMixin
 from .state import OrderResult, PartyState
@@ -84,7 +86,7 @@ _AUCTION_TIF = {
 _TRADING_STATES = frozenset({MarketState.PENDING, MarketState.ACTIVE, MarketState.SUSPENDED})
 
 
-class FuturesMarket(SettlementMixin, CloseoutMixin):
+class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
     """A Vega-style cash-settled futures market on the null chain.
 
     Created through :class:`~defisim.protocols.futures.FuturesProtocol`; users and
@@ -132,6 +134,9 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
                                         factors=config.price_monitoring_bounds)
         self.auction_end = 0  # scheduled end of a price-monitoring auction (ns)
         self.perp: FundingCalculator | None = None  # created when the opening auction ends
+        self.liquidity = LiquidityEngine(config.liquidity, self.price_factor, self.position_factor,
+                                         now_ns=chain.now)
+        self._bond_penalty_factor = to_fixed(config.liquidity.bond_penalty_factor)
         self.oracle_price = 0
         self._min_auction_ns = int(config.min_auction_duration_s * NS)
         self.pegs: dict[int, Order] = {}  # live pegged orders in entry order
@@ -157,6 +162,8 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         t = TradeExecuted(c.block, c.now, self.market_id, *fields)
         c.emit(t)
         self.recent_trades.append(t)
+        if fields[8] != TradeType.CLOSEOUT:
+            self.liquidity.record_trade(fields[2], fields[1])
         return t
 
     # ------------------------------------------------------------------ helpers
@@ -946,7 +953,9 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
             need = calc.initial(mm) - bal
             got = led.transfer_up_to(ps.general_key, ps.margin_key, need, "margin_top_up")
             if got < need:
-                got += led.transfer_up_to(ps.bond_key, ps.margin_key, need - got, "margin_top_up_bond")
+                from_bond = led.transfer_up_to(ps.bond_key, ps.margin_key, need - got, "margin_top_up_bond")
+                got += from_bond
+                self._bond_penalty(ps, from_bond)
             bal += got
         elif bal > calc.release(mm) and not self.in_auction:
             led.transfer(ps.margin_key, ps.general_key, bal - calc.initial(mm), "margin_release")
@@ -989,6 +998,7 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         self._set_state(MarketState.ACTIVE, "opening auction uncrossed")
         self._reprice_pegs(force=True)  # parked pegs come back in entry order
         self._mark_to_market(price)
+        self._lp_start()
         if self.config.perpetual is not None:
             self.perp = FundingCalculator(self.config.perpetual, self.chain.now)
             self.perp.add_internal(self.chain.now, price)
@@ -1004,6 +1014,8 @@ class FuturesMarket(SettlementMixin, CloseoutMixin):
         self._end_block()
         if self.pegs:
             self._reprice_pegs()
+        if self.state in (MarketState.ACTIVE, MarketState.SUSPENDED):
+            self._lp_block_end()
 
     def _end_block(self) -> None:
         now = self.chain.now

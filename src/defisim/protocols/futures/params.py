@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .liquidity import LiquidityParams
 from .perpetual import PerpetualParams
 from .price_monitoring import PriceMonitoringParams
 
@@ -106,6 +107,7 @@ class MarketConfig(_Params):
         "risk model, optional with the log-normal one (whose mu and sigma give them otherwise)",
     )
     min_auction_duration_s: float = Field(1.0, ge=0, description="shortest price-monitoring auction")
+    liquidity: LiquidityParams = Field(default_factory=LiquidityParams)
     perpetual: PerpetualParams | None = Field(
         None, description="funding parameters: the market is a perpetual future (no expiry)"
     )

@@ -136,6 +136,7 @@ class SettlementMixin:
         if self.perp is not None:  # a perpetual closing: last funding period first
             self._settle_funding()
         self._settle_flows(price, "settlement")
+        self._lp_close()  # last liquidity fees out, bonds back (before the releases below)
         led = self.ledger
         for ps in self.parties.values():
             ps.position = 0
