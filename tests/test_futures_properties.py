@@ -108,6 +108,9 @@ tx = st.one_of(
               st.integers(-1, 30)),
     st.tuples(st.just("cancel"), st.sampled_from(PARTIES), st.integers(0, 99)),
     st.tuples(st.just("cancel_all"), st.sampled_from(PARTIES)),
+    st.tuples(st.just("lp"), st.sampled_from(PARTIES), st.integers(0, 500), st.sampled_from([0.0, 0.001, 0.02])),
+    st.tuples(st.just("lp_amend"), st.sampled_from(PARTIES), st.integers(0, 500)),
+    st.tuples(st.just("lp_cancel"), st.sampled_from(PARTIES)),
     st.tuples(st.just("time"), st.integers(0, 12)),
 )
 
@@ -121,8 +124,8 @@ def _check(sim: Simulation) -> None:
     assert sum(ps.position for ps in m.parties.values()) == 0
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(tx, min_size=1, max_size=80), st.lists(st.integers(20, 3000), min_size=5, max_size=5),
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(tx, min_size=20, max_size=80), st.lists(st.integers(20, 3000), min_size=5, max_size=5),
        st.booleans())
 def test_random_transactions_conserve_money_and_never_cross_the_book(txs, funds, monitoring):
     sim = Simulation(seed=3)
@@ -136,6 +139,8 @@ def test_random_transactions_conserve_money_and_never_cross_the_book(txs, funds,
                       risk_model={"kind": "lognormal", "sigma": 1.5, "tau": 0.001},
                       fees={"maker": 0.001, "infrastructure": 0.0005, "liquidity": 0.002},
                       closeout={"disposal_time_step_s": 3, "full_disposal_size": 5},
+                      liquidity={"epoch_s": 5, "stake_to_volume": 0.1, "minimum_time_fraction": 0.5,
+                                 "target_stake_window_s": 20, "market_value_window_s": 10},
                       price_monitoring={"triggers": [
                           {"horizon_s": 4, "probability": 0.95, "extension_s": 3},
                           {"horizon_s": 10, "probability": 0.99, "extension_s": 5}] if monitoring else []})
@@ -168,6 +173,12 @@ def test_random_transactions_conserve_money_and_never_cross_the_book(txs, funds,
             sim.cancel_order(t[1], "M", ids[t[2] % len(ids)])
         elif kind == "cancel_all":
             sim.cancel_all(t[1], "M")
+        elif kind == "lp":
+            sim.submit_liquidity(t[1], "M", t[2], t[3])
+        elif kind == "lp_amend":
+            sim.amend_liquidity(t[1], "M", commitment=t[2])
+        elif kind == "lp_cancel":
+            sim.cancel_liquidity(t[1], "M")
         elif kind == "time":
             sim.forward_time(t[1])  # block end: MTM, closeouts and the chain's own invariant checks
         _check(sim)
