@@ -32,6 +32,7 @@ from defisim.protocols.futures import (
     Side,
     TimeInForce,
 )
+from defisim.protocols.governance import Governance
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,10 @@ class Simulation:
 
     def __init__(self, seed: int = 0, check_invariants: bool = True, keep_events: bool = True):
         self.chain = Chain(seed=seed, check_invariants=check_invariants, keep_events=keep_events)
+        # governance first: proposals enact before any other begin-block hook
+        self.governance = Governance(self.chain)
         self.futures = FuturesProtocol(self.chain)
+        self.governance.add_target(self.futures)
         self.chain.begin_block(0)
 
     # ------------------------------------------------------------------ time
@@ -433,6 +437,28 @@ class Simulation:
         if abs(x - r) > 1e-6 * max(1.0, abs(x)):
             raise ValueError(f"{what} has more decimals than the market allows ({x} raw units)")
         return int(r)
+
+    # ----------------------------------------------------------- governance
+    def propose_market_update(self, market: str, changes: dict, enact_at: float,
+                              party: str = "") -> int:
+        """Propose new parameters for a running market, enacted at the first block at or
+        after ``enact_at`` (seconds since the start). ``changes`` are MarketConfig fields;
+        nested ones merge (``{"fees": {"maker": 0.001}}``). Returns the proposal id, or 0
+        when rejected (an invalid change, an immutable field such as ``tick_size``, an
+        unknown market) with a rejection event naming the problem."""
+        return self.governance.propose("futures", {"action": "update_market", "market": market,
+                                                   "changes": changes},
+                                       round(enact_at * NS_PER_SECOND), party)
+
+    def propose_market_close(self, market: str, price: float, enact_at: float,
+                             party: str = "") -> int:
+        """Propose closing ``market`` at settlement ``price`` at ``enact_at`` seconds:
+        orders are cancelled, positions settle, the market is CLOSED."""
+        m = self.futures.markets.get(market)
+        raw = round(price * 10**m.config.decimal_places) if m is not None else 0
+        return self.governance.propose("futures", {"action": "close_market", "market": market,
+                                                   "price": raw},
+                                       round(enact_at * NS_PER_SECOND), party)
 
     # ---------------------------------------------------- liquidity provision
     def submit_liquidity(self, party: str, market: str, commitment: float, fee: float) -> str:

@@ -511,23 +511,9 @@ class LiquidityEngine:
                 f"price_factor and position_factor must be >= 1, got "
                 f"{price_factor}, {position_factor}"
             )
-        self.params = params
         self._pf = price_factor
         self._posf = position_factor
-        self._stv = to_fixed(params.stake_to_volume)
-        self._range = to_fixed(params.price_range)
-        self._s = to_fixed(params.minimum_time_fraction)
-        self._c = to_fixed(params.competition_factor)
-        self._slope = to_fixed(params.slash_slope)
-        self._max_slash = to_fixed(params.max_slash)
-        self._exit = to_fixed(params.early_exit_penalty)
-        self._max_fee = to_fixed(params.maximum_fee)
-        self._constant_fee = to_fixed(params.constant_fee)
-        self._els_fraction = to_fixed(params.equity_like_share_fee_fraction)
-        self._ts_scaling = to_fixed(params.target_stake_scaling)
-        self._epoch_ns = int(params.epoch_s * NS)
-        self._mvw_ns = int(params.market_value_window_s * NS)
-        self._ts_window_ns = int(params.target_stake_window_s * NS)
+        self._set_params(params)
         self._pot = probability_of_trading or linear_probability_of_trading
         self._provisions: dict[str, _Provision] = {}
         self._perf: dict[str, _Performance] = {}
@@ -543,6 +529,31 @@ class LiquidityEngine:
         self._avg = 0  # running average trade value A(n), fixed-point base units
         self._window = 1
         self._window_start = now_ns
+        self._init_rest(now_ns)
+
+    def update_params(self, params: LiquidityParams) -> None:
+        """New parameters (governance). The current epoch keeps its scheduled end; the new
+        epoch length applies from the next one."""
+        self._set_params(params)
+
+    def _set_params(self, params: LiquidityParams) -> None:
+        self.params = params
+        self._stv = to_fixed(params.stake_to_volume)
+        self._range = to_fixed(params.price_range)
+        self._s = to_fixed(params.minimum_time_fraction)
+        self._c = to_fixed(params.competition_factor)
+        self._slope = to_fixed(params.slash_slope)
+        self._max_slash = to_fixed(params.max_slash)
+        self._exit = to_fixed(params.early_exit_penalty)
+        self._max_fee = to_fixed(params.maximum_fee)
+        self._constant_fee = to_fixed(params.constant_fee)
+        self._els_fraction = to_fixed(params.equity_like_share_fee_fraction)
+        self._ts_scaling = to_fixed(params.target_stake_scaling)
+        self._epoch_ns = int(params.epoch_s * NS)
+        self._mvw_ns = int(params.market_value_window_s * NS)
+        self._ts_window_ns = int(params.target_stake_window_s * NS)
+
+    def _init_rest(self, now_ns: int) -> None:
         self._oi: deque[tuple[int, int]] = deque()  # (time, oi), oi decreasing
 
     # ----------------------------------------------------------------- views

@@ -628,7 +628,7 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
         if self.state != MarketState.SUSPENDED or now < self.auction_end:
             return False
         price, volume = self.indicative()
-        ext = self.monitor.check_auction_end(now, price if volume else None)
+        ext = None if self.monitor is None else self.monitor.check_auction_end(now, price if volume else None)
         if ext:
             self.auction_end = now + ext
             c = self.chain
@@ -636,10 +636,12 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
             return False
         if volume:
             self._uncross(price, volume, "price_monitoring")
-            self.monitor.reset(now, price, volume)
+            if self.monitor is not None:
+                self.monitor.reset(now, price, volume)
         else:
             self._end_auction_without_trades()
-            self.monitor.reset(now)
+            if self.monitor is not None:
+                self.monitor.reset(now)
         self._set_state(MarketState.ACTIVE, "price-monitoring auction ended")
         if self.perp is not None:
             self.perp.leave_auction(now)
@@ -976,7 +978,7 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
                 self._cancel_order(o, ps, OrderStatus.EXPIRED, "")
                 self._margin_update(ps)
         self._maybe_end_opening_auction()
-        if self.monitor is not None:
+        if self.state == MarketState.SUSPENDED:
             self._maybe_end_monitoring_auction()
         term = self.config.trading_termination_s
         if term is not None and now >= int(term * NS) and self.state in _TRADING_STATES:
@@ -1022,7 +1024,7 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
         if self.state == MarketState.PENDING:
             self._maybe_end_opening_auction()
             return
-        if self.state == MarketState.SUSPENDED and self.monitor is not None:
+        if self.state == MarketState.SUSPENDED:
             self._maybe_end_monitoring_auction()
         if self.state == MarketState.SUSPENDED:
             if self.perp is not None:
@@ -1050,6 +1052,94 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
         if now - self._last_disposal >= self._disposal_step_ns:
             self._dispose()
             self._last_disposal = now
+
+    # ------------------------------------------------------------- governance
+    IMMUTABLE = ("market_id", "asset", "decimal_places", "tick_size", "position_decimal_places",
+                 "opening_auction_duration_s")
+
+    def _merged_config(self, changes: dict) -> MarketConfig:
+        """The config with ``changes`` (nested dicts merge into nested models).
+
+        Raises:
+            ValueError / pydantic.ValidationError: an immutable or unknown field, a bad value.
+        """
+        fixed = sorted(set(changes) & set(self.IMMUTABLE))
+        if fixed:
+            raise ValueError(f"cannot change {', '.join(fixed)} of a running market")
+        if "perpetual" in changes and (changes["perpetual"] is None) != (self.config.perpetual is None):
+            raise ValueError("cannot turn a future into a perpetual or back")
+
+        def merge(base: dict, upd: dict) -> dict:
+            out = dict(base)
+            for k, v in upd.items():
+                if isinstance(v, dict) and isinstance(out.get(k), dict) and "kind" not in v:
+                    out[k] = merge(out[k], v)
+                else:
+                    out[k] = v
+            return out
+
+        return MarketConfig.model_validate(merge(self.config.model_dump(), changes))
+
+    def validate_update(self, changes: dict) -> str:
+        """"" if ``changes`` make a valid config for this market, else why not."""
+        if self.state not in _TRADING_STATES:
+            return f"market {self.market_id} is {self.state}"
+        try:
+            self._merged_config(changes)
+        except Exception as exc:  # pydantic.ValidationError, ValueError
+            return " ".join(str(exc).split())
+        return ""
+
+    def apply_update(self, changes: dict) -> str:
+        """Enact a parameter change (governance). Risk factors, margin levels, fees,
+        closeout, price monitoring (reset to the current mark), liquidity and funding
+        parameters take effect now; margins follow at the next mark-to-market."""
+        why = self.validate_update(changes)
+        if why:
+            return why
+        cfg = self._merged_config(changes)
+        old = self.config
+        self.config = cfg
+        self.risk_factors = risk_factors_for(cfg.risk_model)
+        self.margin_calc = MarginCalculator(cfg, self.risk_factors, self.price_factor)
+        lp_factor = self.fees.liquidity
+        self.fees = FeeCalculator(cfg.fees, self.price_factor, cfg.position_decimal_places)
+        if self.liquidity.parties() and "liquidity" not in changes.get("fees", {}):
+            self.fees.liquidity = lp_factor  # the LPs' factor stands
+        self._mark_freq_ns = int(cfg.mark_price_frequency_s * NS)
+        cp = cfg.closeout
+        self._disposal_step_ns = int(cp.disposal_time_step_s * NS)
+        self._disposal_fraction = to_fixed(cp.disposal_fraction)
+        self._max_consumed = to_fixed(cp.max_fraction_consumed)
+        self._slippage = to_fixed(cp.slippage_range)
+        self._min_auction_ns = int(cfg.min_auction_duration_s * NS)
+        if (cfg.price_monitoring, cfg.price_monitoring_bounds, cfg.risk_model) != (
+                old.price_monitoring, old.price_monitoring_bounds, old.risk_model):
+            self.monitor = None
+            if cfg.price_monitoring.triggers:
+                rm = cfg.risk_model
+                mu, sigma = (rm.mu, rm.sigma) if rm.kind == "lognormal" else (0.0, 0.0)
+                self.monitor = PriceMonitor(cfg.price_monitoring, mu, sigma,
+                                            factors=cfg.price_monitoring_bounds)
+                if self.mark_price:
+                    self.monitor.reset(self.chain.now, self.mark_price)
+        if cfg.liquidity != old.liquidity:
+            self.liquidity.update_params(cfg.liquidity)
+        self._bond_penalty_factor = to_fixed(cfg.liquidity.bond_penalty_factor)
+        if self.perp is not None and cfg.perpetual != old.perpetual:
+            self.perp.update_params(cfg.perpetual)
+        c = self.chain
+        c.emit(MarketStateChanged(c.block, c.now, self.market_id, self.state,
+                                  f"parameters updated: {sorted(changes)}"))
+        return ""
+
+    def close(self, price: int) -> None:
+        """Governance closes the market: trading ends and positions settle at ``price``;
+        the market is CLOSED (a market still in its opening auction is CANCELLED)."""
+        if self.state in _TRADING_STATES:
+            self.terminate()
+        if self.state == MarketState.TRADING_TERMINATED:
+            self.settle(price, final_state=MarketState.CLOSED)
 
     def submit_oracle_price(self, price: int) -> None:
         """An external (oracle) price in raw ticks: the perpetual's external series."""

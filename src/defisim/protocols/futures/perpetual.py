@@ -194,9 +194,22 @@ class FundingCalculator:
 
     def __init__(self, params: PerpetualParams, start_ns: int) -> None:
         """Start the first funding period at ``start_ns`` (ns, the end of the opening auction)."""
-        self.params = params
         self.seq = 0
         self.start_ns = int(start_ns)
+        self.update_params(params)
+        self._it: list[int] = []  # internal sample times, sorted
+        self._ip: list[int] = []  # internal sample prices
+        self._et: list[int] = []
+        self._ep: list[int] = []
+        self._auctions: list[list[int | None]] = []  # [start, end or None (ongoing)]
+        self._version = 0
+        self._cache: tuple[int, int, FundingPeriodResult] | None = None
+        self._init_rest()
+
+    def update_params(self, params: PerpetualParams) -> None:
+        """New funding parameters (governance); they apply to the period in progress."""
+        self.params = params
+        self._cache = None
         self._period_ns = to_fixed(params.funding_period_s) // _NS_PER_S
         self._r = Fraction(to_fixed(params.interest_rate), ONE)
         self._clo = Fraction(to_fixed(params.clamp_lower_bound), ONE)
@@ -206,13 +219,8 @@ class FundingCalculator:
         self._rlo = _frac(p.funding_rate_lower_bound)
         self._rhi = _frac(p.funding_rate_upper_bound)
         self._mff = Fraction(to_fixed(params.margin_funding_factor), ONE)
-        self._it: list[int] = []  # internal sample times, sorted
-        self._ip: list[int] = []  # internal sample prices
-        self._et: list[int] = []
-        self._ep: list[int] = []
-        self._auctions: list[list[int | None]] = []  # [start, end or None (ongoing)]
-        self._version = 0
-        self._cache: tuple[int, int, FundingPeriodResult] | None = None
+
+    def _init_rest(self) -> None:
         # per series (0 internal, 1 external): [k, m, num, den], the live-time-weighted
         # sum and live time of the complete segments from the window start (at sample
         # k) to sample m

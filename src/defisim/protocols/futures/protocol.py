@@ -45,6 +45,36 @@ class FuturesProtocol:
         c.emit(MarketCreated(c.block, c.now, config.market_id, config.asset, config.model_dump_json()))
         return m
 
+    # ------------------------------------------------------------- governance
+    def validate_proposal(self, payload: dict) -> str:
+        """Proposals: ``{"action": "update_market", "market": id, "changes": {...}}`` or
+        ``{"action": "close_market", "market": id, "price": raw ticks}``."""
+        m = self.markets.get(payload.get("market", ""))
+        if m is None:
+            return f"unknown market {payload.get('market')!r}; known: {sorted(self.markets)}"
+        action = payload.get("action")
+        if action == "update_market":
+            changes = payload.get("changes")
+            if not isinstance(changes, dict) or not changes:
+                return "update_market needs a non-empty dict of changes"
+            return m.validate_update(changes)
+        if action == "close_market":
+            price = payload.get("price")
+            if not isinstance(price, int) or price <= 0:
+                return f"close_market needs a positive integer price, got {price!r}"
+            return ""
+        return f"unknown action {action!r}; known: update_market, close_market"
+
+    def enact_proposal(self, payload: dict) -> str:
+        err = self.validate_proposal(payload)
+        if err:
+            return err
+        m = self.markets[payload["market"]]
+        if payload["action"] == "update_market":
+            return m.apply_update(payload["changes"])
+        m.close(payload["price"])
+        return ""
+
     def begin_block(self) -> None:
         for m in self.markets.values():
             m.begin_block()

@@ -118,7 +118,7 @@ class SettlementMixin:
             return
         self._set_state(MarketState.TRADING_TERMINATED)
 
-    def settle(self, price: int) -> None:
+    def settle(self, price: int, final_state: MarketState = MarketState.SETTLED) -> None:
         """Final settlement at the oracle ``price`` (raw ticks, section 9).
 
         Each party receives ``V (price - last mark)`` plus the unsettled part of its
@@ -148,4 +148,4 @@ class SettlementMixin:
         self.settlement_price = price
         c = self.chain
         c.emit(MarketSettled(c.block, c.now, self.market_id, price))
-        self._set_state(MarketState.SETTLED)
+        self._set_state(final_state)
