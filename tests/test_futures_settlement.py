@@ -151,3 +151,18 @@ def test_scheduled_trading_termination_then_oracle_settlement():
     assert sim.market_state("M") == "TRADING_TERMINATED" and sim.open_orders() == []
     sim.settle_market("M", 95)
     assert sim.pnl("L", "USD", raw=True) == -10 and sim.pnl("S", "USD", raw=True) == 10
+
+
+def test_party_that_goes_flat_gets_its_last_mark_to_market_win_released():
+    # p buys 1 at 100 and sells it at 110 within one mark interval: flat, 10 up. The
+    # mark-to-market pays the 10 into its margin account; the margin update releases it.
+    sim = make_market(parties=("p", "q"), open_price=100, mark_price_frequency_s=5)
+    sim.submit_order("q", "M", "sell", 1, 100)
+    sim.submit_order("p", "M", "buy", 1, 100, time_in_force="IOC")
+    sim.submit_order("q", "M", "buy", 1, 110)
+    sim.submit_order("p", "M", "sell", 1, 110, time_in_force="IOC")
+    for _ in range(6):
+        sim.forward_time(1)
+    assert sim.position("p", "M") == 0
+    assert sim.balance("p", "USD", "margin", "M", raw=True) == 0
+    assert sim.balance("p", "USD", raw=True) == 10_010

@@ -22,9 +22,41 @@ class CloseoutMixin:
     """Closeouts and the network party's disposal orders."""
 
     def _margins_and_closeouts(self) -> None:
-        """After mark-to-market: margin update for everyone, then closeouts (section 6)."""
-        distressed = [ps for ps in list(self.parties.values())
-                      if (ps.position or ps.orders) and self._margin_update(ps)]
+        """After mark-to-market: margin update for everyone, then closeouts (section 6);
+        with invariant checks on, the result is checked (:meth:`_margin_consistency`)."""
+        self._update_margins_and_close_out()
+        if self.chain.check_invariants:
+            self._margin_errors = self._margin_consistency()
+
+    def _margin_consistency(self) -> list[str]:
+        """Right after the margin update: every party's margin account agrees with its
+        levels. A party with exposure holds at most its release level (unless in an
+        auction), at least maintenance (else it would have been closed out), and below
+        search only when neither general nor bond could top it up; a party with no
+        exposure holds no margin."""
+        errors = []
+        bal = self.ledger.balance
+        auction = self.in_auction
+        for ps in self.parties.values():
+            if ps.party == NETWORK_PARTY:
+                continue
+            m = bal(ps.margin_key)
+            if not ps.position and not ps.orders:
+                if m:
+                    errors.append(f"{ps.party} has no exposure but {m} in margin")
+                continue
+            lv = self.margin_calc.levels(self.maintenance_for(ps))
+            if m > lv.release and not auction:
+                errors.append(f"{ps.party}: margin {m} above release level {lv.release}")
+            elif m < lv.maintenance and ps.position:
+                errors.append(f"{ps.party}: margin {m} below maintenance {lv.maintenance} after closeouts")
+            elif m < lv.search and (bal(ps.general_key) or bal(ps.bond_key)):
+                errors.append(f"{ps.party}: margin {m} below search {lv.search} with funds left to top up")
+        return errors
+
+    def _update_margins_and_close_out(self) -> None:
+        # every party: a flat one may have just been paid a mark-to-market win into margin
+        distressed = [ps for ps in list(self.parties.values()) if self._margin_update(ps)]
         if not distressed:
             return
         c = self.chain

@@ -140,6 +140,7 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
         self.oracle_price = 0
         self._min_auction_ns = int(config.min_auction_duration_s * NS)
         self.pegs: dict[int, Order] = {}  # live pegged orders in entry order
+        self._margin_errors: list[str] = []  # from the last margin update (invariant checks)
         self._peg_refs: tuple[int | None, int | None] | None = None  # references last priced at
         cp = config.closeout
         self._disposal_step_ns = int(cp.disposal_time_step_s * NS)
@@ -1224,6 +1225,9 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
     # --------------------------------------------------------------- invariants
     def invariant_errors(self) -> list[str]:
         errors = [f"{self.market_id}: {e}" for e in self.book.check()]
+        if self._margin_errors:
+            errors += [f"{self.market_id}: after the margin update: {e}" for e in self._margin_errors]
+            self._margin_errors = []
         if not self.in_auction and self.book.is_crossed():
             errors.append(f"{self.market_id}: resting book crossed outside an auction "
                           f"(bid {self.book.best_bid()} >= ask {self.book.best_ask()})")
