@@ -166,3 +166,31 @@ def test_party_that_goes_flat_gets_its_last_mark_to_market_win_released():
     assert sim.position("p", "M") == 0
     assert sim.balance("p", "USD", "margin", "M", raw=True) == 0
     assert sim.balance("p", "USD", raw=True) == 10_010
+
+
+def test_average_entry_price_and_realised_unrealised_pnl():
+    sim = make_market(parties=("p", "q"), open_price=100)
+    for size, price in ((2, 100), (1, 130)):
+        sim.submit_order("q", "M", "sell", size, price)
+        sim.submit_order("p", "M", "buy", size, price, time_in_force="IOC")
+    d = sim.position_details("p", "M")
+    assert (d["position"], d["average_entry_price"], d["realised_pnl"]) == (3, 110, 0)
+    sim.submit_order("q", "M", "buy", 2, 120)
+    sim.submit_order("p", "M", "sell", 2, 120, time_in_force="IOC")
+    sim.forward_time(1)  # mark 120
+    d = sim.position_details("p", "M")
+    # sold 2 of the 3 bought at an average 110 for 120: realised 20; 1 left, 10 up at mark 120
+    assert d == {"position": 1, "average_entry_price": 110, "realised_pnl": 20, "unrealised_pnl": 10}
+    sim.settle_market("M", 125)
+    d = sim.position_details("p", "M")
+    assert (d["position"], d["realised_pnl"]) == (0, 35)
+    assert sim.pnl("p", "USD", raw=True) == 35
+
+
+def test_network_party_entry_price_and_pnl_after_a_closeout():
+    sim = _cascade_market()
+    _trade_between_c_and_d(sim, 90)  # A closed out: the network is long 2 at 90
+    d = sim.position_details("network", "M")
+    assert (d["position"], d["average_entry_price"], d["unrealised_pnl"]) == (2, 90, 0)
+    _trade_between_c_and_d(sim, 80)
+    assert sim.position_details("network", "M")["unrealised_pnl"] == -20

@@ -623,6 +623,22 @@ class Simulation:
         d = m.position_factor
         return {p: ps.position / d for p, ps in m.parties.items() if ps.position}
 
+    def position_details(self, party: str, market: str) -> dict[str, float]:
+        """``position`` (contracts), ``average_entry_price``, ``realised_pnl`` and
+        ``unrealised_pnl`` (at the mark price; asset units) of ``party`` (the network
+        party included)."""
+        m = self.market(market)
+        ps = m.parties.get(party)
+        if ps is None:
+            return {"position": 0.0, "average_entry_price": 0.0, "realised_pnl": 0.0,
+                    "unrealised_pnl": 0.0}
+        f = 10**m.config.decimal_places
+        money = m.price_factor / m.position_factor / 10 ** self.chain.ledger.asset(m.asset).decimals
+        return {"position": ps.position / m.position_factor,
+                "average_entry_price": ps.average_entry_price() / f,
+                "realised_pnl": ps.realised * money,
+                "unrealised_pnl": ps.unrealised(m.mark_price) * money}
+
     def open_orders(self, party: str | None = None, market: str | None = None) -> list[OrderView]:
         """Resting orders, optionally of one party and/or one market, oldest first."""
         out = []

@@ -717,9 +717,7 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
 
     @staticmethod
     def _apply_position(ps: PartyState, q: int, price: int) -> None:
-        ps.position += q
-        ps.mtm_q += q
-        ps.mtm_qp += q * price
+        ps.trade(q, price)
 
     def _after_trades(self, ps: PartyState, fills) -> None:
         """Margin update of the aggressor and every passive party of a trade."""

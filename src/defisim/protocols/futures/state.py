@@ -24,6 +24,8 @@ class PartyState:
         "margin_key",
         "general_key",
         "bond_key",
+        "entry_cost",
+        "realised",
     )
 
     def __init__(self, party: str, market: str, asset: str) -> None:
@@ -40,6 +42,36 @@ class PartyState:
         self.margin_key = acct.margin(party, market, asset)
         self.general_key = acct.general(party, asset)
         self.bond_key = acct.bond(party, market, asset)
+        # position accounting, raw price x raw size: cost of the open position at entry,
+        # and realised PnL of the closed parts (trades and final settlement)
+        self.entry_cost = 0
+        self.realised = 0
+
+    def trade(self, q: int, price: int) -> None:
+        """Apply a trade of signed size ``q`` at ``price`` to the position and its accounts."""
+        v = self.position
+        self.mtm_q += q
+        self.mtm_qp += q * price
+        if v == 0 or (v > 0) == (q > 0):  # opening or adding
+            self.entry_cost += abs(q) * price
+        else:  # reducing, maybe flipping
+            closed = min(abs(q), abs(v))
+            kept = abs(v) - closed
+            removed = self.entry_cost - self.entry_cost * kept // abs(v)
+            self.realised += (closed * price - removed) * (1 if v > 0 else -1)
+            self.entry_cost -= removed
+            if abs(q) > abs(v):
+                self.entry_cost = (abs(q) - abs(v)) * price
+        self.position = v + q
+
+    def average_entry_price(self) -> float:
+        """Average entry price of the open position (raw ticks, a float; 0 when flat)."""
+        return self.entry_cost / abs(self.position) if self.position else 0.0
+
+    def unrealised(self, mark: int) -> int:
+        """Unrealised PnL at ``mark`` (raw price x raw size)."""
+        v = self.position
+        return (abs(v) * mark - self.entry_cost) * (1 if v > 0 else -1) if v else 0
 
 
 class OrderResult:
