@@ -20,3 +20,20 @@ def test_readme_python_example_runs_as_documented():
     assert lines[1] == "STOPPED NO_LIQUIDITY"
     assert lines[2] == "REJECTED PRICE_NOT_ON_TICK"
     assert lines[-1] == "502.5 -502.5"
+
+
+def test_readme_mechanics_example_runs():
+    from defisim import Simulation
+
+    block = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)[1]
+    sim = Simulation(seed=1)
+    sim.create_asset("USDT", 6)
+    for p in ("mm", "lp"):
+        sim.create_party(p)
+        sim.mint(p, "USDT", 100_000)
+    env = {"sim": sim}
+    exec(compile(block, "README.md", "exec"), env)
+    m = sim.market("PERP")
+    assert m.config.perpetual.funding_period_s == 28800 and m.monitor is not None
+    assert sim.liquidity_provisions("PERP")["lp"]["commitment"] == 50_000
+    assert len(sim.governance.pending) == 2
