@@ -505,7 +505,7 @@ def test_plot_24000_steps_from_the_store_alone(tmp_path):
         s.append_many(
             "positions",
             [
-                (k, k * 60 * 10**9, "BTC", p, 1.0, 2.0, 3.0, 0.5)
+                (k, k * 60 * 10**9, "BTC", p, 1.0, 2.0, 3.0, 0.5, 100.0, 0.25, 0.25)
                 for k in range(n)
                 for p in ("a", "b")
             ],
@@ -526,3 +526,39 @@ def test_plot_24000_steps_from_the_store_alone(tmp_path):
         "margins_insurance.png",
         "kpis.png",
     }
+
+
+def test_positions_table_entry_price_and_pnl_match_an_independent_recomputation(tmp_path):
+    from fractions import Fraction
+
+    r = _run(tmp_path, "acc", seed=3, steps=30)
+    step = _rows(r.out_dir, "SELECT max(step) - 1 FROM positions")[0][0]  # before any settlement
+    parties = [p for (p,) in _rows(r.out_dir, f"SELECT party FROM positions WHERE step = {step}")]
+    mark = _rows(r.out_dir, f"SELECT mark_price FROM book_top WHERE step = {step}")[0][0]
+    checked = 0
+    for party in parties:
+        trades = _rows(r.out_dir, "SELECT price_f, size_f, buyer = ? FROM trades WHERE step <= ? AND "
+                       "(buyer = ? OR seller = ?) ORDER BY step, trade_id".replace("?", "{}").format(
+                           repr(party), step, repr(party), repr(party)))
+        pos, cost, realised = Fraction(0), Fraction(0), Fraction(0)
+        for price, size, is_buy in trades:
+            q = Fraction(size) if is_buy else -Fraction(size)
+            price = Fraction(price)
+            if pos == 0 or (pos > 0) == (q > 0):
+                cost += abs(q) * price
+            else:
+                closed = min(abs(q), abs(pos))
+                avg = cost / abs(pos)
+                realised += closed * (price - avg) * (1 if pos > 0 else -1)
+                cost -= closed * avg
+                if abs(q) > abs(pos):
+                    cost = (abs(q) - abs(pos)) * price
+            pos += q
+        (row,) = _rows(r.out_dir, f"SELECT position, average_entry_price, realised_pnl, unrealised_pnl "
+                       f"FROM positions WHERE step = {step} AND party = '{party}'")
+        unrealised = (abs(pos) * Fraction(mark) - cost) * (1 if pos > 0 else -1) if pos else 0
+        assert row[0] == float(pos)
+        assert abs(row[1] - (float(cost / abs(pos)) if pos else 0.0)) < 1e-6
+        assert abs(row[2] - float(realised)) < 1e-6 and abs(row[3] - float(unrealised)) < 1e-6
+        checked += bool(trades)
+    assert checked >= 2

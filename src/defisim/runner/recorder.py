@@ -34,7 +34,9 @@ Tables (DuckDB types; ``*_f`` columns are human floats, the others raw integers)
     per step per market per party that has traded in the market (so parties whose
     position went back to 0 keep a row): ``step, time_ns, market, party, position,
     margin, general, pnl`` (pnl = equity minus everything minted to the party in
-    the settlement asset: the definition of :meth:`Simulation.pnl`).
+    the settlement asset: the definition of :meth:`Simulation.pnl`) ``,
+    average_entry_price, realised_pnl, unrealised_pnl`` (the position's own
+    accounting at the mark price, fees excluded; the network party included).
 ``accounts``
     every ``accounts_every`` steps (and at the final record), every account that
     ever held money: ``step, time_ns, account_type, owner, asset, market,
@@ -140,6 +142,9 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "margin": "DOUBLE",
         "general": "DOUBLE",
         "pnl": "DOUBLE",
+        "average_entry_price": "DOUBLE",
+        "realised_pnl": "DOUBLE",
+        "unrealised_pnl": "DOUBLE",
     },
     "accounts": {
         "step": "INTEGER",
@@ -535,6 +540,7 @@ class Recorder:
                 asset = info.asset
                 pos_rows = self._buf["positions"]
                 parties = m.parties
+                money = m.price_factor / sf / mf  # raw price x raw size -> asset units
                 for party in info.traded:
                     ps = parties.get(party)
                     if ps is None:
@@ -550,6 +556,9 @@ class Recorder:
                             balances.get(ps.margin_key, 0) / mf,
                             balances.get(ps.general_key, 0) / mf,
                             pnl / mf,
+                            ps.average_entry_price() / pf,
+                            ps.realised_pnl() * money,
+                            ps.unrealised(m.mark_price) * money,
                         )
                     )
         every = self.accounts_every

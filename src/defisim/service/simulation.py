@@ -636,7 +636,7 @@ class Simulation:
         money = m.price_factor / m.position_factor / 10 ** self.chain.ledger.asset(m.asset).decimals
         return {"position": ps.position / m.position_factor,
                 "average_entry_price": ps.average_entry_price() / f,
-                "realised_pnl": ps.realised * money,
+                "realised_pnl": ps.realised_pnl() * money,
                 "unrealised_pnl": ps.unrealised(m.mark_price) * money}
 
     def open_orders(self, party: str | None = None, market: str | None = None) -> list[OrderView]:

@@ -139,11 +139,7 @@ class SettlementMixin:
         self._lp_close()  # last liquidity fees out, bonds back (before the releases below)
         led = self.ledger
         for ps in self.parties.values():
-            if ps.position:
-                v = ps.position
-                ps.realised += (abs(v) * price - ps.entry_cost) * (1 if v > 0 else -1)
-                ps.entry_cost = 0
-            ps.position = 0
+            ps.settle_at(price)
             if ps.party == NETWORK_PARTY:
                 continue
             led.transfer_all(ps.margin_key, ps.general_key, "settlement_release")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from defisim.chain import ledger as acct
 
 from .events import TradeExecuted
+from .fixed import ONE
 from .types import Order, OrderStatus
 
 
@@ -42,8 +43,9 @@ class PartyState:
         self.margin_key = acct.margin(party, market, asset)
         self.general_key = acct.general(party, asset)
         self.bond_key = acct.bond(party, market, asset)
-        # position accounting, raw price x raw size: cost of the open position at entry,
-        # and realised PnL of the closed parts (trades and final settlement)
+        # position accounting in raw price x raw size units scaled by 10^18 (so that
+        # splitting the cost on partial reductions loses nothing visible): cost of the
+        # open position at entry, realised PnL of the closed parts
         self.entry_cost = 0
         self.realised = 0
 
@@ -53,25 +55,37 @@ class PartyState:
         self.mtm_q += q
         self.mtm_qp += q * price
         if v == 0 or (v > 0) == (q > 0):  # opening or adding
-            self.entry_cost += abs(q) * price
+            self.entry_cost += abs(q) * price * ONE
         else:  # reducing, maybe flipping
             closed = min(abs(q), abs(v))
             kept = abs(v) - closed
             removed = self.entry_cost - self.entry_cost * kept // abs(v)
-            self.realised += (closed * price - removed) * (1 if v > 0 else -1)
+            self.realised += (closed * price * ONE - removed) * (1 if v > 0 else -1)
             self.entry_cost -= removed
             if abs(q) > abs(v):
-                self.entry_cost = (abs(q) - abs(v)) * price
+                self.entry_cost = (abs(q) - abs(v)) * price * ONE
         self.position = v + q
+
+    def settle_at(self, price: int) -> None:
+        """Final settlement closes the position at ``price``."""
+        v = self.position
+        if v:
+            self.realised += (abs(v) * price * ONE - self.entry_cost) * (1 if v > 0 else -1)
+        self.entry_cost = 0
+        self.position = 0
 
     def average_entry_price(self) -> float:
         """Average entry price of the open position (raw ticks, a float; 0 when flat)."""
-        return self.entry_cost / abs(self.position) if self.position else 0.0
+        return self.entry_cost / ONE / abs(self.position) if self.position else 0.0
 
-    def unrealised(self, mark: int) -> int:
-        """Unrealised PnL at ``mark`` (raw price x raw size)."""
+    def realised_pnl(self) -> float:
+        """Realised PnL (raw price x raw size, a float)."""
+        return self.realised / ONE
+
+    def unrealised(self, mark: int) -> float:
+        """Unrealised PnL at ``mark`` (raw price x raw size, a float)."""
         v = self.position
-        return (abs(v) * mark - self.entry_cost) * (1 if v > 0 else -1) if v else 0
+        return (abs(v) * mark * ONE - self.entry_cost) * (1 if v > 0 else -1) / ONE if v else 0.0
 
 
 class OrderResult:
