@@ -114,3 +114,38 @@ def test_auction_without_crossing_volume_ends_without_trades():
     sim.cancel_order("b", "M", r.order_id)  # nothing crosses any more
     sim.forward_time(30)
     assert sim.market_state("M") == "ACTIVE" and sim.mark_price("M") == 100
+
+
+def test_network_disposal_does_not_trade_outside_the_bounds():
+    # Vega 0012-POSR-026/030: the network does not trade where it would breach the bounds
+    from defisim import Simulation
+
+    sim = Simulation(seed=1)
+    sim.create_asset("USD", 0)
+    for p in ("o1", "o2", "mm", "degen"):
+        sim.create_party(p)
+        sim.mint(p, "USD", 1_000_000 if p != "degen" else 250)
+    sim.create_market(
+        market_id="M", asset="USD", opening_auction_duration_s=0, mark_price_frequency_s=0,
+        risk_model={"kind": "simple", "factor_long": 0.1, "factor_short": 0.1},
+        linear_slippage_factor=0, fees={"maker": 0, "infrastructure": 0, "liquidity": 0},
+        price_monitoring={"triggers": [{"horizon_s": 60, "probability": 0.99, "extension_s": 30}]},
+        price_monitoring_bounds=[(0.95, 1.05)],
+        closeout={"disposal_time_step_s": 0, "slippage_range": 0.2, "disposal_fraction": 1.0,
+                  "max_fraction_consumed": 1.0})
+    sim.submit_order("o1", "M", "buy", 1, 100)
+    sim.submit_order("o2", "M", "sell", 1, 100)
+    sim.forward_time(1)
+    sim.submit_order("mm", "M", "sell", 20, 100)
+    sim.submit_order("degen", "M", "buy", 20, 100)
+    sim.forward_time(1)
+    sim.submit_order("mm", "M", "buy", 20, 90)  # the only bid deep enough: outside [95, 105]
+    sim.submit_order("mm", "M", "sell", 5, 101)
+    sim.submit_order("mm", "M", "buy", 1, 97)
+    sim.submit_order("o2", "M", "sell", 1, 97)
+    sim.forward_time(1)  # mark 97: degen closed out, the network is long 20
+    assert sim.position("network", "M") == 20
+    sim.forward_time(1)
+    sim.forward_time(1)
+    assert sim.market_state("M") == "ACTIVE"
+    assert not [t for t in sim.trades("M") if t.trade_type == "NETWORK" and t.price < 95]

@@ -114,6 +114,18 @@ class CloseoutMixin:
             edge = (mid2 * (ONE + self._slippage)) // (2 * ONE)
             edge -= edge % self.tick
             opposite = self.book.volume_within(-1, ba, edge)
+        if self.monitor is not None:
+            # the network does not trade outside the price-monitoring bounds
+            # (Vega 0012-POSR-026/030): its limit stops at the edge of the valid range
+            valid = self.monitor.valid_price_range(self.chain.now)
+            if valid is not None:
+                low, high = valid
+                if side < 0:
+                    edge = max(edge, low + (-low) % self.tick)
+                    opposite = self.book.volume_within(1, edge, bb)
+                else:
+                    edge = min(edge, high - high % self.tick)
+                    opposite = self.book.volume_within(-1, ba, edge)
         if opposite == 0 or edge <= 0:
             return
         size = pos if pos <= cp.full_disposal_size else ceil_div(pos * self._disposal_fraction, ONE)
@@ -149,6 +161,8 @@ class CloseoutMixin:
             self.last_trade_price = price
             self.traded_since_mark = True
             self.volume_traded += f
+            if self.monitor is not None:
+                self.monitor.record_trade(c.now, price, f)
         o.status = OrderStatus.FILLED if o.remaining == 0 else OrderStatus.PARTIALLY_FILLED
         self._emit_order(o)
         for passive, _ in fills:
