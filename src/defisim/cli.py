@@ -10,6 +10,8 @@ Verbs:
 - ``defisim scenarios``: the scenarios and their parameters.
 - ``defisim replay-lobster MESSAGE_CSV ORDERBOOK_CSV [--json]``: replay a LOBSTER
   sample through the order book and compare with its book file.
+- ``defisim replay-fuzz FILE``: replay a saved fuzz failure (``fuzz-failure-<seed>.json``);
+  exit 1 if it still violates an invariant.
 
 Errors in what the user gave (unknown scenario, bad ``--set``, malformed price
 file, existing run folder) print one line starting with ``error:`` on stderr and
@@ -313,6 +315,10 @@ def run(
             EXIT_FAILED,
         )
 
+    if scn.name == "fuzz":  # statistics and, after a violation, the shrunk failing sequence
+        from defisim.runner.fuzzing import after_run
+
+        after_run(scn, result, echo=lambda s: typer.echo(s, err=True))
     if not quiet:
         _print_summary(result)
     else:
@@ -427,6 +433,23 @@ def replay_lobster_cmd(
         typer.echo(json.dumps(result.to_json_dict()))
     else:
         typer.echo(format_result(result))
+
+
+@app.command("replay-fuzz")
+def replay_fuzz_cmd(
+    failure_file: Annotated[Path, typer.Argument(help="A fuzz-failure-<seed>.json file.")],
+) -> None:
+    """Replay a saved fuzz failure; exit 1 if it still violates an invariant, 0 if not."""
+    from defisim.runner.fuzzing import format_replay, load_failure, replay_failure
+
+    try:
+        failure = load_failure(failure_file)
+    except (ValueError, OSError) as exc:
+        _fail(_one_line(exc))
+    result = replay_failure(failure)
+    typer.echo(format_replay(failure, result))
+    if result.violation is not None:
+        raise typer.Exit(EXIT_FAILED)
 
 
 def main() -> None:  # pragma: no cover - python -m defisim.cli

@@ -8,16 +8,27 @@
 - :class:`MomentumTrader`: RSI / MACD signals (``talipp``).
 - :class:`NoiseLimitTrader`: random limit orders and cancels.
 - :class:`OpeningAuctionTrader`: makes the opening auction uncross at the reference.
+- :class:`FuzzAgent`: random valid and invalid transactions of every kind (``fuzz``).
+- :class:`LiquidityProvider`: a bonded liquidity commitment and a quote ladder that
+  meets (or misses) its obligation.
+- :class:`LeveragedTrader`: a "degen" position at a fraction of the maximum leverage.
+- :class:`OracleAgent`: publishes the reference price on the chain (perpetual funding).
+- :class:`ReferenceArbitrageur`: persistent orders that pull the traded price back to
+  the reference (they start price-monitoring auctions after a jump).
 
 Phases: 0 feeds, 1 liquidity providers (market makers, the auction agent),
 2 takers and traders, so each step the quotes are refreshed from the new
 reference price before anyone takes them.
 """
 
+from .arbitrage import ReferenceArbitrageur
 from .auction import OpeningAuctionTrader
 from .base import Agent
 from .feeds import ReferencePriceFeed
+from .fuzzers import BlockMarker, FuzzAgent, FuzzContext, TxGenerator, TxLog
 from .informed import InformedTrader
+from .leveraged import LeveragedTrader, max_leverage_size
+from .liquidity_provider import LiquidityProvider
 from .market_makers import (
     AvellanedaStoikovMarketMaker,
     SymmetricMarketMaker,
@@ -25,21 +36,32 @@ from .market_makers import (
 )
 from .momentum import MomentumTrader
 from .noise import NoiseLimitTrader
+from .oracle import OracleAgent
 from .takers import PoissonTaker, PriceSensitiveTaker
 from .trading import MarketAgent, draw_size
 
 __all__ = [
     "Agent",
     "AvellanedaStoikovMarketMaker",
+    "BlockMarker",
+    "FuzzAgent",
+    "FuzzContext",
     "InformedTrader",
+    "LeveragedTrader",
+    "LiquidityProvider",
     "MarketAgent",
     "MomentumTrader",
     "NoiseLimitTrader",
     "OpeningAuctionTrader",
+    "OracleAgent",
     "PoissonTaker",
     "PriceSensitiveTaker",
+    "ReferenceArbitrageur",
     "ReferencePriceFeed",
     "SymmetricMarketMaker",
+    "TxGenerator",
+    "TxLog",
     "avellaneda_stoikov_quotes",
     "draw_size",
+    "max_leverage_size",
 ]

@@ -11,6 +11,14 @@ Files (each only when its tables have rows):
 - ``margins_insurance.png``: margin balance of every party, and each market's
   insurance pool.
 - ``kpis.png``: every scenario KPI, a grid of small panels.
+- ``mechanics.png``: per market with any of them, the market mechanics: the mark
+  (and reference) price with price-monitoring auctions shaded
+  (``AuctionStarted`` to ``AuctionEnded`` events) and closeouts marked
+  (``PositionClosedOut``); the insurance pool, open interest and cumulative
+  socialised losses (``LossSocialised``); target vs supplied stake (KPIs
+  ``target_stake`` / ``supplied_stake``); funding payments per contract
+  (``FundingPeriodEnded``). Drawn when the run has auctions, closeouts,
+  socialised losses, stake KPIs or funding periods.
 
 Long runs are reduced for drawing to at most about :data:`MAX_POINTS` points per
 line: book and KPI series are averaged over buckets of ``k`` consecutive steps,
@@ -22,6 +30,7 @@ changed.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections import defaultdict
@@ -200,6 +209,9 @@ def _plot_all(run: _Run, out: Path) -> list[Path]:
     kpis = _plot_kpis(run, out, xdiv, xunit)
     if kpis is not None:
         written.append(kpis)
+    mech = _plot_mechanics(run, out, markets, xdiv, xunit)
+    if mech is not None:
+        written.append(mech)
     return written
 
 
@@ -346,3 +358,235 @@ def _plot_kpis(run, out, xdiv, xunit) -> Path | None:
         ax.grid(alpha=0.3)
         ax.set_xlabel(xunit, fontsize=7)
     return _save(fig, out / "kpis.png")
+
+
+# ------------------------------------------------------------------ mechanics
+_MECH_EVENTS = (
+    "AuctionStarted",
+    "AuctionEnded",
+    "PositionClosedOut",
+    "LossSocialised",
+    "FundingPeriodEnded",
+)
+MAX_SPANS = 1500
+"""Auction spans shaded at most per panel (nearby ones are merged beyond that)."""
+
+
+def _market_units(run: _Run) -> dict[str, tuple[float, float]]:
+    """Per market: (price factor 10**decimal_places, money factor 10**asset decimals)."""
+    assets = {}
+    for (payload,) in run.q("SELECT payload FROM events WHERE type = 'AssetCreated'"):
+        a = json.loads(payload)
+        assets[a.get("asset")] = 10.0 ** int(a.get("decimals", 0))
+    out = {}
+    for (payload,) in run.q("SELECT payload FROM events WHERE type = 'MarketCreated'"):
+        mk = json.loads(payload)
+        try:
+            cfg = json.loads(mk.get("config") or "{}")
+        except (TypeError, ValueError):
+            cfg = {}
+        out[mk.get("market")] = (
+            10.0 ** int(cfg.get("decimal_places", 0)),
+            assets.get(mk.get("asset"), 1.0),
+        )
+    return out
+
+
+def _merge_spans(spans: list[tuple[float, float]], gap: float) -> list[tuple[float, float]]:
+    """Sorted spans with those closer than ``gap`` joined (keeps a plot of many short
+    auctions readable and cheap)."""
+    out: list[list[float]] = []
+    for a, b in sorted(spans):
+        if out and a - out[-1][1] <= gap:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
+def _mechanics_data(run: _Run, markets: list[str]) -> dict[str, dict]:
+    """Per market, what the mechanics figure draws (times in seconds, human units)."""
+    if not run.count("events"):
+        return {}
+    units = _market_units(run)
+    types = ", ".join(_q(t) for t in _MECH_EVENTS)
+    rows = run.q(
+        f"SELECT time_ns, type, market, payload FROM events WHERE type IN ({types}) ORDER BY seq"
+    )
+    data: dict[str, dict] = {}
+    open_at: dict[str, float] = {}
+    for t_ns, typ, market, payload in rows:
+        if market is None:
+            continue
+        d = data.setdefault(
+            market,
+            {"spans": [], "closeouts": [], "socialised": [], "funding": []},
+        )
+        pf, mf = units.get(market, (1.0, 1.0))
+        e = json.loads(payload)
+        t = t_ns / 1e9
+        if typ == "AuctionStarted" and e.get("auction") == "price_monitoring":
+            open_at[market] = t
+        elif typ == "AuctionEnded" and e.get("auction") == "price_monitoring":
+            if market in open_at:
+                d["spans"].append((open_at.pop(market), t))
+        elif typ == "PositionClosedOut":
+            d["closeouts"].append((t, e.get("price", 0) / pf))
+        elif typ == "LossSocialised":
+            d["socialised"].append((t, e.get("amount", 0) / mf))
+        elif typ == "FundingPeriodEnded" and not e.get("skipped"):
+            d["funding"].append((e.get("end_ns", t_ns) / 1e9, e.get("funding_payment", 0) / pf))
+    end = 0.0
+    if "book_top" in run.tables:
+        end = (run.q("SELECT max(time_ns) FROM book_top")[0][0] or 0) / 1e9
+    for market, t in open_at.items():  # an auction still on at the end
+        data[market]["spans"].append((t, max(t, end)))
+    stake = set()
+    if "kpis" in run.tables:
+        stake = {
+            r[0]
+            for r in run.q(
+                "SELECT DISTINCT name FROM kpis WHERE name IN ('target_stake', 'supplied_stake')"
+            )
+        }
+    for m in markets:
+        d = data.setdefault(m, {"spans": [], "closeouts": [], "socialised": [], "funding": []})
+        d["stake"] = len(stake) == 2
+    return {
+        m: d
+        for m, d in data.items()
+        if m in markets
+        and (d["spans"] or d["closeouts"] or d["socialised"] or d["funding"] or d["stake"])
+    }
+
+
+def _plot_mechanics(run, out, markets, xdiv, xunit) -> Path | None:
+    """``mechanics.png`` (see the module docstring), or None when there is nothing to draw."""
+    data = _mechanics_data(run, markets)
+    if not data:
+        return None
+    layout = []
+    for m, d in data.items():
+        layout.append((m, "prices"))
+        layout.append((m, "pool"))
+        if d["stake"]:
+            layout.append((m, "stake"))
+        if d["funding"]:
+            layout.append((m, "funding"))
+    fig = Figure(figsize=(11, 3.0 * len(layout) + 0.6), layout="constrained")
+    ref_where = "market IS NULL AND name = 'reference_price'"
+    has_ref = "kpis" in run.tables and run.q(f"SELECT count(*) FROM kpis WHERE {ref_where}")[0][0]
+    span_s = 0.0
+    if "book_top" in run.tables:
+        span_s = (run.q("SELECT max(time_ns) FROM book_top")[0][0] or 0) / 1e9
+    ax0 = None
+    for i, (m, kind) in enumerate(layout):
+        d = data[m]
+        ax = fig.add_subplot(len(layout), 1, i + 1, sharex=ax0)
+        ax0 = ax0 or ax
+        if kind == "prices":
+            _mech_prices(run, ax, m, d, xdiv, has_ref, ref_where, span_s)
+        elif kind == "pool":
+            _mech_pool(run, ax, m, d, xdiv)
+        elif kind == "stake":
+            _mech_stake(run, ax, m, xdiv)
+        else:
+            _mech_funding(ax, m, d, xdiv)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=8)
+        if i == len(layout) - 1:
+            ax.set_xlabel(xunit)
+    return _save(fig, out / "mechanics.png")
+
+
+def _mech_prices(run, ax, m, d, xdiv, has_ref, ref_where, span_s) -> None:
+    x, s = run.buckets("book_top", "time_ns", ["mark_price"], f"market = {_q(m)}")
+    if has_ref:
+        rx, rs = run.buckets("kpis", "time_s", ["value"], ref_where)
+        ax.plot(
+            rx / xdiv, rs["value"][0], lw=2.0, color="tab:blue", alpha=0.4, label="reference price"
+        )
+    _line(ax, x / 1e9 / xdiv, s["mark_price"], "mark price", lw=0.9, color="black")
+    spans = d["spans"]
+    n_auctions = len(spans)
+    if len(spans) > MAX_SPANS:
+        spans = _merge_spans(spans, span_s / MAX_SPANS)
+    for j, (a, b) in enumerate(spans):
+        ax.axvspan(
+            a / xdiv,
+            max(b, a + 1e-9) / xdiv,
+            color="tab:orange",
+            alpha=0.25,
+            lw=0,
+            label=f"auction ({n_auctions})" if j == 0 else None,
+        )
+    if d["closeouts"]:
+        ct = np.array([c[0] for c in d["closeouts"]]) / xdiv
+        cp = np.array([c[1] for c in d["closeouts"]])
+        ax.scatter(
+            ct, cp, marker="v", s=28, color="tab:red", zorder=5, label=f"closeout ({len(ct)})"
+        )
+    ax.set_title(f"{m}: mark price, price-monitoring auctions, closeouts", fontsize=10)
+    ax.legend(fontsize=7, loc="best")
+
+
+def _mech_pool(run, ax, m, d, xdiv) -> None:
+    x, s = run.buckets("kpis", "time_s", ["value"], f"market = {_q(m)} AND name = 'insurance_pool'")
+    _line(ax, x / xdiv, s["value"], "insurance pool", lw=1.0, color="tab:green")
+    if d["socialised"]:
+        last = max(float(x[-1]) if len(x) else 0.0, d["socialised"][-1][0])
+        st = np.array([0.0] + [c[0] for c in d["socialised"]] + [last]) / xdiv
+        sv = np.cumsum([0.0] + [c[1] for c in d["socialised"]] + [0.0])
+        ax.step(st, sv, where="post", lw=1.0, color="tab:red", label="socialised loss (cumulative)")
+    pool = s["value"][2]
+    if not d["socialised"] and not np.any(pool > 0):
+        ax.set_ylim(-0.05, 1.0)  # an empty pool: a flat line at 0, not a zoom on nothing
+    ax.set_ylabel("settlement asset", fontsize=8)
+    ax.legend(fontsize=7, loc="upper left")
+    ax2 = ax.twinx()
+    ox, os_ = run.buckets(
+        "kpis", "time_s", ["value"], f"market = {_q(m)} AND name = 'open_interest'"
+    )
+    _line(ax2, ox / xdiv, os_["value"], "open interest", band=False, lw=0.8, color="tab:purple")
+    ax2.set_ylabel("open interest (contracts)", fontsize=8, color="tab:purple")
+    ax2.tick_params(labelsize=8)
+    ax.set_title(f"{m}: insurance pool, socialised losses, open interest", fontsize=10)
+
+
+def _mech_stake(run, ax, m, xdiv) -> None:
+    for name, color in (("target_stake", "tab:red"), ("supplied_stake", "tab:blue")):
+        where = f"name = {_q(name)} AND (market IS NULL OR market = {_q(m)})"
+        x, s = run.buckets("kpis", "time_s", ["value"], where)
+        _line(ax, x / xdiv, s["value"], name.replace("_", " "), lw=1.0, color=color)
+    ax.set_ylabel("settlement asset", fontsize=8)
+    ax.set_title(f"{m}: target vs supplied liquidity stake", fontsize=10)
+    ax.legend(fontsize=7, loc="best")
+
+
+def _mech_funding(ax, m, d, xdiv) -> None:
+    """Funding payments as bars (the mean over buckets of ``k`` periods when there are
+    more than 300), with the cumulative payment per contract held long on a twin axis."""
+    ft = np.array([f[0] for f in d["funding"]]) / xdiv
+    fp = np.array([f[1] for f in d["funding"]])
+    k = max(1, math.ceil(len(ft) / 300))
+    idx = np.arange(len(fp)) // k
+    count = np.bincount(idx)
+    bp = np.bincount(idx, weights=fp) / count  # mean payment per bucket
+    bt = ft[np.minimum((np.arange(len(count)) + 1) * k, len(ft)) - 1]  # bucket ends
+    period = float(np.median(np.diff(ft))) if len(ft) > 1 else 1.0
+    width = count * period
+    colors = np.where(bp >= 0, "tab:green", "tab:red")
+    ax.bar(bt, bp, width=-0.85 * np.asarray(width), align="edge", color=colors, alpha=0.8)
+    ax.axhline(0, color="grey", lw=0.6)
+    ax.set_ylabel("per contract", fontsize=8)
+    ax2 = ax.twinx()
+    ax2.plot(ft, np.cumsum(fp), color="black", lw=0.9, label="cumulative (long pays)")
+    ax2.set_ylabel("cumulative per contract", fontsize=8)
+    ax2.tick_params(labelsize=8)
+    ax2.legend(fontsize=7, loc="upper left")
+    pos = int((fp > 0).sum())
+    what = "per period" if k == 1 else f"mean per {k} periods"
+    ax.set_title(
+        f"{m}: funding payment {what} (> 0: longs pay shorts; {pos} of {len(fp)} positive)",
+        fontsize=10,
+    )

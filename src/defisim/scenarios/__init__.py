@@ -1,6 +1,13 @@
 """Registry of named scenarios (built-ins register themselves on import)."""
 
-from . import btc_futures  # noqa: F401  (registers btc_futures)
+from . import (  # noqa: F401  (importing a module registers its scenarios)
+    btc_futures,
+    fuzz,
+    liquidation_cascade,
+    lp_competition,
+    market_crash,
+    perp_btc,
+)
 from .base import Scenario, ScenarioParams, get_scenario, register, scenario_names
 from .simplegrant import SimpleGrant  # noqa: F401  (registers simplegrant)
 

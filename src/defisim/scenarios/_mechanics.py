@@ -1,0 +1,483 @@
+"""Shared parts of the market-mechanics scenarios (``market_crash``,
+``liquidation_cascade``, ``perp_btc``, ``lp_competition``).
+
+- :class:`MechanicsParams`: the parameters they share (reference price, market,
+  market makers, takers, noise traders), with units.
+- :class:`MechanicsScenario`: builds one USDT-settled BTC market around a
+  reference price with the common agents; subclasses add the market's mechanics
+  (:meth:`~MechanicsScenario.market_config`), their agents
+  (:meth:`~MechanicsScenario.extra_agents`), the reference path and KPIs.
+- :class:`MechanicsTally`: counts what the mechanics did (auctions and their
+  duration, socialised losses, network disposal trades, funding periods, LP fees
+  and slashes) from the chain's events.
+
+How :class:`MechanicsTally` sees events: each call of :meth:`MechanicsTally.update`
+reads the events emitted since its previous call from ``sim.chain.events`` (the
+list the recorder drains after each step's KPIs), so it must be called once per
+step, before the events are drained: :meth:`Scenario.kpis` is (runner contract,
+``defisim.runner.loop``). With ``keep_events=False`` it sees nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from defisim.agents import (
+    AvellanedaStoikovMarketMaker,
+    NoiseLimitTrader,
+    OpeningAuctionTrader,
+    PoissonTaker,
+    PriceSensitiveTaker,
+    ReferenceArbitrageur,
+    ReferencePriceFeed,
+    SymmetricMarketMaker,
+)
+from defisim.chain import Transfer
+from defisim.chain.ledger import NETWORK_PARTY
+from defisim.prices import SECONDS_PER_YEAR
+from defisim.protocols.futures import (
+    AuctionEnded,
+    AuctionExtended,
+    AuctionStarted,
+    FundingPeriodEnded,
+    LiquidityEpochEnded,
+    LossSocialised,
+    PositionClosedOut,
+    TradeExecuted,
+)
+
+from .base import Scenario, ScenarioParams
+
+if TYPE_CHECKING:
+    from defisim.agents import Agent
+    from defisim.prices import PricePath
+    from defisim.service import Simulation
+
+ASSET = "USDT"
+ASSET_DECIMALS = 6
+PRICE_DECIMALS = 2  # tick 0.01 USDT
+POSITION_DECIMALS = 3  # 0.001 BTC
+NAN = float("nan")
+
+#: Transfer kinds of the liquidity epochs (``defisim.protocols.futures.liquidity``).
+LP_FEE_KINDS = frozenset({"lp_fee_net", "lp_fee_bonus"})
+LP_SLASH_KINDS = frozenset({"lp_sla_bond_slash"})
+LP_PENALTY_KINDS = frozenset({"lp_early_exit_penalty", "lp_bond_penalty"})
+
+
+class MechanicsParams(ScenarioParams):
+    """Parameters shared by the mechanics scenarios (money in USDT, sizes in BTC,
+    prices in USDT per BTC, rates per second, time in seconds)."""
+
+    steps: int | None = Field(None, ge=1)
+    """Steps to run (``None``: the scenario's default)."""
+    step_seconds: float = Field(60.0, gt=0)
+    """Simulated seconds per step."""
+
+    # reference price (synthetic)
+    s0: float = Field(30_000.0, gt=0)
+    """First reference price (USDT)."""
+    sigma: float = Field(0.6, ge=0)
+    """Annualised volatility of the reference's GBM parts (365-day year)."""
+
+    # market
+    risk_aversion: float = Field(0.01, gt=0, lt=1)
+    risk_tau: float = Field(1.0 / 365.25 / 24, ge=0)
+    """Risk-model horizon in years (1 hour)."""
+    risk_sigma: float = Field(0.8, ge=0)
+    """Risk-model annualised volatility."""
+    linear_slippage_factor: float = Field(0.01, ge=0)
+    maker_fee: float = Field(0.00025, ge=0, le=1)
+    infrastructure_fee: float = Field(0.0005, ge=0, le=1)
+    liquidity_fee: float = Field(0.0, ge=0, le=1)
+    opening_auction_s: float = Field(300.0, ge=0)
+    """Minimum opening auction (seconds)."""
+    auction_size: float = Field(0.5, gt=0)
+    """BTC crossed by the auction agent (opening and, where enabled, monitoring auctions)."""
+
+    # market makers
+    as_mm_count: int = Field(1, ge=0)
+    sym_mm_count: int = Field(1, ge=0)
+    mm_gamma: float = Field(10.0, gt=0)
+    """Risk aversion per lot, per fraction of the price."""
+    mm_k: float = Field(2000.0, gt=0)
+    """Fill-intensity decay per fraction of the price (2000: e-fold every 5 bps)."""
+    mm_horizon_s: float = Field(3600.0, ge=0)
+    mm_order_size: float = Field(0.25, gt=0)
+    """BTC per quote level."""
+    mm_levels: int = Field(3, ge=1)
+    mm_level_spacing_bps: float = Field(10.0, ge=0)
+    mm_max_inventory: float = Field(3.0, ge=0)
+    """BTC."""
+    mm_collateral: float = Field(2_000_000.0, ge=0)
+    mm_sigma: float | None = Field(0.6, ge=0)
+    """Annualised volatility the market makers assume (``None``: the feed's realised
+    volatility, which explodes in a crash and throws their quotes far off)."""
+
+    # takers and noise
+    taker_count: int = Field(2, ge=0)
+    taker_rate_per_s: float = Field(1 / 300, ge=0)
+    """Market orders per second per taker."""
+    taker_buy_prob: float = Field(0.5, ge=0, le=1)
+    taker_mean_size: float = Field(0.05, gt=0)
+    """BTC."""
+    taker_max_position: float | None = 3.0
+    taker_collateral: float = Field(1_000_000.0, ge=0)
+    ps_taker_count: int = Field(1, ge=0)
+    ps_taker_rate_per_s: float = Field(1 / 300, ge=0)
+    ps_mean_depth_bps: float = Field(10.0, gt=0)
+    noise_count: int = Field(2, ge=0)
+    noise_rate_per_s: float = Field(1 / 300, ge=0)
+    noise_mean_offset_bps: float = Field(25.0, gt=0)
+    noise_cancel_prob: float = Field(0.1, ge=0, le=1)
+    noise_collateral: float = Field(500_000.0, ge=0)
+
+    # reference arbitrageur
+    arb_count: int = Field(1, ge=0)
+    """Agents sending GTT orders toward the reference when the traded price is away."""
+    arb_threshold_bps: float = Field(100.0, gt=0)
+    arb_order_size: float = Field(0.5, gt=0)
+    """BTC per order."""
+    arb_position_limit: float = Field(5.0, ge=0)
+    """BTC."""
+    arb_collateral: float = Field(2_000_000.0, ge=0)
+
+
+class MechanicsTally:
+    """What the market's mechanics did, counted from events (module docstring).
+
+    Attributes (raw integers unless said otherwise):
+        auctions: price-monitoring auctions started; extensions: their extensions;
+        auction_ns: total time in finished price-monitoring auctions (ns);
+        auction_open_ns: start of the ongoing one, or ``None``;
+        socialised: total loss socialised (base units); socialisation_events;
+        disposal_trades, disposal_volume: the network party's disposal trades and size;
+        closeout_size: total size moved to the network party;
+        funding_periods, funding_paid_periods: funding periods ended / with a payment;
+        last_funding_payment (raw price per contract), last_funding_rate (fixed 1e18);
+        last_twaps: ``(internal, external)`` TWAPs of the last period (raw ticks);
+        funding_sum: sum of the payments (raw price per contract); funding_events: all;
+        lp_fees, lp_slashes, lp_penalties: per party, base units;
+        lp_epochs, lp_fees_paid: liquidity epochs ended and fees they paid.
+    """
+
+    def __init__(self, market: str, track_lp: bool = False) -> None:
+        self.market = market
+        self.track_lp = track_lp
+        self.auctions = 0
+        self.extensions = 0
+        self.auction_ns = 0
+        self.auction_open_ns: int | None = None
+        self.socialised = 0
+        self.socialisation_events = 0
+        self.disposal_trades = 0
+        self.disposal_volume = 0
+        self.closeout_size = 0
+        self.funding_periods = 0
+        self.funding_paid_periods = 0
+        self.last_funding_payment = 0
+        self.last_funding_rate = 0
+        self.last_twaps: tuple[int, int] = (0, 0)
+        self.funding_sum = 0
+        self.funding_events: list[FundingPeriodEnded] = []
+        self.lp_fees: dict[str, int] = {}
+        self.lp_slashes: dict[str, int] = {}
+        self.lp_penalties: dict[str, int] = {}
+        self.lp_epochs = 0
+        self.lp_fees_paid = 0
+        self._list: list | None = None
+        self._pos = 0
+
+    def update(self, sim: Simulation) -> None:
+        """Read the events emitted since the previous call."""
+        events = sim.chain.events
+        if events is not self._list:  # drained since: a new list
+            self._list, self._pos = events, 0
+        new = events[self._pos :]
+        self._pos = len(events)
+        m = self.market
+        track_lp = self.track_lp
+        for e in new:
+            t = type(e)
+            if t is TradeExecuted:
+                if e.trade_type == "NETWORK" and e.market == m:
+                    self.disposal_trades += 1
+                    self.disposal_volume += e.size
+            elif t is Transfer:
+                if track_lp:
+                    self._transfer(e)
+            elif getattr(e, "market", None) != m:
+                continue
+            elif t is AuctionStarted:
+                self.auctions += 1
+                self.auction_open_ns = e.time_ns
+            elif t is AuctionExtended:
+                self.extensions += 1
+            elif t is AuctionEnded:
+                if e.auction == "price_monitoring" and self.auction_open_ns is not None:
+                    self.auction_ns += e.time_ns - self.auction_open_ns
+                    self.auction_open_ns = None
+            elif t is LossSocialised:
+                self.socialised += e.amount
+                self.socialisation_events += 1
+            elif t is PositionClosedOut:
+                self.closeout_size += abs(e.size)
+            elif t is FundingPeriodEnded:
+                self.funding_periods += 1
+                self.funding_events.append(e)
+                if not e.skipped:
+                    self.funding_paid_periods += bool(e.funding_payment)
+                    self.last_funding_payment = e.funding_payment
+                    self.last_funding_rate = e.funding_rate
+                    self.last_twaps = (e.internal_twap, e.external_twap)
+                    self.funding_sum += e.funding_payment
+            elif t is LiquidityEpochEnded:
+                self.lp_epochs += 1
+                self.lp_fees_paid += e.fees_paid
+
+    def _transfer(self, e: Transfer) -> None:
+        kind = e.kind
+        if kind in LP_FEE_KINDS:
+            p = e.destination[1]
+            self.lp_fees[p] = self.lp_fees.get(p, 0) + e.amount
+        elif kind in LP_SLASH_KINDS and e.source[3] == self.market:
+            p = e.source[1]
+            self.lp_slashes[p] = self.lp_slashes.get(p, 0) + e.amount
+        elif kind in LP_PENALTY_KINDS and e.source[3] == self.market:
+            p = e.source[1]
+            self.lp_penalties[p] = self.lp_penalties.get(p, 0) + e.amount
+
+    def time_in_auction_s(self, now_ns: int) -> float:
+        """Seconds spent in price-monitoring auctions up to ``now_ns`` (ongoing one included)."""
+        ns = self.auction_ns
+        if self.auction_open_ns is not None:
+            ns += now_ns - self.auction_open_ns
+        return ns / 1e9
+
+
+class MechanicsScenario(Scenario):
+    """One USDT-settled BTC market around a reference price, with the common agents.
+
+    Subclasses set ``name``, ``description``, ``Params`` (a :class:`MechanicsParams`),
+    ``market_id`` and ``default_steps``, and implement :meth:`make_path`; they may
+    override :meth:`market_config`, :meth:`extra_agents`, :meth:`extra_kpis`.
+
+    The common agents: the reference feed, an auction agent (crossing orders at
+    the reference in the opening auction, and in price-monitoring auctions when
+    ``auction_agent_every_auction``), Avellaneda-Stoikov and symmetric market
+    makers, Poisson market-order takers, price-sensitive IOC takers, noise
+    limit-order traders and reference arbitrageurs (:mod:`defisim.agents`). At the end the market is settled
+    at the last reference price (cancelled if it never opened).
+    """
+
+    market_id: str = "BTCUSDT-FUT"
+    default_steps: int = 1440
+    auction_agent_every_auction: bool = True
+    track_lp: bool = False
+
+    def __init__(self, params: MechanicsParams | None = None) -> None:
+        super().__init__(params)
+        self.feed: ReferencePriceFeed | None = None
+        self.market_makers: list[AvellanedaStoikovMarketMaker] = []
+        self.tally = MechanicsTally(self.market_id, self.track_lp)
+        self._path: PricePath | None = None
+        self.prepare()
+
+    # ------------------------------------------------------------ set-up
+    def prepare(self) -> None:
+        """Resolve parameters before a run (e.g. read a price file). Default: nothing."""
+
+    def total_steps(self) -> int:
+        """``params.steps`` or the scenario's ``default_steps``."""
+        return int(self.params.steps) if self.params.steps is not None else self.default_steps
+
+    @property
+    def step_seconds(self) -> float:
+        return float(self.params.step_seconds)
+
+    @property
+    def markets(self) -> list[str]:
+        return [self.market_id]
+
+    def make_path(self, sim: Simulation, n: int) -> PricePath:
+        """The reference path with at least ``n`` points, one per step."""
+        raise NotImplementedError
+
+    def market_config(self) -> dict[str, Any]:
+        """Keyword arguments of :meth:`Simulation.create_market` (subclasses extend it)."""
+        p: MechanicsParams = self.params  # type: ignore[assignment]
+        return dict(
+            market_id=self.market_id,
+            asset=ASSET,
+            decimal_places=PRICE_DECIMALS,
+            tick_size=1,
+            position_decimal_places=POSITION_DECIMALS,
+            risk_model={
+                "kind": "lognormal",
+                "risk_aversion": p.risk_aversion,
+                "tau": p.risk_tau,
+                "mu": 0.0,
+                "r": 0.0,
+                "sigma": p.risk_sigma,
+            },
+            linear_slippage_factor=p.linear_slippage_factor,
+            fees={
+                "maker": p.maker_fee,
+                "infrastructure": p.infrastructure_fee,
+                "liquidity": p.liquidity_fee,
+            },
+            opening_auction_duration_s=p.opening_auction_s,
+        )
+
+    def extra_agents(self, sim: Simulation, feed: ReferencePriceFeed) -> list[Agent]:
+        """The scenario's own agents (after the common ones)."""
+        return []
+
+    # ------------------------------------------------------------------- build
+    def build(self, sim: Simulation) -> list[Agent]:
+        """Create USDT, the market, the feed, the common agents and :meth:`extra_agents`."""
+        p: MechanicsParams = self.params  # type: ignore[assignment]
+        self.tally = MechanicsTally(self.market_id, self.track_lp)
+        sim.create_asset(ASSET, ASSET_DECIMALS)
+        sim.create_market(**self.market_config())
+        self._path = self.make_path(sim, self.total_steps() + 1)
+        feed = ReferencePriceFeed("reference", self._path)
+        self.feed = feed
+        m = self.market_id
+        agents: list[Agent] = [
+            feed,
+            OpeningAuctionTrader(
+                "auctioneer",
+                m,
+                feed,
+                asset=ASSET,
+                size=p.auction_size,
+                every_auction=self.auction_agent_every_auction,
+            ),
+        ]
+        mm_kw = dict(
+            asset=ASSET,
+            collateral=p.mm_collateral,
+            gamma=p.mm_gamma,
+            k=p.mm_k,
+            horizon_s=p.mm_horizon_s,
+            order_size=p.mm_order_size,
+            max_inventory=p.mm_max_inventory,
+            sigma=None if p.mm_sigma is None else p.mm_sigma / math.sqrt(SECONDS_PER_YEAR),
+            sigma_prior_annual=max(p.sigma, 0.05),
+            levels=p.mm_levels,
+            level_spacing_bps=p.mm_level_spacing_bps,
+        )
+        self.market_makers = [
+            AvellanedaStoikovMarketMaker(f"mm_as_{i}", m, feed, **mm_kw)
+            for i in range(p.as_mm_count)
+        ]
+        self.market_makers += [
+            SymmetricMarketMaker(f"mm_sym_{i}", m, feed, **mm_kw) for i in range(p.sym_mm_count)
+        ]
+        agents += self.market_makers
+        first = self.step_seconds
+        tk_kw = dict(
+            asset=ASSET,
+            collateral=p.taker_collateral,
+            buy_prob=p.taker_buy_prob,
+            mean_size=p.taker_mean_size,
+            max_position=p.taker_max_position,
+            first_dt_s=first,
+        )
+        agents += [
+            PoissonTaker(f"taker_{i}", m, rate_per_s=p.taker_rate_per_s, **tk_kw)
+            for i in range(p.taker_count)
+        ]
+        agents += [
+            PriceSensitiveTaker(
+                f"ps_taker_{i}",
+                m,
+                feed,
+                rate_per_s=p.ps_taker_rate_per_s,
+                mean_depth_bps=p.ps_mean_depth_bps,
+                **tk_kw,
+            )
+            for i in range(p.ps_taker_count)
+        ]
+        agents += [
+            NoiseLimitTrader(
+                f"noise_{i}",
+                m,
+                feed,
+                asset=ASSET,
+                collateral=p.noise_collateral,
+                rate_per_s=p.noise_rate_per_s,
+                mean_offset_bps=p.noise_mean_offset_bps,
+                cancel_prob=p.noise_cancel_prob,
+                first_dt_s=first,
+            )
+            for i in range(p.noise_count)
+        ]
+        agents += [
+            ReferenceArbitrageur(
+                f"arb_{i}",
+                m,
+                feed,
+                asset=ASSET,
+                collateral=p.arb_collateral,
+                threshold_bps=p.arb_threshold_bps,
+                order_size=p.arb_order_size,
+                position_limit=p.arb_position_limit,
+                ttl_s=max(self.step_seconds, 1.0),
+            )
+            for i in range(p.arb_count)
+        ]
+        agents += self.extra_agents(sim, feed)
+        return agents
+
+    # -------------------------------------------------------------------- KPIs
+    def kpis(self, sim: Simulation) -> dict[str, float]:
+        """Common KPIs (USDT, BTC, counts; NaN when absent): ``reference_price``,
+        ``mark_price``, ``best_bid``, ``best_ask``, ``spread``, ``open_interest``,
+        ``insurance_pool``, ``closeouts``, ``in_auction``, ``auctions``,
+        ``auction_extensions``, ``time_in_auction_s``, ``socialised_loss``,
+        ``disposal_trades``, ``network_position``, then :meth:`extra_kpis`."""
+        self.tally.update(sim)
+        m = self.market_id
+        mk = sim.market(m)
+        tally = self.tally
+        bid, ask = sim.best_prices(m)
+        mark = sim.mark_price(m)
+        d = mk.position_factor
+        out = {
+            "reference_price": self.feed.price if self.feed is not None else NAN,
+            "mark_price": NAN if mark is None else float(mark),
+            "best_bid": NAN if bid is None else bid,
+            "best_ask": NAN if ask is None else ask,
+            "spread": NAN if bid is None or ask is None else ask - bid,
+            "open_interest": mk.open_interest() / d,
+            "insurance_pool": float(sim.insurance_pool(m)),
+            "closeouts": float(mk.closeouts),
+            "in_auction": float(mk.in_auction),
+            "auctions": float(tally.auctions),
+            "auction_extensions": float(tally.extensions),
+            "time_in_auction_s": tally.time_in_auction_s(sim.now_ns),
+            "socialised_loss": sim.money(ASSET, tally.socialised),
+            "disposal_trades": float(tally.disposal_trades),
+            "network_position": float(sim.position(NETWORK_PARTY, m)),
+        }
+        out.update(self.extra_kpis(sim))
+        return out
+
+    def extra_kpis(self, sim: Simulation) -> dict[str, float]:
+        return {}
+
+    # ------------------------------------------------------------------ finish
+    def finish(self, sim: Simulation) -> None:
+        """Settle the market at the last reference price (cancel it if it never opened)."""
+        m = self.market_id
+        state = sim.market_state(m)
+        if state == "PENDING":
+            sim.terminate_market(m)
+        elif state in ("ACTIVE", "SUSPENDED", "TRADING_TERMINATED"):
+            price = self.feed.price if self.feed is not None else sim.mark_price(m)
+            sim.settle_market(m, price)
