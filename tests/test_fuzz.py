@@ -121,7 +121,7 @@ def test_a_crashing_transaction_is_a_violation_at_the_block_end(monkeypatch):
     assert r.log.stats[("cancel_all", "crashed", "raised RuntimeError")] == 1
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_CORE_BUGS)
+
 def test_fuzz_run_finds_no_violation():
     result, _, failure = run_fuzz({"steps": 1500}, seed=0)
     assert failure is None, failure.violation
@@ -282,7 +282,7 @@ def run_machine(machine: type[FuzzMachine], s: settings = CI_SETTINGS):
     return None
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_CORE_BUGS)
+
 def test_state_machine_over_the_fuzz_transaction_space():
     found = run_machine(FuzzMachine)
     if found is not None:

@@ -404,6 +404,15 @@ class Simulation:
             reason = Reason.INVALID_PRICE if "price" in str(exc) else Reason.INVALID_SIZE
             self.chain.reject("amend_order", party, market, reason, str(exc), order_id)
             return OrderResult(order_id, OrderStatus.REJECTED, reason, str(exc))
+        if expires_at is not None and (not isinstance(expires_at, int | float)
+                                       or not math.isfinite(expires_at * NS_PER_SECOND)):
+            detail = f"expires_at must be a finite number of seconds, got {expires_at!r}"
+            self.chain.reject("amend_order", party, market, Reason.INVALID_EXPIRY, detail, order_id)
+            return OrderResult(order_id, OrderStatus.REJECTED, Reason.INVALID_EXPIRY, detail)
+        if time_in_force is not None and time_in_force not in TimeInForce.__members__:
+            detail = f"unknown time in force {time_in_force!r}; known: {list(TimeInForce.__members__)}"
+            self.chain.reject("amend_order", party, market, Reason.INVALID_TIME_IN_FORCE, detail, order_id)
+            return OrderResult(order_id, OrderStatus.REJECTED, Reason.INVALID_TIME_IN_FORCE, detail)
         exp = None if expires_at is None else round(expires_at * NS_PER_SECOND)
         return m.amend(party, order_id, rp, rs, exp, time_in_force, ro, peg_reference)
 
@@ -446,15 +455,29 @@ class Simulation:
         nested ones merge (``{"fees": {"maker": 0.001}}``). Returns the proposal id, or 0
         when rejected (an invalid change, an immutable field such as ``tick_size``, an
         unknown market) with a rejection event naming the problem."""
+        if not self._finite_time("proposal", party, market, enact_at):
+            return 0
         return self.governance.propose("futures", {"action": "update_market", "market": market,
                                                    "changes": changes},
                                        round(enact_at * NS_PER_SECOND), party)
+
+    def _finite_time(self, tx: str, party: str, market: str, t: Any) -> bool:
+        if isinstance(t, int | float) and math.isfinite(t):
+            return True
+        self.chain.reject(tx, party, market, "INVALID_TIME", f"time must be a finite number of seconds, got {t!r}")
+        return False
 
     def propose_market_close(self, market: str, price: float, enact_at: float,
                              party: str = "") -> int:
         """Propose closing ``market`` at settlement ``price`` at ``enact_at`` seconds:
         orders are cancelled, positions settle, the market is CLOSED."""
+        if not self._finite_time("proposal", party, market, enact_at):
+            return 0
         m = self.futures.markets.get(market)
+        if not isinstance(price, int | float) or not math.isfinite(price) or price <= 0:
+            self.chain.reject("proposal", party, market, Reason.INVALID_PRICE,
+                              f"settlement price must be a finite positive number, got {price!r}")
+            return 0
         raw = round(price * 10**m.config.decimal_places) if m is not None else 0
         return self.governance.propose("futures", {"action": "close_market", "market": market,
                                                    "price": raw},

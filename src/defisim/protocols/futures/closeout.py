@@ -71,7 +71,8 @@ class CloseoutMixin:
                 continue
             mm = self.maintenance_for(ps)
             if led.balance(ps.margin_key) >= mm:
-                continue  # cancelling its orders saved it
+                self._margin_update(ps)  # cancelling its orders saved it: release the excess
+                continue
             self._close_out(ps)
 
     def _close_out(self, ps: PartyState) -> None:
