@@ -221,3 +221,13 @@ def test_bad_input_is_a_rejection_event_and_the_run_goes_on():
     assert [e.reason for e in rejections(sim)] == [reason for _, reason in cases]
     sim.forward_time(1)  # the chain carries on, invariants hold
     assert sim.submit_order("a", "M", "buy", 1, 100).accepted
+
+
+def test_sizes_and_prices_are_bounded_to_64_bits():
+    sim = make_market(open_price=100)
+    big = 2**63
+    assert sim.submit_order_raw("a", "M", 1, big, 100).reason == "INVALID_SIZE"
+    assert sim.submit_order_raw("a", "M", 1, 1, big).reason == "INVALID_PRICE"
+    assert sim.submit_order_raw("a", "M", 1, 2**63 - 1, 1).reason == "MARGIN_CHECK_FAILED"
+    r = sim.submit_order_raw("a", "M", 1, 1, 90)
+    assert sim.amend_order("a", "M", r.order_id, size=float(big)).reason == "INVALID_SIZE"

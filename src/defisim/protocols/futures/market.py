@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     from defisim.chain import Chain
 
 NS = 1_000_000_000
+MAX_INT = 2**63 - 1  # sizes, prices and offsets are 64-bit on Vega (and in the run store)
 
 _CONTINUOUS_TIF = {
     OrderType.LIMIT: frozenset(
@@ -310,11 +311,11 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
             return Reason.PARTY_NOT_FOUND, f"unknown party {o.party!r}"
         if o.side not in (1, -1):
             return Reason.INVALID_SIDE, f"side must be +1 (buy) or -1 (sell), got {o.side!r}"
-        if not isinstance(o.size, int) or o.size <= 0:
-            return Reason.INVALID_SIZE, f"size must be a positive integer, got {o.size!r}"
+        if not isinstance(o.size, int) or o.size <= 0 or o.size > MAX_INT:
+            return Reason.INVALID_SIZE, f"size must be a positive integer up to {MAX_INT}, got {o.size!r}"
         if o.order_type == OrderType.LIMIT:
-            if not isinstance(o.price, int) or o.price <= 0:
-                return Reason.INVALID_PRICE, f"limit price must be a positive integer, got {o.price!r}"
+            if not isinstance(o.price, int) or o.price <= 0 or o.price > MAX_INT:
+                return Reason.INVALID_PRICE, f"limit price must be a positive integer up to {MAX_INT}, got {o.price!r}"
             if o.price % self.tick:
                 return Reason.PRICE_NOT_ON_TICK, f"price {o.price} is not a multiple of tick {self.tick}"
         elif o.order_type == OrderType.MARKET:
@@ -358,7 +359,7 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
             return f"peg reference must be BEST_BID, MID or BEST_ASK, got {reference!r}"
         if side > 0 and reference == "BEST_ASK" or side < 0 and reference == "BEST_BID":
             return f"a {'buy' if side > 0 else 'sell'} cannot peg to {reference}"
-        if not isinstance(offset, int) or offset < 0 or offset % self.tick:
+        if not isinstance(offset, int) or offset < 0 or offset > MAX_INT or offset % self.tick:
             return f"peg offset must be a non-negative multiple of tick {self.tick}, got {offset!r}"
         if reference == "MID" and offset == 0:
             return "a MID peg needs a positive offset"
@@ -774,12 +775,12 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
         new_exp = o.expires_at if expires_at is None else expires_at
         if new_price == o.price and new_size == o.remaining and new_tif == o.tif and new_exp == o.expires_at:
             return self._reject("amend_order", party, Reason.NOTHING_TO_AMEND, "the amendment changes nothing", order_id)
-        if not isinstance(new_price, int) or new_price <= 0:
+        if not isinstance(new_price, int) or new_price <= 0 or new_price > MAX_INT:
             return self._reject("amend_order", party, Reason.INVALID_PRICE, f"price must be a positive integer, got {new_price!r}", order_id)
         if new_price % self.tick:
             return self._reject("amend_order", party, Reason.PRICE_NOT_ON_TICK, f"price {new_price} is not a multiple of tick {self.tick}", order_id)
-        if not isinstance(new_size, int):
-            return self._reject("amend_order", party, Reason.INVALID_SIZE, f"size must be an integer, got {new_size!r}", order_id)
+        if not isinstance(new_size, int) or new_size > MAX_INT:
+            return self._reject("amend_order", party, Reason.INVALID_SIZE, f"size must be an integer up to {MAX_INT}, got {new_size!r}", order_id)
         if new_tif != o.tif and {new_tif, o.tif} != {TimeInForce.GTC, TimeInForce.GTT}:
             return self._reject("amend_order", party, Reason.INVALID_TIME_IN_FORCE, "only GTC <-> GTT can be amended", order_id)
         if new_tif == TimeInForce.GTT and (not new_exp or new_exp <= self.chain.now):
@@ -859,8 +860,8 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
             new_exp = 0
         if (new_ref, new_off, new_size, new_tif, new_exp) == (o.peg_reference, o.peg_offset, o.remaining, o.tif, o.expires_at):
             return self._reject("amend_order", o.party, Reason.NOTHING_TO_AMEND, "the amendment changes nothing", oid)
-        if not isinstance(new_size, int):
-            return self._reject("amend_order", o.party, Reason.INVALID_SIZE, f"size must be an integer, got {new_size!r}", oid)
+        if not isinstance(new_size, int) or new_size > MAX_INT:
+            return self._reject("amend_order", o.party, Reason.INVALID_SIZE, f"size must be an integer up to {MAX_INT}, got {new_size!r}", oid)
         moves = new_ref != o.peg_reference or new_off != o.peg_offset or new_size > o.remaining
         if o.resting and new_size > o.remaining:
             before = self.maintenance_for(ps)
@@ -1142,8 +1143,8 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
 
     def submit_oracle_price(self, price: int) -> None:
         """An external (oracle) price in raw ticks: the perpetual's external series."""
-        if not isinstance(price, int) or price <= 0:
-            raise ValueError(f"oracle price must be a positive integer, got {price!r}")
+        if not isinstance(price, int) or price <= 0 or price > MAX_INT:
+            raise ValueError(f"oracle price must be a positive integer up to {MAX_INT}, got {price!r}")
         self.oracle_price = price
         c = self.chain
         c.emit(OraclePrice(c.block, c.now, self.market_id, price))
