@@ -231,3 +231,14 @@ def test_sizes_and_prices_are_bounded_to_64_bits():
     assert sim.submit_order_raw("a", "M", 1, 2**63 - 1, 1).reason == "MARGIN_CHECK_FAILED"
     r = sim.submit_order_raw("a", "M", 1, 1, 90)
     assert sim.amend_order("a", "M", r.order_id, size=float(big)).reason == "INVALID_SIZE"
+
+
+def test_rejected_order_event_carries_representable_values():
+    sim = make_market(open_price=100)
+    sim.drain_events()
+    r = sim.submit_order_raw("a", "M", 1, 10**300, 100)
+    assert r.reason == "INVALID_SIZE"
+    ev = [e for e in sim.drain_events() if type(e).__name__ == "OrderUpdated"]
+    assert (ev[-1].status, ev[-1].size, ev[-1].price) == ("REJECTED", 0, 100)
+    assert sim.submit_order_raw("a", "M", 1, 1, 100, time_in_force="GTT",
+                                expires_at_ns=10**30).reason == "INVALID_EXPIRY"

@@ -337,6 +337,8 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
         if o.tif == TimeInForce.GTT and not o.expires_at:
             return Reason.INVALID_EXPIRY, "GTT order needs an expiry"
         if o.expires_at:
+            if not isinstance(o.expires_at, int) or not 0 < o.expires_at <= MAX_INT:
+                return Reason.INVALID_EXPIRY, f"expiry must be a time in ns up to {MAX_INT}, got {o.expires_at!r}"
             if o.tif not in (TimeInForce.GTT, TimeInForce.GFA, TimeInForce.GFN):
                 return Reason.INVALID_EXPIRY, f"{o.tif} orders take no expiry"
             if o.expires_at <= self.chain.now:
@@ -517,6 +519,13 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
     def _reject_order(self, o: Order, reason: Reason, detail: str) -> OrderResult:
         o.status = OrderStatus.REJECTED
         o.reason = reason
+        # the event carries only representable values; the rejection detail keeps the input
+        if not isinstance(o.size, int) or not 0 <= o.size <= MAX_INT:
+            o.size = o.remaining = 0
+        if not isinstance(o.price, int) or not 0 <= o.price <= MAX_INT:
+            o.price = 0
+        if not isinstance(o.expires_at, int) or not 0 <= o.expires_at <= MAX_INT:
+            o.expires_at = 0
         self._emit_order(o)
         return self._reject("submit_order", o.party, reason, detail, o.order_id)
 
