@@ -194,3 +194,13 @@ def test_network_party_entry_price_and_pnl_after_a_closeout():
     assert (d["position"], d["average_entry_price"], d["unrealised_pnl"]) == (2, 90, 0)
     _trade_between_c_and_d(sim, 80)
     assert sim.position_details("network", "M")["unrealised_pnl"] == -20
+
+
+def test_settlement_price_must_be_positive_and_finite():
+    import pytest
+
+    sim = make_market(open_price=100)
+    for bad in (-1.0, 0.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError):
+            sim.settle_market("M", bad)
+    assert sim.market_state("M") == "ACTIVE"  # nothing happened

@@ -33,14 +33,6 @@ runner = CliRunner()
 
 CONSERVATION = re.compile(r"^asset (USD|BTC): accounts hold #, minted - burned = #$")
 
-KNOWN_CORE_BUGS = (
-    "core bugs found by this fuzzer, reported to the lead: (1) a distressed party saved by "
-    "cancelling its orders keeps margin above its release level (closeout.py, no margin update "
-    "after 'cancelling its orders saved it'); (2) Simulation.amend_order raises for a NaN or "
-    "infinite expires_at and for an unknown time_in_force; (3) propose_market_update / "
-    "propose_market_close raise for a non-finite enact_at or price. Remove this marker once fixed."
-)
-
 
 def _log_run(params: dict, seed: int, steps: int):
     """Run the scenario without invariant checks (the log and outcomes only)."""
@@ -119,7 +111,6 @@ def test_a_crashing_transaction_is_a_violation_at_the_block_end(monkeypatch):
     r = replay(FuzzParams(stop_on_crash=False), 0, seq)  # counted, not a violation
     assert r.violation is None
     assert r.log.stats[("cancel_all", "crashed", "raised RuntimeError")] == 1
-
 
 
 def test_fuzz_run_finds_no_violation():
@@ -280,7 +271,6 @@ def run_machine(machine: type[FuzzMachine], s: settings = CI_SETTINGS):
         res = shrink(machine.PARAMS, machine.SEED, machine.last.ctx.log.entries)
         return exc, res
     return None
-
 
 
 def test_state_machine_over_the_fuzz_transaction_space():

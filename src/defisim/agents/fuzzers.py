@@ -53,6 +53,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from defisim.chain import TransactionRejected
@@ -450,7 +451,7 @@ class TxGenerator:
     def make(self, kind: str, profile: str, sim: Simulation, draw: Draw, party: str) -> dict:
         """One transaction of ``kind`` (a chaos agent malforms 5 times as often)."""
         p = self.ctx.invalid_p
-        self._invalid = min(0.5, 5 * p) if profile == "chaos" else p
+        self._invalid = max(p, min(0.5, 5 * p)) if profile == "chaos" else p
         info = pick(draw, list(self.ctx.markets.values()))
         fn = getattr(self, f"_gen_{kind}")
         return fn(profile, sim, draw, party, info)
@@ -540,7 +541,7 @@ class TxGenerator:
                 return self.ctx.log.order_ref(v.order_id), v, info
         log = self.ctx.log
         if log.tx_of_order and chance(draw, 0.5):  # an order some transaction created (maybe dead)
-            oid = pick(draw, sorted(log.tx_of_order)[-50:])
+            oid = pick(draw, list(islice(reversed(log.tx_of_order), 50)))  # the 50 latest
             return log.order_ref(oid), None, info
         return {"order_id": pick(draw, (0, -1, 10**9, 2**63))}, None, info
 
@@ -639,14 +640,14 @@ class TxGenerator:
                          info: MarketInfo) -> dict:
         raw = self._gen_order(profile, sim, draw, party, info)
         side = raw["side"]
+        if side in (1, -1):  # the side as a word, sometimes a synonym the service accepts
+            words = ("buy", "b", "bid", "long") if side > 0 else ("sell", "s", "ask", "short")
+            word = pick(draw, words) if chance(draw, 0.3) else words[0]
+        else:
+            word = pick(draw, ("sideways", "", "0"))
         tx: dict[str, Any] = {"kind": "order_human", "party": raw["party"], "market": raw["market"],
-                              "side": pick(draw, ("buy", "sell", "b", "long", "short"))
-                              if side in (1, -1) and chance(draw, 0.3)
-                              else {1: "buy", -1: "sell"}.get(side, "sideways"),
-                              "size": info.human_size(raw["size"]),
+                              "side": word, "size": info.human_size(raw["size"]),
                               "type": raw["type"], "tif": raw["tif"]}
-        if side in (1, -1) and tx["side"] in ("buy", "b", "long", "sell", "short"):
-            tx["side"] = tx["side"] if chance(draw, 0.3) else ("buy" if side > 0 else "sell")
         if "price" in raw and raw["type"] != "PEGGED":
             tx["price"] = info.human_price(raw["price"])
         if "peg_reference" in raw:

@@ -10,10 +10,12 @@ its time; the last block is closed at the end) with the invariant checks on.
 
 When a run stops on an :class:`~defisim.chain.InvariantViolation`, :func:`shrink`
 looks for a short sequence that still fails the same way (delta debugging, Zeller
-and Hildebrandt 2002, "Simplifying and isolating failure-inducing input"): drop all
-entries of one kind, then chunks of decreasing size, keeping a candidate whenever its
-replay still raises a violation with the same *signature* (the first violation line
-with its numbers blanked out), and cutting it at the block where it failed. Dropping
+and Hildebrandt 2002, "Simplifying and isolating failure-inducing input"): drop chunks
+of decreasing size (and, once the sequence is short, all entries of one kind at a
+time), keeping a candidate whenever its replay still raises a violation with the same
+*signature* (the first violation line with its numbers blanked out), and cutting it at
+the block where it failed. Replays restart from pickled checkpoints of the current
+shortest sequence, so removing entries near its end costs only its end. Dropping
 a block marker merges two blocks; transactions refer to orders through the id of the
 transaction that created them (``ref``), so dropping an order does not retarget the
 amendments of another. The result is 1-minimal when the budget allows: removing any
@@ -395,11 +397,12 @@ def replay_failure(failure: FuzzFailure) -> ReplayResult:
 def minimise(
     scenario: Fuzz,
     seed: int,
-    violation: InvariantViolation | None = None,
     budget_s: float | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> FuzzFailure:
-    """Shrink the logged sequence of a fuzz run that stopped on a violation.
+    """Shrink the logged sequence of a fuzz run that stopped on a violation (unless
+    ``params.shrink`` is off: then the sequence up to the failing block), replay the
+    result once more for its outcomes, and return it as a :class:`FuzzFailure`.
 
     Raises:
         ValueError: the scenario kept no log, or its log does not fail when replayed.
@@ -456,8 +459,15 @@ def after_run(scenario: Any, result: RunResult, echo: Callable[[str], None] = pr
         return None
     echo(f"fuzz: invariant violation after {result.steps} steps; shrinking the "
          f"{len(scenario.ctx.log.entries) if scenario.ctx else 0}-entry sequence ...")
+    last = [time.perf_counter()]
+
+    def progress(line: str) -> None:  # at most one status line every 10 s
+        if time.perf_counter() - last[0] >= 10:
+            last[0] = time.perf_counter()
+            echo(line)
+
     try:
-        failure = minimise(scenario, result.seed, progress=None)
+        failure = minimise(scenario, result.seed, progress=progress)
     except ValueError as exc:
         echo(f"fuzz: could not replay the failure: {exc}")
         return None

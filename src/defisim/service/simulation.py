@@ -581,6 +581,8 @@ class Simulation:
             ValueError: non-positive price or a market that cannot settle.
         """
         m = self.market(market)
+        if not isinstance(price, int | float) or not math.isfinite(price) or price <= 0:
+            raise ValueError(f"settlement price must be a finite positive number, got {price!r}")
         if m.state in (MarketState.ACTIVE, MarketState.SUSPENDED):
             m.terminate()
         on_tick = self.round_price(market, price)
