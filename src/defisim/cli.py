@@ -315,10 +315,6 @@ def run(
             EXIT_FAILED,
         )
 
-    if scn.name == "fuzz":  # statistics and, after a violation, the shrunk failing sequence
-        from defisim.runner.fuzzing import after_run
-
-        after_run(scn, result, echo=lambda s: typer.echo(s, err=True))
     if not quiet:
         _print_summary(result)
     else:

@@ -501,11 +501,11 @@ def run_fuzz(
     result = run_scenario(scn, seed=seed, out_dir=out_dir if record else None,
                           check_invariants=check_invariants, progress=progress, record=record)
     if result.error_type != "InvariantViolation":
-        if record and result.out_dir is not None:
-            after_run(scn, result, echo=lambda s: None)
-        return result, scn, None
-    failure = minimise(scn, seed)
-    if out_dir is not None:
+        return result, scn, None  # run_scenario called scn.after_run (stats written)
+    failure = getattr(scn, "failure", None)  # shrunk by scn.after_run (saved if recording)
+    if failure is None:
+        failure = minimise(scn, seed)
+    if out_dir is not None and result.out_dir is None:
         save_failure(out_dir, failure)
     return result, scn, failure
 

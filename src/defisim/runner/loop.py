@@ -430,6 +430,11 @@ def run_scenario(
                 pending = pending or exc
             except Exception as exc:  # a failed plot must not lose the summary
                 result.plot_error = f"{type(exc).__name__}: {_one_line(exc)}"
+    try:
+        scenario.after_run(result)
+    except KeyboardInterrupt as exc:
+        pending = pending or exc
+    if out is not None:
         write_summary(out, result)
     if pending is not None:
         raise pending

@@ -60,6 +60,11 @@ class Scenario:
     def finish(self, sim: Simulation) -> None:
         """After the last step, before the agents' ``finalise``."""
 
+    def after_run(self, result) -> None:
+        """Called by the runner once the run is over (recorded, plotted), before
+        ``summary.json`` is written: write extra files into ``result.out_dir`` (``None``
+        when not recording), analyse failures (the ``fuzz`` scenario shrinks them)."""
+
     @property
     def markets(self) -> list[str]:
         """Futures markets this scenario trades (for book and position recording)."""

@@ -300,3 +300,12 @@ class Fuzz(Scenario):
             elif state in ("ACTIVE", "SUSPENDED", "TRADING_TERMINATED"):  # not CLOSED/SETTLED
                 price = sim.mark_price(m) or info.human_price(info.base_price)
                 log.run(sim, {"kind": "settle", "market": m, "price": price})
+
+    def after_run(self, result) -> None:
+        """Write ``fuzz-stats.json``; after an invariant violation, shrink the logged
+        sequence and save ``fuzz-failure-<seed>.json`` (see :mod:`defisim.runner.fuzzing`)."""
+        import sys
+
+        from defisim.runner.fuzzing import after_run  # the runner's tools, at run end only
+
+        self.failure = after_run(self, result, echo=lambda s: print(s, file=sys.stderr))
