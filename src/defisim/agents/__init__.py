@@ -13,6 +13,13 @@
   meets (or misses) its obligation.
 - :class:`LeveragedTrader`: a "degen" position at a fraction of the maximum leverage.
 - :class:`OracleAgent`: publishes the reference price on the chain (perpetual funding).
+- :class:`GLFTMarketMaker`: Gueant-Lehalle-Fernandez-Tapia quotes (closed form or the
+  finite-horizon solution).
+- :class:`ExponentialBookMarketMaker`, :class:`PeggedMarketMaker`, :class:`HedgedMarketMaker`,
+  :class:`BackgroundMarket`: shaped books, at-the-touch pegs, a hedge on a second market,
+  a regime-switching background book.
+- :class:`IndicatorMomentumTrader`: RSI, stochastic RSI, APO or MACD signals (``talipp``).
+- :class:`RecorderAgent`: a custom per-step measurement.
 - :class:`ReferenceArbitrageur`: persistent orders that pull the traded price back to
   the reference (they start price-monitoring auctions after a jump).
 
@@ -24,8 +31,17 @@ reference price before anyone takes them.
 from .arbitrage import ReferenceArbitrageur
 from .auction import OpeningAuctionTrader
 from .base import Agent
+from .book_makers import (
+    BackgroundMarket,
+    ExponentialBookMarketMaker,
+    HedgedMarketMaker,
+    PeggedMarketMaker,
+    Regime,
+    exponential_profile,
+)
 from .feeds import ReferencePriceFeed
 from .fuzzers import BlockMarker, FuzzAgent, FuzzContext, TxGenerator, TxLog
+from .glft import GLFTMarketMaker, glft_asymptotic_half_spreads, glft_finite_half_spreads
 from .informed import InformedTrader
 from .leveraged import LeveragedTrader, max_leverage_size
 from .liquidity_provider import LiquidityProvider
@@ -37,10 +53,23 @@ from .market_makers import (
 from .momentum import MomentumTrader
 from .noise import NoiseLimitTrader
 from .oracle import OracleAgent
+from .recorder import RecorderAgent
+from .signals import IndicatorMomentumTrader
 from .takers import PoissonTaker, PriceSensitiveTaker
 from .trading import MarketAgent, draw_size
 
 __all__ = [
+    "BackgroundMarket",
+    "ExponentialBookMarketMaker",
+    "GLFTMarketMaker",
+    "HedgedMarketMaker",
+    "IndicatorMomentumTrader",
+    "PeggedMarketMaker",
+    "RecorderAgent",
+    "Regime",
+    "exponential_profile",
+    "glft_asymptotic_half_spreads",
+    "glft_finite_half_spreads",
     "Agent",
     "AvellanedaStoikovMarketMaker",
     "BlockMarker",
