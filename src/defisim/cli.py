@@ -448,6 +448,166 @@ def replay_fuzz_cmd(
         raise typer.Exit(EXIT_FAILED)
 
 
+# ---------------------------------------------------------------- experiments
+@app.command()
+def sweep(
+    scenario: Annotated[str, typer.Argument(help="Scenario name (see `defisim scenarios`).")],
+    grid: Annotated[
+        list[str] | None,
+        typer.Option("--grid", help="Swept parameter name=v1,v2,... (repeatable)."),
+    ] = None,
+    seeds: Annotated[int, typer.Option(help="Seeds 0..N-1 per grid point.", min=1)] = 1,
+    workers: Annotated[int, typer.Option(help="Parallel processes / Ray CPUs.", min=1)] = 1,
+    backend: Annotated[str, typer.Option(help="local (process pool) or ray.")] = "local",
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (auto or host:port).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Sweep folder (default sweeps/<scenario>).")
+    ] = None,
+    steps: Annotated[int | None, typer.Option(help="Steps per run.")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Fixed parameter name=value (repeatable).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Skip runs already in sweep.duckdb.")
+    ] = False,
+    no_invariants: Annotated[bool, typer.Option("--no-invariants")] = False,
+    no_plots: Annotated[bool, typer.Option("--no-plots")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Run the grid of parameters times N seeds into OUT/sweep.duckdb; print means and CIs."""
+    from defisim.experiments import ExperimentError, parse_grid, run_sweep
+    from defisim.experiments.sweep import parse_assignments
+
+    try:
+        g = parse_grid(scenario, list(grid or []))
+        fixed = parse_assignments(scenario, list(set_ or []))
+        if steps is not None:
+            fixed.update(parse_assignments(scenario, [f"steps={steps}"], "--steps"))
+        res = run_sweep(
+            scenario,
+            g,
+            seeds,
+            out if out is not None else Path("sweeps") / scenario,
+            fixed=fixed,
+            workers=workers,
+            backend=backend,
+            address=address,
+            resume=resume,
+            progress=not quiet,
+            check_invariants=not no_invariants,
+            plots=not no_plots,
+        )
+    except ExperimentError as exc:
+        _fail(str(exc))
+    if not quiet:
+        _print_sweep(res)
+    typer.echo(
+        f"{res.ran} runs ({res.failed} not ok), {res.skipped} skipped, "
+        f"{res.wall_s:.2f} s; {res.out_dir / 'sweep.duckdb'}"
+    )
+    if res.interrupted:
+        _fail(f"interrupted; --resume continues in {res.out_dir}", EXIT_INTERRUPTED)
+
+
+def _print_sweep(res) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    names = list(res.grid)
+    scen = sorted({k for _, k, *_ in res.summary if "." not in k})
+    shown = scen[:5] or sorted({k for _, k, *_ in res.summary})[:5]
+    t = Table(title="mean ± 95 % CI half-width over seeds (ok runs; all KPIs in results.csv)")
+    for n in [*names, "n", *shown]:
+        t.add_column(n, justify="right")
+    points: dict[tuple, dict[str, tuple]] = {}
+    for pt, k, n, m, lo, hi in res.summary:
+        points.setdefault(pt, {})[k] = (n, m, lo, hi)
+    for pt, kp in points.items():
+        n = max(v[0] for v in kp.values())
+        cells = []
+        for k in shown:
+            if k not in kp:
+                cells.append("")
+                continue
+            _, m, lo, hi = kp[k]
+            ci = f" ± {_fmt((hi - lo) / 2)}" if math.isfinite(lo) else ""
+            cells.append(f"{_fmt(m)}{ci}")
+        t.add_row(*[str(v) for v in pt], str(n), *cells)
+    Console().print(t)
+
+
+@app.command()
+def optimize(
+    scenario: Annotated[str, typer.Argument(help="Scenario name.")],
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="name=low:high (repeatable).")
+    ] = None,
+    objective: Annotated[str, typer.Option(help="KPI to optimise (its final value).")] = "",
+    direction: Annotated[str, typer.Option(help="maximize or minimize.")] = "maximize",
+    trials: Annotated[int, typer.Option(help="Number of trials.", min=1)] = 20,
+    seed: Annotated[int, typer.Option(help="Seed of the TPE sampler.", min=0)] = 0,
+    run_seeds: Annotated[int, typer.Option(help="Run seeds averaged per trial.", min=1)] = 1,
+    out: Annotated[
+        Path | None, typer.Option(help="Study folder (default studies/<scenario>).")
+    ] = None,
+    steps: Annotated[int | None, typer.Option(help="Steps per run.")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Fixed parameter name=value (repeatable).")
+    ] = None,
+) -> None:
+    """Optimise scenario parameters for a KPI with Optuna (storage OUT/optuna.db)."""
+    from defisim.experiments import ExperimentError
+    from defisim.experiments.optimize import parse_ranges, run_optimize
+    from defisim.experiments.sweep import parse_assignments
+
+    if not objective:
+        _fail("give --objective KPI")
+    try:
+        ranges = parse_ranges(scenario, list(param or []))
+        fixed = parse_assignments(scenario, list(set_ or []))
+        if steps is not None:
+            fixed.update(parse_assignments(scenario, [f"steps={steps}"], "--steps"))
+        res = run_optimize(
+            scenario,
+            ranges,
+            objective,
+            out if out is not None else Path("studies") / scenario,
+            direction=direction,
+            trials=trials,
+            seed=seed,
+            run_seeds=run_seeds,
+            fixed=fixed,
+        )
+    except ExperimentError as exc:
+        _fail(str(exc))
+    typer.echo(
+        f"best {objective} = {_fmt(res.best_value)} ({res.trials} trials, {res.failed} failed)"
+    )
+    for k, v in res.best_params.items():
+        typer.echo(f"  {k} = {v}")
+    typer.echo(str(res.out_dir / "history.png"))
+
+
+@app.command()
+def report(
+    folder: Annotated[Path, typer.Argument(help="A run, sweep or optimize folder.")],
+    out: Annotated[
+        Path | None, typer.Option(help="HTML file (default FOLDER/report.html).")
+    ] = None,
+) -> None:
+    """Write a self-contained HTML report of a run, sweep or study folder."""
+    from defisim.experiments import ExperimentError
+    from defisim.experiments.report import build_report
+
+    try:
+        path = build_report(folder, out)
+    except ExperimentError as exc:
+        _fail(str(exc))
+    typer.echo(str(path))
+
+
 def main() -> None:  # pragma: no cover - python -m defisim.cli
     app()
 
