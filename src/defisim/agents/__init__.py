@@ -20,6 +20,9 @@
   a regime-switching background book.
 - :class:`IndicatorMomentumTrader`: RSI, stochastic RSI, APO or MACD signals (``talipp``).
 - :class:`RecorderAgent`: a custom per-step measurement.
+- :class:`ZeroIntelligenceTrader`: Poisson limit/cancel orders with lognormal offsets and
+  random time in force; :class:`ValueTrader`: a noisy, filtered view of the fundamental;
+  :class:`NoisyInformedTrader`: a look-ahead signal right with a given accuracy.
 - :class:`ReferenceArbitrageur`: persistent orders that pull the traded price back to
   the reference (they start price-monitoring auctions after a jump).
 
@@ -56,6 +59,7 @@ from .oracle import OracleAgent
 from .recorder import RecorderAgent
 from .signals import IndicatorMomentumTrader
 from .takers import PoissonTaker, PriceSensitiveTaker
+from .traders import NoisyInformedTrader, ValueTrader, ZeroIntelligenceTrader
 from .trading import MarketAgent, draw_size
 
 __all__ = [
@@ -93,4 +97,7 @@ __all__ = [
     "avellaneda_stoikov_quotes",
     "draw_size",
     "max_leverage_size",
+    "NoisyInformedTrader",
+    "ValueTrader",
+    "ZeroIntelligenceTrader",
 ]
