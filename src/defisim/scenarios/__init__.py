@@ -2,8 +2,12 @@
 
 from . import (  # noqa: F401  (importing a module registers its scenarios)
     btc_futures,
+    comprehensive_market,
     fuzz,
+    historic_market_maker,
+    ideal_market_maker,
     liquidation_cascade,
+    load_test,
     lp_competition,
     market_crash,
     perp_btc,

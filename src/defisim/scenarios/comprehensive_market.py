@@ -1,0 +1,304 @@
+"""``comprehensive_market``: every kind of trader on one market, with price
+monitoring and liquidity provision on.
+
+One USDT-settled BTC futures market (as ``btc_futures``: 0.01 USDT tick, 0.001 BTC
+lots, log-normal risk model) around a seeded GBM reference, with
+
+- price-monitoring auctions (spec 0032-PRIM: ``price_monitoring_triggers``),
+- liquidity provision (spec 0044-LIME / 0042-LIQF: epochs, obligations, the
+  marginal-cost fee factor) and ``lp_count`` bonded liquidity providers
+  (:class:`~defisim.agents.LiquidityProvider`) at fee bids spread over
+  ``[lp_fee_min, lp_fee_max]``.
+
+Traders: the common agents of :class:`~defisim.scenarios._mechanics.MechanicsScenario`
+(auction agent, Avellaneda-Stoikov and symmetric makers, Poisson and
+price-sensitive takers, noise limit traders, reference arbitrageur), plus GLFT
+makers, exponential-book makers, pegged at-the-touch makers, informed traders
+(see the reference ``informed_lookahead`` steps ahead), momentum traders (RSI +
+MACD) and leveraged longs and shorts (:class:`~defisim.agents.LeveragedTrader`,
+re-entering after a closeout). At the end the market is settled at the last
+reference price.
+
+KPIs (besides the common ones): ``volume`` (cumulative BTC), ``trades``
+(cumulative), ``liquidity_fee_factor``, ``target_stake``, ``supplied_stake``
+(USDT), ``lp_epochs``, ``leveraged_closed_out`` (cumulative closeouts of the
+leveraged traders), and per maker kind ``<kind>_inventory`` (BTC, summed) and
+``<kind>_pnl`` (USDT, summed) for ``as``, ``sym``, ``glft``, ``book``, ``peg``, ``lp``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import Field
+
+from defisim.agents import (
+    ExponentialBookMarketMaker,
+    GLFTMarketMaker,
+    InformedTrader,
+    LeveragedTrader,
+    LiquidityProvider,
+    MomentumTrader,
+    PeggedMarketMaker,
+    SymmetricMarketMaker,
+)
+from defisim.prices import SECONDS_PER_YEAR, gbm_path
+
+from ._mechanics import ASSET, MechanicsParams, MechanicsScenario
+from .base import register
+
+if TYPE_CHECKING:
+    from defisim.agents import Agent, ReferencePriceFeed
+    from defisim.prices import PricePath
+    from defisim.service import Simulation
+
+MARKET_ID = "BTCUSDT-FUT"
+
+
+class ComprehensiveMarketParams(MechanicsParams):
+    """Parameters of ``comprehensive_market`` (USDT, BTC, seconds; the common ones are
+    :class:`~defisim.scenarios._mechanics.MechanicsParams`)."""
+
+    steps: int | None = Field(None, ge=1)
+    """Steps to run (default 1,440: one day of 60-second steps)."""
+    mu: float = 0.0
+    """Annualised drift of the GBM reference."""
+
+    # price monitoring: (horizon seconds, probability, extension seconds)
+    price_monitoring_triggers: list[tuple[int, float, int]] = Field(
+        default_factory=lambda: [(600, 0.9999, 60), (3600, 0.9999, 300)]
+    )
+    """Triggers of the log-normal bounds; ``[]`` switches price monitoring off."""
+    min_auction_duration_s: float = Field(60.0, ge=0)
+
+    # liquidity provision
+    lp_count: int = Field(2, ge=0)
+    lp_commitment: float = Field(50_000.0, gt=0)
+    """USDT bonded by each provider."""
+    lp_fee_min: float = Field(0.001, ge=0, le=1)
+    lp_fee_max: float = Field(0.003, ge=0, le=1)
+    lp_collateral: float = Field(1_000_000.0, gt=0)
+    epoch_s: float = Field(4 * 3600.0, gt=0)
+    stake_to_volume: float = Field(1.0, ge=0)
+    price_range: float = Field(0.05, gt=0)
+    """Obligation range around the mid (fraction)."""
+
+    # extra market makers
+    glft_count: int = Field(1, ge=0)
+    glft_A: float = Field(1 / 60, gt=0)
+    """Fill intensity at a zero half-spread, fills per second."""
+    book_count: int = Field(1, ge=0)
+    book_total_size: float = Field(2.0, gt=0)
+    """BTC per side of each exponential book."""
+    book_first_bps: float = Field(15.0, ge=0)
+    book_scale_bps: float = Field(20.0, gt=0)
+    peg_count: int = Field(1, ge=0)
+    peg_order_size: float = Field(0.05, gt=0)
+    peg_max_inventory: float = Field(1.0, ge=0)
+
+    # informed, momentum, leveraged
+    informed_count: int = Field(1, ge=0)
+    informed_lookahead: int = Field(5, ge=1)
+    informed_threshold_bps: float = Field(20.0, ge=0)
+    informed_trade_size: float = Field(0.1, gt=0)
+    informed_position_limit: float = Field(1.0, ge=0)
+    informed_collateral: float = Field(1_000_000.0, ge=0)
+    momentum_count: int = Field(1, ge=0)
+    momentum_trade_size: float = Field(0.1, gt=0)
+    momentum_position_limit: float = Field(0.5, ge=0)
+    momentum_collateral: float = Field(1_000_000.0, ge=0)
+    leveraged_long_count: int = Field(2, ge=0)
+    leveraged_short_count: int = Field(2, ge=0)
+    leveraged_collateral: float = Field(5_000.0, gt=0)
+    """USDT each."""
+    leveraged_fraction: float = Field(0.5, gt=0, le=1)
+    """Fraction of the maximum position."""
+    leveraged_entry_s: float = Field(1800.0, ge=0)
+
+
+@register
+class ComprehensiveMarket(MechanicsScenario):
+    """Every agent kind on one market with price monitoring and LPs (module doc)."""
+
+    name = "comprehensive_market"
+    description = (
+        "One BTC futures market with AS, symmetric, GLFT, exponential-book and pegged "
+        "makers, liquidity providers, takers, informed, momentum, noise and leveraged "
+        "traders; price monitoring and liquidity provision on."
+    )
+    Params = ComprehensiveMarketParams
+    market_id = MARKET_ID
+    default_steps = 1440
+    track_lp = True
+
+    def __init__(self, params: ComprehensiveMarketParams | None = None) -> None:
+        self.kinds: dict[str, list[Agent]] = {}
+        self.leveraged: list[LeveragedTrader] = []
+        super().__init__(params)
+
+    def make_path(self, sim: Simulation, n: int) -> PricePath:
+        """A GBM from ``sim.rng("reference_price")``, long enough for the look-ahead."""
+        p: ComprehensiveMarketParams = self.params  # type: ignore[assignment]
+        return gbm_path(
+            max(n, 2) + p.informed_lookahead,
+            self.step_seconds,
+            p.s0,
+            p.mu,
+            p.sigma,
+            sim.rng("reference_price"),
+        )
+
+    def market_config(self) -> dict:
+        p: ComprehensiveMarketParams = self.params  # type: ignore[assignment]
+        cfg = super().market_config()
+        if p.price_monitoring_triggers:
+            cfg["price_monitoring"] = {
+                "triggers": [
+                    {"horizon_s": h, "probability": pr, "extension_s": e}
+                    for h, pr, e in p.price_monitoring_triggers
+                ]
+            }
+            cfg["min_auction_duration_s"] = p.min_auction_duration_s
+        cfg["liquidity"] = {
+            "epoch_s": p.epoch_s,
+            "market_value_window_s": p.epoch_s,
+            "stake_to_volume": p.stake_to_volume,
+            "price_range": p.price_range,
+            "fee_method": "marginal_cost",
+        }
+        return cfg
+
+    def extra_agents(self, sim: Simulation, feed: ReferencePriceFeed) -> list[Agent]:
+        p: ComprehensiveMarketParams = self.params  # type: ignore[assignment]
+        m = self.market_id
+        mm_kw = dict(
+            asset=ASSET,
+            collateral=p.mm_collateral,
+            gamma=p.mm_gamma,
+            k=p.mm_k,
+            horizon_s=p.mm_horizon_s,
+            order_size=p.mm_order_size,
+            max_inventory=p.mm_max_inventory,
+            sigma=None if p.mm_sigma is None else p.mm_sigma / math.sqrt(SECONDS_PER_YEAR),
+            sigma_prior_annual=max(p.sigma, 0.05),
+            levels=p.mm_levels,
+            level_spacing_bps=p.mm_level_spacing_bps,
+        )
+        glft = [
+            GLFTMarketMaker(f"mm_glft_{i}", m, feed, A=p.glft_A, **mm_kw)
+            for i in range(p.glft_count)
+        ]
+        books = [
+            ExponentialBookMarketMaker(
+                f"mm_book_{i}",
+                m,
+                feed,
+                asset=ASSET,
+                collateral=p.mm_collateral,
+                total_size=p.book_total_size,
+                levels=5,
+                first_bps=p.book_first_bps,
+                spacing_bps=5.0,
+                scale_bps=p.book_scale_bps,
+                max_inventory=p.mm_max_inventory,
+            )
+            for i in range(p.book_count)
+        ]
+        pegs = [
+            PeggedMarketMaker(
+                f"mm_peg_{i}",
+                m,
+                asset=ASSET,
+                collateral=p.mm_collateral,
+                order_size=p.peg_order_size,
+                max_inventory=p.peg_max_inventory,
+            )
+            for i in range(p.peg_count)
+        ]
+        lo, hi = sorted((p.lp_fee_min, p.lp_fee_max))
+        fees = np.linspace(lo, hi, p.lp_count) if p.lp_count > 1 else np.array([lo])
+        lps = [
+            LiquidityProvider(
+                f"lp_{i}",
+                m,
+                feed,
+                asset=ASSET,
+                collateral=p.lp_collateral,
+                commitment=p.lp_commitment,
+                fee=float(fees[i]),
+            )
+            for i in range(p.lp_count)
+        ]
+        informed = [
+            InformedTrader(
+                f"informed_{i}",
+                m,
+                feed,
+                asset=ASSET,
+                collateral=p.informed_collateral,
+                lookahead=p.informed_lookahead,
+                threshold_bps=p.informed_threshold_bps,
+                trade_size=p.informed_trade_size,
+                position_limit=p.informed_position_limit,
+            )
+            for i in range(p.informed_count)
+        ]
+        momentum = [
+            MomentumTrader(
+                f"momentum_{i}",
+                m,
+                feed,
+                asset=ASSET,
+                collateral=p.momentum_collateral,
+                trade_size=p.momentum_trade_size,
+                position_limit=p.momentum_position_limit,
+            )
+            for i in range(p.momentum_count)
+        ]
+        n_long = p.leveraged_long_count
+        self.leveraged = [
+            LeveragedTrader(
+                f"lev_{'long' if i < n_long else 'short'}_{i}",
+                m,
+                feed,
+                asset=ASSET,
+                collateral=p.leveraged_collateral,
+                side="long" if i < n_long else "short",
+                leverage_fraction=p.leveraged_fraction,
+                entry_s=p.leveraged_entry_s,
+                reenter=True,
+            )
+            for i in range(n_long + p.leveraged_short_count)
+        ]
+        common = self.market_makers
+        self.kinds = {
+            "as": [a for a in common if not isinstance(a, SymmetricMarketMaker)],
+            "sym": [a for a in common if isinstance(a, SymmetricMarketMaker)],
+            "glft": list(glft),
+            "book": list(books),
+            "peg": list(pegs),
+            "lp": list(lps),
+        }
+        return [*glft, *books, *pegs, *lps, *informed, *momentum, *self.leveraged]
+
+    def extra_kpis(self, sim: Simulation) -> dict[str, float]:
+        m = self.market_id
+        mk = sim.market(m)
+        d = mk.position_factor
+        parties = set(sim.parties)
+        out = {
+            "volume": mk.volume_traded / d,
+            "trades": float(mk.trade_seq),
+            "liquidity_fee_factor": sim.liquidity_fee_factor(m),
+            "target_stake": sim.target_stake(m),
+            "supplied_stake": sim.supplied_stake(m),
+            "lp_epochs": float(self.tally.lp_epochs),
+            "leveraged_closed_out": float(sum(a.closed_out for a in self.leveraged)),
+        }
+        for kind, agents in self.kinds.items():
+            names = [a.name for a in agents if a.name in parties]
+            out[f"{kind}_inventory"] = float(sum(sim.position(n, m) for n in names))
+            out[f"{kind}_pnl"] = float(sum(sim.pnl(n, ASSET) for n in names))
+        return out
