@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (importing a module registers its scenarios)
     lp_competition,
     market_crash,
     perp_btc,
+    rmsc04,
 )
 from .base import Scenario, ScenarioParams, get_scenario, register, scenario_names
 from .simplegrant import SimpleGrant  # noqa: F401  (registers simplegrant)
