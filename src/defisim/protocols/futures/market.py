@@ -141,6 +141,7 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
         self.oracle_price = 0
         self._min_auction_ns = int(config.min_auction_duration_s * NS)
         self.pegs: dict[int, Order] = {}  # live pegged orders in entry order
+        self._open_interest = 0  # sum of long positions, maintained by _apply_position
         self._margin_errors: list[str] = []  # from the last margin update (invariant checks)
         self._peg_refs: tuple[int | None, int | None] | None = None  # references last priced at
         cp = config.closeout
@@ -725,9 +726,11 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
         if amount - g:
             self.ledger.transfer(ps.margin_key, dest, amount - g, kind)
 
-    @staticmethod
-    def _apply_position(ps: PartyState, q: int, price: int) -> None:
+    def _apply_position(self, ps: PartyState, q: int, price: int) -> None:
+        old = ps.position
         ps.trade(q, price)
+        new = ps.position
+        self._open_interest += (new if new > 0 else 0) - (old if old > 0 else 0)
 
     def _after_trades(self, ps: PartyState, fills) -> None:
         """Margin update of the aggressor and every passive party of a trade."""
@@ -1245,6 +1248,9 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
         total = sum(ps.position for ps in self.parties.values())
         if total:
             errors.append(f"{self.market_id}: positions sum to {total}, not 0")
+        oi = sum(ps.position for ps in self.parties.values() if ps.position > 0)
+        if oi != self._open_interest:
+            errors.append(f"{self.market_id}: open interest {self._open_interest} but long positions sum to {oi}")
         for o in self.orders.values():
             if not o.resting:
                 if not o.peg_reference or o.status != OrderStatus.PARKED:
@@ -1263,5 +1269,5 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
 
     # -------------------------------------------------------------- read views
     def open_interest(self) -> int:
-        """Sum of long positions (raw)."""
-        return sum(ps.position for ps in self.parties.values() if ps.position > 0)
+        """Sum of long positions (raw); kept up to date as positions change."""
+        return self._open_interest

@@ -138,6 +138,7 @@ class SettlementMixin:
         self._settle_flows(price, "settlement")
         self._lp_close()  # last liquidity fees out, bonds back (before the releases below)
         led = self.ledger
+        self._open_interest = 0
         for ps in self.parties.values():
             ps.settle_at(price)
             if ps.party == NETWORK_PARTY:
