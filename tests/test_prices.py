@@ -390,3 +390,21 @@ def test_ou_argument_errors(kwargs: dict, name: str) -> None:
     args.update(kwargs)
     with pytest.raises(ValueError, match=f"^{name} must"):
         ou_path(rng=np.random.default_rng(0), **args)
+
+
+def test_load_step_path_rows_resampling_and_start_row(tmp_path):
+    from defisim.prices import load_step_path
+
+    f = tmp_path / "p.csv"
+    # a one-hour gap after the second row
+    f.write_text("date,close\n2024-01-01 00:00:00,10\n2024-01-01 01:00:00,11\n"
+                 "2024-01-01 03:00:00,13\n2024-01-01 04:00:00,14\n")
+    path, step = load_step_path(f)
+    assert step == 3600 and list(path.prices) == [10, 11, 13, 14]
+    assert list(path.times_s) == [0, 3600, 7200, 10800]  # the gap is collapsed
+    path, step = load_step_path(f, 3600)
+    assert list(path.prices) == [10, 11, 11, 13, 14]  # resampled: the gap holds 11
+    path, _ = load_step_path(f, start_row=2)
+    assert list(path.prices) == [13, 14] and path.start is None
+    with pytest.raises(ValueError, match="start_row 3"):
+        load_step_path(f, start_row=3)

@@ -13,12 +13,19 @@ floats are fine here (the chain's integer ticks are made at the boundary).
 This package imports nothing else of defisim.
 """
 
-from .csvfile import EPOCH_UNIT_LIMITS, PRICE_COLUMN_NAMES, TIME_COLUMN_NAMES, load_price_csv
+from .csvfile import (
+    EPOCH_UNIT_LIMITS,
+    PRICE_COLUMN_NAMES,
+    TIME_COLUMN_NAMES,
+    load_price_csv,
+    load_step_path,
+)
 from .models import SECONDS_PER_YEAR, gbm_path, ou_path
 from .path import PriceFileError, PricePath
 from .regimes import crash_path, jump_diffusion_path, regime_path
 
 __all__ = [
+    "load_step_path",
     "EPOCH_UNIT_LIMITS",
     "PRICE_COLUMN_NAMES",
     "SECONDS_PER_YEAR",

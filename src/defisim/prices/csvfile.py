@@ -391,3 +391,41 @@ def _finish(
     except OverflowError:
         start = None
     return PricePath(times_s=times_s, prices=prices, start=start, source=str(p))
+
+
+def load_step_path(
+    path,
+    step_seconds: float | None = None,
+    *,
+    time_column: str | None = None,
+    price_column: str | None = None,
+    start_row: int = 0,
+) -> tuple[PricePath, float]:
+    """A price file as one price per simulation step: ``(path, step seconds)``.
+
+    With ``step_seconds=None`` every row is one step of the file's median interval
+    (gaps in the file are collapsed); otherwise the file is resampled on that grid
+    (last price at or before each time). ``start_row`` drops the first rows. The
+    returned path's times are ``k * step``.
+
+    Raises:
+        PriceFileError: a missing or malformed file (see :func:`load_price_csv`).
+        ValueError: ``start_row`` leaves fewer than 2 rows.
+    """
+    loaded = load_price_csv(path, time_column=time_column, price_column=price_column)
+    if step_seconds is None:
+        step = loaded.interval_s
+        prices = loaded.prices
+        how = f"one row per {step:g} s step"
+    else:
+        step = float(step_seconds)
+        prices = loaded.resample(step).prices
+        how = f"resampled every {step:g} s"
+    if start_row:
+        prices = prices[start_row:]
+        how = f"rows from {start_row}, {how}"
+    if len(prices) < 2:
+        raise ValueError(f"start_row {start_row} leaves {len(prices)} rows of {path}")
+    grid = PricePath(np.arange(len(prices)) * step, prices,
+                     loaded.start if not start_row else None, f"{loaded.source} ({how})")
+    return grid, step

@@ -22,10 +22,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 from pydantic import Field
 
-from defisim.prices import PricePath, gbm_path, load_price_csv
+from defisim.prices import PricePath, gbm_path, load_step_path
 
 from .base import register
 from .ideal_market_maker import IdealMarketMaker, IdealMarketMakerParams
@@ -85,20 +84,10 @@ class HistoricMarketMaker(IdealMarketMaker):
             return
         p: HistoricMarketMakerParams = self.params  # type: ignore[assignment]
         if p.prices_file is not None:
-            path = load_price_csv(
-                p.prices_file, time_column=p.time_column, price_column=p.price_column
+            path, step = load_step_path(
+                p.prices_file, p.step_seconds, time_column=p.time_column,
+                price_column=p.price_column,
             )
-            if p.step_seconds is None:
-                step = path.interval_s
-                path = PricePath(
-                    np.arange(len(path)) * step,
-                    path.prices,
-                    path.start,
-                    f"{path.source} (one row per {step:g} s step)",
-                )
-            else:
-                step = p.step_seconds
-                path = path.resample(step)
             self._file_path = path
             n = len(path) if p.steps is None else min(p.steps, len(path))
         else:

@@ -30,11 +30,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 from pydantic import Field
 
 from defisim.agents import OracleAgent
-from defisim.prices import PricePath, gbm_path, load_price_csv
+from defisim.prices import PricePath, gbm_path, load_step_path
 
 from ._mechanics import NAN, MechanicsParams, MechanicsScenario
 from .base import register
@@ -122,27 +121,11 @@ class PerpBtc(MechanicsScenario):
             return
         p: PerpBtcParams = self.params  # type: ignore[assignment]
         if p.prices_file is not None:
-            path = load_price_csv(
-                p.prices_file, time_column=p.time_column, price_column=p.price_column
+            self._file_path, step = load_step_path(
+                p.prices_file, p.step_seconds, time_column=p.time_column,
+                price_column=p.price_column, start_row=p.prices_start,
             )
-            if p.step_seconds is None:
-                step = path.interval_s
-                prices = path.prices
-            else:
-                step = p.step_seconds
-                prices = path.resample(step).prices
-            prices = prices[p.prices_start :]
-            if len(prices) < 2:
-                raise ValueError(
-                    f"prices_start {p.prices_start} leaves {len(prices)} rows of {p.prices_file}"
-                )
-            self._file_path = PricePath(
-                np.arange(len(prices)) * step,
-                prices,
-                None,
-                f"{path.source} (rows from {p.prices_start}, one per {step:g} s step)",
-            )
-            n = min(p.steps or DEFAULT_STEPS, len(prices) - 1)
+            n = min(p.steps or DEFAULT_STEPS, len(self._file_path) - 1)
         else:
             step = p.step_seconds if p.step_seconds is not None else 3600.0
             n = p.steps or DEFAULT_STEPS
