@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from defisim.chain import iter_transfers
 from defisim.protocols.futures import MarketConfig, lognormal_risk_factors
 from defisim.protocols.futures.fees import FeeCalculator
 from defisim.protocols.futures.params import FeeFactors
@@ -128,6 +129,7 @@ def test_0003_MTMK_013_mark_to_market_of_trades_at_two_prices():
     assert after["s1"] - before["s1"] == -10
     assert after["buyer"] - before["buyer"] == 10
     assert after["s2"] == before["s2"]
-    flows = [(e.source[1], e.destination[1], e.amount, e.kind) for e in sim.drain_events()
-             if type(e).__name__ == "Transfer" and e.kind.startswith("mtm")]
+    flows = [(src[1], dst[1], amount, kind)
+             for src, dst, _, amount, kind in iter_transfers(sim.drain_events())
+             if kind.startswith("mtm")]
     assert ("s1", "", 10, "mtm_loss") in flows and ("", "buyer", 10, "mtm_win") in flows

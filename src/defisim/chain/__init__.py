@@ -15,8 +15,10 @@ from .events import (
     PartyCreated,
     TransactionRejected,
     Transfer,
+    TransferBatch,
     event_field_names,
     event_payload,
+    iter_transfers,
 )
 from .invariants import InvariantViolation
 from .ledger import NETWORK_PARTY, AccountKey, Asset, Ledger, LedgerError
@@ -42,6 +44,8 @@ __all__ = [
     "RandomStreams",
     "TransactionRejected",
     "Transfer",
+    "TransferBatch",
+    "iter_transfers",
     "event_field_names",
     "event_payload",
     "ledger",

@@ -12,6 +12,7 @@ nanoseconds.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from functools import cache
 from typing import Any
@@ -85,6 +86,21 @@ class Transfer(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class TransferBatch(Event):
+    """Many transfers of one ``kind`` and ``asset`` applied together, in order.
+
+    ``moves`` is a tuple of ``(source, destination, amount)``; each is exactly what
+    one :class:`Transfer` would have said. Mark-to-market moves money between every
+    positioned party and the settlement account at every mark; one event per leg
+    (losses in, wins out) keeps that record complete at a fraction of the cost.
+    """
+
+    asset: str
+    kind: str
+    moves: tuple
+
+
+@dataclass(frozen=True, slots=True)
 class TransactionRejected(Event):
     """A transaction was refused. ``reason`` is a stable upper-case code, ``detail`` prose.
 
@@ -98,6 +114,18 @@ class TransactionRejected(Event):
     reason: str
     detail: str
     order_id: int = 0
+
+
+def iter_transfers(events: Iterable[Event]) -> Iterator[tuple[tuple, tuple, str, int, str]]:
+    """Every money movement in ``events`` as ``(source, destination, asset, amount, kind)``,
+    :class:`TransferBatch` moves expanded in order among the single :class:`Transfer` s."""
+    for e in events:
+        t = type(e)
+        if t is Transfer:
+            yield e.source, e.destination, e.asset, e.amount, e.kind
+        elif t is TransferBatch:
+            for source, destination, amount in e.moves:
+                yield source, destination, e.asset, amount, e.kind
 
 
 @cache

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from .events import AssetCreated, Burned, Event, Minted, PartyCreated, Transfer
+from .events import AssetCreated, Burned, Event, Minted, PartyCreated, Transfer, TransferBatch
 
 AccountKey = tuple[str, str, str, str]
 
@@ -187,6 +187,36 @@ class Ledger:
         balances[source] = bal - amount
         balances[destination] = balances.get(destination, 0) + amount
         self._emit(Transfer(*self._stamp(), source, destination, source[2], amount, kind))
+
+    def transfer_batch(self, moves: list[tuple[AccountKey, AccountKey, int]], kind: str) -> None:
+        """Apply ``moves`` (``(source, destination, amount)``, amounts > 0, one asset) in
+        order, as :meth:`transfer` would, recorded as one :class:`TransferBatch` event.
+
+        Raises:
+            LedgerError: a non-positive amount, a cross-asset move, or a source short
+                of its amount; the moves before the bad one stay applied (as the same
+                sequence of single transfers would leave them) and are recorded.
+        """
+        if not moves:
+            return
+        balances = self.balances
+        asset = moves[0][0][2]
+        done = 0
+        try:
+            for source, destination, amount in moves:
+                if amount <= 0:
+                    raise LedgerError(f"non-positive transfer {amount} ({kind})")
+                if source[2] != asset or destination[2] != asset:
+                    raise LedgerError(f"cross-asset transfer {source} -> {destination} in a batch of {asset}")
+                bal = balances.get(source, 0)
+                if bal < amount:
+                    raise LedgerError(f"{source} holds {bal}, cannot pay {amount} ({kind})")
+                balances[source] = bal - amount
+                balances[destination] = balances.get(destination, 0) + amount
+                done += 1
+        finally:
+            if done:
+                self._emit(TransferBatch(*self._stamp(), asset, kind, tuple(moves[:done])))
 
     def transfer_up_to(
         self, source: AccountKey, destination: AccountKey, amount: int, kind: str

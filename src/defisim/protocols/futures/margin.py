@@ -102,6 +102,50 @@ class MarginCalculator:
             return 0
         return ceil_div(best * self._pf, self._den)
 
+    def unit(self, position: int, buy_volume: int, sell_volume: int) -> int:
+        """Maintenance per raw price unit in continuous trading: ``K`` with
+        ``maintenance(V, B, S, P) == ceil(P * K * price_factor / (10^18 * 10^(2 PDP)))``.
+
+        Out of an auction every term of section 4 is linear in the margin price, so
+        a party's ``K`` only changes when its position or orders do; the market
+        caches it per party and a mark-to-market pass costs one multiplication per
+        party (:meth:`maintenance_at`).
+        """
+        d = self._d
+        best = 0
+        if position + buy_volume > 0:
+            v = position if position > 0 else 0
+            rf = self._rfl
+            best = self._f1 * v * d + self._f2 * v * v + rf * d * (v + buy_volume)
+        if position - sell_volume < 0:
+            v = -position if position < 0 else 0
+            rf = self._rfs
+            n = self._f1 * v * d + self._f2 * v * v + rf * d * (v + sell_volume)
+            if n > best:
+                best = n
+        return best
+
+    @property
+    def denominator(self) -> int:
+        """``10^18 * 10^(2 PDP)``, the divisor of :meth:`maintenance_at`."""
+        return self._den
+
+    @property
+    def search_factor(self) -> int:
+        """Search scaling factor over 10^18."""
+        return self._s
+
+    @property
+    def release_factor(self) -> int:
+        """Release scaling factor over 10^18."""
+        return self._r
+
+    def maintenance_at(self, unit: int, price: int) -> int:
+        """Maintenance margin (base units) from :meth:`unit` at the margin price ``price``."""
+        if unit <= 0 or price <= 0:
+            return 0
+        return -(-(price * unit * self._pf) // self._den)
+
     def levels(self, maintenance: int) -> MarginLevels:
         """Search, initial and release levels for a maintenance margin (floored)."""
         return MarginLevels(

@@ -206,8 +206,10 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
         else:
             extra = 0
         if not self.in_auction and self.mark_price:  # the common case, kept short
-            return extra + self.margin_calc.maintenance(ps.position + dv, ps.buy_volume + db,
-                                                        ps.sell_volume + ds, self.mark_price)
+            if dv or db or ds:
+                return extra + self.margin_calc.maintenance(
+                    ps.position + dv, ps.buy_volume + db, ps.sell_volume + ds, self.mark_price)
+            return extra + self.margin_calc.maintenance_at(self._unit(ps), self.mark_price)
         return extra + self.margin_calc.maintenance(
             ps.position + dv,
             ps.buy_volume + db,
@@ -217,6 +219,14 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
             ps.buy_notional + dbn,
             ps.sell_notional + dsn,
         )
+
+    def _unit(self, ps: PartyState) -> int:
+        """``MarginCalculator.unit`` of ``ps``'s exposure, cached on the party."""
+        key = (ps.position, ps.buy_volume, ps.sell_volume)
+        if ps.mm_key != key:
+            ps.mm_key = key
+            ps.mm_unit = self.margin_calc.unit(*key)
+        return ps.mm_unit
 
     def margin_levels(self, party: str) -> MarginLevels:
         """Current margin levels of ``party`` (all zero for a party with nothing here)."""
@@ -1114,6 +1124,8 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
         self.config = cfg
         self.risk_factors = risk_factors_for(cfg.risk_model)
         self.margin_calc = MarginCalculator(cfg, self.risk_factors, self.price_factor)
+        for ps in self.parties.values():  # cached per-unit maintenance is stale now
+            ps.mm_key = None
         lp_factor = self.fees.liquidity
         self.fees = FeeCalculator(cfg.fees, self.price_factor, cfg.position_decimal_places)
         if self.liquidity.parties() and "liquidity" not in changes.get("fees", {}):

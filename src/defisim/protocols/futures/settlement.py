@@ -13,7 +13,6 @@ from defisim.chain import ledger as acct
 from defisim.chain.ledger import NETWORK_PARTY
 
 from .events import LossSocialised, MarketSettled, MarkPriceUpdated
-from .fixed import ceil_div
 from .types import MarketState, OrderStatus, Reason
 
 if TYPE_CHECKING:
@@ -64,15 +63,22 @@ class SettlementMixin:
         Used by mark-to-market, final settlement and perpetual funding.
         """
         led = self.ledger
+        balances = led.balances
         pf, d = self.price_factor, self.position_factor
         settle, ins = self.settlement_key, self.insurance_key
         winners: list[tuple[PartyState, int]] = []
+        paid_in: list[tuple] = []  # losses fully covered by margin, moved as one batch
+        k = f"{kind}_loss"
         for ps, raw in flows:
             if raw > 0:
                 winners.append((ps, raw * pf // d))
                 continue
-            loss = ceil_div(-raw * pf, d)
-            k = f"{kind}_loss"
+            loss = -(raw * pf // d)  # ceil
+            if not loss:
+                continue
+            if balances.get(ps.margin_key, 0) >= loss and ps.party != NETWORK_PARTY:
+                paid_in.append((ps.margin_key, settle, loss))
+                continue
             if ps.party == NETWORK_PARTY:
                 led.transfer_up_to(ins, settle, loss, k)
                 continue
@@ -83,6 +89,7 @@ class SettlementMixin:
                 got += led.transfer_up_to(ps.bond_key, settle, loss - got, k)
             if got < loss:
                 led.transfer_up_to(ins, settle, loss - got, f"{kind}_loss_insurance")
+        led.transfer_batch(paid_in, k)
         owed = sum(w for _, w in winners)
         collected = led.balance(settle)
         c = self.chain
@@ -98,9 +105,9 @@ class SettlementMixin:
                 if w - share:
                     c.emit(LossSocialised(c.block, c.now, self.market_id, ps.party, w - share))
         else:
-            for ps, w in winners:
-                dest = ins if ps.party == NETWORK_PARTY else ps.margin_key
-                led.transfer(settle, dest, w, f"{kind}_win")
+            led.transfer_batch(
+                [(settle, ins if ps.party == NETWORK_PARTY else ps.margin_key, w)
+                 for ps, w in winners if w], f"{kind}_win")
             rest = led.balance(settle)
             if rest:
                 led.transfer(settle, ins, rest, f"{kind}_rounding")

@@ -27,6 +27,8 @@ class PartyState:
         "bond_key",
         "entry_cost",
         "realised",
+        "mm_key",
+        "mm_unit",
     )
 
     def __init__(self, party: str, market: str, asset: str) -> None:
@@ -48,6 +50,9 @@ class PartyState:
         # open position at entry, realised PnL of the closed parts
         self.entry_cost = 0
         self.realised = 0
+        # cache of MarginCalculator.unit for (position, buy_volume, sell_volume)
+        self.mm_key: tuple[int, int, int] | None = None
+        self.mm_unit = 0
 
     def trade(self, q: int, price: int) -> None:
         """Apply a trade of signed size ``q`` at ``price`` to the position and its accounts."""
