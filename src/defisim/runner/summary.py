@@ -10,9 +10,16 @@
 
     {"scenario", "seed", "steps" (steps run), "total_steps", "wall_s", "steps_per_s",
      "trades", "orders" (distinct order ids), "order_updates", "events",
-     "event_counts" {class name: n}, "kpis" {name: final value}, "interrupted": bool,
+     "event_counts" {class name: n}, "kpis" {name: final value},
+     "risk" {party: {asset: {"capital", "first_step", "last_step", <summarize keys>}}},
+     "risk_error": str | null, "interrupted": bool,
      "error": str | null, "error_type": str | null, "plots": [file names],
      "plot_error": str | null, "finished_utc": ISO-8601}
+
+``risk`` holds :func:`defisim.metrics.summarize` of every party's cumulative PnL
+series in each settlement asset (see :func:`party_risk`); NaN/inf become
+``null``. It is computed from ``run.duckdb`` by :func:`write_summary`;
+``risk_error`` says why it is missing when that failed.
 """
 
 from __future__ import annotations
@@ -47,6 +54,9 @@ class RunResult:
         trades, orders, order_updates, events: counts (``orders`` = distinct ids).
         event_counts: events per event class.
         plots: PNG files drawn; plot_error: why plotting failed, if it did.
+        risk: per party, per settlement asset, the risk and performance metrics
+            of its PnL series (:func:`party_risk`); filled by :func:`write_summary`
+            from the run folder's ``run.duckdb``. risk_error: why that failed.
     """
 
     scenario: str
@@ -66,6 +76,8 @@ class RunResult:
     event_counts: dict[str, int] = field(default_factory=dict)
     plots: list[str] = field(default_factory=list)
     plot_error: str | None = None
+    risk: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    risk_error: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -91,6 +103,11 @@ class RunResult:
             "events": self.events,
             "event_counts": dict(sorted(self.event_counts.items())),
             "kpis": {k: (v if math.isfinite(v) else None) for k, v in self.kpis.items()},
+            "risk": {
+                party: {asset: _finite_or_none(m) for asset, m in by_asset.items()}
+                for party, by_asset in self.risk.items()
+            },
+            "risk_error": self.risk_error,
             "interrupted": self.interrupted,
             "error": self.error,
             "error_type": self.error_type,
@@ -99,6 +116,13 @@ class RunResult:
             "out_dir": str(self.out_dir) if self.out_dir is not None else None,
             "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         }
+
+
+def _finite_or_none(metrics: dict[str, float]) -> dict[str, float | None]:
+    return {
+        k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+        for k, v in metrics.items()
+    }
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -127,10 +151,102 @@ def write_params(out: Path, scenario: Scenario, seed: int, command: list[str]) -
 
 
 def write_summary(out: Path, result: RunResult) -> Path:
-    """Write ``summary.json`` into ``out`` (call last); returns its path."""
-    p = Path(out) / "summary.json"
+    """Write ``summary.json`` into ``out`` (call last); returns its path.
+
+    First fills ``result.risk`` with :func:`party_risk` when it is empty and
+    ``out`` holds a ``run.duckdb``. A failure there never loses the summary: its
+    text goes to ``result.risk_error`` (a Ctrl-C is re-raised after writing).
+    """
+    out = Path(out)
+    pending: BaseException | None = None
+    if not result.risk and result.risk_error is None and (out / "run.duckdb").is_file():
+        try:
+            result.risk = party_risk(out)
+        except KeyboardInterrupt as exc:
+            result.risk_error = "interrupted while computing risk metrics"
+            pending = exc
+        except Exception as exc:  # a metrics problem must not lose the summary
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            result.risk_error = f"{type(exc).__name__}: {first}"
+    p = out / "summary.json"
     _write_json(p, result.to_json_dict())
+    if pending is not None:
+        raise pending
     return p
+
+
+_RISK_SQL = """
+WITH
+  mk AS (
+    SELECT json_extract_string(payload, '$.market') AS market,
+           json_extract_string(payload, '$.asset') AS asset
+    FROM events WHERE type = 'MarketCreated'),
+  dec AS (
+    SELECT json_extract_string(payload, '$.asset') AS asset,
+           any_value(CAST(json_extract_string(payload, '$.decimals') AS INTEGER)) AS decimals
+    FROM events WHERE type = 'AssetCreated' GROUP BY ALL),
+  cap AS (
+    SELECT party, json_extract_string(payload, '$.asset') AS asset,
+           sum(CAST(json_extract_string(payload, '$.amount') AS HUGEINT)) AS minted
+    FROM events WHERE type = 'Minted' AND party IS NOT NULL GROUP BY ALL),
+  pnl AS (
+    SELECT p.party, mk.asset, p.step, any_value(p.pnl) AS pnl
+    FROM positions p JOIN mk USING (market) GROUP BY ALL)
+SELECT pnl.party, pnl.asset,
+       CAST(cap.minted AS DOUBLE) / pow(10, dec.decimals) AS capital,
+       list(pnl.pnl ORDER BY pnl.step) AS series,
+       min(pnl.step), max(pnl.step)
+FROM pnl JOIN cap USING (party, asset) JOIN dec USING (asset)
+GROUP BY ALL
+ORDER BY pnl.party, pnl.asset
+"""
+
+
+def party_risk(
+    run_dir: str | os.PathLike, level: float = 0.95, days_per_year: float = 365.0
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Risk and performance metrics of every party's PnL in a run folder's ``run.duckdb``.
+
+    For each party and settlement asset: the party's cumulative PnL (the ``pnl``
+    column of ``positions``: equity minus everything minted to it, the same in
+    every market of that asset) at every step from ``first_step``, the first
+    step it traded, to ``last_step``, the last record, preceded by a 0 (its PnL
+    before it traded), so that ``total_pnl`` is its final PnL. With ``capital`` =
+    everything minted to it in the asset (the ``Minted`` events) this goes
+    through :func:`defisim.metrics.summarize` at the run's step period
+    (``time_ns`` over ``step``), a 365-day year and ``level``: the ratios are
+    annualised, ``var``/``cvar`` are one-step return quantiles. Parties never
+    minted any of the asset (the network) are left out. Money minted mid-run
+    counts as capital from the start.
+
+    Returns:
+        ``{party: {asset: {"capital", "first_step", "last_step", *SUMMARY_KEYS}}}``,
+        parties and assets sorted; empty when the run recorded no positions.
+    """
+    from defisim.metrics import summarize
+    from defisim.store import open_store
+
+    with open_store(Path(run_dir) / "run.duckdb") as store:
+        tables = set(store.tables())
+        if not {"positions", "events"} <= tables:
+            return {}
+        span = store.query(
+            "SELECT max(time_ns) - min(time_ns), max(step) - min(step) FROM positions"
+        )[0]
+        if span[0] is None:
+            return {}
+        rows = store.query(_RISK_SQL)
+    dt_ns, dsteps = span
+    period_s = dt_ns / dsteps / 1e9 if dsteps and dt_ns > 0 else 1.0
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for party, asset, capital, series, first, last in rows:
+        if capital is None or not capital > 0:
+            continue
+        m: dict[str, float] = {"capital": capital, "first_step": first, "last_step": last}
+        pnl = [0.0, *series]  # its PnL before its first trade: nothing yet
+        m.update(summarize(pnl, capital, period_s, days_per_year=days_per_year, level=level))
+        out.setdefault(party, {})[asset] = m
+    return out
 
 
 def read_json(path: str | os.PathLike) -> dict[str, Any]:
