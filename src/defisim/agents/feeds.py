@@ -112,6 +112,23 @@ class ReferencePriceFeed(Agent):
         i = int(np.searchsorted(self._times, t_s + 1e-9, side="right")) - 1
         self.index = min(max(i, 0), self._n - 1)
 
+    def replace_future(self, prices: np.ndarray) -> None:
+        """Replace the path points after the current one with ``prices`` (same count,
+        same times; used to give a learning episode a new future).
+
+        Raises:
+            ValueError: wrong length, or a price that is not finite and positive.
+        """
+        prices = np.asarray(prices, dtype=np.float64)
+        n_future = self._n - self.index - 1
+        if prices.shape != (n_future,):
+            raise ValueError(f"replace_future: expected {n_future} prices, got shape "
+                             f"{prices.shape}")
+        new = np.concatenate([self._prices[: self.index + 1], prices])
+        self.path = PricePath(self._times, new, self.path.start,
+                              f"{self.path.source} (future redrawn at point {self.index})")
+        self._prices = np.asarray(self.path.prices, dtype=np.float64)
+
     # -------------------------------------------------------------- readings
     @property
     def price(self) -> float:

@@ -65,6 +65,17 @@ class Scenario:
         ``summary.json`` is written: write extra files into ``result.out_dir`` (``None``
         when not recording), analyse failures (the ``fuzz`` scenario shrinks them)."""
 
+    def reseed_episode(self, sim: Simulation, streams) -> None:
+        """Redraw, for a new learning episode, what :meth:`build` drew for the future.
+
+        The environments (:mod:`defisim.envs`) build a scenario once, warm it up and
+        restore that snapshot for every episode, reseeding the agents. A scenario
+        whose exogenous inputs were drawn at build time (a synthetic price path)
+        overrides this to redraw their future part from ``streams`` (a
+        :class:`~defisim.chain.rng.RandomStreams` of the episode seed; use stream
+        names starting with ``"episode:"``). The default keeps them.
+        """
+
     @property
     def markets(self) -> list[str]:
         """Futures markets this scenario trades (for book and position recording)."""

@@ -216,6 +216,21 @@ class BtcFutures(Scenario):
         n = self.total_steps() + p.informed_lookahead + 1
         return gbm_path(n, self.step_seconds, p.s0, p.mu, p.sigma, sim.rng("reference_price"))
 
+    def reseed_episode(self, sim: Simulation, streams) -> None:
+        """A GBM reference path gets a new future (same ``mu``, ``sigma``) from the
+        current price, drawn from ``streams.generator("episode:reference_price")``;
+        a price file is kept as it is."""
+        feed = self.feed
+        if self._file_path is not None or feed is None:
+            return
+        n_future = len(feed.path) - feed.index
+        if n_future < 2:
+            return
+        p: BtcFuturesParams = self.params  # type: ignore[assignment]
+        future = gbm_path(n_future, self.step_seconds, feed.price, p.mu, p.sigma,
+                          streams.generator("episode:reference_price"))
+        feed.replace_future(future.prices[1:])
+
     # ------------------------------------------------------------------- build
     def build(self, sim: Simulation) -> list[Agent]:
         """Create USDT, the market and the agents (feed first)."""

@@ -1,0 +1,44 @@
+"""Reinforcement-learning environments over defisim scenarios.
+
+- :class:`TradingEnv`: a Gymnasium environment, one learning party trading among a
+  scenario's agents (registered as ``defisim/Trading-v0``);
+- :func:`make_vector_env`: many of them in one process (a Gymnasium vector env);
+- :class:`MultiAgentTradingEnv`: a PettingZoo parallel environment with several
+  learning parties (competing market makers, a maker against a taker, ...).
+
+Episodes start from a snapshot of the scenario after its warm-up
+(:class:`ScenarioSession`), reseeded per episode.
+"""
+
+import gymnasium
+
+from .actions import ActionConfig
+from .multi import MultiAgentTradingEnv
+from .observations import DEFAULT_OBSERVATION, FEATURES, ObservationBuilder, ObservationError
+from .rewards import RewardConfig
+from .session import EnvSetupError, EpisodeState, ScenarioSession
+from .trading import TradingEnv, TradingEnvConfig
+from .vector import make_vector_env
+
+ENV_ID = "defisim/Trading-v0"
+"""The Gymnasium id of :class:`TradingEnv`: ``gymnasium.make(ENV_ID, scenario=...)``."""
+
+if ENV_ID not in gymnasium.registry:
+    gymnasium.register(id=ENV_ID, entry_point="defisim.envs.trading:TradingEnv")
+
+__all__ = [
+    "DEFAULT_OBSERVATION",
+    "ENV_ID",
+    "FEATURES",
+    "ActionConfig",
+    "EnvSetupError",
+    "EpisodeState",
+    "MultiAgentTradingEnv",
+    "ObservationBuilder",
+    "ObservationError",
+    "RewardConfig",
+    "ScenarioSession",
+    "TradingEnv",
+    "TradingEnvConfig",
+    "make_vector_env",
+]

@@ -1,0 +1,192 @@
+"""A scenario built once, warmed up and snapshotted, from which episodes start.
+
+Building a scenario (assets, markets, dozens of agents, price paths) and running
+its warm-up (opening auction, first quotes) costs far more than an episode's first
+step, so the environments do it once: :class:`ScenarioSession` builds the scenario
+with its base seed, adds the learning parties with their collateral, runs
+``warmup_steps`` scenario steps exactly as :func:`defisim.runner.run_scenario` does,
+and pickles the whole state (simulation, agents, scheduler, scenario object). An
+episode (:meth:`ScenarioSession.restore`) unpickles a fresh copy and *reseeds* it:
+
+- the chain's random streams get the episode seed as their root;
+- every agent's ``rng`` becomes ``RandomStreams(seed).generator("agent:<name>")``
+  and the scheduler's ``"runner:agent_order"`` likewise (the names the runner uses);
+- the scenario's :meth:`~defisim.scenarios.base.Scenario.reseed_episode` hook
+  redraws what it drew at build time for the future (for example the rest of a
+  GBM reference path), from ``RandomStreams(seed).generator("episode:...")``.
+
+So the same episode seed gives the same episode, bit for bit, and different seeds
+give different background flow (and paths, where the scenario reseeds them) from
+the same warmed-up market. Agents that copied their generator into another
+attribute at build time keep that copy's state from the snapshot (deterministic,
+but the same in every episode).
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from defisim.chain import NS_PER_SECOND
+from defisim.chain.rng import RandomStreams
+from defisim.runner.loop import AgentScheduler, step_ns_of
+from defisim.scenarios import get_scenario
+from defisim.service import Simulation
+
+if TYPE_CHECKING:
+    from defisim.agents.base import Agent
+    from defisim.scenarios.base import Scenario
+
+
+class EnvSetupError(ValueError):
+    """The environment could not be built (unknown scenario or parameter, a learner
+    name already used by the scenario, a market that does not exist, ...)."""
+
+
+@dataclass
+class EpisodeState:
+    """The live state of one episode (what the snapshot holds, unpickled).
+
+    ``now_ns`` is the time of the open block; ``step`` counts scenario steps since
+    the start of the run (warm-up included).
+    """
+
+    sim: Simulation
+    agents: list[Agent]
+    scheduler: AgentScheduler
+    scenario: Scenario
+    now_ns: int
+    step: int
+
+    def advance(self, steps: int, step_ns: int) -> None:
+        """Run ``steps`` scenario steps: wake the due agents, close the block, open the
+        next one ``step_ns`` later (the loop of :func:`defisim.runner.run_scenario`,
+        without recording)."""
+        sim, agents, sched = self.sim, self.agents, self.scheduler
+        due, after = sched.due, sched.after_step
+        now_ns = self.now_ns
+        for _ in range(steps):
+            now_s = now_ns / NS_PER_SECOND
+            for i in due(now_ns):
+                agent = agents[i]
+                agent.step(sim)
+                after(i, agent.next_wakeup(now_s), now_ns)
+            sim.end_block()
+            now_ns += step_ns
+            sim.begin_block(now_ns)
+        self.now_ns = now_ns
+        self.step += steps
+
+
+class ScenarioSession:
+    """Build, warm up and snapshot a scenario with some learning parties in it.
+
+    Args:
+        scenario: a registered scenario name.
+        scenario_params: overrides of the scenario's parameters (validated by its
+            pydantic model).
+        learners: learning party names and their collateral (asset units of the
+            market's settlement asset), e.g. ``{"learner": 100_000.0}``.
+        market: the market the learners trade (default: the scenario's first).
+        warmup_steps: scenario steps run before the snapshot (>= 0).
+        episode_steps: scenario steps an episode may use after the warm-up; when
+            the scenario has a ``steps`` parameter left at ``None`` it is set to
+            ``warmup_steps + episode_steps`` so price paths cover the episode.
+        base_seed: the seed the scenario is built and warmed up with.
+        check_invariants: check the chain's invariants at every block end.
+
+    Raises:
+        EnvSetupError: unknown scenario, bad parameters, an unknown market, a
+            learner name the scenario already uses, or a failing build.
+    """
+
+    def __init__(
+        self,
+        scenario: str,
+        scenario_params: dict[str, Any] | None,
+        learners: dict[str, float],
+        market: str | None = None,
+        warmup_steps: int = 10,
+        episode_steps: int = 100,
+        base_seed: int = 0,
+        check_invariants: bool = False,
+    ) -> None:
+        try:
+            cls = get_scenario(scenario)
+        except KeyError as exc:
+            raise EnvSetupError(str(exc).strip("'\"")) from None
+        params = dict(scenario_params or {})
+        if warmup_steps < 0 or episode_steps < 1:
+            raise EnvSetupError(
+                f"warmup_steps must be >= 0 and episode_steps >= 1, got {warmup_steps}, "
+                f"{episode_steps}")
+        if "steps" in cls.Params.model_fields and params.get("steps") is None:
+            params["steps"] = warmup_steps + episode_steps
+        try:
+            scn = cls(cls.Params(**params))
+            self.step_ns = step_ns_of(scn.params.step_seconds)
+        except (ValueError, TypeError) as exc:
+            raise EnvSetupError(f"{scenario}: {_one_line(exc)}") from None
+        self.scenario_name = scenario
+        self.base_seed = base_seed
+        self.warmup_steps = warmup_steps
+        self.episode_steps = episode_steps
+        self.learners = dict(learners)
+
+        sim = Simulation(seed=base_seed, check_invariants=check_invariants, keep_events=False)
+        try:
+            agents = list(scn.build(sim))
+        except (ValueError, TypeError, KeyError, OSError) as exc:
+            raise EnvSetupError(f"{scenario}: build failed: {_one_line(exc)}") from exc
+        for a in agents:
+            a.rng = sim.rng(f"agent:{a.name}")
+        markets = list(sim.markets)
+        if not markets:
+            raise EnvSetupError(f"scenario {scenario} creates no market to trade")
+        self.market = market if market is not None else markets[0]
+        if self.market not in markets:
+            raise EnvSetupError(f"market {self.market!r} not in scenario {scenario}: {markets}")
+        self.asset = sim.market(self.market).asset
+        taken = set(sim.parties) | {a.name for a in agents}
+        for name, collateral in self.learners.items():
+            if name in taken:
+                raise EnvSetupError(f"learner name {name!r} is already a party or agent of "
+                                    f"{scenario}; choose another")
+            if not (math.isfinite(collateral) and collateral > 0):
+                raise EnvSetupError(f"learner {name!r}: collateral must be > 0, got {collateral}")
+            sim.create_party(name)
+            sim.mint(name, self.asset, collateral)
+        sched = AgentScheduler(agents, sim.rng("runner:agent_order"))
+        for a in agents:
+            a.initialise(sim)
+        state = EpisodeState(sim, agents, sched, scn, 0, 0)
+        state.advance(warmup_steps, self.step_ns)
+        self._blob = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @property
+    def snapshot_bytes(self) -> int:
+        """Size of the pickled warm-up snapshot (bytes)."""
+        return len(self._blob)
+
+    def restore(self, seed: int) -> EpisodeState:
+        """A fresh copy of the warmed-up state, reseeded for episode ``seed`` (module doc).
+
+        Raises:
+            ValueError: ``seed`` is not a non-negative integer.
+        """
+        state: EpisodeState = pickle.loads(self._blob)
+        streams = RandomStreams(seed)
+        state.sim.chain.rng = streams
+        for a in state.agents:
+            a.rng = streams.generator(f"agent:{a.name}")
+        state.scheduler.rng = streams.generator("runner:agent_order")
+        hook = getattr(state.scenario, "reseed_episode", None)
+        if hook is not None:
+            hook(state.sim, streams)
+        return state
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
