@@ -12,6 +12,10 @@ Verbs:
   sample through the order book and compare with its book file.
 - ``defisim replay-fuzz FILE``: replay a saved fuzz failure (``fuzz-failure-<seed>.json``);
   exit 1 if it still violates an invariant.
+- ``defisim sweep`` / ``optimize`` / ``report``: experiments (:mod:`defisim.experiments`).
+- ``defisim train SCENARIO --max-iterations N [--out DIR] [--resume] ...``: train an
+  offline soft actor-critic trader in the scenario (:mod:`defisim.learning.workflow`).
+- ``defisim evaluate CHECKPOINT --episodes N``: the trained policy against baselines.
 
 Errors in what the user gave (unknown scenario, bad ``--set``, malformed price
 file, existing run folder) print one line starting with ``error:`` on stderr and
@@ -606,6 +610,113 @@ def report(
     except ExperimentError as exc:
         _fail(str(exc))
     typer.echo(str(path))
+
+
+# ------------------------------------------------------------------ learning
+@app.command()
+def train(
+    scenario: Annotated[str, typer.Argument(help="Scenario the learner trades in.")],
+    max_iterations: Annotated[int, typer.Option(help="Train until this many iterations.",
+                                                min=1)] = 5,
+    out: Annotated[Path | None, typer.Option(help="Training folder (default "
+                                             "runs/train-<scenario>).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
+    episodes: Annotated[int, typer.Option(help="Episodes collected per iteration.", min=1)] = 10,
+    episode_steps: Annotated[int, typer.Option(help="Env steps per episode.", min=1)] = 100,
+    warmup_steps: Annotated[int, typer.Option(help="Scenario steps before episodes.",
+                                              min=0)] = 5,
+    steps_per_action: Annotated[int, typer.Option(help="Scenario steps per env step.",
+                                                  min=1)] = 1,
+    collateral: Annotated[float, typer.Option(help="Learner's deposit.")] = 100_000.0,
+    observation: Annotated[str | None, typer.Option(
+        help="Comma-separated observation features (see defisim.envs.observations), e.g. "
+             "position,prices:5,reference_lookahead:1,time_left.")] = None,
+    action: Annotated[str, typer.Option(help="Action kind: discrete or quotes.")] = "discrete",
+    size: Annotated[float, typer.Option(help="Contracts per order / quote.")] = 0.1,
+    reward: Annotated[str, typer.Option(help="pnl, pnl_inventory, dsr, ddr or terminal.")
+                      ] = "pnl",
+    reward_scale: Annotated[float, typer.Option(help="Multiplier of PnL rewards.")] = 1.0,
+    inventory_penalty: Annotated[float, typer.Option(help="Per contract per step.")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Base seed of the episodes.", min=0)] = 0,
+    epochs_q: Annotated[int, typer.Option(help="Critic epochs per iteration.", min=0)] = 20,
+    epochs_pi: Annotated[int, typer.Option(help="Policy epochs per iteration.", min=0)] = 5,
+    alpha: Annotated[float, typer.Option(help="Initial entropy coefficient.")] = 0.2,
+    alpha_decay: Annotated[float, typer.Option(help="Entropy decay per iteration.")] = 0.9,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Scenario parameter name=value (repeatable).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Train an offline soft actor-critic trader on SCENARIO (collect, fit Q, improve)."""
+    from pydantic import ValidationError
+
+    from defisim.envs import EnvSetupError
+    from defisim.learning.workflow import train_scenario
+    from defisim.scenarios import get_scenario
+
+    folder = out if out is not None else Path("runs") / f"train-{scenario}"
+    env_cfg: dict[str, Any] = {}
+    try:
+        if not resume or set_ or observation:
+            try:
+                model = get_scenario(scenario).Params
+            except KeyError as exc:
+                raise _UserError(_one_line(exc)) from None
+            env_cfg = {
+                "scenario": scenario,
+                "scenario_params": _parse_sets(scenario, model, list(set_ or [])),
+                "episode_steps": episode_steps, "warmup_steps": warmup_steps,
+                "steps_per_action": steps_per_action, "collateral": collateral,
+                "action": {"kind": action, "size": size},
+                "reward": {"kind": reward, "scale": reward_scale,
+                           "inventory_penalty": inventory_penalty},
+                "base_seed": seed,
+            }
+            if observation:
+                env_cfg["observation"] = [f.strip() for f in observation.split(",") if f.strip()]
+        train_cfg = {"max_iterations": max_iterations, "episodes_per_iteration": episodes,
+                     "seed": seed, "epochs_q": epochs_q, "epochs_pi": epochs_pi,
+                     "sac_config": {"alpha": alpha, "alpha_decay": alpha_decay, "seed": seed}}
+        res = train_scenario(env_cfg, folder, None if resume else train_cfg, resume=resume,
+                             progress=not quiet)
+    except _UserError as exc:
+        _fail(str(exc), exc.code)
+    except (EnvSetupError, ValidationError, ValueError, FileExistsError,
+            FileNotFoundError) as exc:
+        _fail(_one_line(exc))
+    if not quiet:
+        typer.echo("iteration  episode PnL (mean ± SE)   q_loss     alpha")
+        for row in res.log:
+            typer.echo(f"{int(row['iteration']):9d}  {_fmt(float(row['episode_pnl_mean'])):>12} ± "
+                       f"{_fmt(float(row['episode_pnl_se'])):<10} {_fmt(float(row['q_loss'])):>9} "
+                       f"{_fmt(float(row['alpha'])):>9}")
+    typer.echo(str(res.checkpoint))
+
+
+@app.command()
+def evaluate(
+    checkpoint: Annotated[Path, typer.Argument(help="A checkpoint .pt or a training folder.")],
+    episodes: Annotated[int, typer.Option(help="Evaluation episodes per policy.", min=1)] = 50,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default "
+                                             "<training folder>/evaluation).")] = None,
+    seed: Annotated[int, typer.Option(help="Env seed of the first episode.", min=0)
+                    ] = 1_000_000,
+    no_baselines: Annotated[bool, typer.Option("--no-baselines")] = False,
+) -> None:
+    """Evaluate a trained policy against random, hold, buy-and-hold and zero-intelligence."""
+    from defisim.envs import EnvSetupError
+    from defisim.learning.workflow import evaluate_checkpoint
+
+    try:
+        res = evaluate_checkpoint(checkpoint, episodes, out, seed, not no_baselines)
+    except (EnvSetupError, ValueError, FileNotFoundError) as exc:
+        _fail(_one_line(exc))
+    cols = ("pnl_mean", "pnl_se", "win_rate", "sharpe_mean", "max_drawdown_mean", "cvar_mean")
+    typer.echo(f"{'policy':<18}" + "".join(f"{c:>18}" for c in cols))
+    for name, ev in res.items():
+        typer.echo(f"{name:<18}" + "".join(f"{_fmt(ev.metrics[c]):>18}" for c in cols))
+    folder = out if out is not None else (
+        (checkpoint if checkpoint.is_dir() else checkpoint.parent.parent) / "evaluation")
+    typer.echo(str(folder))
 
 
 def main() -> None:  # pragma: no cover - python -m defisim.cli
