@@ -676,7 +676,9 @@ def train(
         train_cfg = {"max_iterations": max_iterations, "episodes_per_iteration": episodes,
                      "seed": seed, "epochs_q": epochs_q, "epochs_pi": epochs_pi,
                      "sac_config": {"alpha": alpha, "alpha_decay": alpha_decay, "seed": seed}}
-        res = train_scenario(env_cfg, folder, None if resume else train_cfg, resume=resume,
+        res = train_scenario(env_cfg, folder,
+                             {"max_iterations": max_iterations} if resume else train_cfg,
+                             resume=resume,
                              progress=not quiet)
     except _UserError as exc:
         _fail(str(exc), exc.code)

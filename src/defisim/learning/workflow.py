@@ -72,13 +72,15 @@ def train_scenario(env_config: dict[str, Any], out_dir: str | Path,
 
     out = Path(out_dir)
     env_path = out / ENV_FILE
-    cfg = TradingEnv(env_config).config.model_dump(mode="json")  # validates, builds once
     if resume and env_path.exists():
-        stored = json.loads(env_path.read_text())
-        if env_config and stored != cfg:
+        cfg = json.loads(env_path.read_text())
+        if env_config and TradingEnv(env_config).config.model_dump(mode="json") != cfg:
             raise ValueError(f"{out}: the stored {ENV_FILE} differs from the environment given; "
                              "resume without environment options")
-        cfg = stored
+    elif resume:
+        raise FileNotFoundError(f"cannot resume: {env_path} not found")
+    else:
+        cfg = TradingEnv(env_config).config.model_dump(mode="json")  # validates, builds once
     if cfg["action"]["kind"] == "continuous":
         raise ValueError("the offline soft actor-critic needs discrete actions "
                          "(action kind 'discrete' or 'quotes')")
