@@ -24,7 +24,7 @@ from pettingzoo import ParallelEnv
 
 from .observations import ObservationBuilder
 from .session import EnvSetupError
-from .trading import Learner, TradingEnvConfig, parse_config, shared_session
+from .trading import Learner, TradingEnvConfig, check_features, parse_config, shared_session
 
 
 class MultiAgentTradingEnv(ParallelEnv):
@@ -43,7 +43,7 @@ class MultiAgentTradingEnv(ParallelEnv):
             than the four above.
     """
 
-    metadata = {"name": "defisim_trading_v0", "render_modes": ["ansi"],
+    metadata = {"name": "defisim_trading_v0", "render_modes": ["ansi"], "render_fps": 1,
                 "is_parallelizable": True}
 
     PER_LEARNER = ("collateral", "observation", "action", "reward")
@@ -75,6 +75,7 @@ class MultiAgentTradingEnv(ParallelEnv):
             except ValueError as exc:
                 raise EnvSetupError(f"learner {name!r}: {exc}") from None
             self._learners[name] = Learner(c, name, self.session, builder)
+            check_features(self._learners[name])
             self._obs_spaces[name] = spaces.Box(-np.inf, np.inf, (builder.size,), np.float32)
             self._act_spaces[name] = c.action.space()
             self.observation_names[name] = builder.names

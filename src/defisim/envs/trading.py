@@ -16,8 +16,9 @@ same episode, bit for bit. Without a seed, episodes draw seeds from the env's ow
 generator (seeded by the first ``reset(seed=...)``, else by ``base_seed``).
 
 ``info`` at every step: ``pnl`` (learner PnL since the start of the episode, asset
-units), ``position`` (contracts), ``equity``, ``mid``, ``sent``, ``rejected`` and
-``traded`` (orders and raw size this step), ``step``.
+units), ``position`` (contracts), ``equity``, ``mid``, ``sent`` and ``rejected``
+(orders this step), ``traded`` (contracts filled this step), ``step``. Stepping a
+finished episode raises ``RuntimeError``: call ``reset``.
 """
 
 from __future__ import annotations
@@ -99,6 +100,22 @@ def shared_session(cfg: TradingEnvConfig, learners: dict[str, float]) -> Scenari
     return s
 
 
+def check_features(learner: Learner) -> None:
+    """Write one observation from the snapshot, so a feature the scenario cannot give
+    (a reference price without a feed) fails at construction, not at ``reset``.
+
+    Raises:
+        EnvSetupError: naming the feature's problem.
+    """
+    try:
+        learner.start(learner.session.restore(learner.cfg.base_seed))
+        learner.observe()
+    except ValueError as exc:  # ObservationError
+        raise EnvSetupError(f"learner {learner.party!r}: {exc}") from None
+    finally:
+        learner.view = None
+
+
 class Learner:
     """One learning party inside an episode: its view, order sender and reward."""
 
@@ -128,11 +145,13 @@ class Learner:
         v.mids.append(v.mid())
         pnl = v.pnl()
         pos = v.position()
-        reward = self.tracker.reward(pnl, pos, last)
         equity = v.equity()
         ruined = equity <= self.cfg.ruin_fraction * self.cfg.collateral
+        reward = self.tracker.reward(pnl, pos, last or ruined)  # ruin ends the episode too
+        c = self.last_counts
         info = {"pnl": pnl - self.start_pnl, "position": pos, "equity": equity,
-                "mid": v.mids[-1], "step": v.step, **self.last_counts}
+                "mid": v.mids[-1], "step": v.step, "sent": c["sent"], "rejected": c["rejected"],
+                "traded": c["traded"] / v.size_scale}
         return float(reward), ruined, info
 
 
@@ -154,7 +173,7 @@ class TradingEnv(gym.Env):
             learner name the scenario already uses.
     """
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
 
     def __init__(self, config: TradingEnvConfig | dict[str, Any] | None = None,
                  render_mode: str | None = None, **overrides: Any) -> None:
@@ -167,6 +186,7 @@ class TradingEnv(gym.Env):
             raise EnvSetupError(str(exc)) from None
         self.session = shared_session(cfg, {cfg.learner: cfg.collateral})
         self.learner = Learner(cfg, cfg.learner, self.session, builder)
+        check_features(self.learner)
         self.observation_names = builder.names
         self.action_names = cfg.action.names()
         self.observation_space = spaces.Box(-np.inf, np.inf, (builder.size,), np.float32)
@@ -175,6 +195,7 @@ class TradingEnv(gym.Env):
         self.state = None
         self._seed_rng = np.random.default_rng(cfg.base_seed)
         self._step = 0
+        self._done = False
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """Restore the warmed-up snapshot reseeded with ``seed`` (module docstring).
@@ -191,6 +212,7 @@ class TradingEnv(gym.Env):
         self.state = self.session.restore(episode_seed)
         self.learner.start(self.state)
         self._step = 0
+        self._done = False
         info = {"pnl": 0.0, "position": self.learner.view.position(),
                 "equity": self.learner.view.equity(), "mid": self.learner.view.mids[-1],
                 "step": 0, "seed": episode_seed}
@@ -209,6 +231,8 @@ class TradingEnv(gym.Env):
         """
         if self.state is None:
             raise RuntimeError("call reset() before step()")
+        if self._done:
+            raise RuntimeError("the episode has ended (terminated); call reset()")
         ln = self.learner
         ln.last_counts = ln.sender.apply(action)
         self.state.advance(self.config.steps_per_action, self.session.step_ns)
@@ -216,7 +240,8 @@ class TradingEnv(gym.Env):
         ln.view.step = self._step
         last = self._step >= self.config.episode_steps
         reward, ruined, info = ln.finish_step(last)
-        return ln.observe(), reward, bool(last or ruined), False, info
+        self._done = bool(last or ruined)
+        return ln.observe(), reward, self._done, False, info
 
     def render(self):
         if self.render_mode == "ansi" and self.state is not None:
