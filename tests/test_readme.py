@@ -25,7 +25,8 @@ def test_readme_python_example_runs_as_documented():
 def test_readme_mechanics_example_runs():
     from defisim import Simulation
 
-    block = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)[1]
+    block = next(b for b in re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+                 if '"PERP"' in b)
     sim = Simulation(seed=1)
     sim.create_asset("USDT", 6)
     for p in ("mm", "lp"):
@@ -37,3 +38,14 @@ def test_readme_mechanics_example_runs():
     assert m.config.perpetual.funding_period_s == 28800 and m.monitor is not None
     assert sim.liquidity_provisions("PERP")["lp"]["commitment"] == 50_000
     assert len(sim.governance.pending) == 2
+
+
+def test_readme_learning_example_runs():
+    block = next(b for b in re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+                 if "defisim/Trading-v0" in b)
+    env: dict = {}
+    exec(compile(block, "README.md", "exec"), env)
+    # 6 features: position, margin, spread_bps, 10 mid returns, 5 book levels x 4, time_left
+    assert env["obs"].shape == (1 + 1 + 1 + 10 + 20 + 1,)
+    assert env["info"]["position"] == 0.1  # the buy of 0.1 BTC filled
+    assert not env["terminated"]
