@@ -274,6 +274,11 @@ class RMSC04Params(ScenarioParams):
     fund_vol: float = Field(5e-5, ge=0)
     """Volatility of the fundamental, cents per sqrt(ns) (ABIDES ``fund_vol``)."""
     opening_auction_s: float = Field(1.0, ge=0)
+    mark_price_frequency_s: float = Field(5.0, ge=0)
+    """Seconds between mark-to-market settlements (the futures market's; Vega's
+    default 5 s). ABIDES' exchange has no margin or mark-to-market at all: every
+    settlement pays or collects every open position, so this sets most of the cost
+    of a day with ~700 positioned parties (see ``benchmarks/bench_rmsc04.py``)."""
     collateral: float = Field(10_000_000.0, gt=0)
     """USD minted to every trading party."""
 
@@ -350,6 +355,7 @@ class RMSC04(Scenario):
             risk_model={"kind": "lognormal", "risk_aversion": 0.01,
                         "tau": 1.0 / 365.25 / 24, "mu": 0.0, "r": 0.0, "sigma": 0.3},
             opening_auction_duration_s=p.opening_auction_s,
+            mark_price_frequency_s=p.mark_price_frequency_s,
         )
         dt = float(p.step_seconds)
         n_steps = self.total_steps()
