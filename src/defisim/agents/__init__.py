@@ -18,7 +18,8 @@
 - :class:`ExponentialBookMarketMaker`, :class:`PeggedMarketMaker`, :class:`HedgedMarketMaker`,
   :class:`BackgroundMarket`: shaped books, at-the-touch pegs, a hedge on a second market,
   a regime-switching background book.
-- :class:`IndicatorMomentumTrader`: RSI, stochastic RSI, APO or MACD signals (``talipp``).
+- :class:`IndicatorMomentumTrader`: RSI, stochastic RSI, APO or MACD signals (``talipp``),
+  or CMO (``ta-lib``).
 - :class:`RecorderAgent`: a custom per-step measurement.
 - :class:`ZeroIntelligenceTrader`: Poisson limit/cancel orders with lognormal offsets and
   random time in force; :class:`ValueTrader`: a noisy, filtered view of the fundamental;

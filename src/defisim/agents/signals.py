@@ -1,7 +1,8 @@
-"""Single-indicator momentum traders: RSI, stochastic RSI, APO and MACD (``talipp``).
+"""Single-indicator momentum traders: RSI, stochastic RSI, APO, MACD (``talipp``) and
+CMO (TA-Lib).
 
-Indicators (all computed incrementally by :mod:`talipp.indicators`, one value per
-step; none is written by hand here):
+Indicators (one value per step, all from indicator libraries; none is written by hand
+here):
 
 - ``"rsi"``: RSI (Wilder 1978), 0-100, ``talipp.indicators.RSI(period)``;
 - ``"stoch_rsi"``: stochastic RSI (Chande and Kroll 1994, "The New Technical
@@ -10,16 +11,23 @@ step; none is written by hand here):
 - ``"apo"``: absolute price oscillator ``EMA(fast) - EMA(slow)`` in quote units,
   the difference of two ``talipp.indicators.EMA``;
 - ``"macd"``: the MACD histogram ``MACD - signal`` of
-  ``talipp.indicators.MACD(fast, slow, signal)`` (Appel 1979).
-
-The Chande momentum oscillator (CMO) is not in ``talipp`` 2.7 and is therefore not
-offered (the house rule forbids hand-written indicators).
+  ``talipp.indicators.MACD(fast, slow, signal)`` (Appel 1979);
+- ``"cmo"``: the Chande momentum oscillator (T. Chande and S. Kroll 1994, "The New
+  Technical Trader"), ``100 (Su - Sd) / (Su + Sd)`` with ``Su`` and ``Sd`` the sums of
+  the up and down close-to-close moves over the last ``period`` steps, -100..100, from
+  ``talib.CMO`` (TA-Lib, the ``ta-lib`` package; ``talipp`` 2.7 has no CMO). TA-Lib
+  applies Wilder's smoothing after its first window (over a long series its CMO equals
+  ``2 (RSI - 50)``), so the trader keeps the last ``period + 1`` prices and asks
+  TA-Lib for the CMO of exactly that window, whose only value is the unsmoothed one
+  above (``O(period)`` per step). TA-Lib is imported when a CMO trader is built.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
 from talipp.indicators import EMA, MACD, RSI, StochRSI
 
 from .trading import MarketAgent
@@ -29,7 +37,7 @@ if TYPE_CHECKING:
 
     from .feeds import ReferencePriceFeed
 
-Signal = Literal["rsi", "stoch_rsi", "apo", "macd"]
+Signal = Literal["rsi", "stoch_rsi", "apo", "macd", "cmo"]
 
 #: Default ``(lower, upper)`` thresholds per indicator.
 DEFAULT_THRESHOLDS: dict[str, tuple[float, float]] = {
@@ -37,11 +45,12 @@ DEFAULT_THRESHOLDS: dict[str, tuple[float, float]] = {
     "stoch_rsi": (20.0, 80.0),
     "apo": (0.0, 0.0),
     "macd": (0.0, 0.0),
+    "cmo": (-50.0, 50.0),
 }
 
 
 class IndicatorMomentumTrader(MarketAgent):
-    """Trades the threshold crossings of one ``talipp`` indicator.
+    """Trades the threshold crossings of one indicator (``talipp``, or TA-Lib for CMO).
 
     Each step it adds the step's price (mark, last traded or reference, as
     :class:`~defisim.agents.MomentumTrader`) to the indicator and reads its value
@@ -51,9 +60,11 @@ class IndicatorMomentumTrader(MarketAgent):
       momentum): buy when ``x`` crosses up through ``lower`` (``x_prev < lower <=
       x``: the oversold move is over), sell when it crosses down through ``upper``
       (``x_prev > upper >= x``);
-    - trend signals ``"apo"`` and ``"macd"``: buy when ``x`` crosses up through
-      ``upper`` (``x_prev <= upper < x``), sell when it crosses down through
-      ``lower`` (``x_prev >= lower > x``); both 0 by default (the zero line).
+    - trend signals ``"apo"``, ``"macd"`` and ``"cmo"``: buy when ``x`` crosses up
+      through ``upper`` (``x_prev <= upper < x``), sell when it crosses down through
+      ``lower`` (``x_prev >= lower > x``); both 0 by default for APO and MACD (the zero
+      line), -50 and +50 for CMO (Chande's levels: a CMO above +50 means the up moves
+      of the window are at least three times the down moves).
 
     A buy signal sends a market IOC buy of ``trade_size`` contracts (plus the short
     it closes), capped so that the position stays within ``position_limit``; a
@@ -62,8 +73,8 @@ class IndicatorMomentumTrader(MarketAgent):
     Args:
         name, market, asset, collateral: see :class:`~defisim.agents.trading.MarketAgent`.
         feed: the reference feed (needed for ``price_source="reference"``).
-        signal: ``"rsi"``, ``"stoch_rsi"``, ``"apo"`` or ``"macd"``.
-        period: RSI period (``rsi``, ``stoch_rsi``), steps.
+        signal: ``"rsi"``, ``"stoch_rsi"``, ``"apo"``, ``"macd"`` or ``"cmo"``.
+        period: RSI period (``rsi``, ``stoch_rsi``) or CMO window (``cmo``), steps.
         stoch_period, k_smoothing, d_smoothing: stochastic RSI periods, steps.
         fast, slow, signal_period: EMA periods of APO / MACD, steps.
         lower, upper: thresholds (default :data:`DEFAULT_THRESHOLDS`).
@@ -73,6 +84,11 @@ class IndicatorMomentumTrader(MarketAgent):
     Attributes:
         values: the indicator value after each price (``None`` while warming up).
         signals: ``(time, +1 / -1)`` of every signal acted on.
+
+    Raises:
+        ValueError: an unknown signal, ``lower > upper``, a reference price source
+            without a feed, a CMO ``period`` below 1.
+        ImportError: ``signal="cmo"`` without TA-Lib installed (``pip install ta-lib``).
     """
 
     phase = 2
@@ -120,8 +136,20 @@ class IndicatorMomentumTrader(MarketAgent):
             self._ind = StochRSI(period, stoch_period, k_smoothing, d_smoothing)
         elif signal == "apo":
             self._fast, self._slow = EMA(fast), EMA(slow)
-        else:
+        elif signal == "macd":
             self._ind = MACD(fast, slow, signal_period)
+        else:
+            if period < 1:
+                raise ValueError(f"{name}: the CMO period must be >= 1")
+            try:
+                import talib
+            except ImportError as exc:  # an optional dependency until it is declared
+                raise ImportError(
+                    f"{name}: signal='cmo' needs TA-Lib (pip install ta-lib)"
+                ) from exc
+            self._talib_cmo = talib.CMO
+            self._period = int(period)
+            self._window: deque[float] = deque(maxlen=self._period + 1)
         self.values: list[float | None] = []
         self.signals: list[tuple[float, int]] = []
 
@@ -132,6 +160,12 @@ class IndicatorMomentumTrader(MarketAgent):
             self._slow.add(price)
             f, s = self._fast[-1], self._slow[-1]
             return None if f is None or s is None else f - s
+        if self.signal == "cmo":
+            self._window.append(float(price))
+            if len(self._window) <= self._period:
+                return None
+            closes = np.fromiter(self._window, dtype=np.float64, count=len(self._window))
+            return float(self._talib_cmo(closes, timeperiod=self._period)[-1])
         self._ind.add(price)
         v = self._ind[-1]
         if v is None:
