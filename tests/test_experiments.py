@@ -199,3 +199,19 @@ def test_cli_sweep_optimize_report_and_errors(tmp_path):
         assert res.exit_code == 2, (args, res.output)
         assert res.stderr.startswith("error: ") and msg in res.stderr, res.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_pnl_risk_of_pnl_kpis_hand_computed():
+    from defisim.experiments.sweep import pnl_risk
+
+    rows = [(0, "mm_pnl", 0.0), (0, "spread", 3.0), (1, "mm_pnl", 10.0), (2, "mm_pnl", 5.0),
+            (3, "mm_pnl", 20.0), (0, "x_pnl", 1.0), (1, "x_pnl", 2.0)]
+    out = pnl_risk(rows, 3600.0)
+    # changes d = [10, -5, 15]: mean 20/3, sample std sqrt(325/3) = 10.408...
+    ann = math.sqrt(365 * 24)
+    assert out["mm_pnl.sharpe"] == pytest.approx((20 / 3) / math.sqrt(325 / 3) * ann)
+    # downside deviation over all 3 periods: sqrt(25 / 3)
+    assert out["mm_pnl.sortino"] == pytest.approx((20 / 3) / math.sqrt(25 / 3) * ann)
+    assert out["mm_pnl.max_drawdown"] == pytest.approx(5.0)  # 10 -> 5
+    assert out["mm_pnl.cvar"] == pytest.approx(5.0)  # the worst of ceil(3 * 5 %) = 1 change
+    assert not any(k.startswith(("spread", "x_pnl")) for k in out)  # not PnL / too short

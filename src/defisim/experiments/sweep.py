@@ -8,6 +8,11 @@ A sweep folder holds:
   ``final_kpis(run_id, kpi, value)`` (every KPI at the end of the run: the
   scenario's by name, the built-ins as ``<market>.<name>``) and
   ``step_kpis(run_id, step, kpi, value)`` (the scenario's KPIs at every step);
+  Every scenario KPI whose name ends in ``pnl`` (a party's cumulative PnL, quote
+  units) also gets risk metrics of its per-step changes in ``final_kpis``
+  (:func:`pnl_risk`): ``<kpi>.sharpe`` and ``<kpi>.sortino`` (annualised with a
+  365-day year), ``<kpi>.max_drawdown`` (quote units) and ``<kpi>.cvar`` (95 %
+  historical CVaR of one step's change, quote units);
 - ``sweep.json``: scenario, grid, seeds, fixed parameters;
 - ``results.csv``: mean and 95 % CI of every KPI per grid point (ok runs only);
 - ``sweep-<param>.png``: every KPI against each swept parameter, with error bars.
@@ -267,6 +272,7 @@ def execute_run(spec: RunSpec) -> dict[str, Any]:
             check_invariants=spec.check_invariants,
         )
         kpis, steps = dict(res.kpis), res.steps
+        kpis.update(pnl_risk(rows, float(scn.params.step_seconds or 0.0)))
         if res.interrupted:
             status, error = "interrupted", "interrupted"
         elif res.error is not None:
@@ -284,6 +290,50 @@ def execute_run(spec: RunSpec) -> dict[str, Any]:
         "kpis": kpis,
         "step_kpis": rows,
     }
+
+
+def pnl_risk(rows: list[tuple[int, str, float]], step_seconds: float) -> dict[str, float]:
+    """Risk metrics of every ``*pnl`` KPI series in ``rows`` (``(step, kpi, value)``).
+
+    With ``d`` the per-step changes of the series (quote units): ``sharpe`` =
+    :func:`~defisim.metrics.sharpe_ratio` of ``d`` and ``sortino`` =
+    :func:`~defisim.metrics.sortino_ratio` (target 0), both annualised with
+    :func:`~defisim.metrics.periods_per_year` of ``step_seconds`` (365-day year;
+    not annualised when ``step_seconds`` is 0); ``max_drawdown`` =
+    :func:`~defisim.metrics.max_drawdown_abs` of the series; ``cvar`` =
+    :func:`~defisim.metrics.historical_cvar` of ``d`` at 95 %. Ratios of PnL changes
+    need no capital: they are those of returns on any fixed capital. NaN (left out)
+    where undefined (fewer than 3 points, no variation).
+    """
+    from defisim.metrics import (
+        historical_cvar,
+        max_drawdown_abs,
+        periods_per_year,
+        pnl_changes,
+        sharpe_ratio,
+        sortino_ratio,
+    )
+
+    series: dict[str, list[float]] = {}
+    for _, name, v in rows:
+        if name.lower().endswith("pnl"):
+            series.setdefault(name, []).append(v)
+    ppy = periods_per_year(step_seconds) if step_seconds > 0 else None
+    out: dict[str, float] = {}
+    for name, values in series.items():
+        if len(values) < 3:
+            continue
+        d = pnl_changes(values)
+        metrics = {
+            "sharpe": sharpe_ratio(d, periods_per_year=ppy),
+            "sortino": sortino_ratio(d, periods_per_year=ppy),
+            "max_drawdown": max_drawdown_abs(values),
+            "cvar": historical_cvar(d, 0.95),
+        }
+        for k, v in metrics.items():
+            if math.isfinite(v):
+                out[f"{name}.{k}"] = float(v)
+    return out
 
 
 # -------------------------------------------------------------------- sweep
