@@ -57,6 +57,7 @@ def test_train_resume_and_evaluate(tmp_path):
     assert metrics["trained"]["episodes"] == 3.0
     assert (out / "evaluation" / "pnl.png").is_file()
     assert (out / "evaluation" / "position.png").is_file()
+    assert (out / "evaluation" / "episodes.png").is_file()
 
 
 @pytest.mark.parametrize("args, message", [

@@ -22,7 +22,8 @@ error of the final episode PnL, win rate, and the episode means of the risk
 metrics of :func:`defisim.metrics.summarize` on each episode's PnL path:
 annualised Sharpe and Sortino with a 365-day year, max drawdown, historical VaR
 and CVaR at 95 %), ``pnl.png`` (mean PnL path per policy with a ±2 SE band, and
-the final PnL distribution) and ``position.png`` (mean position path per policy).
+the final PnL distribution), ``position.png`` (mean position path per policy) and
+``episodes.png`` (every episode's PnL and position path, one column per policy).
 """
 
 from __future__ import annotations
@@ -258,6 +259,25 @@ def _plot(results: dict[str, PolicyEvaluation], out: Path) -> None:
     ax.legend()
     fig.tight_layout()
     fig.savefig(out / "position.png", dpi=110)
+    plt.close(fig)
+
+    # every episode of each policy: PnL (top) and position (bottom), one column each
+    names = list(results)
+    fig, axes = plt.subplots(2, len(names), figsize=(3.2 * len(names), 5.5), sharex=True,
+                             squeeze=False)
+    for j, name in enumerate(names):
+        ev = results[name].result
+        for path in ev.step_pnl:
+            axes[0, j].plot(np.arange(1, len(path) + 1), path, lw=0.6, alpha=0.5)
+        for path in ev.step_position:
+            axes[1, j].plot(np.arange(1, len(path) + 1), path, lw=0.6, alpha=0.5)
+        axes[0, j].set_title(name)
+        axes[1, j].set_xlabel("env step")
+    axes[0, 0].set_ylabel("PnL (asset units)")
+    axes[1, 0].set_ylabel("position (contracts)")
+    fig.suptitle("per episode")
+    fig.tight_layout()
+    fig.savefig(out / "episodes.png", dpi=100)
     plt.close(fig)
 
 
