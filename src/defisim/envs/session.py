@@ -29,9 +29,8 @@ import pickle
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from defisim.chain import NS_PER_SECOND
 from defisim.chain.rng import RandomStreams
-from defisim.runner.loop import AgentScheduler, step_ns_of
+from defisim.runner.loop import AgentScheduler, step_ns_of, wake_agents
 from defisim.scenarios import get_scenario
 from defisim.service import Simulation
 
@@ -65,14 +64,9 @@ class EpisodeState:
         next one ``step_ns`` later (the loop of :func:`defisim.runner.run_scenario`,
         without recording)."""
         sim, agents, sched = self.sim, self.agents, self.scheduler
-        due, after = sched.due, sched.after_step
         now_ns = self.now_ns
         for _ in range(steps):
-            now_s = now_ns / NS_PER_SECOND
-            for i in due(now_ns):
-                agent = agents[i]
-                agent.step(sim)
-                after(i, agent.next_wakeup(now_s), now_ns)
+            wake_agents(sim, agents, sched, now_ns)
             sim.end_block()
             now_ns += step_ns
             sim.begin_block(now_ns)

@@ -152,6 +152,18 @@ class AgentScheduler:
         heapq.heappush(self._heap, (wake_ns, i))
 
 
+def wake_agents(sim: Simulation, agents: list[Agent], scheduler: AgentScheduler,
+                now_ns: int) -> None:
+    """Step every agent due at ``now_ns`` in the scheduler's order and record its next
+    wake-up (step 3 of the module docstring, before the block closes)."""
+    now_s = now_ns / NS_PER_SECOND
+    after = scheduler.after_step
+    for i in scheduler.due(now_ns):
+        agent = agents[i]
+        agent.step(sim)
+        after(i, agent.next_wakeup(now_s), now_ns)
+
+
 # --------------------------------------------------------------------- helpers
 def default_run_dir(scenario: str, seed: int, root: str | os.PathLike = "runs") -> Path:
     """``runs/<scenario>-<seed>-<UTC timestamp>`` (timestamp ``YYYYmmddTHHMMSSZ``)."""
@@ -363,14 +375,8 @@ def run_scenario(
             a.initialise(sim)
         now_ns = 0
         kpis = scenario.kpis
-        due = sched.due
-        after = sched.after_step
         for step in range(steps):
-            now_s = now_ns / NS_PER_SECOND
-            for i in due(now_ns):
-                agent = agents[i]
-                agent.step(sim)
-                after(i, agent.next_wakeup(now_s), now_ns)
+            wake_agents(sim, agents, sched, now_ns)
             sim.end_block()
             rec.record_step(step, sim, kpis(sim))
             done = step + 1
