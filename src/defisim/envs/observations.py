@@ -250,7 +250,7 @@ class ObservationBuilder:
                 size, fn = _PARAMETRISED[base](n)
                 if base == "prices":
                     self.history = max(self.history, n + 1)
-                labels = [f"{name}[{j}]" for j in range(size)]
+                labels = [name] if size == 1 else [f"{name}[{j}]" for j in range(size)]
             self.features.append((offset, size, fn))
             self.names.extend(labels)
             offset += size
