@@ -8,7 +8,8 @@ hour per step, random actions), prints:
 - single-env steps/s (a ``TradingEnv``, resets included when episodes end);
 - vectorised steps/s (a ``SyncVectorEnv`` of K copies: total env steps per second);
 - the same with a lighter background (one quote level per maker, one noise trader),
-  to show what the background agents cost: most of a step is theirs;
+  and with one-minute steps, to show what the background agents cost: most of a
+  step is theirs;
 - the PettingZoo env's steps/s with 3 learners (two quoting makers and a taker).
 
 Usage::
@@ -27,6 +28,9 @@ import numpy as np
 
 LIGHT = {"mm_levels": 1, "noise_count": 1}
 """The lighter background: 1 quote level per market maker (not 3), 1 noise trader (not 2)."""
+MINUTE = {"step_seconds": 60.0}
+"""One-minute env steps: the agents' Poisson flows are per second, so a step carries
+about 1/60 of the hourly step's orders (the makers still requote every step)."""
 
 COMPARISON = ("ABIDES gym envs: ~27 steps/s, 0.4 s resets; "
               "targets: 3,000 steps/s single, 20,000 vectorised, ms resets")
@@ -118,7 +122,9 @@ def main() -> None:
           f"{'single/s':>10}{'vector/s':>10}")
     default_env = None
     for label, params in (("default (3 levels, 2 noise)", {}),
-                          ("light (mm_levels 1, noise_count 1)", LIGHT)):
+                          ("light (mm_levels 1, noise_count 1)", LIGHT),
+                          ("60-s steps (default agents)", MINUTE),
+                          ("60-s steps, light", {**MINUTE, **LIGHT})):
         r = bench_build_reset(params)
         single = single_loop(r["env"], args.steps)
         vec = vector_rate(params, args.num_envs, args.steps)
