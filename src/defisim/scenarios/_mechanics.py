@@ -2,7 +2,8 @@
 ``liquidation_cascade``, ``perp_btc``, ``lp_competition``).
 
 - :class:`MechanicsParams`: the parameters they share (reference price, market,
-  market makers, takers, noise traders), with units.
+  market makers, takers, noise traders), with units; :class:`HourlyStepParams`:
+  the same with defaults for hourly steps (``perp_btc``, ``historic_market_maker``).
 - :class:`MechanicsScenario`: builds one USDT-settled BTC market around a
   reference price with the common agents; subclasses add the market's mechanics
   (:meth:`~MechanicsScenario.market_config`), their agents
@@ -11,33 +12,31 @@
   duration, socialised losses, network disposal trades, funding periods, LP fees
   and slashes) from the chain's events.
 
-How :class:`MechanicsTally` sees events: each call of :meth:`MechanicsTally.update`
-reads the events emitted since its previous call from ``sim.chain.events`` (the
-list the recorder drains after each step's KPIs), so it must be called once per
-step, before the events are drained: :meth:`Scenario.kpis` is (runner contract,
-``defisim.runner.loop``). With ``keep_events=False`` it sees nothing.
+The market and the agents are built by :mod:`defisim.scenarios._zoo` from the
+parameter names.
+
+How the tallies (:class:`EventCursor` subclasses) see events: each call of
+``update`` reads the events emitted since its previous call from
+``sim.chain.events`` (the list the recorder drains after each step's KPIs), so it
+must be called once per step, before the events are drained:
+:meth:`Scenario.kpis` is (runner contract, ``defisim.runner.loop``). With
+``keep_events=False`` it sees nothing.
 """
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from defisim.agents import (
     AvellanedaStoikovMarketMaker,
-    NoiseLimitTrader,
     OpeningAuctionTrader,
-    PoissonTaker,
-    PriceSensitiveTaker,
     ReferenceArbitrageur,
     ReferencePriceFeed,
-    SymmetricMarketMaker,
 )
 from defisim.chain import Transfer
 from defisim.chain.ledger import NETWORK_PARTY
-from defisim.prices import SECONDS_PER_YEAR
 from defisim.protocols.futures import (
     AuctionEnded,
     AuctionExtended,
@@ -49,6 +48,17 @@ from defisim.protocols.futures import (
     TradeExecuted,
 )
 
+from ._zoo import (
+    ASSET,
+    create_futures_market,
+    futures_market_config,
+    market_makers,
+    mm_kwargs,
+    noise_traders,
+    settle_or_terminate,
+    sigma_per_second,
+    takers,
+)
 from .base import Scenario, ScenarioParams
 
 if TYPE_CHECKING:
@@ -56,10 +66,6 @@ if TYPE_CHECKING:
     from defisim.prices import PricePath
     from defisim.service import Simulation
 
-ASSET = "USDT"
-ASSET_DECIMALS = 6
-PRICE_DECIMALS = 2  # tick 0.01 USDT
-POSITION_DECIMALS = 3  # 0.001 BTC
 NAN = float("nan")
 
 #: Transfer kinds of the liquidity epochs (``defisim.protocols.futures.liquidity``).
@@ -146,7 +152,37 @@ class MechanicsParams(ScenarioParams):
     arb_collateral: float = Field(2_000_000.0, ge=0)
 
 
-class MechanicsTally:
+class HourlyStepParams(BaseModel):
+    """Parameter group: the defaults of :class:`MechanicsParams` for hourly steps (a
+    price file of hourly rows): a 30-minute opening auction and order-flow rates (per
+    second) of a few orders per step. List it before the base parameter model it
+    overrides (``class P(HourlyStepParams, MechanicsParams)``): the fields keep their
+    place and descriptions there."""
+
+    taker_rate_per_s: float = Field(1 / 1200, ge=0)
+    ps_taker_rate_per_s: float = Field(1 / 1800, ge=0)
+    noise_rate_per_s: float = Field(1 / 1200, ge=0)
+    opening_auction_s: float = Field(1800.0, ge=0)
+
+
+class EventCursor:
+    """Reads the chain's events emitted since the previous call (module docstring)."""
+
+    def __init__(self) -> None:
+        self._list: list | None = None
+        self._pos = 0
+
+    def new_events(self, sim: Simulation) -> list:
+        """The events emitted since the previous call (all of them after a drain)."""
+        events = sim.chain.events
+        if events is not self._list:  # drained since: a new list
+            self._list, self._pos = events, 0
+        new = events[self._pos :]
+        self._pos = len(events)
+        return new
+
+
+class MechanicsTally(EventCursor):
     """What the market's mechanics did, counted from events (module docstring).
 
     Attributes (raw integers unless said otherwise):
@@ -165,6 +201,7 @@ class MechanicsTally:
     """
 
     def __init__(self, market: str, track_lp: bool = False) -> None:
+        super().__init__()
         self.market = market
         self.track_lp = track_lp
         self.auctions = 0
@@ -188,16 +225,10 @@ class MechanicsTally:
         self.lp_penalties: dict[str, int] = {}
         self.lp_epochs = 0
         self.lp_fees_paid = 0
-        self._list: list | None = None
-        self._pos = 0
 
     def update(self, sim: Simulation) -> None:
         """Read the events emitted since the previous call."""
-        events = sim.chain.events
-        if events is not self._list:  # drained since: a new list
-            self._list, self._pos = events, 0
-        new = events[self._pos :]
-        self._pos = len(events)
+        new = self.new_events(sim)
         m = self.market
         track_lp = self.track_lp
         for e in new:
@@ -307,42 +338,28 @@ class MechanicsScenario(Scenario):
         raise NotImplementedError
 
     def market_config(self) -> dict[str, Any]:
-        """Keyword arguments of :meth:`Simulation.create_market` (subclasses extend it)."""
-        p: MechanicsParams = self.params  # type: ignore[assignment]
-        return dict(
-            market_id=self.market_id,
-            asset=ASSET,
-            decimal_places=PRICE_DECIMALS,
-            tick_size=1,
-            position_decimal_places=POSITION_DECIMALS,
-            risk_model={
-                "kind": "lognormal",
-                "risk_aversion": p.risk_aversion,
-                "tau": p.risk_tau,
-                "mu": 0.0,
-                "r": 0.0,
-                "sigma": p.risk_sigma,
-            },
-            linear_slippage_factor=p.linear_slippage_factor,
-            fees={
-                "maker": p.maker_fee,
-                "infrastructure": p.infrastructure_fee,
-                "liquidity": p.liquidity_fee,
-            },
-            opening_auction_duration_s=p.opening_auction_s,
-        )
+        """Keyword arguments of :meth:`Simulation.create_market` (subclasses extend it):
+        :func:`~defisim.scenarios._zoo.futures_market_config`."""
+        return futures_market_config(self.market_id, self.params)
 
     def extra_agents(self, sim: Simulation, feed: ReferencePriceFeed) -> list[Agent]:
         """The scenario's own agents (after the common ones)."""
         return []
+
+    def maker_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of the common market makers (``mm_*`` parameters; ``mm_sigma``
+        per second, the prior volatility ``max(sigma, 0.05)``)."""
+        p: MechanicsParams = self.params  # type: ignore[assignment]
+        return mm_kwargs(
+            p, sigma=sigma_per_second(p.mm_sigma), sigma_prior_annual=max(p.sigma, 0.05)
+        )
 
     # ------------------------------------------------------------------- build
     def build(self, sim: Simulation) -> list[Agent]:
         """Create USDT, the market, the feed, the common agents and :meth:`extra_agents`."""
         p: MechanicsParams = self.params  # type: ignore[assignment]
         self.tally = MechanicsTally(self.market_id, self.track_lp)
-        sim.create_asset(ASSET, ASSET_DECIMALS)
-        sim.create_market(**self.market_config())
+        create_futures_market(sim, self.market_config())
         self._path = self.make_path(sim, self.total_steps() + 1)
         feed = ReferencePriceFeed("reference", self._path)
         self.feed = feed
@@ -358,65 +375,11 @@ class MechanicsScenario(Scenario):
                 every_auction=self.auction_agent_every_auction,
             ),
         ]
-        mm_kw = dict(
-            asset=ASSET,
-            collateral=p.mm_collateral,
-            gamma=p.mm_gamma,
-            k=p.mm_k,
-            horizon_s=p.mm_horizon_s,
-            order_size=p.mm_order_size,
-            max_inventory=p.mm_max_inventory,
-            sigma=None if p.mm_sigma is None else p.mm_sigma / math.sqrt(SECONDS_PER_YEAR),
-            sigma_prior_annual=max(p.sigma, 0.05),
-            levels=p.mm_levels,
-            level_spacing_bps=p.mm_level_spacing_bps,
-        )
-        self.market_makers = [
-            AvellanedaStoikovMarketMaker(f"mm_as_{i}", m, feed, **mm_kw)
-            for i in range(p.as_mm_count)
-        ]
-        self.market_makers += [
-            SymmetricMarketMaker(f"mm_sym_{i}", m, feed, **mm_kw) for i in range(p.sym_mm_count)
-        ]
+        self.market_makers = market_makers(p, m, feed, **self.maker_kwargs())
         agents += self.market_makers
         first = self.step_seconds
-        tk_kw = dict(
-            asset=ASSET,
-            collateral=p.taker_collateral,
-            buy_prob=p.taker_buy_prob,
-            mean_size=p.taker_mean_size,
-            max_position=p.taker_max_position,
-            first_dt_s=first,
-        )
-        agents += [
-            PoissonTaker(f"taker_{i}", m, rate_per_s=p.taker_rate_per_s, **tk_kw)
-            for i in range(p.taker_count)
-        ]
-        agents += [
-            PriceSensitiveTaker(
-                f"ps_taker_{i}",
-                m,
-                feed,
-                rate_per_s=p.ps_taker_rate_per_s,
-                mean_depth_bps=p.ps_mean_depth_bps,
-                **tk_kw,
-            )
-            for i in range(p.ps_taker_count)
-        ]
-        agents += [
-            NoiseLimitTrader(
-                f"noise_{i}",
-                m,
-                feed,
-                asset=ASSET,
-                collateral=p.noise_collateral,
-                rate_per_s=p.noise_rate_per_s,
-                mean_offset_bps=p.noise_mean_offset_bps,
-                cancel_prob=p.noise_cancel_prob,
-                first_dt_s=first,
-            )
-            for i in range(p.noise_count)
-        ]
+        agents += takers(p, m, feed, first)
+        agents += noise_traders(p, m, feed, first)
         agents += [
             ReferenceArbitrageur(
                 f"arb_{i}",
@@ -474,10 +437,4 @@ class MechanicsScenario(Scenario):
     # ------------------------------------------------------------------ finish
     def finish(self, sim: Simulation) -> None:
         """Settle the market at the last reference price (cancel it if it never opened)."""
-        m = self.market_id
-        state = sim.market_state(m)
-        if state == "PENDING":
-            sim.terminate_market(m)
-        elif state in ("ACTIVE", "SUSPENDED", "TRADING_TERMINATED"):
-            price = self.feed.price if self.feed is not None else sim.mark_price(m)
-            sim.settle_market(m, price)
+        settle_or_terminate(sim, self.market_id, self.feed)

@@ -31,33 +31,37 @@ from pydantic import Field
 
 from defisim.agents import (
     AvellanedaStoikovMarketMaker,
-    InformedTrader,
-    MomentumTrader,
-    NoiseLimitTrader,
     OpeningAuctionTrader,
-    PoissonTaker,
-    PriceSensitiveTaker,
     ReferencePriceFeed,
-    SymmetricMarketMaker,
 )
-from defisim.prices import PricePath, gbm_path, load_step_path
+from defisim.prices import gbm_path
 
+from ._reference import PriceFileParams, PriceFileReference
+from ._zoo import (
+    ASSET,
+    create_futures_market,
+    futures_market_config,
+    informed_traders,
+    market_makers,
+    mm_kwargs,
+    momentum_traders,
+    noise_traders,
+    settle_or_terminate,
+    takers,
+)
 from .base import Scenario, ScenarioParams, register
 
 if TYPE_CHECKING:
     from defisim.agents import Agent
+    from defisim.prices import PricePath
     from defisim.service import Simulation
 
 MARKET_ID = "BTCUSDT-FUT"
-ASSET = "USDT"
-ASSET_DECIMALS = 6
-PRICE_DECIMALS = 2  # tick 0.01 USDT
-POSITION_DECIMALS = 3  # 0.001 BTC
 DEFAULT_GBM_STEPS = 2000
 DEFAULT_GBM_STEP_SECONDS = 3600.0
 
 
-class BtcFuturesParams(ScenarioParams):
+class BtcFuturesParams(PriceFileParams, ScenarioParams):
     """Parameters of ``btc_futures`` (money in USDT, sizes in BTC, time in seconds)."""
 
     steps: int | None = Field(None, ge=1)
@@ -68,11 +72,7 @@ class BtcFuturesParams(ScenarioParams):
     interval (gaps in the file are collapsed); 3600 for GBM. With a file, a given
     value resamples the file on that grid (last price at or before each time)."""
 
-    # reference price
-    prices_file: str | None = None
-    """CSV price file (e.g. ``../shared/data/crypto/BTCUSDT_1h.csv``); ``None``: GBM."""
-    price_column: str | None = None
-    time_column: str | None = None
+    # reference price (prices_file, price_column, time_column: PriceFileParams)
     s0: float = Field(30_000.0, gt=0)
     """GBM start price (USDT)."""
     mu: float = 0.0
@@ -143,7 +143,7 @@ class BtcFuturesParams(ScenarioParams):
 
 
 @register
-class BtcFutures(Scenario):
+class BtcFutures(PriceFileReference, Scenario):
     """A BTC futures market with the agent zoo trading around a reference price.
 
     KPIs per step (:meth:`kpis`): ``reference_price``, ``mark_price``, ``best_bid``,
@@ -159,43 +159,14 @@ class BtcFutures(Scenario):
         "momentum and noise traders around a reference price (CSV or GBM)."
     )
     Params = BtcFuturesParams
+    gbm_steps = DEFAULT_GBM_STEPS
+    gbm_step_seconds = DEFAULT_GBM_STEP_SECONDS
 
     def __init__(self, params: BtcFuturesParams | None = None) -> None:
         super().__init__(params)
-        self._file_path: PricePath | None = None
-        self._steps: int | None = None
         self.feed: ReferencePriceFeed | None = None
         self.market_makers: list[AvellanedaStoikovMarketMaker] = []
         self.prepare()
-
-    # ------------------------------------------------------------- preparation
-    def prepare(self) -> None:
-        """Load the price file (if any) and resolve ``step_seconds`` and the step count.
-
-        Idempotent. Raises:
-            defisim.prices.PriceFileError: missing or malformed price file.
-        """
-        if self._steps is not None:
-            return
-        p: BtcFuturesParams = self.params  # type: ignore[assignment]
-        if p.prices_file is not None:
-            path, step = load_step_path(
-                p.prices_file, p.step_seconds, time_column=p.time_column,
-                price_column=p.price_column,
-            )
-            self._file_path = path
-            n = len(path) if p.steps is None else min(p.steps, len(path))
-        else:
-            step = p.step_seconds if p.step_seconds is not None else DEFAULT_GBM_STEP_SECONDS
-            n = p.steps if p.steps is not None else DEFAULT_GBM_STEPS
-        if p.step_seconds != step:
-            self.params = p.model_copy(update={"step_seconds": float(step)})
-        self._steps = int(n)
-
-    def total_steps(self) -> int:
-        """Number of steps: the price rows (capped by ``steps``) or ``steps`` / 2,000 for GBM."""
-        self.prepare()
-        return self._steps  # type: ignore[return-value]
 
     @property
     def step_seconds(self) -> float:
@@ -209,12 +180,8 @@ class BtcFutures(Scenario):
     def reference_path(self, sim: Simulation) -> PricePath:
         """The file's path, or a GBM path drawn from ``sim.rng("reference_price")`` with
         enough points for the run plus the informed trader's look-ahead."""
-        self.prepare()
-        if self._file_path is not None:
-            return self._file_path
         p: BtcFuturesParams = self.params  # type: ignore[assignment]
-        n = self.total_steps() + p.informed_lookahead + 1
-        return gbm_path(n, self.step_seconds, p.s0, p.mu, p.sigma, sim.rng("reference_price"))
+        return self.make_path(sim, self.total_steps() + p.informed_lookahead + 1)
 
     def reseed_episode(self, sim: Simulation, streams) -> None:
         """A GBM reference path gets a new future (same ``mu``, ``sigma``) from the
@@ -235,29 +202,7 @@ class BtcFutures(Scenario):
     def build(self, sim: Simulation) -> list[Agent]:
         """Create USDT, the market and the agents (feed first)."""
         p: BtcFuturesParams = self.params  # type: ignore[assignment]
-        sim.create_asset(ASSET, ASSET_DECIMALS)
-        sim.create_market(
-            market_id=MARKET_ID,
-            asset=ASSET,
-            decimal_places=PRICE_DECIMALS,
-            tick_size=1,
-            position_decimal_places=POSITION_DECIMALS,
-            risk_model={
-                "kind": "lognormal",
-                "risk_aversion": p.risk_aversion,
-                "tau": p.risk_tau,
-                "mu": 0.0,
-                "r": 0.0,
-                "sigma": p.risk_sigma,
-            },
-            linear_slippage_factor=p.linear_slippage_factor,
-            fees={
-                "maker": p.maker_fee,
-                "infrastructure": p.infrastructure_fee,
-                "liquidity": p.liquidity_fee,
-            },
-            opening_auction_duration_s=p.opening_auction_s,
-        )
+        create_futures_market(sim, futures_market_config(MARKET_ID, p))
         feed = ReferencePriceFeed("reference", self.reference_path(sim))
         self.feed = feed
         m = MARKET_ID
@@ -265,90 +210,15 @@ class BtcFutures(Scenario):
             feed,
             OpeningAuctionTrader("auctioneer", m, feed, asset=ASSET, size=p.auction_size),
         ]
-        mm_kw = dict(
-            asset=ASSET,
-            collateral=p.mm_collateral,
-            gamma=p.mm_gamma,
-            k=p.mm_k,
-            horizon_s=p.mm_horizon_s,
-            order_size=p.mm_order_size,
-            max_inventory=p.mm_max_inventory,
-            sigma_prior_annual=p.sigma,
-            levels=p.mm_levels,
-            level_spacing_bps=p.mm_level_spacing_bps,
+        self.market_makers = market_makers(
+            p, m, feed, **mm_kwargs(p, sigma=None, sigma_prior_annual=p.sigma)
         )
-        self.market_makers = [
-            AvellanedaStoikovMarketMaker(f"mm_as_{i}", m, feed, **mm_kw)
-            for i in range(p.as_mm_count)
-        ]
-        self.market_makers += [
-            SymmetricMarketMaker(f"mm_sym_{i}", m, feed, **mm_kw) for i in range(p.sym_mm_count)
-        ]
         agents += self.market_makers
         first = self.step_seconds
-        tk_kw = dict(
-            asset=ASSET,
-            collateral=p.taker_collateral,
-            buy_prob=p.taker_buy_prob,
-            mean_size=p.taker_mean_size,
-            max_position=p.taker_max_position,
-            first_dt_s=first,
-        )
-        agents += [
-            PoissonTaker(f"taker_{i}", m, rate_per_s=p.taker_rate_per_s, **tk_kw)
-            for i in range(p.taker_count)
-        ]
-        agents += [
-            PriceSensitiveTaker(
-                f"ps_taker_{i}",
-                m,
-                feed,
-                rate_per_s=p.ps_taker_rate_per_s,
-                mean_depth_bps=p.ps_mean_depth_bps,
-                **tk_kw,
-            )
-            for i in range(p.ps_taker_count)
-        ]
-        agents += [
-            InformedTrader(
-                f"informed_{i}",
-                m,
-                feed,
-                asset=ASSET,
-                collateral=p.informed_collateral,
-                lookahead=p.informed_lookahead,
-                threshold_bps=p.informed_threshold_bps,
-                trade_size=p.informed_trade_size,
-                position_limit=p.informed_position_limit,
-            )
-            for i in range(p.informed_count)
-        ]
-        agents += [
-            MomentumTrader(
-                f"momentum_{i}",
-                m,
-                feed,
-                asset=ASSET,
-                collateral=p.momentum_collateral,
-                trade_size=p.momentum_trade_size,
-                position_limit=p.momentum_position_limit,
-            )
-            for i in range(p.momentum_count)
-        ]
-        agents += [
-            NoiseLimitTrader(
-                f"noise_{i}",
-                m,
-                feed,
-                asset=ASSET,
-                collateral=p.noise_collateral,
-                rate_per_s=p.noise_rate_per_s,
-                mean_offset_bps=p.noise_mean_offset_bps,
-                cancel_prob=p.noise_cancel_prob,
-                first_dt_s=first,
-            )
-            for i in range(p.noise_count)
-        ]
+        agents += takers(p, m, feed, first)
+        agents += informed_traders(p, m, feed)
+        agents += momentum_traders(p, m, feed)
+        agents += noise_traders(p, m, feed, first)
         return agents
 
     # -------------------------------------------------------------------- KPIs
@@ -377,9 +247,4 @@ class BtcFutures(Scenario):
     # ------------------------------------------------------------------ finish
     def finish(self, sim: Simulation) -> None:
         """Settle the market at the last reference price (cancel it if it never opened)."""
-        state = sim.market_state(MARKET_ID)
-        if state == "PENDING":
-            sim.terminate_market(MARKET_ID)
-        elif state in ("ACTIVE", "SUSPENDED", "TRADING_TERMINATED"):
-            price = self.feed.price if self.feed is not None else sim.mark_price(MARKET_ID)
-            sim.settle_market(MARKET_ID, price)
+        settle_or_terminate(sim, MARKET_ID, self.feed)

@@ -28,25 +28,30 @@ leveraged traders), and per maker kind ``<kind>_inventory`` (BTC, summed) and
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
-import numpy as np
 from pydantic import Field
 
 from defisim.agents import (
-    ExponentialBookMarketMaker,
     GLFTMarketMaker,
-    InformedTrader,
     LeveragedTrader,
     LiquidityProvider,
-    MomentumTrader,
     PeggedMarketMaker,
     SymmetricMarketMaker,
 )
-from defisim.prices import SECONDS_PER_YEAR, gbm_path
 
-from ._mechanics import ASSET, MechanicsParams, MechanicsScenario
+from ._mechanics import MechanicsParams, MechanicsScenario
+from ._reference import gbm_reference
+from ._zoo import (
+    ASSET,
+    exponential_books,
+    informed_traders,
+    leveraged_traders,
+    liquidity_config,
+    momentum_traders,
+    price_monitoring_config,
+    spread_evenly,
+)
 from .base import register
 
 if TYPE_CHECKING:
@@ -141,71 +146,26 @@ class ComprehensiveMarket(MechanicsScenario):
     def make_path(self, sim: Simulation, n: int) -> PricePath:
         """A GBM from ``sim.rng("reference_price")``, long enough for the look-ahead."""
         p: ComprehensiveMarketParams = self.params  # type: ignore[assignment]
-        return gbm_path(
-            max(n, 2) + p.informed_lookahead,
-            self.step_seconds,
-            p.s0,
-            p.mu,
-            p.sigma,
-            sim.rng("reference_price"),
-        )
+        return gbm_reference(sim, p, max(n, 2) + p.informed_lookahead, self.step_seconds)
 
     def market_config(self) -> dict:
         p: ComprehensiveMarketParams = self.params  # type: ignore[assignment]
         cfg = super().market_config()
         if p.price_monitoring_triggers:
-            cfg["price_monitoring"] = {
-                "triggers": [
-                    {"horizon_s": h, "probability": pr, "extension_s": e}
-                    for h, pr, e in p.price_monitoring_triggers
-                ]
-            }
+            cfg["price_monitoring"] = price_monitoring_config(p.price_monitoring_triggers)
             cfg["min_auction_duration_s"] = p.min_auction_duration_s
-        cfg["liquidity"] = {
-            "epoch_s": p.epoch_s,
-            "market_value_window_s": p.epoch_s,
-            "stake_to_volume": p.stake_to_volume,
-            "price_range": p.price_range,
-            "fee_method": "marginal_cost",
-        }
+        cfg["liquidity"] = liquidity_config(p)
         return cfg
 
     def extra_agents(self, sim: Simulation, feed: ReferencePriceFeed) -> list[Agent]:
         p: ComprehensiveMarketParams = self.params  # type: ignore[assignment]
         m = self.market_id
-        mm_kw = dict(
-            asset=ASSET,
-            collateral=p.mm_collateral,
-            gamma=p.mm_gamma,
-            k=p.mm_k,
-            horizon_s=p.mm_horizon_s,
-            order_size=p.mm_order_size,
-            max_inventory=p.mm_max_inventory,
-            sigma=None if p.mm_sigma is None else p.mm_sigma / math.sqrt(SECONDS_PER_YEAR),
-            sigma_prior_annual=max(p.sigma, 0.05),
-            levels=p.mm_levels,
-            level_spacing_bps=p.mm_level_spacing_bps,
-        )
+        mm_kw = self.maker_kwargs()
         glft = [
             GLFTMarketMaker(f"mm_glft_{i}", m, feed, A=p.glft_A, **mm_kw)
             for i in range(p.glft_count)
         ]
-        books = [
-            ExponentialBookMarketMaker(
-                f"mm_book_{i}",
-                m,
-                feed,
-                asset=ASSET,
-                collateral=p.mm_collateral,
-                total_size=p.book_total_size,
-                levels=5,
-                first_bps=p.book_first_bps,
-                spacing_bps=5.0,
-                scale_bps=p.book_scale_bps,
-                max_inventory=p.mm_max_inventory,
-            )
-            for i in range(p.book_count)
-        ]
+        books = exponential_books(p, m, feed, prefix="mm_book", spacing_bps=5.0)
         pegs = [
             PeggedMarketMaker(
                 f"mm_peg_{i}",
@@ -218,7 +178,7 @@ class ComprehensiveMarket(MechanicsScenario):
             for i in range(p.peg_count)
         ]
         lo, hi = sorted((p.lp_fee_min, p.lp_fee_max))
-        fees = np.linspace(lo, hi, p.lp_count) if p.lp_count > 1 else np.array([lo])
+        fees = spread_evenly(lo, hi, p.lp_count)
         lps = [
             LiquidityProvider(
                 f"lp_{i}",
@@ -227,51 +187,24 @@ class ComprehensiveMarket(MechanicsScenario):
                 asset=ASSET,
                 collateral=p.lp_collateral,
                 commitment=p.lp_commitment,
-                fee=float(fees[i]),
+                fee=fees[i],
             )
             for i in range(p.lp_count)
         ]
-        informed = [
-            InformedTrader(
-                f"informed_{i}",
-                m,
-                feed,
-                asset=ASSET,
-                collateral=p.informed_collateral,
-                lookahead=p.informed_lookahead,
-                threshold_bps=p.informed_threshold_bps,
-                trade_size=p.informed_trade_size,
-                position_limit=p.informed_position_limit,
-            )
-            for i in range(p.informed_count)
-        ]
-        momentum = [
-            MomentumTrader(
-                f"momentum_{i}",
-                m,
-                feed,
-                asset=ASSET,
-                collateral=p.momentum_collateral,
-                trade_size=p.momentum_trade_size,
-                position_limit=p.momentum_position_limit,
-            )
-            for i in range(p.momentum_count)
-        ]
-        n_long = p.leveraged_long_count
-        self.leveraged = [
-            LeveragedTrader(
-                f"lev_{'long' if i < n_long else 'short'}_{i}",
-                m,
-                feed,
-                asset=ASSET,
-                collateral=p.leveraged_collateral,
-                side="long" if i < n_long else "short",
-                leverage_fraction=p.leveraged_fraction,
-                entry_s=p.leveraged_entry_s,
-                reenter=True,
-            )
-            for i in range(n_long + p.leveraged_short_count)
-        ]
+        informed = informed_traders(p, m, feed)
+        momentum = momentum_traders(p, m, feed)
+        n_long, n_short = p.leveraged_long_count, p.leveraged_short_count
+        self.leveraged = leveraged_traders(
+            m,
+            feed,
+            n_long,
+            n_short,
+            leverage=[p.leveraged_fraction] * (n_long + n_short),
+            entry_s=[p.leveraged_entry_s] * (n_long + n_short),
+            name="lev_{side}_{i}",
+            collateral=p.leveraged_collateral,
+            reenter=True,
+        )
         common = self.market_makers
         self.kinds = {
             "as": [a for a in common if not isinstance(a, SymmetricMarketMaker)],

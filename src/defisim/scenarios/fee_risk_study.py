@@ -67,15 +67,21 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from pydantic import Field, model_validator
 
-from defisim.agents import ExponentialBookMarketMaker, GLFTMarketMaker, LeveragedTrader
+from defisim.agents import GLFTMarketMaker, LeveragedTrader
 from defisim.agents.takers import PriceSensitiveTaker
-from defisim.prices import SECONDS_PER_YEAR, crash_path
-from defisim.protocols.futures import PositionClosedOut, TradeExecuted
 
-from ._mechanics import ASSET, NAN, MechanicsParams, MechanicsScenario
+from ._mechanics import NAN, MechanicsParams, MechanicsScenario
+from ._reference import crash_reference
+from ._zoo import (
+    ASSET,
+    exponential_books,
+    glft_kwargs,
+    leveraged_traders,
+    liquidity_config,
+    spread_evenly,
+)
 from .base import register
 from .ideal_market_maker import MakerTally, maker_kpis
 
@@ -205,34 +211,6 @@ class FeeAwareGLFTMaker(GLFTMarketMaker):
         if self.fee_aware and self.trading(sim, self.market):
             self.A = self.effective_A(sim, self.reference(sim))
         super().step(sim)
-
-
-class StudyMakerTally(MakerTally):
-    """:class:`~defisim.scenarios.ideal_market_maker.MakerTally` plus the party's
-    closeouts (``PositionClosedOut`` events) in :attr:`closed_out`."""
-
-    def __init__(self, party: str, market: str) -> None:
-        super().__init__(party, market)
-        self.closed_out = 0
-
-    def update(self, sim: Simulation) -> None:
-        events = sim.chain.events
-        if events is not self._list:
-            self._list, self._pos = events, 0
-        new = events[self._pos :]
-        self._pos = len(events)
-        me, m = self.party, self.market
-        for e in new:
-            t = type(e)
-            if t is TradeExecuted and e.market == m:
-                if e.buyer == me:
-                    self.buys += 1
-                    self.volume += e.size
-                elif e.seller == me:
-                    self.sells += 1
-                    self.volume += e.size
-            elif t is PositionClosedOut and e.market == m and e.party == me:
-                self.closed_out += 1
 
 
 class FeeRiskStudyParams(MechanicsParams):
@@ -365,7 +343,7 @@ class FeeRiskStudy(MechanicsScenario):
         self.maker: FeeAwareGLFTMaker | None = None
         self.fee_takers: list[FeeAwareTaker] = []
         self.degens: list[LeveragedTrader] = []
-        self.maker_tally = StudyMakerTally(MM_NAME, MARKET_ID)
+        self.maker_tally = MakerTally(MM_NAME, MARKET_ID)
         self._reset_stats()
         super().__init__(params)
 
@@ -384,23 +362,7 @@ class FeeRiskStudy(MechanicsScenario):
     # ------------------------------------------------------------------ set-up
     def make_path(self, sim: Simulation, n: int) -> PricePath:
         """:func:`~defisim.prices.crash_path` drawn from ``sim.rng("reference_price")``."""
-        p: FeeRiskStudyParams = self.params  # type: ignore[assignment]
-        dt = self.step_seconds
-        n = max(n, 3)
-        return crash_path(
-            n,
-            dt,
-            p.s0,
-            p.mu,
-            p.sigma,
-            sim.rng("reference_price"),
-            crash_step=min(int(round(p.crash_at_s / dt)), n - 2),
-            crash_steps=max(1, int(round(p.crash_duration_s / dt))),
-            crash_return=p.crash_return,
-            sigma_after=p.sigma_after,
-            rebound=p.rebound,
-            rebound_steps=int(round(p.rebound_duration_s / dt)),
-        )
+        return crash_reference(sim, self.params, max(n, 3), self.step_seconds)
 
     def market_config(self) -> dict[str, Any]:
         """The common market with ``tau`` in the risk model and liquidity provision on
@@ -409,13 +371,7 @@ class FeeRiskStudy(MechanicsScenario):
         cfg = super().market_config()
         cfg["risk_model"]["tau"] = p.tau
         cfg["fees"]["liquidity"] = p.liquidity_fee_factor
-        cfg["liquidity"] = {
-            "epoch_s": p.epoch_s,
-            "market_value_window_s": p.epoch_s,
-            "stake_to_volume": p.stake_to_volume,
-            "price_range": p.price_range,
-            "fee_method": "marginal_cost",
-        }
+        cfg["liquidity"] = liquidity_config(p)
         return cfg
 
     def extra_agents(self, sim: Simulation, feed: ReferencePriceFeed) -> list[Agent]:
@@ -423,42 +379,17 @@ class FeeRiskStudy(MechanicsScenario):
         p: FeeRiskStudyParams = self.params  # type: ignore[assignment]
         m = self.market_id
         self._reset_stats()
-        self.maker_tally = StudyMakerTally(MM_NAME, m)
+        self.maker_tally = MakerTally(MM_NAME, m)
         self.maker = FeeAwareGLFTMaker(
             MM_NAME,
             m,
             feed,
-            asset=ASSET,
-            collateral=p.glft_collateral,
             commitment=p.glft_commitment,
             fee_bid=p.liquidity_fee_factor,
             fee_aware=p.glft_fee_aware,
-            gamma=p.glft_gamma,
-            k=p.glft_k,
-            A=p.glft_A,
-            sigma=None if p.glft_sigma is None else p.glft_sigma / math.sqrt(SECONDS_PER_YEAR),
-            sigma_prior_annual=max(p.sigma, 0.05),
-            order_size=p.glft_order_size,
-            max_inventory=p.glft_max_inventory,
-            levels=p.glft_levels,
-            level_spacing_bps=p.glft_level_spacing_bps,
+            **glft_kwargs(p),
         )
-        books = [
-            ExponentialBookMarketMaker(
-                f"book_{i}",
-                m,
-                feed,
-                asset=ASSET,
-                collateral=p.mm_collateral,
-                total_size=p.book_total_size,
-                levels=5,
-                first_bps=p.book_first_bps,
-                spacing_bps=10.0,
-                scale_bps=p.book_scale_bps,
-                max_inventory=p.mm_max_inventory,
-            )
-            for i in range(p.book_count)
-        ]
+        books = exponential_books(p, m, feed, prefix="book", spacing_bps=10.0)
         self.fee_takers = [
             FeeAwareTaker(
                 f"fee_taker_{i}",
@@ -474,30 +405,23 @@ class FeeRiskStudy(MechanicsScenario):
             )
             for i in range(p.fee_taker_count)
         ]
-        n_long = p.degen_long_count
-        n = n_long + p.degen_short_count
+        n_long, n_short = p.degen_long_count, p.degen_short_count
         lo, hi = sorted((p.degen_leverage_min, p.degen_leverage_max))
         t0 = p.degen_entry_start_s
         t1 = max(t0, p.degen_entry_end_s)
         # longs and shorts each spread over the leverage range and the entry window
-        lev = [*np.linspace(lo, hi, n_long), *np.linspace(lo, hi, p.degen_short_count)]
-        ent = [*np.linspace(t0, t1, n_long), *np.linspace(t0, t1, p.degen_short_count)]
-        self.degens = [
-            LeveragedTrader(
-                f"degen_{'long' if i < n_long else 'short'}_{i}",
-                m,
-                feed,
-                asset=ASSET,
-                collateral=p.degen_collateral,
-                side="long" if i < n_long else "short",
-                leverage_fraction=float(lev[i]),
-                entry_s=float(ent[i]),
-                max_order_size=0.25,
-                reenter=True,
-                reentry_delay_s=p.degen_reentry_s,
-            )
-            for i in range(n)
-        ]
+        self.degens = leveraged_traders(
+            m,
+            feed,
+            n_long,
+            n_short,
+            leverage=[*spread_evenly(lo, hi, n_long), *spread_evenly(lo, hi, n_short)],
+            entry_s=[*spread_evenly(t0, t1, n_long), *spread_evenly(t0, t1, n_short)],
+            collateral=p.degen_collateral,
+            max_order_size=0.25,
+            reenter=True,
+            reentry_delay_s=p.degen_reentry_s,
+        )
         return [self.maker, *books, *self.fee_takers, *self.degens]
 
     # -------------------------------------------------------------------- KPIs

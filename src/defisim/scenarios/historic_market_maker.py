@@ -20,45 +20,33 @@ folder is written.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pydantic import Field
 
-from defisim.prices import PricePath, gbm_path, load_step_path
-
+from ._mechanics import HourlyStepParams
+from ._reference import PriceFileParams, PriceFileReference
 from .base import register
 from .ideal_market_maker import IdealMarketMaker, IdealMarketMakerParams
-
-if TYPE_CHECKING:
-    from defisim.service import Simulation
 
 DEFAULT_GBM_STEPS = 2000
 DEFAULT_GBM_STEP_SECONDS = 3600.0
 
 
-class HistoricMarketMakerParams(IdealMarketMakerParams):
+# the file (PriceFileParams), the flow rates and opening auction for hourly steps
+# (HourlyStepParams), then the rest of ideal_market_maker
+class HistoricMarketMakerParams(PriceFileParams, HourlyStepParams, IdealMarketMakerParams):
     """Parameters of ``historic_market_maker`` (as ``ideal_market_maker``, plus the file)."""
 
     steps: int | None = Field(None, ge=1)
     """Steps: default the file's rows (capped at them) or 2,000 (GBM)."""
     step_seconds: float | None = Field(None, gt=0)  # type: ignore[assignment]
     """Seconds per step; ``None``: the file's interval (3600 for the GBM)."""
-    prices_file: str | None = None
-    """CSV price file (e.g. ``../shared/data/crypto/BTCUSDT_1h.csv``); ``None``: GBM."""
-    price_column: str | None = None
-    time_column: str | None = None
 
-    # flow rates for hourly steps (per second)
-    taker_rate_per_s: float = Field(1 / 1200, ge=0)
-    ps_taker_rate_per_s: float = Field(1 / 1800, ge=0)
-    noise_rate_per_s: float = Field(1 / 1200, ge=0)
     glft_A: float = Field(1 / 600, gt=0)
     """Fill intensity at a zero half-spread, fills per second."""
-    opening_auction_s: float = Field(1800.0, ge=0)
 
 
 @register
-class HistoricMarketMaker(IdealMarketMaker):
+class HistoricMarketMaker(PriceFileReference, IdealMarketMaker):
     """The GLFT market maker of ``ideal_market_maker`` on ``--prices`` (module doc)."""
 
     name = "historic_market_maker"
@@ -68,45 +56,5 @@ class HistoricMarketMaker(IdealMarketMaker):
     )
     Params = HistoricMarketMakerParams
     default_steps = DEFAULT_GBM_STEPS
-
-    def __init__(self, params: HistoricMarketMakerParams | None = None) -> None:
-        self._file_path: PricePath | None = None
-        self._steps: int | None = None
-        super().__init__(params)
-
-    def prepare(self) -> None:
-        """Load the file (if any), resolve ``step_seconds`` and the step count (idempotent).
-
-        Raises:
-            defisim.prices.PriceFileError: missing or malformed price file.
-        """
-        if self._steps is not None:
-            return
-        p: HistoricMarketMakerParams = self.params  # type: ignore[assignment]
-        if p.prices_file is not None:
-            path, step = load_step_path(
-                p.prices_file, p.step_seconds, time_column=p.time_column,
-                price_column=p.price_column,
-            )
-            self._file_path = path
-            n = len(path) if p.steps is None else min(p.steps, len(path))
-        else:
-            step = p.step_seconds if p.step_seconds is not None else DEFAULT_GBM_STEP_SECONDS
-            n = p.steps if p.steps is not None else DEFAULT_GBM_STEPS
-        if p.step_seconds != step:
-            self.params = p.model_copy(update={"step_seconds": float(step)})
-        self._steps = int(n)
-
-    def total_steps(self) -> int:
-        self.prepare()
-        return self._steps  # type: ignore[return-value]
-
-    def make_path(self, sim: Simulation, n: int) -> PricePath:
-        """The file's path, or a GBM from ``sim.rng("reference_price")``."""
-        self.prepare()
-        if self._file_path is not None:
-            return self._file_path
-        p: HistoricMarketMakerParams = self.params  # type: ignore[assignment]
-        return gbm_path(
-            max(n, 2), self.step_seconds, p.s0, p.mu, p.sigma, sim.rng("reference_price")
-        )
+    gbm_steps = DEFAULT_GBM_STEPS
+    gbm_step_seconds = DEFAULT_GBM_STEP_SECONDS

@@ -24,16 +24,16 @@ auction trades included), ``mm_volume`` (cumulative BTC), ``mm_return_on_capital
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from defisim.agents import ExponentialBookMarketMaker, GLFTMarketMaker
-from defisim.prices import SECONDS_PER_YEAR, gbm_path
-from defisim.protocols.futures import TradeExecuted
+from defisim.agents import GLFTMarketMaker
+from defisim.protocols.futures import PositionClosedOut, TradeExecuted
 
-from ._mechanics import ASSET, NAN, MechanicsParams, MechanicsScenario
+from ._mechanics import NAN, EventCursor, MechanicsParams, MechanicsScenario
+from ._reference import gbm_reference
+from ._zoo import ASSET, exponential_books, glft_kwargs
 from .base import register
 
 if TYPE_CHECKING:
@@ -94,34 +94,38 @@ class IdealMarketMakerParams(MechanicsParams):
     """USDT minted to the maker (the capital of ``mm_return_on_capital``)."""
 
 
-class MakerTally:
-    """Trades of one party, counted from the chain's events (each call reads the
-    events emitted since the previous one; see :mod:`._mechanics` for the contract)."""
+class MakerTally(EventCursor):
+    """Trades and closeouts of one party, counted from the chain's events (each call
+    reads the events emitted since the previous one; see :mod:`._mechanics` for the
+    contract).
+
+    Attributes:
+        buys, sells: trades it bought / sold in; volume: their total size (raw);
+        closed_out: its closeouts (``PositionClosedOut`` events).
+    """
 
     def __init__(self, party: str, market: str) -> None:
+        super().__init__()
         self.party = party
         self.market = market
         self.buys = 0
         self.sells = 0
         self.volume = 0
-        self._list: list | None = None
-        self._pos = 0
+        self.closed_out = 0
 
     def update(self, sim: Simulation) -> None:
-        events = sim.chain.events
-        if events is not self._list:
-            self._list, self._pos = events, 0
-        new = events[self._pos :]
-        self._pos = len(events)
         me, m = self.party, self.market
-        for e in new:
-            if type(e) is TradeExecuted and e.market == m:
+        for e in self.new_events(sim):
+            t = type(e)
+            if t is TradeExecuted and e.market == m:
                 if e.buyer == me:
                     self.buys += 1
                     self.volume += e.size
                 elif e.seller == me:
                     self.sells += 1
                     self.volume += e.size
+            elif t is PositionClosedOut and e.market == m and e.party == me:
+                self.closed_out += 1
 
 
 def maker_kpis(
@@ -172,10 +176,7 @@ class IdealMarketMaker(MechanicsScenario):
 
     def make_path(self, sim: Simulation, n: int) -> PricePath:
         """A GBM from ``sim.rng("reference_price")``."""
-        p: IdealMarketMakerParams = self.params  # type: ignore[assignment]
-        return gbm_path(
-            max(n, 2), self.step_seconds, p.s0, p.mu, p.sigma, sim.rng("reference_price")
-        )
+        return gbm_reference(sim, self.params, max(n, 2), self.step_seconds)
 
     def extra_agents(self, sim: Simulation, feed: ReferencePriceFeed) -> list[Agent]:
         """The GLFT maker, then the exponential books."""
@@ -185,36 +186,11 @@ class IdealMarketMaker(MechanicsScenario):
             MM_NAME,
             self.market_id,
             feed,
-            asset=ASSET,
-            collateral=p.glft_collateral,
-            gamma=p.glft_gamma,
-            k=p.glft_k,
-            A=p.glft_A,
             mode=p.glft_mode,
             horizon_s=p.glft_horizon_s,
-            sigma=None if p.glft_sigma is None else p.glft_sigma / math.sqrt(SECONDS_PER_YEAR),
-            sigma_prior_annual=max(p.sigma, 0.05),
-            order_size=p.glft_order_size,
-            max_inventory=p.glft_max_inventory,
-            levels=p.glft_levels,
-            level_spacing_bps=p.glft_level_spacing_bps,
+            **glft_kwargs(p),
         )
-        books = [
-            ExponentialBookMarketMaker(
-                f"book_{i}",
-                self.market_id,
-                feed,
-                asset=ASSET,
-                collateral=p.mm_collateral,
-                total_size=p.book_total_size,
-                levels=5,
-                first_bps=p.book_first_bps,
-                spacing_bps=5.0,
-                scale_bps=p.book_scale_bps,
-                max_inventory=p.mm_max_inventory,
-            )
-            for i in range(p.book_count)
-        ]
+        books = exponential_books(p, self.market_id, feed, prefix="book", spacing_bps=5.0)
         return [self.glft, *books]
 
     def extra_kpis(self, sim: Simulation) -> dict[str, float]:

@@ -34,13 +34,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Literal
 
-import numpy as np
 from pydantic import Field
 
 from defisim.agents import LeveragedTrader
 from defisim.prices import SECONDS_PER_YEAR, regime_path
 
-from ._mechanics import ASSET, MechanicsParams, MechanicsScenario
+from ._mechanics import MechanicsParams, MechanicsScenario
+from ._zoo import leveraged_traders, price_monitoring_config, spread_evenly
 from .base import register
 
 if TYPE_CHECKING:
@@ -146,12 +146,7 @@ class LiquidationCascade(MechanicsScenario):
             "slippage_range": p.disposal_slippage_range,
         }
         if p.price_monitoring_triggers:
-            cfg["price_monitoring"] = {
-                "triggers": [
-                    {"horizon_s": h, "probability": pr, "extension_s": e}
-                    for h, pr, e in p.price_monitoring_triggers
-                ]
-            }
+            cfg["price_monitoring"] = price_monitoring_config(p.price_monitoring_triggers)
         return cfg
 
     def build(self, sim: Simulation) -> list[Agent]:
@@ -167,24 +162,18 @@ class LiquidationCascade(MechanicsScenario):
         p: LiquidationCascadeParams = self.params  # type: ignore[assignment]
         n = p.degen_count
         lo, hi = sorted((p.degen_leverage_min, p.degen_leverage_max))
-        lev = np.linspace(lo, hi, n) if n > 1 else np.array([hi] * n)
         t0 = p.degen_entry_start_s
         t1 = max(t0, 0.8 * p.calm_s)
-        entries = np.linspace(t0, t1, n) if n > 1 else np.array([t0] * n)
-        self.degens = [
-            LeveragedTrader(
-                f"degen_{i}",
-                self.market_id,
-                feed,
-                asset=ASSET,
-                collateral=p.degen_collateral,
-                side="long",
-                leverage_fraction=float(lev[i]),
-                entry_s=float(entries[i]),
-                max_order_size=p.mm_order_size,
-            )
-            for i in range(n)
-        ]
+        self.degens = leveraged_traders(
+            self.market_id,
+            feed,
+            n,
+            leverage=spread_evenly(lo, hi, n, single=hi),
+            entry_s=spread_evenly(t0, t1, n),
+            name="degen_{i}",
+            collateral=p.degen_collateral,
+            max_order_size=p.mm_order_size,
+        )
         return list(self.degens)
 
     def extra_kpis(self, sim: Simulation) -> dict[str, float]:

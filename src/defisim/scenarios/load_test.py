@@ -31,14 +31,20 @@ from defisim.agents import (
 )
 from defisim.prices import gbm_path
 
+from ._zoo import (
+    ASSET,
+    ASSET_DECIMALS,
+    POSITION_DECIMALS,
+    PRICE_DECIMALS,
+    lognormal_risk_model,
+    settle_or_terminate,
+)
 from .base import Scenario, ScenarioParams, register
 
 if TYPE_CHECKING:
     from defisim.agents import Agent
     from defisim.agents.trading import MarketAgent
     from defisim.service import Simulation
-
-ASSET = "USDT"
 
 
 class LoadTestParams(ScenarioParams):
@@ -94,7 +100,7 @@ class LoadTest(Scenario):
 
     def build(self, sim: Simulation) -> list[Agent]:
         p: LoadTestParams = self.params  # type: ignore[assignment]
-        sim.create_asset(ASSET, 6)
+        sim.create_asset(ASSET, ASSET_DECIMALS)
         n = self.total_steps() + 1
         dt = float(p.step_seconds)
         agents: list[Agent] = []
@@ -104,11 +110,10 @@ class LoadTest(Scenario):
             sim.create_market(
                 market_id=m,
                 asset=ASSET,
-                decimal_places=2,
+                decimal_places=PRICE_DECIMALS,
                 tick_size=1,
-                position_decimal_places=3,
-                risk_model={"kind": "lognormal", "risk_aversion": 0.01,
-                            "tau": 1.0 / 365.25 / 24, "mu": 0.0, "r": 0.0, "sigma": 0.8},
+                position_decimal_places=POSITION_DECIMALS,
+                risk_model=lognormal_risk_model(0.01, 1.0 / 365.25 / 24, 0.8),
                 opening_auction_duration_s=p.opening_auction_s,
             )
             path = gbm_path(max(n, 2), dt, p.s0, 0.0, p.sigma, sim.rng(f"reference_price:{i}"))
@@ -170,8 +175,4 @@ class LoadTest(Scenario):
     def finish(self, sim: Simulation) -> None:
         """Settle each market at its last reference price (cancel one that never opened)."""
         for m, feed in zip(self.markets, self.feeds, strict=True):
-            state = sim.market_state(m)
-            if state == "PENDING":
-                sim.terminate_market(m)
-            elif state in ("ACTIVE", "SUSPENDED", "TRADING_TERMINATED"):
-                sim.settle_market(m, feed.price)
+            settle_or_terminate(sim, m, feed)

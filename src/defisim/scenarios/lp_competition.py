@@ -37,9 +37,10 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from defisim.agents import LiquidityProvider
-from defisim.prices import gbm_path
 
-from ._mechanics import ASSET, MechanicsParams, MechanicsScenario
+from ._mechanics import MechanicsParams, MechanicsScenario
+from ._reference import gbm_reference
+from ._zoo import ASSET, liquidity_config
 from .base import register
 
 if TYPE_CHECKING:
@@ -135,28 +136,21 @@ class LpCompetition(MechanicsScenario):
             raise ValueError(f"provider names must be unique, got {names}")
 
     def make_path(self, sim: Simulation, n: int) -> PricePath:
-        p: LpCompetitionParams = self.params  # type: ignore[assignment]
-        return gbm_path(
-            max(n, 2), self.step_seconds, p.s0, p.mu, p.sigma, sim.rng("reference_price")
-        )
+        return gbm_reference(sim, self.params, max(n, 2), self.step_seconds)
 
     def market_config(self) -> dict:
         p: LpCompetitionParams = self.params  # type: ignore[assignment]
         cfg = super().market_config()
-        cfg["liquidity"] = {
-            "epoch_s": p.epoch_s,
-            "market_value_window_s": p.epoch_s,
-            "stake_to_volume": p.stake_to_volume,
-            "price_range": p.price_range,
-            "minimum_time_fraction": p.minimum_time_fraction,
-            "competition_factor": p.competition_factor,
-            "slash_slope": p.slash_slope,
-            "max_slash": p.max_slash,
-            "target_stake_window_s": p.target_stake_window_s,
-            "target_stake_scaling": p.target_stake_scaling,
-            "early_exit_penalty": p.early_exit_penalty,
-            "fee_method": "marginal_cost",
-        }
+        cfg["liquidity"] = liquidity_config(
+            p,
+            minimum_time_fraction=p.minimum_time_fraction,
+            competition_factor=p.competition_factor,
+            slash_slope=p.slash_slope,
+            max_slash=p.max_slash,
+            target_stake_window_s=p.target_stake_window_s,
+            target_stake_scaling=p.target_stake_scaling,
+            early_exit_penalty=p.early_exit_penalty,
+        )
         return cfg
 
     def extra_agents(self, sim: Simulation, feed: ReferencePriceFeed) -> list[Agent]:

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 from pydantic import Field
 
 from defisim.agents import LeveragedTrader
-from defisim.prices import crash_path
 
-from ._mechanics import ASSET, MechanicsParams, MechanicsScenario
+from ._mechanics import MechanicsParams, MechanicsScenario
+from ._reference import crash_reference
+from ._zoo import leveraged_traders, price_monitoring_config, spread_evenly
 from .base import register
 
 if TYPE_CHECKING:
@@ -109,64 +109,32 @@ class MarketCrash(MechanicsScenario):
 
     def make_path(self, sim: Simulation, n: int) -> PricePath:
         """:func:`~defisim.prices.crash_path` drawn from ``sim.rng("reference_price")``."""
-        p: MarketCrashParams = self.params  # type: ignore[assignment]
-        dt = self.step_seconds
-        n = max(n, 2)
-        at = min(int(round(p.crash_at_s / dt)), n - 2)
-        return crash_path(
-            n,
-            dt,
-            p.s0,
-            p.mu,
-            p.sigma,
-            sim.rng("reference_price"),
-            crash_step=at,
-            crash_steps=max(1, int(round(p.crash_duration_s / dt))),
-            crash_return=p.crash_return,
-            sigma_after=p.sigma_after,
-            rebound=p.rebound,
-            rebound_steps=int(round(p.rebound_duration_s / dt)),
-        )
+        return crash_reference(sim, self.params, max(n, 2), self.step_seconds)
 
     def market_config(self) -> dict:
         p: MarketCrashParams = self.params  # type: ignore[assignment]
         cfg = super().market_config()
-        cfg["price_monitoring"] = {
-            "triggers": [
-                {"horizon_s": h, "probability": pr, "extension_s": e}
-                for h, pr, e in p.price_monitoring_triggers
-            ]
-        }
+        cfg["price_monitoring"] = price_monitoring_config(p.price_monitoring_triggers)
         cfg["min_auction_duration_s"] = p.min_auction_duration_s
         return cfg
 
     def extra_agents(self, sim: Simulation, feed: ReferencePriceFeed) -> list[Agent]:
         """Leveraged longs then shorts, entries and leverage fractions spread evenly."""
         p: MarketCrashParams = self.params  # type: ignore[assignment]
-        self.degens = []
         self._peak = 0.0
         n = p.degen_count + p.degen_short_count
-        if n == 0:
-            return []
         lo, hi = sorted((p.degen_leverage_min, p.degen_leverage_max))
-        lev = np.linspace(lo, hi, n) if n > 1 else np.array([hi])
         t0 = p.degen_entry_start_s
         t1 = max(t0, p.crash_at_s / 2)
-        entries = np.linspace(t0, t1, n) if n > 1 else np.array([t0])
-        for i in range(n):
-            short = i >= p.degen_count
-            self.degens.append(
-                LeveragedTrader(
-                    f"degen_{'short' if short else 'long'}_{i}",
-                    self.market_id,
-                    feed,
-                    asset=ASSET,
-                    collateral=p.degen_collateral,
-                    side="short" if short else "long",
-                    leverage_fraction=float(lev[i]),
-                    entry_s=float(entries[i]),
-                )
-            )
+        self.degens = leveraged_traders(
+            self.market_id,
+            feed,
+            p.degen_count,
+            p.degen_short_count,
+            leverage=spread_evenly(lo, hi, n, single=hi),
+            entry_s=spread_evenly(t0, t1, n),
+            collateral=p.degen_collateral,
+        )
         return list(self.degens)
 
     def extra_kpis(self, sim: Simulation) -> dict[str, float]:

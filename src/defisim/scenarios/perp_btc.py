@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from defisim.agents import OracleAgent
-from defisim.prices import PricePath, gbm_path, load_step_path
 
-from ._mechanics import NAN, MechanicsParams, MechanicsScenario
+from ._mechanics import NAN, HourlyStepParams, MechanicsParams, MechanicsScenario
+from ._reference import PriceFileParams, PriceFileReference
 from .base import register
 
 if TYPE_CHECKING:
@@ -46,7 +46,9 @@ MARKET_ID = "BTCUSDT-PERP"
 DEFAULT_STEPS = 2000
 
 
-class PerpBtcParams(MechanicsParams):
+# the file (PriceFileParams), the flow rates and opening auction for hourly steps
+# (HourlyStepParams), then the common mechanics parameters
+class PerpBtcParams(PriceFileParams, HourlyStepParams, MechanicsParams):
     """Parameters of ``perp_btc`` (USDT, BTC, seconds; see :class:`MechanicsParams`)."""
 
     steps: int | None = Field(None, ge=1)
@@ -55,11 +57,9 @@ class PerpBtcParams(MechanicsParams):
     """Seconds per step. ``None``: one step per price row (the file's median interval,
     gaps collapsed), 3600 for GBM; a value resamples the file on that grid."""
 
-    # reference price
+    # reference price (price_column, time_column: PriceFileParams)
     prices_file: str | None = None
     """Binance kline CSV (e.g. ``../shared/data/crypto/BTCUSDT_1h.csv``); ``None``: GBM."""
-    price_column: str | None = None
-    time_column: str | None = None
     prices_start: int = Field(0, ge=0)
     """First row of the file used (after resampling)."""
     mu: float = 0.0
@@ -73,7 +73,6 @@ class PerpBtcParams(MechanicsParams):
     clamp_upper_bound: float = Field(0.0, ge=-1, le=1)
     margin_funding_factor: float = Field(0.5, ge=0, le=1)
     """Share of the expected funding payment added to maintenance margin."""
-    opening_auction_s: float = Field(1800.0, ge=0)
 
     # oracle
     oracle_interval_s: float = Field(0.0, ge=0)
@@ -83,14 +82,11 @@ class PerpBtcParams(MechanicsParams):
 
     # flow: a buying bias makes the mark trade above the oracle
     taker_buy_prob: float = Field(0.55, ge=0, le=1)
-    taker_rate_per_s: float = Field(1 / 1200, ge=0)
-    ps_taker_rate_per_s: float = Field(1 / 1800, ge=0)
-    noise_rate_per_s: float = Field(1 / 1200, ge=0)
     arb_threshold_bps: float = Field(50.0, gt=0)
 
 
 @register
-class PerpBtc(MechanicsScenario):
+class PerpBtc(PriceFileReference, MechanicsScenario):
     """A BTC perpetual with an oracle agent; funding payments follow the basis (module doc)."""
 
     name = "perp_btc"
@@ -101,50 +97,22 @@ class PerpBtc(MechanicsScenario):
     Params = PerpBtcParams
     market_id = MARKET_ID
     default_steps = DEFAULT_STEPS
+    gbm_steps = DEFAULT_STEPS
     auction_agent_every_auction = False
 
     def __init__(self, params: PerpBtcParams | None = None) -> None:
-        self._file_path: PricePath | None = None
-        self._steps: int | None = None
         self.oracle: OracleAgent | None = None
         super().__init__(params)
 
     # ------------------------------------------------------------- preparation
-    def prepare(self) -> None:
-        """Load the price file (if any), resolve ``step_seconds`` and the step count.
+    def file_start_row(self) -> int:
+        """``prices_start`` (:meth:`prepare` raises ``ValueError`` when it leaves fewer
+        than 2 rows)."""
+        return self.params.prices_start  # type: ignore[attr-defined]
 
-        Raises:
-            defisim.prices.PriceFileError: missing or malformed price file.
-            ValueError: ``prices_start`` leaves fewer than 2 rows.
-        """
-        if self._steps is not None:
-            return
-        p: PerpBtcParams = self.params  # type: ignore[assignment]
-        if p.prices_file is not None:
-            self._file_path, step = load_step_path(
-                p.prices_file, p.step_seconds, time_column=p.time_column,
-                price_column=p.price_column, start_row=p.prices_start,
-            )
-            n = min(p.steps or DEFAULT_STEPS, len(self._file_path) - 1)
-        else:
-            step = p.step_seconds if p.step_seconds is not None else 3600.0
-            n = p.steps or DEFAULT_STEPS
-        if p.step_seconds != step:
-            self.params = p.model_copy(update={"step_seconds": float(step)})
-        self._steps = int(n)
-
-    def total_steps(self) -> int:
-        self.prepare()
-        return self._steps  # type: ignore[return-value]
-
-    def make_path(self, sim: Simulation, n: int) -> PricePath:
-        """The file's path, or a GBM path from ``sim.rng("reference_price")``."""
-        if self._file_path is not None:
-            return self._file_path
-        p: PerpBtcParams = self.params  # type: ignore[assignment]
-        return gbm_path(
-            max(n, 2), self.step_seconds, p.s0, p.mu, p.sigma, sim.rng("reference_price")
-        )
+    def file_steps(self, rows: int) -> int:
+        """``steps`` (default 2,000), capped at the file's rows from ``prices_start`` less one."""
+        return min(self.params.steps or DEFAULT_STEPS, rows - 1)
 
     def market_config(self) -> dict:
         p: PerpBtcParams = self.params  # type: ignore[assignment]

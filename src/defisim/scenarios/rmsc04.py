@@ -79,6 +79,7 @@ from defisim.agents import (
 from defisim.agents.trading import MarketAgent
 from defisim.prices import SECONDS_PER_YEAR, ou_path
 
+from ._zoo import lognormal_risk_model, settle_or_terminate
 from .base import Scenario, ScenarioParams, register
 
 if TYPE_CHECKING:
@@ -352,8 +353,7 @@ class RMSC04(Scenario):
             decimal_places=2,
             tick_size=1,
             position_decimal_places=0,
-            risk_model={"kind": "lognormal", "risk_aversion": 0.01,
-                        "tau": 1.0 / 365.25 / 24, "mu": 0.0, "r": 0.0, "sigma": 0.3},
+            risk_model=lognormal_risk_model(0.01, 1.0 / 365.25 / 24, 0.3),
             opening_auction_duration_s=p.opening_auction_s,
             mark_price_frequency_s=p.mark_price_frequency_s,
         )
@@ -428,8 +428,4 @@ class RMSC04(Scenario):
 
     def finish(self, sim: Simulation) -> None:
         """Settle at the last fundamental (cancel a market that never opened)."""
-        state = sim.market_state(MARKET_ID)
-        if state == "PENDING":
-            sim.terminate_market(MARKET_ID)
-        elif state in ("ACTIVE", "SUSPENDED", "TRADING_TERMINATED") and self.feed is not None:
-            sim.settle_market(MARKET_ID, self.feed.price)
+        settle_or_terminate(sim, MARKET_ID, self.feed)
