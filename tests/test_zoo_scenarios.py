@@ -75,6 +75,21 @@ def test_comprehensive_market_has_every_kind_and_mechanics_on():
     assert result.kpis["target_stake"] > 0
 
 
+def test_comprehensive_market_default_day_shows_auctions_and_closeouts():
+    # the 8 % crash at noon (defaults): the 600-s trigger's bound is about 1.4 % at
+    # sigma 0.8 and p 0.9999, so the fall starts an auction; leveraged longs at half
+    # their maximum leverage cannot survive 8 %, and the network disposes of them
+    scenario, result = run("comprehensive_market", seed=0)
+    k = result.kpis
+    assert result.error is None and result.steps == 1440
+    assert k["auctions"] >= 1 and k["time_in_auction_s"] >= 60.0
+    assert k["leveraged_closed_out"] >= 1 and k["closeouts"] >= k["leveraged_closed_out"]
+    assert k["disposal_trades"] >= 1
+    path = scenario.feed.path.prices
+    noon = int(12 * 3600 / scenario.step_seconds)
+    assert path[noon + 10] / path[noon] == pytest.approx(0.92, rel=0.02)
+
+
 def test_load_test_creates_markets_and_parties_and_every_market_trades():
     scenario, result = run("load_test", steps=50, markets=3, parties=60)
     assert result.error is None

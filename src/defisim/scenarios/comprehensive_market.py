@@ -2,7 +2,9 @@
 monitoring and liquidity provision on.
 
 One USDT-settled BTC futures market (as ``btc_futures``: 0.01 USDT tick, 0.001 BTC
-lots, log-normal risk model) around a seeded GBM reference, with
+lots, log-normal risk model) around a seeded GBM reference that falls 8 % in ten
+minutes at noon and partly rebounds (``crash_*``; ``crash_return=0`` for a plain
+GBM), with
 
 - price-monitoring auctions (spec 0032-PRIM: ``price_monitoring_triggers``),
 - liquidity provision (spec 0044-LIME / 0042-LIQF: epochs, obligations, the
@@ -41,7 +43,7 @@ from defisim.agents import (
 )
 
 from ._mechanics import MechanicsParams, MechanicsScenario
-from ._reference import gbm_reference
+from ._reference import crash_reference, gbm_reference
 from ._zoo import (
     ASSET,
     exponential_books,
@@ -70,6 +72,18 @@ class ComprehensiveMarketParams(MechanicsParams):
     """Steps to run (default 1,440: one day of 60-second steps)."""
     mu: float = 0.0
     """Annualised drift of the GBM reference."""
+    crash_return: float = Field(-0.08, gt=-1)
+    """Relative move of a crash in the reference (-0.08: an 8 % fall; 0: a plain GBM).
+    The default is there so that a default day shows every mechanism: price-monitoring
+    auctions, closeouts of leveraged traders, network disposal."""
+    crash_at_s: float = Field(12 * 3600.0, ge=0)
+    """Start of the crash, seconds since the start."""
+    crash_duration_s: float = Field(600.0, gt=0)
+    sigma_after: float = Field(0.9, ge=0)
+    """Annualised volatility of the reference from the crash on."""
+    rebound: float = Field(0.03, gt=-1)
+    """Relative move over ``rebound_duration_s`` after the crash."""
+    rebound_duration_s: float = Field(3600.0, ge=0)
 
     # price monitoring: (horizon seconds, probability, extension seconds)
     price_monitoring_triggers: list[tuple[int, float, int]] = Field(
@@ -144,9 +158,13 @@ class ComprehensiveMarket(MechanicsScenario):
         super().__init__(params)
 
     def make_path(self, sim: Simulation, n: int) -> PricePath:
-        """A GBM from ``sim.rng("reference_price")``, long enough for the look-ahead."""
+        """A GBM from ``sim.rng("reference_price")`` with the crash of the ``crash_*``
+        parameters (none when ``crash_return`` is 0), long enough for the look-ahead."""
         p: ComprehensiveMarketParams = self.params  # type: ignore[assignment]
-        return gbm_reference(sim, p, max(n, 2) + p.informed_lookahead, self.step_seconds)
+        n = max(n, 3) + p.informed_lookahead
+        if p.crash_return == 0:
+            return gbm_reference(sim, p, n, self.step_seconds)
+        return crash_reference(sim, p, n, self.step_seconds)
 
     def market_config(self) -> dict:
         p: ComprehensiveMarketParams = self.params  # type: ignore[assignment]
