@@ -788,3 +788,17 @@ def test_step_after_the_episode_ended_raises():
         env.step(0)
     env.reset(seed=0)
     env.step(0)  # fine again
+
+
+def test_order_size_below_the_markets_lot_fails_at_construction():
+    # rmsc04 trades whole shares (position_decimal_places=0): 0.1 can never be sent
+    with pytest.raises(EnvSetupError, match="below one lot"):
+        TradingEnv(scenario="rmsc04", episode_steps=3, warmup_steps=2,
+                   action={"kind": "discrete", "size": 0.1})
+    env = TradingEnv(scenario="rmsc04", episode_steps=3, warmup_steps=2,
+                     action={"kind": "discrete", "size": 10})
+    env.reset(seed=0)
+    ask_size = sum(v for _, v in env.state.sim.market_depth("RMSC04", 50)["asks"])
+    assert ask_size >= 10  # the makers quote from the first step
+    *_, info = env.step(1)
+    assert info["sent"] == 1 and info["traded"] == 10.0 and info["position"] == 10.0

@@ -82,6 +82,10 @@ class OrderSender:
     Args:
         config: the action configuration.
         view: the learner's :class:`LearnerView` (party, market, simulation).
+
+    Raises:
+        ValueError: the order size (``max_size`` for the continuous kind) is below
+            one lot of the market, so no action could ever send an order.
     """
 
     def __init__(self, config: ActionConfig, view: LearnerView) -> None:
@@ -91,6 +95,11 @@ class OrderSender:
         m = view.m
         self._tick = m.tick  # raw price units
         self._pdp_factor = m.position_factor
+        size = config.max_size if config.kind == "continuous" else config.size
+        if self._raw_size(size) <= 0:
+            name = "max_size" if config.kind == "continuous" else "size"
+            raise ValueError(f"action {name} {size:g} is below one lot of market "
+                             f"{m.market_id} ({1 / m.position_factor:g} contracts)")
 
     def _raw_size(self, size: float) -> int:
         return int(math.floor(size * self._pdp_factor + 1e-9))

@@ -101,8 +101,9 @@ def shared_session(cfg: TradingEnvConfig, learners: dict[str, float]) -> Scenari
 
 
 def check_features(learner: Learner) -> None:
-    """Write one observation from the snapshot, so a feature the scenario cannot give
-    (a reference price without a feed) fails at construction, not at ``reset``.
+    """Start the learner on the snapshot and write one observation, so a feature the
+    scenario cannot give (a reference price without a feed) or an order size below the
+    market's lot fails at construction, not at ``reset``.
 
     Raises:
         EnvSetupError: naming the feature's problem.
@@ -110,7 +111,7 @@ def check_features(learner: Learner) -> None:
     try:
         learner.start(learner.session.restore(learner.cfg.base_seed))
         learner.observe()
-    except ValueError as exc:  # ObservationError
+    except ValueError as exc:  # ObservationError, or the order sender's size check
         raise EnvSetupError(f"learner {learner.party!r}: {exc}") from None
     finally:
         learner.view = None
