@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from defisim.progress import ProgressBar
+
 from .errors import ExperimentError
 
 RUNS_COLUMNS = {
@@ -438,7 +440,7 @@ def run_sweep(
         todo = [s for s in specs if s.run_id not in done]
         result.skipped = len(specs) - len(todo)
         by_id = {s.run_id: s for s in todo}
-        bar = _bar(len(specs), result.skipped, progress)
+        bar = ProgressBar(len(specs), "runs", progress, done=result.skipped, refresh_every=1)
         try:
             for r in iter_results(todo, backend, workers, address):
                 _write(store, by_id[r["run_id"]], r)
@@ -449,13 +451,11 @@ def run_sweep(
                     store.flush()
                 if on_result is not None:
                     on_result(r)
-                if bar is not None:
-                    bar[0].advance(bar[1])
+                bar.advance()
         except KeyboardInterrupt:
             result.interrupted = True
         finally:
-            if bar is not None:
-                bar[0].stop()
+            bar.stop()
             store.flush()
         result.wall_s = time.perf_counter() - t0
         result.summary = summary_of(store, list(grid))
@@ -465,31 +465,6 @@ def run_sweep(
     if plots and result.summary:
         result.plots = plot_sweep(out, list(grid), result.summary)
     return result
-
-
-def _bar(total: int, done: int, enabled: bool):
-    if not enabled:
-        return None
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    p = Progress(
-        TextColumn("runs"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        transient=False,
-    )
-    p.start()
-    task = p.add_task("runs", total=total, completed=done)
-    return p, task
 
 
 # ------------------------------------------------------------------ results

@@ -47,6 +47,8 @@ import gymnasium as gym
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from defisim.progress import ProgressBar
+
 from .rollout import (
     EpisodeStats,
     Policy,
@@ -278,47 +280,6 @@ def plot_training_curve(rows: list[dict[str, Any]], path: str | Path) -> None:
     fig.savefig(path, dpi=100)
 
 
-class _Bar:
-    """A rich progress bar over iterations whose description names the phase."""
-
-    def __init__(self, total: int, done: int, enabled: bool) -> None:
-        self.bar = None
-        if not enabled:
-            return
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.bar = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-        )
-        self.task = self.bar.add_task("training", total=total, completed=done)
-        self.bar.start()
-
-    def phase(self, text: str) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, description=text)
-
-    def advance(self) -> None:
-        if self.bar is not None:
-            self.bar.advance(self.task)
-
-    def stop(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
-
 def train_offline(
     make_env: Callable[[], gym.Env],
     out_dir: str | Path,
@@ -380,17 +341,18 @@ def train_offline(
         ckpt_dir.mkdir(exist_ok=True)
         (out / "config.json").write_text(cfg.model_dump_json(indent=2))
         start = agent.iteration
-        bar = _Bar(cfg.max_iterations, start, progress)
+        bar = ProgressBar(cfg.max_iterations, "training", progress, done=start,
+                          refresh_every=1)
         try:
             for i in range(start + 1, cfg.max_iterations + 1):
                 log.append(_iteration(env, agent, cfg, i, data_dir, bar))
-                bar.phase(f"iteration {i}/{cfg.max_iterations}: saving")
+                bar.describe(f"iteration {i}/{cfg.max_iterations}: saving")
                 agent.save(ckpt_dir / f"iteration_{i:04d}.pt")
                 agent.save(latest)
                 _write_log(log_path, log)
                 plot_training_curve(log, out / "training_curve.png")
                 bar.advance()
-            bar.phase(f"trained {cfg.max_iterations} iterations")
+            bar.describe(f"trained {cfg.max_iterations} iterations")
         finally:
             bar.stop()
     finally:
@@ -436,12 +398,12 @@ def _resume(
 
 
 def _iteration(
-    env: gym.Env, agent: DiscreteSAC, cfg: TrainConfig, i: int, data_dir: Path, bar: _Bar
+    env: gym.Env, agent: DiscreteSAC, cfg: TrainConfig, i: int, data_dir: Path, bar: ProgressBar
 ) -> dict[str, Any]:
     """Collect, fit Q, improve the policy for iteration ``i``; its log row."""
     t0 = time.perf_counter()
     label = f"iteration {i}/{cfg.max_iterations}"
-    bar.phase(f"{label}: collecting")
+    bar.describe(f"{label}: collecting")
     E = cfg.episodes_per_iteration
     if i == 1 and cfg.first_policy == "random":
         policy, name = random_policy(agent.n_actions), "random"
@@ -481,9 +443,9 @@ def _iteration(
     )
     agent.update_normalizer(dataset.tensors().observation[len(dataset) - stats.transitions :])
     alpha = agent.alpha
-    bar.phase(f"{label}: fitting Q")
+    bar.describe(f"{label}: fitting Q")
     q_loss = agent.fit_q(dataset, cfg.epochs_q)
-    bar.phase(f"{label}: improving policy")
+    bar.describe(f"{label}: improving policy")
     policy_loss, entropy = agent.improve_policy(dataset, cfg.epochs_pi)
     agent.end_iteration()
     t2 = time.perf_counter()

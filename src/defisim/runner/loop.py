@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from defisim.chain import NS_PER_SECOND, InvariantViolation
+from defisim.progress import ProgressBar
 from defisim.service import Simulation
 
 from .recorder import Recorder
@@ -253,48 +254,6 @@ def _check_agents(agents: Any) -> list[Agent]:
     return agents
 
 
-class _Progress:
-    """A rich progress bar over steps, refreshed every ~0.1% of the run (cheap per step)."""
-
-    def __init__(self, total: int, label: str, enabled: bool) -> None:
-        self.bar = None
-        if not enabled:
-            return
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.bar = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("steps"),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=False,
-        )
-        self.task = self.bar.add_task(label, total=total)
-        self.every = max(1, total // 1000)
-        self.bar.start()
-
-    def update(self, done: int) -> None:
-        if self.bar is not None and done % self.every == 0:
-            self.bar.update(self.task, completed=done)
-
-    def stop(self, done: int) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, completed=done)
-            self.bar.stop()
-
-
 # ------------------------------------------------------------------------ run
 def run_scenario(
     scenario: Scenario,
@@ -362,7 +321,7 @@ def run_scenario(
     rec = Recorder(store, accounts_every=record_accounts_every, depth_levels=depth_levels)
 
     sched = AgentScheduler(agents, sim.rng("runner:agent_order"))
-    bar = _Progress(steps, scenario.name, progress)
+    bar = ProgressBar(steps, scenario.name, progress, unit="steps")
     interrupted = False
     error: str | None = None
     error_type: str | None = None
