@@ -74,7 +74,7 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 
 def _one_line(exc: BaseException) -> str:
-    from defisim.runner.loop import _one_line as one
+    from defisim.runner.loop import one_line as one
 
     return one(exc)
 

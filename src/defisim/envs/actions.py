@@ -144,13 +144,6 @@ class OrderSender:
         rej, traded = self._submit(side, size, "MARKET", "IOC", 0)
         return {"sent": 1, "rejected": rej, "traded": traded}
 
-    def _mid_raw(self) -> float:
-        m = self.view.m
-        b, a = m.book.best_bid(), m.book.best_ask()
-        if b is not None and a is not None:
-            return (b + a) / 2
-        return float(m.mark_price)
-
     def _away(self, price: float, side: int) -> int:
         """``price`` (raw, float) rounded onto the tick grid away from the mid."""
         t = self._tick
@@ -161,7 +154,7 @@ class OrderSender:
         v = self.view
         v.m.cancel_all(v.party)
         size = self._raw_size(size_frac * self.config.max_size)
-        mid = self._mid_raw()
+        mid = self.view.mid_raw()
         if abs(side_signal) < self.config.dead_zone or size <= 0 or mid <= 0:
             return {"sent": 0, "rejected": 0, "traded": 0}
         side = 1 if side_signal > 0 else -1
@@ -174,7 +167,7 @@ class OrderSender:
         v.m.cancel_all(v.party)
         if i == 0:
             return {"sent": 0, "rejected": 0, "traded": 0}
-        mid = self._mid_raw()
+        mid = self.view.mid_raw()
         size = self._raw_size(self.config.size)
         if mid <= 0 or size <= 0:
             return {"sent": 0, "rejected": 0, "traded": 0}

@@ -97,13 +97,17 @@ class LearnerView:
     def pnl(self) -> float:
         return (self.equity_raw() - self.minted) / self.money_scale
 
-    def mid(self) -> float:
-        """Mid of the best prices, else the mark price, else 0 (quote units)."""
+    def mid_raw(self) -> float:
+        """Mid of the best prices, else the mark price, else 0 (raw price units)."""
         book = self.m.book
         b, a = book.best_bid(), book.best_ask()
         if b is not None and a is not None:
-            return (b + a) / 2 / self.price_scale
-        return self.m.mark_price / self.price_scale
+            return (b + a) / 2
+        return float(self.m.mark_price)
+
+    def mid(self) -> float:
+        """:meth:`mid_raw` in quote units."""
+        return self.mid_raw() / self.price_scale
 
     def reference(self):
         feed = getattr(self.state.scenario, "feed", None)
@@ -158,7 +162,7 @@ def _prices(n: int) -> tuple[int, Feature]:
 def _book(levels: int) -> tuple[int, Feature]:
     def write(v: LearnerView, out: np.ndarray, i: int) -> None:
         bids, asks = v.m.book.depth(levels)
-        mid = v.mid() * v.price_scale
+        mid = v.mid_raw()
         out[i: i + 4 * levels] = 0.0
         if mid <= 0:
             return

@@ -30,7 +30,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from defisim.chain.rng import RandomStreams
-from defisim.runner.loop import AgentScheduler, step_ns_of, wake_agents
+from defisim.runner.loop import (
+    AgentScheduler,
+    build_agents,
+    one_line,
+    step_ns_of,
+    wake_agents,
+)
 from defisim.scenarios import get_scenario
 from defisim.service import Simulation
 
@@ -122,7 +128,7 @@ class ScenarioSession:
             scn = cls(cls.Params(**params))
             self.step_ns = step_ns_of(scn.params.step_seconds)
         except (ValueError, TypeError) as exc:
-            raise EnvSetupError(f"{scenario}: {_one_line(exc)}") from None
+            raise EnvSetupError(f"{scenario}: {one_line(exc)}") from None
         self.scenario_name = scenario
         self.base_seed = base_seed
         self.warmup_steps = warmup_steps
@@ -131,11 +137,9 @@ class ScenarioSession:
 
         sim = Simulation(seed=base_seed, check_invariants=check_invariants, keep_events=False)
         try:
-            agents = list(scn.build(sim))
+            agents = build_agents(scn, sim)
         except (ValueError, TypeError, KeyError, OSError) as exc:
-            raise EnvSetupError(f"{scenario}: build failed: {_one_line(exc)}") from exc
-        for a in agents:
-            a.rng = sim.rng(f"agent:{a.name}")
+            raise EnvSetupError(f"{scenario}: build failed: {one_line(exc)}") from exc
         markets = list(sim.markets)
         if not markets:
             raise EnvSetupError(f"scenario {scenario} creates no market to trade")
@@ -180,7 +184,3 @@ class ScenarioSession:
         if hook is not None:
             hook(state.sim, streams)
         return state
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__

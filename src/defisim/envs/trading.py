@@ -144,9 +144,10 @@ class Learner:
     def finish_step(self, last: bool) -> tuple[float, bool, dict[str, Any]]:
         v = self.view
         v.mids.append(v.mid())
-        pnl = v.pnl()
+        equity_raw = v.equity_raw()
+        pnl = (equity_raw - v.minted) / v.money_scale
+        equity = equity_raw / v.money_scale
         pos = v.position()
-        equity = v.equity()
         ruined = equity <= self.cfg.ruin_fraction * self.cfg.collateral
         reward = self.tracker.reward(pnl, pos, last or ruined)  # ruin ends the episode too
         c = self.last_counts

@@ -236,6 +236,20 @@ def validate_steps(scenario: Scenario) -> int:
     return n
 
 
+def build_agents(scenario: Scenario, sim: Simulation) -> list[Agent]:
+    """``scenario.build(sim)`` checked (a list of uniquely named agents), each agent's
+    ``rng`` set to ``sim.rng("agent:<name>")`` (step 2 of the module docstring).
+
+    Raises:
+        ValueError: ``build`` returned ``None``, an agent without a name, or
+            duplicated names; whatever ``build`` raises propagates.
+    """
+    agents = _check_agents(scenario.build(sim))
+    for a in agents:
+        a.rng = sim.rng(f"agent:{a.name}")
+    return agents
+
+
 def _check_agents(agents: Any) -> list[Agent]:
     if agents is None:
         raise ValueError("scenario.build() returned None; it must return a list of agents")
@@ -302,11 +316,9 @@ def run_scenario(
         steps = validate_steps(scenario)
         step_ns = step_ns_of(scenario.params.step_seconds)
         sim = Simulation(seed=seed, check_invariants=check_invariants, keep_events=True)
-        agents = _check_agents(scenario.build(sim))
-        for a in agents:
-            a.rng = sim.rng(f"agent:{a.name}")
+        agents = build_agents(scenario, sim)
     except (ValueError, TypeError, KeyError, NotImplementedError, OSError) as exc:
-        raise RunSetupError(f"{scenario.name}: {_one_line(exc)}") from exc
+        raise RunSetupError(f"{scenario.name}: {one_line(exc)}") from exc
 
     out: Path | None = None
     store = None
@@ -394,7 +406,7 @@ def run_scenario(
                 result.plot_error = "interrupted while plotting"
                 pending = pending or exc
             except Exception as exc:  # a failed plot must not lose the summary
-                result.plot_error = f"{type(exc).__name__}: {_one_line(exc)}"
+                result.plot_error = f"{type(exc).__name__}: {one_line(exc)}"
     try:
         scenario.after_run(result)
     except KeyboardInterrupt as exc:
@@ -406,7 +418,7 @@ def run_scenario(
     return result
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     """The first line of an exception's message (pydantic errors: the first error)."""
     errors = getattr(exc, "errors", None)
     if callable(errors) and type(exc).__name__ == "ValidationError":
