@@ -99,6 +99,7 @@ class CloseoutMixin:
                 continue
             if ps.party == NETWORK_PARTY:
                 continue
+            # FuturesMarket._unit inlined: this loop runs for every party at every mark
             key = (v, ps.buy_volume, ps.sell_volume)
             if ps.mm_key != key:
                 ps.mm_key = key
