@@ -25,15 +25,15 @@ def make_market(
                risk_model={"kind": "simple", "factor_long": 0.1, "factor_short": 0.1},
                fees={"maker": 0, "infrastructure": 0, "liquidity": 0}, mark_price_frequency_s=0)
     cfg.update(market)
-    sim.create_market(**cfg)
+    sim.futures.create_market(**cfg)
     if open_price is not None:
         for p in ("o1", "o2"):
             sim.create_party(p)
             sim.mint(p, "USD", 1_000_000)
-        m = sim.market("M")
+        m = sim.futures.internal_market("M")
         unit = 10 ** m.config.position_decimal_places
-        sim.submit_order_raw("o1", "M", 1, unit, open_price)
-        sim.submit_order_raw("o2", "M", -1, unit, open_price)
+        sim.futures.submit_order_raw("o1", "M", 1, unit, open_price)
+        sim.futures.submit_order_raw("o2", "M", -1, unit, open_price)
         sim.forward_time(1)
-        assert sim.market_state("M") == "ACTIVE"
+        assert sim.futures.market_state("M") == "ACTIVE"
     return sim

@@ -30,7 +30,7 @@ def make_sim(seed: int = 3, market: str = M) -> Simulation:
 
 
 def add_market(sim: Simulation, market: str) -> None:
-    sim.create_market(
+    sim.futures.create_market(
         market_id=market,
         asset="USDT",
         decimal_places=2,
@@ -61,19 +61,19 @@ def open_market(sim: Simulation, price: float, market: str = M) -> None:
     for p in ("open_b", "open_s"):
         if p not in sim.parties:
             fund(sim, p)
-    sim.submit_order("open_b", market, "buy", 0.001, price)
-    sim.submit_order("open_s", market, "sell", 0.001, price)
+    sim.futures.submit_order("open_b", market, "buy", 0.001, price)
+    sim.futures.submit_order("open_s", market, "sell", 0.001, price)
     sim.forward_time(1)
-    assert sim.market_state(market) == "ACTIVE"
+    assert sim.futures.market_state(market) == "ACTIVE"
 
 
 def give_position(sim: Simulation, party: str, size: float, price: float, market: str = M):
     if "helper" not in sim.parties:
         fund(sim, "helper")
-    sim.cancel_all(party, market)
+    sim.futures.cancel_all(party, market)
     side = "sell" if size > 0 else "buy"
-    sim.submit_order("helper", market, side, abs(size), price)
-    res = sim.submit_order(
+    sim.futures.submit_order("helper", market, side, abs(size), price)
+    res = sim.futures.submit_order(
         party, market, "buy" if size > 0 else "sell", abs(size), price, time_in_force="IOC"
     )
     assert res.filled_size > 0
@@ -155,18 +155,18 @@ def test_glft_market_maker_quotes():
     give_position(sim, "mm", 1.0, 30_000.0)  # q = 2 lots
     mm.step(sim)
     db, da = glft_asymptotic_half_spreads(2, G, S, K, A)
-    orders = {o.side: o for o in sim.open_orders("mm", M)}
+    orders = {o.side: o for o in sim.futures.open_orders("mm", M)}
     assert orders["buy"].price == pytest.approx(math.floor((30_000 - db) * 100) / 100)
     assert orders["sell"].price == pytest.approx(math.ceil((30_000 + da) * 100) / 100)
     # finite mode at q = Q = 4 lots: no bid
     mm.mode = "finite"
     give_position(sim, "mm", 1.0, 30_000.0)
-    assert sim.position("mm", M) == pytest.approx(2.0)
+    assert sim.futures.position("mm", M) == pytest.approx(2.0)
     mm.step(sim)
-    sides = [o.side for o in sim.open_orders("mm", M)]
+    sides = [o.side for o in sim.futures.open_orders("mm", M)]
     assert sides == ["sell"]
     _, da4 = glft_finite_half_spreads(4, G, S, K, A, 36_000, 4)
-    assert sim.open_orders("mm", M)[0].price == pytest.approx(
+    assert sim.futures.open_orders("mm", M)[0].price == pytest.approx(
         math.ceil((30_000 + da4) * 100) / 100
     )
 
@@ -190,7 +190,7 @@ def test_exponential_book_depth_profile():
     )
     setup(sim, feed, mm)
     mm.step(sim)
-    book = sim.market_depth(M, 10)
+    book = sim.futures.market_depth(M, 10)
     # prices: 10_000 (1 -/+ d/1e4), d = 10, 20, ..., 50 bps
     assert [p for p, _ in book["bids"]] == [9990, 9980, 9970, 9960, 9950]
     assert [p for p, _ in book["asks"]] == [10_010, 10_020, 10_030, 10_040, 10_050]
@@ -203,35 +203,35 @@ def test_exponential_book_depth_profile():
         # consecutive levels 10 bps apart: ratio exp(-10/20) = 0.6065
         assert sizes[1:] / sizes[:-1] == pytest.approx(np.full(4, math.exp(-0.5)), rel=2e-3)
     assert exponential_profile(10, 5, 10, 10, 20)[0][1] == pytest.approx(4.2866, abs=1e-4)
-    ids = {o.order_id for o in sim.open_orders("exp", M)}
+    ids = {o.order_id for o in sim.futures.open_orders("exp", M)}
     mm.step(sim)  # nothing changed: same orders
-    assert {o.order_id for o in sim.open_orders("exp", M)} == ids
+    assert {o.order_id for o in sim.futures.open_orders("exp", M)} == ids
 
 
 def test_pegged_market_maker_joins_and_follows_the_touch():
     sim = make_sim()
     open_market(sim, 100.0)
     fund(sim, "other")
-    sim.submit_order("other", M, "buy", 1, 99.0)
-    sim.submit_order("other", M, "sell", 1, 101.0)
+    sim.futures.submit_order("other", M, "buy", 1, 99.0)
+    sim.futures.submit_order("other", M, "sell", 1, 101.0)
     mm = PeggedMarketMaker("peg", M, order_size=0.2, max_inventory=1.0)
     setup(sim, mm)
     mm.step(sim)
-    book = sim.market_depth(M)
+    book = sim.futures.market_depth(M)
     assert book["bids"][0] == (99.0, pytest.approx(1.2))
     assert book["asks"][0] == (101.0, pytest.approx(1.2))
-    pegs = {o.side: o for o in sim.open_orders("peg", M)}
+    pegs = {o.side: o for o in sim.futures.open_orders("peg", M)}
     assert pegs["buy"].peg_reference == "BEST_BID" and pegs["buy"].peg_offset == 0
     # the touch improves: the pegs follow without the agent acting
-    sim.submit_order("other", M, "buy", 1, 99.5)
-    assert {o.side: o.price for o in sim.open_orders("peg", M)}["buy"] == 99.5
-    ids = {o.order_id for o in sim.open_orders("peg", M)}
+    sim.futures.submit_order("other", M, "buy", 1, 99.5)
+    assert {o.side: o.price for o in sim.futures.open_orders("peg", M)}["buy"] == 99.5
+    ids = {o.order_id for o in sim.futures.open_orders("peg", M)}
     mm.step(sim)
-    assert {o.order_id for o in sim.open_orders("peg", M)} == ids
+    assert {o.order_id for o in sim.futures.open_orders("peg", M)} == ids
     # at the inventory limit no bid
     give_position(sim, "peg", 1.0, 100.5)
     mm.step(sim)
-    assert [o.side for o in sim.open_orders("peg", M)] == ["sell"]
+    assert [o.side for o in sim.futures.open_orders("peg", M)] == ["sell"]
 
 
 def test_hedged_market_maker_offsets_inventory_on_second_market():
@@ -240,20 +240,20 @@ def test_hedged_market_maker_offsets_inventory_on_second_market():
     open_market(sim, 30_000.0)
     open_market(sim, 30_000.0, "BTC2")
     fund(sim, "lp2")
-    sim.submit_order("lp2", "BTC2", "buy", 5, 29_990.0)
-    sim.submit_order("lp2", "BTC2", "sell", 5, 30_010.0)
+    sim.futures.submit_order("lp2", "BTC2", "buy", 5, 29_990.0)
+    sim.futures.submit_order("lp2", "BTC2", "sell", 5, 30_010.0)
     feed = feed_of([30_000.0] * 5)
     mm = HedgedMarketMaker("hmm", M, feed, "BTC2", half_spread_bps=10, order_size=0.5)
     setup(sim, feed, mm)
     mm.step(sim)
-    q = {o.side: o.price for o in sim.open_orders("hmm", M)}
+    q = {o.side: o.price for o in sim.futures.open_orders("hmm", M)}
     assert q == {"buy": 29_970.0, "sell": 30_030.0}
     assert mm.hedges == []
     fund(sim, "taker")
-    sim.submit_order("taker", M, "sell", 0.5, None)  # hits the 29_970 bid: long 0.5
-    assert sim.position("hmm", M) == pytest.approx(0.5)
+    sim.futures.submit_order("taker", M, "sell", 0.5, None)  # hits the 29_970 bid: long 0.5
+    assert sim.futures.position("hmm", M) == pytest.approx(0.5)
     mm.step(sim)
-    assert sim.position("hmm", "BTC2") == pytest.approx(-0.5)
+    assert sim.futures.position("hmm", "BTC2") == pytest.approx(-0.5)
     assert mm.exposure(sim) == pytest.approx(0.0)
     assert mm.hedges == [(sim.now, pytest.approx(-0.5))]
 
@@ -268,18 +268,18 @@ def test_background_market_regimes_and_book():
     setup(sim, bg)
     bg.step(sim)
     assert bg.regime == 0 and bg.price == 20_000.0
-    book = sim.market_depth(M)
+    book = sim.futures.market_depth(M)
     sizes = [v for _, v in book["bids"]]
     assert sizes[1] / sizes[0] == pytest.approx(math.exp(-1), rel=5e-3)  # calm scale 10 bps
     sim.forward_time(60)
     bg.step(sim)  # deterministic switch to the stressed regime: scale 30 bps
     assert bg.regime == 1
-    sizes = [v for _, v in sim.market_depth(M)["bids"]]
+    sizes = [v for _, v in sim.futures.market_depth(M)["bids"]]
     assert sizes[1] / sizes[0] == pytest.approx(math.exp(-1 / 3), rel=5e-3)
     # the price moved by a GBM step: |ln(S1/S0)| within 6 sigma sqrt(60)
     assert abs(math.log(bg.price / 20_000)) < 6 * 1e-3 * math.sqrt(60)
     assert bg.price != 20_000.0 and len(bg.path) == 2
-    best_bid = sim.best_prices(M)[0]
+    best_bid = sim.futures.best_prices(M)[0]
     assert best_bid == math.floor(bg.price * (1 - 0.001) * 100) / 100
 
 
@@ -354,8 +354,8 @@ def test_indicator_trader_rsi_numbers_and_order():
     sim = make_sim()
     open_market(sim, 100.0)
     fund(sim, "seller")
-    sim.submit_order("seller", M, "sell", 5, 101.0)
-    sim.submit_order("seller", M, "buy", 5, 99.0)
+    sim.futures.submit_order("seller", M, "sell", 5, 101.0)
+    sim.futures.submit_order("seller", M, "buy", 5, 99.0)
     feed = feed_of(V_SERIES, dt=1)
     trader = IndicatorMomentumTrader(
         "mom", M, feed, signal="rsi", trade_size=0.3, position_limit=0.5,
@@ -365,13 +365,13 @@ def test_indicator_trader_rsi_numbers_and_order():
     for k in range(i):
         feed.seek(k)
         trader.step(sim)
-    before = sim.position("mom", M)
+    before = sim.futures.position("mom", M)
     assert before == pytest.approx(-0.3)  # one sell at the RSI 70 cross after the peak
     feed.seek(i)
     trader.step(sim)
     # the buy closes the short and adds trade_size: -0.3 + 0.3 + 0.3
     assert trader.signals[-1] == (sim.now, 1)
-    assert sim.position("mom", M) == pytest.approx(0.3)
+    assert sim.futures.position("mom", M) == pytest.approx(0.3)
 
 
 # ------------------------------------------------------------- recorder
@@ -382,12 +382,12 @@ def test_recorder_records_a_custom_measurement():
     sim = make_sim()
     open_market(sim, 100.0)
     fund(sim, "a")
-    rec = RecorderAgent("rec", lambda s: s.best_prices(M)[0], every_s=60)
+    rec = RecorderAgent("rec", lambda s: s.futures.best_prices(M)[0], every_s=60)
     setup(sim, rec)
     t0 = sim.now
     for bid in (99.0, 98.5, 98.0):
-        sim.cancel_all("a", M)
-        sim.submit_order("a", M, "buy", 1, bid)
+        sim.futures.cancel_all("a", M)
+        sim.futures.submit_order("a", M, "buy", 1, bid)
         rec.step(sim)
         assert rec.next_wakeup(sim.now) == pytest.approx(sim.now + 60)
         sim.forward_time(60)

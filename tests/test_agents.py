@@ -31,7 +31,7 @@ def make_sim(auction_s: float = 0.0, seed: int = 3) -> Simulation:
     """USDT (6 decimals) and market ``BTC``: tick 0.01, 0.001 contracts, simple risk model."""
     sim = Simulation(seed=seed)
     sim.create_asset("USDT", 6)
-    sim.create_market(
+    sim.futures.create_market(
         market_id=M,
         asset="USDT",
         decimal_places=2,
@@ -64,20 +64,20 @@ def open_market(sim: Simulation, price: float, size: float = 0.001) -> None:
     """Leave the (zero-length) opening auction with one trade at ``price``."""
     for p in ("open_b", "open_s"):
         fund(sim, p)
-    sim.submit_order("open_b", M, "buy", size, price)
-    sim.submit_order("open_s", M, "sell", size, price)
+    sim.futures.submit_order("open_b", M, "buy", size, price)
+    sim.futures.submit_order("open_s", M, "sell", size, price)
     sim.forward_time(1)
-    assert sim.market_state(M) == "ACTIVE"
+    assert sim.futures.market_state(M) == "ACTIVE"
 
 
 def give_position(sim: Simulation, party: str, size: float, price: float) -> None:
     """Trade ``size`` (signed) to ``party`` at ``price`` against a helper party."""
     if "helper" not in sim.parties:
         fund(sim, "helper")
-    sim.cancel_all(party, M)  # so that it cannot meet its own quotes
+    sim.futures.cancel_all(party, M)  # so that it cannot meet its own quotes
     side = "sell" if size > 0 else "buy"
-    sim.submit_order("helper", M, side, abs(size), price)
-    res = sim.submit_order(
+    sim.futures.submit_order("helper", M, side, abs(size), price)
+    res = sim.futures.submit_order(
         party, M, "buy" if size > 0 else "sell", abs(size), price, time_in_force="IOC"
     )
     assert res.filled_size > 0
@@ -152,22 +152,22 @@ def test_as_market_maker_quotes_the_closed_form_with_inventory():
     setup(sim, feed, mm)
     open_market(sim, 30_000.0)
     give_position(sim, "mm", 1.0, 30_000.0)  # q = 1.0 / 0.5 = 2 lots
-    assert sim.position("mm", M) == pytest.approx(1.0)
+    assert sim.futures.position("mm", M) == pytest.approx(1.0)
     mm.step(sim)
     # r = 30000 - 2 * 0.01 * 25 * 60 = 29970; delta = 15 + 200 ln(1.2) = 51.4643
     bid, ask, r, delta = avellaneda_stoikov_quotes(30_000, 2, 0.01, 5.0, 0.05, 60)
     assert r == pytest.approx(29_970.0)
     assert delta == pytest.approx(15 + 200 * math.log(1.2))
-    orders = {o.side: o for o in sim.open_orders("mm", M)}
+    orders = {o.side: o for o in sim.futures.open_orders("mm", M)}
     assert orders["buy"].price == pytest.approx(math.floor(bid * 100) / 100)  # 29944.26
     assert orders["sell"].price == pytest.approx(math.ceil(ask * 100) / 100)  # 29995.74
     assert orders["buy"].price == pytest.approx(29_944.26)
     assert orders["sell"].price == pytest.approx(29_995.74)
     assert orders["buy"].remaining == orders["sell"].remaining == 0.5
     # a second step with nothing changed keeps the same orders (priority kept)
-    ids = {o.order_id for o in sim.open_orders("mm", M)}
+    ids = {o.order_id for o in sim.futures.open_orders("mm", M)}
     mm.step(sim)
-    assert {o.order_id for o in sim.open_orders("mm", M)} == ids
+    assert {o.order_id for o in sim.futures.open_orders("mm", M)} == ids
 
 
 def test_finite_horizon_tau():
@@ -216,7 +216,7 @@ def test_symmetric_variant_ignores_inventory():
     give_position(sim, "sym", 1.0, 30_000.0)
     mm.step(sim)
     _, _, _, delta = avellaneda_stoikov_quotes(30_000, 0, 0.01, 5.0, 0.05, 60)
-    orders = {o.side: o.price for o in sim.open_orders("sym", M)}
+    orders = {o.side: o.price for o in sim.futures.open_orders("sym", M)}
     assert orders["buy"] == pytest.approx(math.floor((30_000 - delta / 2) * 100) / 100)
     assert orders["sell"] == pytest.approx(math.ceil((30_000 + delta / 2) * 100) / 100)
     # centred on s (within a tick of rounding) despite the long inventory
@@ -233,11 +233,11 @@ def test_inventory_limit_stops_the_growing_side():
     open_market(sim, 30_000.0)
     give_position(sim, "mm", 1.0, 30_000.0)
     mm.step(sim)
-    by_side = {o.side: o.remaining for o in sim.open_orders("mm", M)}
+    by_side = {o.side: o.remaining for o in sim.futures.open_orders("mm", M)}
     assert by_side == {"buy": pytest.approx(0.2), "sell": pytest.approx(0.5)}
     give_position(sim, "mm", 0.2, 30_000.0)  # now at the limit
     mm.step(sim)
-    assert {o.side for o in sim.open_orders("mm", M)} == {"sell"}
+    assert {o.side for o in sim.futures.open_orders("mm", M)} == {"sell"}
     assert mm.last_quotes[0] is None and mm.last_quotes[1] is not None
 
 
@@ -258,8 +258,8 @@ def test_ladder_levels_and_spacing():
     setup(sim, feed, mm)
     open_market(sim, 30_000.0)
     mm.step(sim)
-    bids = sorted((o.price for o in sim.open_orders("mm", M) if o.side == "buy"), reverse=True)
-    asks = sorted(o.price for o in sim.open_orders("mm", M) if o.side == "sell")
+    bids = sorted((o.price for o in sim.futures.open_orders("mm", M) if o.side == "buy"), reverse=True)
+    asks = sorted(o.price for o in sim.futures.open_orders("mm", M) if o.side == "sell")
     assert len(bids) == len(asks) == 3
     # 10 bps of ~30000 = 30.00 between levels (within a tick of rounding)
     assert np.diff(asks) == pytest.approx([30.0, 30.0], abs=0.011)
@@ -272,12 +272,12 @@ def test_market_maker_quotes_in_the_opening_auction_without_crossing_itself():
     mm = AvellanedaStoikovMarketMaker("mm", M, feed, collateral=1_000_000, levels=2)
     setup(sim, feed, mm)
     mm.step(sim)
-    assert sim.market_state(M) == "PENDING"
-    orders = sim.open_orders("mm", M)
+    assert sim.futures.market_state(M) == "PENDING"
+    orders = sim.futures.open_orders("mm", M)
     assert len(orders) == 4 and all(o.time_in_force == "GTC" for o in orders)
-    bid, ask = sim.best_prices(M)
+    bid, ask = sim.futures.best_prices(M)
     assert bid < 30_000 < ask
-    assert sim.indicative_price(M) == (None, 0.0)  # nothing crosses
+    assert sim.futures.indicative_price(M) == (None, 0.0)  # nothing crosses
 
 
 def test_market_maker_stays_within_its_margin():
@@ -289,7 +289,7 @@ def test_market_maker_stays_within_its_margin():
     open_market(sim, 30_000.0)
     mm.step(sim)  # no exception
     assert mm.rejections == 2  # the 1 BTC bid and ask were rejected for margin
-    orders = sim.open_orders("mm", M)
+    orders = sim.futures.open_orders("mm", M)
     # the retries at half the size went through (margin is the larger side's, not the sum)
     assert sorted(o.side for o in orders) == ["buy", "sell"]
     assert {o.remaining for o in orders} == {0.5}
@@ -299,8 +299,8 @@ def test_market_maker_stays_within_its_margin():
 # ------------------------------------------------------------ takers
 def deep_book(sim: Simulation, price: float = 30_000.0, size: float = 1_000.0) -> None:
     fund(sim, "lp", 1e12)
-    sim.submit_order("lp", M, "buy", size, price - 10)
-    sim.submit_order("lp", M, "sell", size, price + 10)
+    sim.futures.submit_order("lp", M, "buy", size, price - 10)
+    sim.futures.submit_order("lp", M, "sell", size, price + 10)
 
 
 def test_poisson_taker_order_count_matches_lambda():
@@ -317,7 +317,7 @@ def test_poisson_taker_order_count_matches_lambda():
         sim.forward_time(dt)
     expected = 0.05 * dt * steps  # 1200
     assert abs(taker.arrivals - expected) < 4 * math.sqrt(expected)
-    trades = [t for t in sim.trades(M) if "taker" in (t.buyer, t.seller)]
+    trades = [t for t in sim.futures.trades(M) if "taker" in (t.buyer, t.seller)]
     # every arrival with a size of at least one lot trades (exponential sizes, mean 10 lots)
     assert len(trades) == taker.orders_sent
     assert taker.orders_sent >= 0.85 * taker.arrivals
@@ -341,13 +341,13 @@ def test_poisson_taker_buy_prob_and_no_orders_in_auction():
     assert taker.arrivals > 0 and taker.orders_sent == 0  # in the auction: nothing sent
     sim.forward_time(3600)
     deep_book(sim)
-    sim.submit_order("lp", M, "buy", 1, 30_000)
-    sim.submit_order("lp", M, "sell", 1, 30_000)
+    sim.futures.submit_order("lp", M, "buy", 1, 30_000)
+    sim.futures.submit_order("lp", M, "sell", 1, 30_000)
     sim.forward_time(1)
     for _ in range(50):
         taker.step(sim)
         sim.forward_time(1)
-    assert sim.position("taker", M) > 0  # 90 % buys
+    assert sim.futures.position("taker", M) > 0  # 90 % buys
     assert taker.rejections == 0
 
 
@@ -378,10 +378,10 @@ def test_price_sensitive_taker_only_takes_within_its_limit():
     setup(sim, feed, t)
     open_market(sim, 30_000.0)
     fund(sim, "lp")
-    sim.submit_order("lp", M, "sell", 100, 30_100)  # 33 bps above the reference
+    sim.futures.submit_order("lp", M, "sell", 100, 30_100)  # 33 bps above the reference
     t.step(sim)
     assert t.orders_sent > 20
-    assert sim.position("ps", M) == 0  # depth ~1 bp never reaches 30100
+    assert sim.futures.position("ps", M) == 0  # depth ~1 bp never reaches 30100
 
 
 # ------------------------------------------------------------ informed
@@ -401,16 +401,16 @@ def test_informed_trader_buys_when_future_above_ask_and_closes():
     setup(sim, feed, it)
     open_market(sim, 30_000.0)
     fund(sim, "lp")
-    sim.submit_order("lp", M, "sell", 10, 30_010)
-    sim.submit_order("lp", M, "buy", 10, 29_990)
+    sim.futures.submit_order("lp", M, "sell", 10, 30_010)
+    sim.futures.submit_order("lp", M, "buy", 10, 29_990)
     # future 30500 > 30010 * 1.003: buy 0.1, then 0.1, then 0.05 (limit 0.25)
     for expect in (0.1, 0.2, 0.25, 0.25):
         it.step(sim)
-        assert sim.position("inf", M) == pytest.approx(expect)
+        assert sim.futures.position("inf", M) == pytest.approx(expect)
     # now the future (29000) is below bid 29990 * 0.997: a sell edge, it sells 0.1
     feed.seek(120)  # now 30500, ahead 29000
     it.step(sim)
-    assert sim.position("inf", M) == pytest.approx(0.15)
+    assert sim.futures.position("inf", M) == pytest.approx(0.15)
 
 
 def test_informed_trader_closes_when_edge_gone():
@@ -429,18 +429,18 @@ def test_informed_trader_closes_when_edge_gone():
     setup(sim, feed, it)
     open_market(sim, 30_000.0)
     fund(sim, "lp")
-    sim.submit_order("lp", M, "sell", 10, 30_010)
-    sim.submit_order("lp", M, "buy", 10, 29_990)
+    sim.futures.submit_order("lp", M, "sell", 10, 30_010)
+    sim.futures.submit_order("lp", M, "buy", 10, 29_990)
     it.step(sim)
-    assert sim.position("inf", M) == pytest.approx(0.1)
+    assert sim.futures.position("inf", M) == pytest.approx(0.1)
     feed.seek(60)  # ahead: 30000 <= bid 29990? no, 30000 > 29990: hold
     it.step(sim)
-    assert sim.position("inf", M) == pytest.approx(0.1)
-    sim.cancel_all("lp", M)
-    sim.submit_order("lp", M, "sell", 10, 30_020)
-    sim.submit_order("lp", M, "buy", 10, 30_005)  # bid above the future: the edge is gone
+    assert sim.futures.position("inf", M) == pytest.approx(0.1)
+    sim.futures.cancel_all("lp", M)
+    sim.futures.submit_order("lp", M, "sell", 10, 30_020)
+    sim.futures.submit_order("lp", M, "buy", 10, 30_005)  # bid above the future: the edge is gone
     it.step(sim)
-    assert sim.position("inf", M) == 0
+    assert sim.futures.position("inf", M) == 0
 
 
 def test_informed_trader_does_nothing_in_auction():
@@ -497,17 +497,17 @@ def test_momentum_trader_buys_after_rsi_crosses_up():
     for _ in range(len(prices)):
         feed.step(sim)
         ref = feed.price
-        sim.cancel_all("lp", M)
-        sim.submit_order("lp", M, "buy", 100, sim.round_price(M, ref - 5, "buy"))
-        sim.submit_order("lp", M, "sell", 100, sim.round_price(M, ref + 5, "sell"))
+        sim.futures.cancel_all("lp", M)
+        sim.futures.submit_order("lp", M, "buy", 100, sim.futures.round_price(M, ref - 5, "buy"))
+        sim.futures.submit_order("lp", M, "sell", 100, sim.futures.round_price(M, ref + 5, "sell"))
         mt.step(sim)
-        positions.append(sim.position("mom", M))
+        positions.append(sim.futures.position("mom", M))
         sim.forward_time(60)
     # flat during the fall, long after the turn
     assert all(p <= 0 for p in positions[:40])
     assert max(positions[40:]) == pytest.approx(0.1)
     assert mt.signals and mt.signals[0][1] == 1
-    assert abs(sim.position("mom", M)) <= 0.3
+    assert abs(sim.futures.position("mom", M)) <= 0.3
 
 
 # --------------------------------------------------------------- noise
@@ -531,21 +531,21 @@ def test_noise_trader_orders_cancels_and_lifetimes():
     setup(sim, feed, nt)
     open_market(sim, 30_000.0)
     fund(sim, "lp")
-    sim.submit_order("lp", M, "buy", 1, 29_990)
-    sim.submit_order("lp", M, "sell", 1, 30_010)
+    sim.futures.submit_order("lp", M, "buy", 1, 29_990)
+    sim.futures.submit_order("lp", M, "sell", 1, 30_010)
     for _ in range(100):
         nt.step(sim)
         sim.forward_time(10)
     assert 60 < nt.orders_sent < 140  # Poisson(0.1 * 10) per step
     assert nt.cancels > 0
-    mine = sim.open_orders("noise", M)
+    mine = sim.futures.open_orders("noise", M)
     assert all(o.time_in_force == "GTT" for o in mine)
     # around the mid (30000, lp's quotes stay the best): offsets >= 5 bps
-    assert sim.mid_price(M) == 30_000
+    assert sim.futures.mid_price(M) == 30_000
     for o in mine:
         off = (30_000 - o.price) / 30_000 * 1e4 if o.side == "buy" else (o.price / 30_000 - 1) * 1e4
         assert off >= 5 - 0.01
-    assert sim.position("noise", M) == 0  # never crossed
+    assert sim.futures.position("noise", M) == 0  # never crossed
 
 
 def test_noise_trader_never_crosses_reference_in_auction():
@@ -564,7 +564,7 @@ def test_noise_trader_never_crosses_reference_in_auction():
     )
     setup(sim, feed, nt)
     nt.step(sim)
-    orders = sim.open_orders("noise", M)
+    orders = sim.futures.open_orders("noise", M)
     assert len(orders) > 10
     assert all(o.price < 30_000 for o in orders if o.side == "buy")
     assert all(o.price > 30_000 for o in orders if o.side == "sell")
@@ -582,16 +582,16 @@ def test_auction_agent_makes_the_opening_auction_uncross_at_the_reference():
     setup(sim, feed, auc, mm, nt)
     for a in (feed, auc, mm, nt):
         a.step(sim)
-    assert sim.indicative_price(M) == (31_234.56, 0.5)
+    assert sim.futures.indicative_price(M) == (31_234.56, 0.5)
     sim.forward_time(3600)
-    assert sim.market_state(M) == "ACTIVE"
-    assert sim.mark_price(M) == 31_234.56
-    auction_trades = [t for t in sim.trades(M) if str(t.trade_type) == "AUCTION"]
+    assert sim.futures.market_state(M) == "ACTIVE"
+    assert sim.futures.mark_price(M) == 31_234.56
+    auction_trades = [t for t in sim.futures.trades(M) if str(t.trade_type) == "AUCTION"]
     assert auction_trades and all(t.price == 3_123_456 for t in auction_trades)
-    assert sim.position("auc", M) == 0
+    assert sim.futures.position("auc", M) == 0
     # afterwards it does nothing
     auc.step(sim)
-    assert sim.open_orders("auc", M) == [] and auc.orders_sent == 2
+    assert sim.futures.open_orders("auc", M) == [] and auc.orders_sent == 2
 
 
 # --------------------------------------------------------- determinism
@@ -633,7 +633,7 @@ def test_same_seed_same_orders():
     assert len(a) > 500
     assert a == b
     assert a != c
-    assert sim_a.market_state(M) == "ACTIVE"
+    assert sim_a.futures.market_state(M) == "ACTIVE"
     parties = {o[1] for o in a}
     assert {"auc", "mm", "sym", "taker", "ps", "inf", "noise"} <= parties
 

@@ -110,8 +110,8 @@ def test_mark_tracks_the_reference(gbm_run):
 def test_money_is_conserved_and_settled(gbm_run):
     sc, sim, kpis, _ = gbm_run
     assert sim.chain.invariant_errors() == []
-    assert sim.market_state(MARKET_ID) == "SETTLED"
-    assert sim.positions(MARKET_ID) == {}
+    assert sim.futures.market_state(MARKET_ID) == "SETTLED"
+    assert sim.futures.positions(MARKET_ID) == {}
     # everything minted is still somewhere: general accounts + infrastructure fees + pools
     led = sim.chain.ledger
     total = sum(b for _, b in led.accounts())
@@ -164,7 +164,7 @@ def test_price_file_one_step_per_row(tmp_path):
     assert sc2.total_steps() == 81
     sim, kpis, _ = drive(sc)
     assert [k["reference_price"] for k in kpis][:3] == [20_000.0, 20_020.0, 20_040.02]
-    assert sim.market_state(MARKET_ID) == "SETTLED"
+    assert sim.futures.market_state(MARKET_ID) == "SETTLED"
 
 
 def test_with_the_runner():

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from defisim.agents.base import Agent
-from defisim.chain import ledger as acct
 from defisim.cli import app
+from defisim.protocols.futures import accounts as acct
 from defisim.scenarios import scenario_names
 from defisim.scenarios.base import Scenario, ScenarioParams, register
 

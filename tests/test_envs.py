@@ -266,10 +266,10 @@ def test_reset_restores_the_snapshot():
     sim = env.state.sim
     assert sim.now == now0
     assert obs1.tolist() == obs0.tolist()
-    assert sim.position("learner", M) == 0.0
+    assert sim.futures.position("learner", M) == 0.0
     assert sim.balance("learner", USDT) == 100_000.0
     assert sim.equity("learner", USDT) == 100_000.0
-    assert sim.open_orders(party="learner") == []
+    assert sim.futures.open_orders(party="learner") == []
     assert info1["pnl"] == 0.0 and info1["position"] == 0.0 and info1["equity"] == 100_000.0
 
 
@@ -314,7 +314,7 @@ def test_observation_features_match_the_simulation():
         o = obs_dict(env, obs)
         sim = env.state.sim
         f32 = np.float32
-        assert info["position"] == sim.position("learner", M)
+        assert info["position"] == sim.futures.position("learner", M)
         assert o["position"] == f32(info["position"])
         assert o["balance"] == f32(sim.balance("learner", USDT))
         assert o["margin"] == f32(sim.balance("learner", USDT, "margin", M))
@@ -323,8 +323,8 @@ def test_observation_features_match_the_simulation():
         assert o["in_auction"] == 0.0
         assert [o["maker_fee"], o["infrastructure_fee"], o["liquidity_fee"]] == \
             [f32(0.00025), f32(0.0005), 0.0]
-        assert o["mark_price"] == f32(sim.mark_price(M))
-        bid, ask = sim.best_prices(M)
+        assert o["mark_price"] == f32(sim.futures.mark_price(M))
+        bid, ask = sim.futures.best_prices(M)
         mid = (bid + ask) / 2
         assert o["mid_price"] == f32(mid) and info["mid"] == pytest.approx(mid, rel=1e-15)
         assert o["spread_bps"] == pytest.approx(1e4 * (ask - bid) / mid, rel=1e-6)
@@ -334,7 +334,7 @@ def test_observation_features_match_the_simulation():
             want = 1e4 * math.log(mids[-2 - j] / mids[-1]) if len(mids) >= j + 2 else 0.0
             assert o[f"prices:3[{j}]"] == pytest.approx(want, rel=1e-5, abs=1e-4)
         # book:30 -- (distance from the mid in bps, size) per level, bids then asks
-        depth = sim.market_depth(M, 30)
+        depth = sim.futures.market_depth(M, 30)
         want = np.zeros(120)
         for side, rows in ((0, depth["bids"]), (60, depth["asks"])):
             assert 1 <= len(rows) < 30  # so some levels are absent (zeros)
@@ -382,7 +382,7 @@ def test_discrete_buy_sell_hold():
     sim = env.state.sim
     pos = 0.0
     for a, delta in [(1, 0.1), (1, 0.1), (2, -0.1), (0, 0.0), (2, -0.1), (2, -0.1), (0, 0.0)]:
-        depth = sim.market_depth(M, 50)
+        depth = sim.futures.market_depth(M, 50)
         side = depth["asks"] if a == 1 else depth["bids"]
         assert sum(s for _, s in side) >= 0.1  # the book can fill it
         _, _, _, _, info = env.step(a)
@@ -390,7 +390,7 @@ def test_discrete_buy_sell_hold():
         assert info["position"] == pytest.approx(pos + delta, abs=1e-12)
         assert info["sent"] == int(a != 0) and info["rejected"] == 0
         assert info["traded"] == (0.1 if a else 0)  # contracts filled this step
-        assert sim.open_orders(party="learner") == []  # IOC: nothing rests
+        assert sim.futures.open_orders(party="learner") == []  # IOC: nothing rests
         pos = info["position"]
     assert pos == pytest.approx(-0.1, abs=1e-12)
 
@@ -399,19 +399,19 @@ def test_continuous_limit_order_price_and_replacement():
     env = make(action={"kind": "continuous", "max_size": 0.5, "max_offset_bps": 50.0})
     env.reset(seed=3)
     sim = env.state.sim
-    b, a = sim.best_prices(M, raw=True)
+    b, a = sim.futures.best_prices(M, raw=True)
     mid = (b + a) / 2
     # buy 0.6 * 0.5 = 0.3 BTC at mid * (1 - 0.5 * 50 / 1e4), floored to the 0.01 tick
     counts = env.learner.sender.apply(np.array([0.7, 0.6, 0.5], dtype=np.float32))
     assert counts == {"sent": 1, "rejected": 0, "traded": 0}
-    (order,) = sim.open_orders(party="learner")
+    (order,) = sim.futures.open_orders(party="learner")
     want = math.floor(mid * (1 - 0.5 * 50.0 / 1e4)) / 100
     assert (order.side, order.size, order.order_type, order.time_in_force) == \
         ("buy", 0.3, "LIMIT", "GTC")
     assert order.price == want and order.price < mid / 100
     # the next action cancels it and places the new one: a sell, ceil'ed away from the mid
     env.learner.sender.apply(np.array([-0.3, 1.0, 0.2], dtype=np.float32))
-    (order2,) = sim.open_orders(party="learner")
+    (order2,) = sim.futures.open_orders(party="learner")
     assert order2.order_id != order.order_id
     offset = float(np.float32(0.2))  # the action is float32
     want2 = math.ceil(mid * (1 + offset * 50.0 / 1e4)) / 100
@@ -419,11 +419,11 @@ def test_continuous_limit_order_price_and_replacement():
     # dead zone and zero size: cancel, send nothing
     for act in ([0.04, 1.0, 0.5], [1.0, 0.0, 0.5]):
         assert env.learner.sender.apply(np.array(act, dtype=np.float32))["sent"] == 0
-        assert sim.open_orders(party="learner") == []
+        assert sim.futures.open_orders(party="learner") == []
     # through step(): one resting order at most, always replaced
     for _ in range(3):
         env.step(np.array([0.5, 0.2, 0.9], dtype=np.float32))
-        assert len(env.state.sim.open_orders(party="learner")) <= 1
+        assert len(env.state.sim.futures.open_orders(party="learner")) <= 1
     # offset < 0 crosses the spread and trades at once
     _, _, _, _, info = env.step(np.array([1.0, 0.2, -1.0], dtype=np.float32))
     assert info["traded"] > 0
@@ -434,23 +434,23 @@ def test_quotes_action_places_and_cancels_post_only_quotes():
     assert env.action_names == ["no_quotes", "quote_4bps", "quote_30bps"]
     env.reset(seed=6)
     sim = env.state.sim
-    b, a = sim.best_prices(M, raw=True)
+    b, a = sim.futures.best_prices(M, raw=True)
     mid = (b + a) / 2
     counts = env.learner.sender.apply(2)
     assert counts == {"sent": 2, "rejected": 0, "traded": 0}
-    bid, ask = sorted(sim.open_orders(party="learner"), key=lambda o: o.side)
+    bid, ask = sorted(sim.futures.open_orders(party="learner"), key=lambda o: o.side)
     assert (bid.side, ask.side) == ("buy", "sell")
     assert bid.price == math.floor(mid * (1 - 30.0 / 2e4)) / 100
     assert ask.price == math.ceil(mid * (1 + 30.0 / 2e4)) / 100
     assert bid.size == ask.size == 0.2
-    assert all(o.post_only for o in sim.market(M).parties["learner"].orders.values())
+    assert all(o.post_only for o in sim.futures.internal_market(M).parties["learner"].orders.values())
     env.learner.sender.apply(1)  # replaced by the 4 bps quotes: still two
-    quotes = sim.open_orders(party="learner")
+    quotes = sim.futures.open_orders(party="learner")
     assert len(quotes) == 2
     assert {o.price for o in quotes} == {math.floor(mid * (1 - 2e-4)) / 100,
                                          math.ceil(mid * (1 + 2e-4)) / 100}
     assert env.learner.sender.apply(0) == {"sent": 0, "rejected": 0, "traded": 0}
-    assert sim.open_orders(party="learner") == []
+    assert sim.futures.open_orders(party="learner") == []
 
 
 @pytest.mark.parametrize("kind, bad", [
@@ -644,7 +644,7 @@ def test_pettingzoo_learners_act_in_random_order():
     for _ in range(20):
         env.step({"a": 4, "b": 4})  # 40 bps: wide, mostly left resting
         sim = env.state.sim
-        ids = {p: min((o.order_id for o in sim.open_orders(party=p)), default=None)
+        ids = {p: min((o.order_id for o in sim.futures.open_orders(party=p)), default=None)
                for p in ("a", "b")}
         if None not in ids.values():
             firsts.append(min(ids, key=ids.get))
@@ -666,7 +666,7 @@ def test_pettingzoo_ruined_learner_leaves():
         if "poor" in terms and terms["poor"]:
             ruined_at = steps
             assert infos["poor"]["equity"] <= 0.05 * 200.0
-            assert env.state.sim.open_orders(party="poor") == []
+            assert env.state.sim.futures.open_orders(party="poor") == []
         if ruined_at is not None and steps > ruined_at:
             assert set(terms) == {"rich"}
             assert env.agents == ([] if steps == 30 else ["rich"])
@@ -798,7 +798,7 @@ def test_order_size_below_the_markets_lot_fails_at_construction():
     env = TradingEnv(scenario="rmsc04", episode_steps=3, warmup_steps=2,
                      action={"kind": "discrete", "size": 10})
     env.reset(seed=0)
-    ask_size = sum(v for _, v in env.state.sim.market_depth("RMSC04", 50)["asks"])
+    ask_size = sum(v for _, v in env.state.sim.futures.market_depth("RMSC04", 50)["asks"])
     assert ask_size >= 10  # the makers quote from the first step
     *_, info = env.step(1)
     assert info["sent"] == 1 and info["traded"] == 10.0 and info["position"] == 10.0

@@ -50,16 +50,16 @@ def long_one_btc(**params) -> tuple[Simulation, float]:
     p = FeeRiskStudyParams(**params)
     sim = Simulation(seed=1)
     sim.create_asset("USDT", 6)
-    sim.create_market(**FeeRiskStudy(p).market_config())
+    sim.futures.create_market(**FeeRiskStudy(p).market_config())
     for party in ("alice", "bob"):
         sim.create_party(party)
         sim.mint(party, "USDT", 100_000)
-    sim.submit_order("alice", MARKET_ID, "buy", 1.0, 30_000.0)
-    sim.submit_order("bob", MARKET_ID, "sell", 1.0, 30_000.0)
+    sim.futures.submit_order("alice", MARKET_ID, "buy", 1.0, 30_000.0)
+    sim.futures.submit_order("bob", MARKET_ID, "sell", 1.0, 30_000.0)
     sim.forward_time(p.opening_auction_s)
-    assert sim.market_state(MARKET_ID) == "ACTIVE"
-    assert sim.position("alice", MARKET_ID) == 1.0
-    return sim, sim.margin_levels("alice", MARKET_ID)["maintenance"]
+    assert sim.futures.market_state(MARKET_ID) == "ACTIVE"
+    assert sim.futures.position("alice", MARKET_ID) == 1.0
+    return sim, sim.futures.margin_levels("alice", MARKET_ID)["maintenance"]
 
 
 def test_registered_and_renamed_parameters_are_refused():
@@ -105,7 +105,7 @@ def test_the_taker_fee_rate_and_the_makers_fee_aware_intensity():
     maker = scenario.maker
     maker.initialise(sim2)
     assert maker.commitment_reason == ""  # the bond is accepted
-    assert sim2.liquidity_provisions(MARKET_ID)["glft"]["fee"] == pytest.approx(0.002)
+    assert sim2.futures.liquidity_provisions(MARKET_ID)["glft"]["fee"] == pytest.approx(0.002)
     # A0 exp(-k f) with k = 500 per unit of relative price: exp(-1.375) = 0.2528
     assert maker.effective_A(sim2, 30_000.0) == pytest.approx(
         (1 / 60) * math.exp(-500 * 0.00275), rel=1e-12

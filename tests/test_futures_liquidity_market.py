@@ -18,7 +18,7 @@ def lp_market():
     for p in ("lp1", "lp2", "a", "b", "t"):
         sim.create_party(p)
         sim.mint(p, "USD", 100_000)
-    sim.create_market(market_id="M", asset="USD", opening_auction_duration_s=1,
+    sim.futures.create_market(market_id="M", asset="USD", opening_auction_duration_s=1,
                       risk_model={"kind": "simple", "factor_long": 0.1, "factor_short": 0.1},
                       fees={"maker": 0, "infrastructure": 0, "liquidity": 0},
                       linear_slippage_factor=0, mark_price_frequency_s=0, liquidity=LP)
@@ -27,40 +27,40 @@ def lp_market():
 
 def test_commitments_bond_and_marginal_cost_fee_at_opening():
     sim = lp_market()
-    assert sim.submit_liquidity("lp1", "M", 1000, 0.001) == ""
-    assert sim.submit_liquidity("lp2", "M", 1000, 0.01) == ""
-    assert sim.submit_liquidity("lp1", "M", 5, 0.001) == "ALREADY_LIQUIDITY_PROVIDER"
-    assert sim.submit_liquidity("lp2", "nope", 5, 0.001) == "MARKET_NOT_FOUND"
+    assert sim.futures.submit_liquidity("lp1", "M", 1000, 0.001).reason == ""
+    assert sim.futures.submit_liquidity("lp2", "M", 1000, 0.01).reason == ""
+    assert sim.futures.submit_liquidity("lp1", "M", 5, 0.001).reason == "ALREADY_LIQUIDITY_PROVIDER"
+    assert sim.futures.submit_liquidity("lp2", "nope", 5, 0.001).reason == "MARKET_NOT_FOUND"
     assert sim.balance("lp1", "USD", "bond", "M") == 1000
     assert sim.balance("lp1", "USD") == 99_000
-    sim.submit_order("a", "M", "buy", 1, 100)
-    sim.submit_order("b", "M", "sell", 1, 100)
+    sim.futures.submit_order("a", "M", "buy", 1, 100)
+    sim.futures.submit_order("b", "M", "sell", 1, 100)
     sim.forward_time(1)
-    assert sim.market_state("M") == "ACTIVE"
+    assert sim.futures.market_state("M") == "ACTIVE"
     # target stake = mark 100 x max OI 1 x scaling 1 x RF 0.1 = 10 USD: lp1 (cheapest) covers it
-    assert sim.target_stake("M") == 10.0
-    assert sim.liquidity_fee_factor("M") == 0.001
-    assert sim.supplied_stake("M") == 2000.0
+    assert sim.futures.target_stake("M") == 10.0
+    assert sim.futures.liquidity_fee_factor("M") == 0.001
+    assert sim.futures.supplied_stake("M") == 2000.0
 
 
 def test_epoch_pays_the_performing_lp_and_slashes_the_absent_one():
     sim = lp_market()
-    sim.submit_liquidity("lp1", "M", 1000, 0.001)
-    sim.submit_liquidity("lp2", "M", 1000, 0.01)
-    sim.submit_order("a", "M", "buy", 1, 100)
-    sim.submit_order("b", "M", "sell", 1, 100)
+    sim.futures.submit_liquidity("lp1", "M", 1000, 0.001)
+    sim.futures.submit_liquidity("lp2", "M", 1000, 0.01)
+    sim.futures.submit_order("a", "M", "buy", 1, 100)
+    sim.futures.submit_order("b", "M", "sell", 1, 100)
     sim.forward_time(1)
     # lp1 quotes 11 a side within 5 % of mid: notional 11 x mark 99 = 1089 >= its 1000 obligation
-    sim.submit_order("lp1", "M", "buy", 11, 99)
-    sim.submit_order("lp1", "M", "sell", 11, 101)
+    sim.futures.submit_order("lp1", "M", "buy", 11, 99)
+    sim.futures.submit_order("lp1", "M", "sell", 11, 101)
     # t buys 5 from lp1 at 101 and sells them back at 99: fees at 0.001 of 505 + 495 USD
-    assert sim.submit_order("t", "M", "buy", 5, 101, time_in_force="IOC").status == "FILLED"
-    assert sim.submit_order("t", "M", "sell", 5, 99, time_in_force="IOC").status == "FILLED"
+    assert sim.futures.submit_order("t", "M", "buy", 5, 101, time_in_force="IOC").status == "FILLED"
+    assert sim.futures.submit_order("t", "M", "sell", 5, 99, time_in_force="IOC").status == "FILLED"
     # per trade, rounded up: ceil(50.5) + ceil(49.5) base units
     assert sim.balance("", "USD", "fee_liquidity", "M", raw=True) == 51 + 50
-    sim.submit_order("lp1", "M", "buy", 5, 99)  # top the quotes back up to the obligation
-    sim.submit_order("lp1", "M", "sell", 5, 101)
-    ins_before = sim.insurance_pool("M", raw=True)
+    sim.futures.submit_order("lp1", "M", "buy", 5, 99)  # top the quotes back up to the obligation
+    sim.futures.submit_order("lp1", "M", "sell", 5, 101)
+    ins_before = sim.futures.insurance_pool("M", raw=True)
     lp1_before = sim.balance("lp1", "USD", raw=True)
     sim.drain_events()
     for _ in range(12):
@@ -70,29 +70,29 @@ def test_epoch_pays_the_performing_lp_and_slashes_the_absent_one():
     assert sim.balance("lp1", "USD", raw=True) - lp1_before >= 101
     # lp2 never quoted: t = 0 < s = 0.5, slash min(0.5, 1 x (1 - 0)) = 50 % of its 1000
     assert sim.balance("lp2", "USD", "bond", "M") == 500
-    assert sim.insurance_pool("M", raw=True) - ins_before == 500_00
+    assert sim.futures.insurance_pool("M", raw=True) - ins_before == 500_00
     assert sim.balance("lp1", "USD", "bond", "M") == 1000
 
 
 def test_bond_covers_a_margin_shortfall_with_a_penalty_and_returns_at_settlement():
     sim = lp_market()
-    sim.submit_liquidity("lp1", "M", 1000, 0.001)
+    sim.futures.submit_liquidity("lp1", "M", 1000, 0.001)
     sim.burn("lp1", "USD", 99_000)  # all it has left is the bond
-    sim.submit_order("a", "M", "buy", 1, 100)
-    sim.submit_order("b", "M", "sell", 1, 100)
+    sim.futures.submit_order("a", "M", "buy", 1, 100)
+    sim.futures.submit_order("b", "M", "sell", 1, 100)
     sim.forward_time(1)
     # lp1 sells 100 @ 100 into a's bid: it has no general to margin it, so the margin
     # comes from the bond (a shortfall) ... the order gate refuses first
-    r = sim.submit_order("lp1", "M", "sell", 100, 100)
+    r = sim.futures.submit_order("lp1", "M", "sell", 100, 100)
     assert r.reason == "MARGIN_CHECK_FAILED"
     sim.mint("lp1", "USD", 1200)  # initial margin of a short 100 @ 100 is 1200
-    sim.submit_order("a", "M", "buy", 100, 100)
-    r = sim.submit_order("lp1", "M", "sell", 100, 100, time_in_force="IOC")
+    sim.futures.submit_order("a", "M", "buy", 100, 100)
+    r = sim.futures.submit_order("lp1", "M", "sell", 100, 100, time_in_force="IOC")
     assert r.status == "FILLED"
     # the price rises to 105: lp1 loses 500 from margin, then needs a top-up its general
     # (empty) cannot pay: the bond pays, and 10 % of what it paid goes to the insurance pool
-    sim.submit_order("a", "M", "sell", 1, 105)
-    sim.submit_order("b", "M", "buy", 1, 105, time_in_force="IOC")
+    sim.futures.submit_order("a", "M", "sell", 1, 105)
+    sim.futures.submit_order("b", "M", "buy", 1, 105, time_in_force="IOC")
     bond_before = sim.balance("lp1", "USD", "bond", "M", raw=True)
     sim.forward_time(1)
     taken = [e for e in sim.drain_events() if type(e).__name__ == "Transfer"
@@ -101,5 +101,5 @@ def test_bond_covers_a_margin_shortfall_with_a_penalty_and_returns_at_settlement
     penalty = sum(e.amount for e in taken if e.kind == "lp_bond_penalty")
     assert from_bond > 0 and penalty == -(-from_bond // 10)
     assert bond_before - sim.balance("lp1", "USD", "bond", "M", raw=True) == from_bond + penalty
-    sim.settle_market("M", 105)
+    sim.futures.settle_market("M", 105)
     assert sim.balance("lp1", "USD", "bond", "M", raw=True) == 0

@@ -116,7 +116,7 @@ tx = st.one_of(
 
 
 def _check(sim: Simulation) -> None:
-    m = sim.market("M")
+    m = sim.futures.internal_market("M")
     errors = sim.chain.invariant_errors()
     assert not errors, errors
     if not m.in_auction:
@@ -133,7 +133,7 @@ def test_random_transactions_conserve_money_and_never_cross_the_book(txs, funds,
     for p, f in zip(PARTIES, funds, strict=True):
         sim.create_party(p)
         sim.mint(p, "USD", f)
-    sim.create_market(market_id="M", asset="USD", decimal_places=0, tick_size=5,
+    sim.futures.create_market(market_id="M", asset="USD", decimal_places=0, tick_size=5,
                       position_decimal_places=1, opening_auction_duration_s=2,
                       mark_price_frequency_s=1, linear_slippage_factor=0.05,
                       risk_model={"kind": "lognormal", "sigma": 1.5, "tau": 0.001},
@@ -150,44 +150,44 @@ def test_random_transactions_conserve_money_and_never_cross_the_book(txs, funds,
         if kind == "order":
             _, p, side, size, off, tif, post, reduce = t
             price = None if off < 0 else 80 + 5 * off
-            r = sim.submit_order(p, "M", side, size / 10, price, time_in_force=tif,
+            r = sim.futures.submit_order(p, "M", side, size / 10, price, time_in_force=tif,
                                  expires_at=sim.now + 5 if tif == "GTT" else None,
                                  post_only=post, reduce_only=reduce)
             if r.order_id:
                 ids.append(r.order_id)
         elif kind == "amend" and ids:
             _, p, k, off, size = t
-            sim.amend_order(p, "M", ids[k % len(ids)], price=None if off < 0 else 80 + 5 * off,
+            sim.futures.amend_order(p, "M", ids[k % len(ids)], price=None if off < 0 else 80 + 5 * off,
                             size=None if size < 0 else size / 10)
         elif kind == "peg":
             _, p, side, size, ref, off, tif = t
-            r = sim.submit_order(p, "M", side, size / 10, peg_reference=ref, peg_offset=5 * off,
+            r = sim.futures.submit_order(p, "M", side, size / 10, peg_reference=ref, peg_offset=5 * off,
                                  time_in_force=tif, expires_at=sim.now + 5 if tif == "GTT" else None)
             if r.order_id:
                 ids.append(r.order_id)
         elif kind == "amend_peg" and ids:
             _, p, k, off, size = t
-            sim.amend_order(p, "M", ids[k % len(ids)], peg_offset=5 * off,
+            sim.futures.amend_order(p, "M", ids[k % len(ids)], peg_offset=5 * off,
                             size=None if size < 0 else size / 10)
         elif kind == "cancel" and ids:
-            sim.cancel_order(t[1], "M", ids[t[2] % len(ids)])
+            sim.futures.cancel_order(t[1], "M", ids[t[2] % len(ids)])
         elif kind == "cancel_all":
-            sim.cancel_all(t[1], "M")
+            sim.futures.cancel_all(t[1], "M")
         elif kind == "lp":
-            sim.submit_liquidity(t[1], "M", t[2], t[3])
+            sim.futures.submit_liquidity(t[1], "M", t[2], t[3])
         elif kind == "lp_amend":
-            sim.amend_liquidity(t[1], "M", commitment=t[2])
+            sim.futures.amend_liquidity(t[1], "M", commitment=t[2])
         elif kind == "lp_cancel":
-            sim.cancel_liquidity(t[1], "M")
+            sim.futures.cancel_liquidity(t[1], "M")
         elif kind == "time":
             sim.forward_time(t[1])  # block end: MTM, closeouts and the chain's own invariant checks
         _check(sim)
     sim.forward_time(1)
-    m = sim.market("M")
+    m = sim.futures.internal_market("M")
     if m.state == "ACTIVE":
-        sim.settle_market("M", 100)
+        sim.futures.settle_market("M", 100)
         sim.forward_time(1)
-        assert sim.positions("M") == {}
+        assert sim.futures.positions("M") == {}
         # after settlement every party holds only general balances
         assert all(k[0] != "margin" or b == 0 for k, b in sim.chain.ledger.accounts())
     _check(sim)

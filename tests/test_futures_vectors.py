@@ -16,19 +16,19 @@ from helpers import make_market
 def test_0019_MCAL_210_short_position_levels():
     sim = make_market(open_price=15900, linear_slippage_factor=0.25)
     # o2 is short 1 at mark 15900 with simple RF_short 0.1
-    lv = sim.margin_levels("o2", "M", raw=True)
+    lv = sim.futures.margin_levels("o2", "M", raw=True)
     assert (lv["maintenance"], lv["search"], lv["initial"], lv["release"]) == (5565, 6121, 6678, 7791)
 
 
 def test_0019_MCAL_234_opening_auction_order_margin():
     sim = make_market(opening_auction_duration_s=3600)
     # b and c make the indicative uncrossing price 100
-    sim.submit_order_raw("b", "M", 1, 1, 100)
-    sim.submit_order_raw("c", "M", -1, 1, 100)
-    assert sim.indicative_price("M") == (100.0, 1.0)
-    r = sim.submit_order_raw("a", "M", 1, 10, 3)
+    sim.futures.submit_order_raw("b", "M", 1, 1, 100)
+    sim.futures.submit_order_raw("c", "M", -1, 1, 100)
+    assert sim.futures.indicative_price("M") == (100.0, 1.0)
+    r = sim.futures.submit_order_raw("a", "M", 1, 10, 3)
     assert r.accepted
-    assert sim.margin_levels("a", "M", raw=True)["maintenance"] == 100
+    assert sim.futures.margin_levels("a", "M", raw=True)["maintenance"] == 100
 
 
 def _fees_pdp_market():
@@ -45,19 +45,19 @@ def _fees_pdp_market():
 def test_fees_pdp_1_and_2():
     sim = _fees_pdp_market()
     # open the market at mark 1000 between x and y (no fees in the opening auction)
-    sim.submit_order("x", "M", "buy", 1, 1000)
-    sim.submit_order("y", "M", "sell", 1, 1000)
+    sim.futures.submit_order("x", "M", "buy", 1, 1000)
+    sim.futures.submit_order("y", "M", "sell", 1, 1000)
     sim.forward_time(1)
-    assert sim.mark_price("M") == 1000
+    assert sim.futures.mark_price("M") == 1000
     # fees-pdp-1: resting buy 3 @ 1002, general 10000
-    r = sim.submit_order("buyer", "M", "buy", 3, 1002)
+    r = sim.futures.submit_order("buyer", "M", "buy", 3, 1002)
     assert r.status == "ACTIVE"
-    lv = sim.margin_levels("buyer", "M", raw=True)
+    lv = sim.futures.margin_levels("buyer", "M", raw=True)
     assert lv["maintenance"] == 600
     assert lv["balance"] == 720
     assert sim.balance("buyer", "USD", raw=True) == 9280
     # fees-pdp-2: a seller trades 3 @ 1002 aggressively
-    r = sim.submit_order("seller", "M", "sell", 3, 1002, time_in_force="IOC")
+    r = sim.futures.submit_order("seller", "M", "sell", 3, 1002, time_in_force="IOC")
     assert r.status == "FILLED"
     (t,) = r.trades
     assert (t.price, t.size, t.seller_fee, t.buyer_fee) == (1002, 300, 324, 0)
@@ -101,30 +101,30 @@ def test_lognormal_model_in_a_market_config():
 
 def test_uncross_1_opening_auction():
     sim = make_market(opening_auction_duration_s=10)
-    sim.submit_order_raw("a", "M", 1, 5, 1001)
-    sim.submit_order_raw("b", "M", -1, 5, 951)
-    assert sim.indicative_price("M") == (976.0, 5.0)
+    sim.futures.submit_order_raw("a", "M", 1, 5, 1001)
+    sim.futures.submit_order_raw("b", "M", -1, 5, 951)
+    assert sim.futures.indicative_price("M") == (976.0, 5.0)
     sim.forward_time(5)  # the block at t=5 is before the minimum duration: still in auction
-    assert sim.market_state("M") == "PENDING"
+    assert sim.futures.market_state("M") == "PENDING"
     sim.forward_time(5)  # the block at t=10 is the first at the minimum duration: uncrossed at its start
-    assert sim.market_state("M") == "ACTIVE"
-    trades = sim.trades("M")
+    assert sim.futures.market_state("M") == "ACTIVE"
+    trades = sim.futures.trades("M")
     assert [(t.price, t.size, t.trade_type) for t in trades] == [(976, 5, "AUCTION")]
-    assert sim.mark_price("M") == 976
-    assert sim.positions("M") == {"a": 5.0, "b": -5.0}
+    assert sim.futures.mark_price("M") == 976
+    assert sim.futures.positions("M") == {"a": 5.0, "b": -5.0}
     assert (trades[0].buyer_fee, trades[0].seller_fee) == (0, 0)
 
 
 def test_0003_MTMK_013_mark_to_market_of_trades_at_two_prices():
     sim = make_market(parties=("buyer", "s1", "s2"), open_price=1000)
-    sim.submit_order("s1", "M", "sell", 1, 1000)
-    sim.submit_order("s2", "M", "sell", 1, 1010)
-    r = sim.submit_order("buyer", "M", "buy", 2, 1010, time_in_force="IOC")
+    sim.futures.submit_order("s1", "M", "sell", 1, 1000)
+    sim.futures.submit_order("s2", "M", "sell", 1, 1010)
+    r = sim.futures.submit_order("buyer", "M", "buy", 2, 1010, time_in_force="IOC")
     assert [(t.price, t.size) for t in r.trades] == [(1000, 1), (1010, 1)]
     before = {p: sim.equity(p, "USD", raw=True) for p in ("buyer", "s1", "s2")}
     sim.drain_events()
     sim.forward_time(1)
-    assert sim.mark_price("M") == 1010
+    assert sim.futures.mark_price("M") == 1010
     after = {p: sim.equity(p, "USD", raw=True) for p in ("buyer", "s1", "s2")}
     assert after["s1"] - before["s1"] == -10
     assert after["buyer"] - before["buyer"] == 10

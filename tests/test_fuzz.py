@@ -28,6 +28,7 @@ from defisim.runner.fuzzing import (
     violation_signature,
 )
 from defisim.scenarios.fuzz import Fuzz, FuzzParams
+from defisim.service import FuturesFacade
 
 runner = CliRunner()
 
@@ -103,7 +104,7 @@ def test_a_crashing_transaction_is_a_violation_at_the_block_end(monkeypatch):
     def boom(self, party, market=None):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(Simulation, "cancel_all", boom)
+    monkeypatch.setattr(FuturesFacade, "cancel_all", boom)
     seq = [{"kind": "cancel_all", "party": "fz_maker_0", "market": "FUT", "id": 1}]
     r = replay(FuzzParams(), 0, seq)
     assert r.violation is not None
@@ -232,7 +233,7 @@ class FuzzMachine(RuleBasedStateMachine):
         log.block(t)
         sim.end_block()
         sim.begin_block(t)
-        assert all(sim.market_state(m) == "ACTIVE" for m in sim.markets)
+        assert all(sim.futures.market_state(m) == "ACTIVE" for m in sim.futures.markets)
 
     @rule(data=st.data())
     def transactions(self, data):

@@ -8,7 +8,7 @@ from fractions import Fraction
 import pytest
 from pydantic import ValidationError
 
-from defisim.protocols.futures.fixed import ONE, to_fixed
+from defisim.numeric.fixed import ONE, to_fixed
 from defisim.protocols.futures.liquidity import (
     EquityLikeShares,
     LiquidityEngine,

@@ -21,7 +21,7 @@ def market(epoch_s: float = 100.0, **liquidity) -> Simulation:
     and then opens it (a commitment made in the opening auction is active at once)."""
     sim = Simulation(seed=3)
     sim.create_asset("USD", 2)
-    sim.create_market(
+    sim.futures.create_market(
         market_id="M",
         asset="USD",
         opening_auction_duration_s=0,
@@ -41,12 +41,12 @@ def market(epoch_s: float = 100.0, **liquidity) -> Simulation:
 def open_market(sim: Simulation) -> None:
     """Uncross 1 at 100, then a 90 / 110 book besides the LP: the mid is 100 and the
     obligation range (5 %) is [95, 105]."""
-    sim.submit_order("o1", "M", "buy", 1, 100)
-    sim.submit_order("o2", "M", "sell", 1, 100)
+    sim.futures.submit_order("o1", "M", "buy", 1, 100)
+    sim.futures.submit_order("o2", "M", "sell", 1, 100)
     sim.forward_time(1)
-    sim.submit_order("o1", "M", "buy", 1, 90)
-    sim.submit_order("o2", "M", "sell", 1, 110)
-    assert sim.market_state("M") == "ACTIVE"
+    sim.futures.submit_order("o1", "M", "buy", 1, 90)
+    sim.futures.submit_order("o2", "M", "sell", 1, 110)
+    assert sim.futures.market_state("M") == "ACTIVE"
 
 
 def flat_feed(price: float = 100.0, n: int = 1000) -> ReferencePriceFeed:
@@ -76,7 +76,7 @@ def provider(sim: Simulation, **kw) -> LiquidityProvider:
 def sides(sim: Simulation) -> dict[str, list[tuple[float, float]]]:
     """The LP's (price, size) per side, innermost first."""
     out: dict[str, list[tuple[float, float]]] = {"buy": [], "sell": []}
-    for o in sim.open_orders("lp", "M"):
+    for o in sim.futures.open_orders("lp", "M"):
         out[o.side].append((o.price, o.remaining))
     out["buy"].sort(reverse=True)
     out["sell"].sort()
@@ -136,7 +136,7 @@ def test_shaped_ladders_follow_their_shape(shape, kw, sizes):
     assert [q for _, q in s["sell"]] == pytest.approx(sizes)
     # the whole ladder sits inside [95, 105] and covers the 1,000 obligation
     sim.forward_time(1)
-    assert sim.market("M").liquidity.meets_obligation("lp")
+    assert sim.futures.internal_market("M").liquidity.meets_obligation("lp")
     assert sum(p * q for p, q in s["buy"]) >= 1000
 
 
@@ -146,7 +146,7 @@ def run_target(target: float, epochs: int = 3, epoch_s: float = 100.0):
     0 s); returns the agent and the market's time on book just before each epoch end."""
     sim = market(epoch_s, minimum_time_fraction=0.5)
     lp = provider(sim, target_time_on_book=target)
-    eng = sim.market("M").liquidity
+    eng = sim.futures.internal_market("M").liquidity
     measured = []
     while sim.now < epochs * epoch_s:
         lp.step(sim)

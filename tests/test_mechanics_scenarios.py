@@ -24,8 +24,8 @@ from defisim.agents import (
     max_leverage_size,
 )
 from defisim.chain import Transfer
-from defisim.chain.ledger import NETWORK_PARTY
 from defisim.prices import PricePath, crash_path, jump_diffusion_path, regime_path
+from defisim.protocols.futures.accounts import NETWORK_PARTY
 from defisim.protocols.futures.liquidity import marginal_cost_fee
 from defisim.runner import AgentScheduler, run_scenario, step_ns_of
 from defisim.scenarios import get_scenario
@@ -97,9 +97,9 @@ def drive(scenario, seed: int = 1) -> Run:
                 run.funding_transfers.append((step, e))
         names = {type(e).__name__ for e in events}
         if "FundingPeriodEnded" in names and not final:
-            run.positions_at[step] = sim.positions(m, raw=True)
+            run.positions_at[step] = sim.futures.positions(m, raw=True)
         if "LiquidityEpochEnded" in names and not final:
-            run.lp_at_epoch.append((step, sim.liquidity_provisions(m)))
+            run.lp_at_epoch.append((step, sim.futures.liquidity_provisions(m)))
         if not final:
             now += step_ns
             sim.begin_block(now)
@@ -209,7 +209,7 @@ def test_jump_diffusion_is_compensated():
 def _simple_market(**extra) -> Simulation:
     sim = Simulation(seed=3)
     sim.create_asset("USD", 2)
-    sim.create_market(
+    sim.futures.create_market(
         market_id="M",
         asset="USD",
         opening_auction_duration_s=0,
@@ -234,11 +234,11 @@ def test_max_leverage_size_and_degen_position():
     for p in ("mm", "o1", "o2"):
         sim.create_party(p)
         sim.mint(p, "USD", 1_000_000)
-    sim.submit_order("o1", "M", "buy", 1, 100)
-    sim.submit_order("o2", "M", "sell", 1, 100)
+    sim.futures.submit_order("o1", "M", "buy", 1, 100)
+    sim.futures.submit_order("o2", "M", "sell", 1, 100)
     sim.forward_time(1)
-    sim.submit_order("mm", "M", "sell", 100, 100)
-    sim.submit_order("mm", "M", "buy", 100, 99)
+    sim.futures.submit_order("mm", "M", "sell", 100, 100)
+    sim.futures.submit_order("mm", "M", "buy", 100, 99)
     degen = LeveragedTrader(
         "degen",
         "M",
@@ -255,20 +255,20 @@ def test_max_leverage_size_and_degen_position():
         degen.step(sim)
         sim.forward_time(1)
     # 0.5 x 50 = 25 contracts, bought 10 + 10 + 5 at 100
-    assert sim.position("degen", "M") == 25 and degen.state == "holding"
+    assert sim.futures.position("degen", "M") == 25 and degen.state == "holding"
     assert degen.entries == 1 and degen.entry_price == 100.0 and degen.entry_size == 25
     # a trade at 70: equity 1200 - 25 x 30 = 450 >= maintenance 25 x 70 x 0.2 = 350, held
-    sim.cancel_all("mm", "M")
-    sim.submit_order("mm", "M", "buy", 1, 70)
-    sim.submit_order("o1", "M", "sell", 1, 70)
+    sim.futures.cancel_all("mm", "M")
+    sim.futures.submit_order("mm", "M", "buy", 1, 70)
+    sim.futures.submit_order("o1", "M", "sell", 1, 70)
     sim.forward_time(1)
-    assert sim.position("degen", "M") == 25 and sim.market("M").closeouts == 0
+    assert sim.futures.position("degen", "M") == 25 and sim.futures.internal_market("M").closeouts == 0
     # at 60: equity 200 < maintenance 300: closed out, its 200 to the insurance pool
-    sim.submit_order("mm", "M", "buy", 1, 60)
-    sim.submit_order("o1", "M", "sell", 1, 60)
+    sim.futures.submit_order("mm", "M", "buy", 1, 60)
+    sim.futures.submit_order("o1", "M", "sell", 1, 60)
     sim.forward_time(1)
-    assert sim.position("degen", "M") == 0 and sim.market("M").closeouts == 1
-    assert sim.insurance_pool("M") == 200.0 and sim.equity("degen", "USD") == 0.0
+    assert sim.futures.position("degen", "M") == 0 and sim.futures.internal_market("M").closeouts == 1
+    assert sim.futures.insurance_pool("M") == 200.0 and sim.equity("degen", "USD") == 0.0
     degen.step(sim)
     assert degen.closed_out == 1 and degen.state == "done"
 
@@ -287,7 +287,7 @@ def test_oracle_agent_publishes_the_reference_on_the_tick_grid():
         sim.forward_time(1)
     got = [e.price for e in sim.drain_events() if isinstance(e, OraclePrice)]
     assert got == [1000, 1015, 990]  # 100.0, 101.5, 99.0 in ticks of 0.5
-    assert oracle.published == 3 and sim.market("M").oracle_price == 990
+    assert oracle.published == 3 and sim.futures.internal_market("M").oracle_price == 990
 
 
 def test_liquidity_provider_meets_or_misses_its_obligation():
@@ -313,16 +313,16 @@ def test_liquidity_provider_meets_or_misses_its_obligation():
         lp.rng = sim.rng("agent:lp")
         lp.initialise(sim)
         assert lp.submitted == "" and sim.balance("lp", "USD", "bond", "M") == 1000
-        sim.submit_order("o1", "M", "buy", 1, 100)
-        sim.submit_order("o2", "M", "sell", 1, 100)
+        sim.futures.submit_order("o1", "M", "buy", 1, 100)
+        sim.futures.submit_order("o2", "M", "sell", 1, 100)
         sim.forward_time(1)
         lp.step(sim)
-        sim.submit_order("o1", "M", "buy", 1, 90)  # a mid at 100 besides the LP's own quotes
-        sim.submit_order("o2", "M", "sell", 1, 110)
+        sim.futures.submit_order("o1", "M", "buy", 1, 90)  # a mid at 100 besides the LP's own quotes
+        sim.futures.submit_order("o2", "M", "sell", 1, 110)
         sim.forward_time(1)
-        eng = sim.market("M").liquidity
+        eng = sim.futures.internal_market("M").liquidity
         assert eng.meets_obligation("lp") is meets, (coverage, range_position)
-        quotes = sim.open_orders("lp", "M")
+        quotes = sim.futures.open_orders("lp", "M")
         assert len(quotes) == 4 and all(o.time_in_force == "GTC" for o in quotes)
         # the notional per side is coverage x 1000
         buys = sum(o.remaining * 100 for o in quotes if o.side == "buy")
@@ -382,7 +382,7 @@ def test_market_crash_closes_out_leveraged_longs_and_conserves_money(crash_run):
     assert k["network_position"] == 0.0
     assert max(r["open_interest"] for r in run.kpis) > 3.0  # BTC
     assert_conserved(run.sim)
-    assert run.sim.market_state(run.scenario.market_id) == "SETTLED"
+    assert run.sim.futures.market_state(run.scenario.market_id) == "SETTLED"
 
 
 # ---------------------------------------------------------- liquidation_cascade
@@ -432,7 +432,7 @@ def test_liquidation_cascade_drains_the_pool_then_socialises(cascade_run):
 def _check_funding(run: Run) -> list:
     sim = run.sim
     m = run.scenario.market_id
-    f = 10 ** sim.market(m).config.decimal_places
+    f = 10 ** sim.futures.internal_market(m).config.decimal_places
     funding = [(s, e) for s, e in run.events["FundingPeriodEnded"] if not e.skipped]
     assert len(funding) >= 10
     paid = [(s, e) for s, e in funding if e.funding_payment]

@@ -60,7 +60,7 @@ def test_the_windowed_value_is_not_talibs_smoothed_series():
 def test_cmo_trader_buys_in_a_simulation_after_the_cross():
     sim = Simulation(seed=3)
     sim.create_asset("USDT", 6)
-    sim.create_market(
+    sim.futures.create_market(
         market_id=M,
         asset="USDT",
         decimal_places=2,
@@ -71,11 +71,11 @@ def test_cmo_trader_buys_in_a_simulation_after_the_cross():
     for p in ("open_b", "open_s", "seller"):
         sim.create_party(p)
         sim.mint(p, "USDT", 10_000_000)
-    sim.submit_order("open_b", M, "buy", 0.001, 100.0)
-    sim.submit_order("open_s", M, "sell", 0.001, 100.0)
+    sim.futures.submit_order("open_b", M, "buy", 0.001, 100.0)
+    sim.futures.submit_order("open_s", M, "sell", 0.001, 100.0)
     sim.forward_time(1)
-    sim.submit_order("seller", M, "sell", 5, 104.0)
-    sim.submit_order("seller", M, "buy", 5, 94.0)
+    sim.futures.submit_order("seller", M, "sell", 5, 104.0)
+    sim.futures.submit_order("seller", M, "buy", 5, 94.0)
     feed = ReferencePriceFeed("ref", PricePath(np.arange(len(PRICES)) * 1.0, np.array(PRICES)))
     trader = IndicatorMomentumTrader(
         "mom",
@@ -92,16 +92,16 @@ def test_cmo_trader_buys_in_a_simulation_after_the_cross():
     for k in range(9):
         feed.seek(k)
         trader.step(sim)
-    assert sim.position("mom", M) == 0.0 and trader.signals == []
+    assert sim.futures.position("mom", M) == 0.0 and trader.signals == []
     feed.seek(9)
     trader.step(sim)  # CMO 20 -> 77.8: a market buy of trade_size at the ask, 104
     assert trader.signals == [(sim.now, 1)]
-    assert sim.position("mom", M) == pytest.approx(0.3)
+    assert sim.futures.position("mom", M) == pytest.approx(0.3)
     for k in range(10, 14):
         feed.seek(k)
         trader.step(sim)  # step 13: CMO -9.1 -> -55.6, sell 0.3 + 0.3
     assert [s for _, s in trader.signals] == [1, -1]
-    assert sim.position("mom", M) == pytest.approx(-0.3)
+    assert sim.futures.position("mom", M) == pytest.approx(-0.3)
 
 
 def test_cmo_needs_a_positive_period():

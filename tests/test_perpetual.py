@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from defisim.protocols.futures.fixed import ONE
+from defisim.numeric.fixed import ONE
 from defisim.protocols.futures.perpetual import (
     YEAR_NS,
     FundingCalculator,

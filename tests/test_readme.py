@@ -34,9 +34,9 @@ def test_readme_mechanics_example_runs():
         sim.mint(p, "USDT", 100_000)
     env = {"sim": sim}
     exec(compile(block, "README.md", "exec"), env)
-    m = sim.market("PERP")
+    m = sim.futures.internal_market("PERP")
     assert m.config.perpetual.funding_period_s == 28800 and m.monitor is not None
-    assert sim.liquidity_provisions("PERP")["lp"]["commitment"] == 50_000
+    assert sim.futures.liquidity_provisions("PERP")["lp"]["commitment"] == 50_000
     assert len(sim.governance.pending) == 2
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from defisim.agents.base import Agent
 from defisim.chain import event_field_names
-from defisim.chain import ledger as acct
+from defisim.protocols.futures import accounts as acct
 from defisim.runner import (
     SCHEMAS,
     AgentScheduler,
@@ -37,13 +37,13 @@ class Maker(Agent):
         sim.mint(self.name, "USD", 1_000_000)
 
     def step(self, sim):
-        sim.cancel_all(self.name, self.market)
+        sim.futures.cancel_all(self.name, self.market)
         self.mid += float(self.rng.normal(0, 0.2))
         for k in range(3):
-            b = sim.round_price(self.market, self.mid - 0.5 - 0.1 * k, "buy")
-            a = sim.round_price(self.market, self.mid + 0.5 + 0.1 * k, "sell")
-            sim.submit_order(self.name, self.market, "buy", 5, b)
-            sim.submit_order(self.name, self.market, "sell", 5, a)
+            b = sim.futures.round_price(self.market, self.mid - 0.5 - 0.1 * k, "buy")
+            a = sim.futures.round_price(self.market, self.mid + 0.5 + 0.1 * k, "sell")
+            sim.futures.submit_order(self.name, self.market, "buy", 5, b)
+            sim.futures.submit_order(self.name, self.market, "sell", 5, a)
 
 
 class Taker(Agent):
@@ -60,14 +60,14 @@ class Taker(Agent):
         sim.mint(self.name, "USD", 100_000)
 
     def step(self, sim):
-        state = sim.market_state(self.market)
+        state = sim.futures.market_state(self.market)
         if state == "PENDING":
-            if not sim.open_orders(self.name, self.market):
-                sim.submit_order(self.name, self.market, "buy", 1, 102.0, time_in_force="GFA")
+            if not sim.futures.open_orders(self.name, self.market):
+                sim.futures.submit_order(self.name, self.market, "buy", 1, 102.0, time_in_force="GFA")
             return
         if state == "ACTIVE":
             side = "buy" if self.rng.random() < 0.5 else "sell"
-            sim.submit_order(self.name, self.market, side, int(self.rng.integers(1, 4)))
+            sim.futures.submit_order(self.name, self.market, side, int(self.rng.integers(1, 4)))
 
 
 class TinyParams(ScenarioParams):
@@ -87,7 +87,7 @@ class Tiny(Scenario):
 
     def build(self, sim):
         sim.create_asset("USD", 6)
-        sim.create_market(
+        sim.futures.create_market(
             market_id="M",
             asset="USD",
             decimal_places=2,

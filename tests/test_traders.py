@@ -24,7 +24,7 @@ P0 = 30_000.0
 def make_sim(seed: int = 5) -> Simulation:
     sim = Simulation(seed=seed)
     sim.create_asset("USDT", 6)
-    sim.create_market(
+    sim.futures.create_market(
         market_id=M,
         asset="USDT",
         decimal_places=2,
@@ -36,10 +36,10 @@ def make_sim(seed: int = 5) -> Simulation:
     for p in ("open_b", "open_s", "helper"):
         sim.create_party(p)
         sim.mint(p, "USDT", 100_000_000.0)
-    sim.submit_order("open_b", M, "buy", 0.001, P0)
-    sim.submit_order("open_s", M, "sell", 0.001, P0)
+    sim.futures.submit_order("open_b", M, "buy", 0.001, P0)
+    sim.futures.submit_order("open_s", M, "sell", 0.001, P0)
     sim.forward_time(1)
-    assert sim.market_state(M) == "ACTIVE"
+    assert sim.futures.market_state(M) == "ACTIVE"
     return sim
 
 
@@ -55,9 +55,9 @@ def setup(sim: Simulation, *agents) -> None:
 
 
 def quote(sim: Simulation, bid: float, ask: float, size: float = 1_000.0) -> None:
-    sim.cancel_all("helper", M)
-    sim.submit_order("helper", M, "buy", size, bid)
-    sim.submit_order("helper", M, "sell", size, ask)
+    sim.futures.cancel_all("helper", M)
+    sim.futures.submit_order("helper", M, "buy", size, bid)
+    sim.futures.submit_order("helper", M, "sell", size, ask)
 
 
 def phi(x: float) -> float:
@@ -99,12 +99,12 @@ def test_zero_intelligence_offsets_tifs_and_cancels():
     for tif, p in zip(("GTC", "GTT", "IOC"), tifs, strict=True):
         assert zi.tif_counts[tif] / k == pytest.approx(p, abs=4 * math.sqrt(p * (1 - p) / k))
     # resting orders: never IOC, buys below and sells above the reference, GTT with expiry
-    rest = sim.open_orders("zi", M)
+    rest = sim.futures.open_orders("zi", M)
     assert rest and {o.time_in_force for o in rest} <= {"GTC", "GTT"}
     for o in rest:
         assert (o.price < P0) if o.side == "buy" else (o.price > P0)
         assert (o.expires_at is not None) == (o.time_in_force == "GTT")
-    assert sim.position("zi", M) == 0  # nothing crossed the wide book
+    assert sim.futures.position("zi", M) == 0  # nothing crossed the wide book
 
 
 def test_zero_intelligence_reproducible_and_validated():
@@ -117,7 +117,7 @@ def test_zero_intelligence_reproducible_and_validated():
         for _ in range(100):
             zi.step(sim)
             sim.forward_time(5)
-        return [(o.side, o.price, o.size, o.time_in_force) for o in sim.open_orders("zi", M)]
+        return [(o.side, o.price, o.size, o.time_in_force) for o in sim.futures.open_orders("zi", M)]
 
     a = run()
     assert a and a == run()
@@ -139,18 +139,18 @@ def test_value_trader_without_noise_trades_toward_the_fundamental():
     setup(sim, feed, vt)
     quote(sim, 29_900.0, 29_950.0)  # fundamental above the ask: buy
     vt.step(sim)
-    assert vt.estimate == P0 and sim.position("vt", M) == pytest.approx(0.1)
+    assert vt.estimate == P0 and sim.futures.position("vt", M) == pytest.approx(0.1)
     for _ in range(5):
         vt.step(sim)
-    assert sim.position("vt", M) == pytest.approx(0.3)  # stops at the limit
+    assert sim.futures.position("vt", M) == pytest.approx(0.3)  # stops at the limit
     assert vt.buys == 3 and vt.sells == 0
     quote(sim, 29_990.0, 30_010.0)  # fundamental inside the spread: nothing
     vt.step(sim)
-    assert sim.position("vt", M) == pytest.approx(0.3) and vt.buys + vt.sells == 3
+    assert sim.futures.position("vt", M) == pytest.approx(0.3) and vt.buys + vt.sells == 3
     quote(sim, 30_050.0, 30_100.0)  # fundamental below the bid: sell
     for _ in range(10):
         vt.step(sim)
-    assert sim.position("vt", M) == pytest.approx(-0.3) and vt.sells == 6
+    assert sim.futures.position("vt", M) == pytest.approx(-0.3) and vt.sells == 6
 
 
 @pytest.mark.parametrize(
@@ -181,7 +181,7 @@ def test_value_trader_correct_direction_fraction(alpha, expected, tol):
     trades = vt.buys + vt.sells
     assert trades / n == pytest.approx(pb + ps, abs=0.05)
     assert vt.buys / trades == pytest.approx(expected, abs=tol)
-    assert sim.position("vt", M) == pytest.approx((vt.buys - vt.sells) * 0.001)
+    assert sim.futures.position("vt", M) == pytest.approx((vt.buys - vt.sells) * 0.001)
 
 
 # ---------------------------------------------------------------- informed
@@ -199,9 +199,9 @@ def informed_run(agent_factory, steps: int = 1_500, seed: int = 11):
         feed.step(sim)
         p = feed.price
         quote(sim, p - 1, p + 1)
-        before = sim.position("inf", M)
+        before = sim.futures.position("inf", M)
         agent.step(sim)
-        out.append((sim.position("inf", M) - before, feed.price_ahead(1) - p))
+        out.append((sim.futures.position("inf", M) - before, feed.price_ahead(1) - p))
         sim.forward_time(60)
     return agent, out
 

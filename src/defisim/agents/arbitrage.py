@@ -81,15 +81,15 @@ class ReferenceArbitrageur(MarketAgent):
 
     def step(self, sim: Simulation) -> None:
         m = self.market
-        if sim.in_auction(m) or not self.trading(sim, m):
+        if sim.futures.in_auction(m) or not self.trading(sim, m):
             return
-        last = sim.last_traded_price(m)
+        last = sim.futures.last_traded_price(m)
         if last is None:
             return
         r = self.feed.price
         th = self.threshold_bps / 10_000
         slip = self.slippage_bps / 10_000
-        pos = sim.position(self.name, m)
+        pos = sim.futures.position(self.name, m)
         if last > r * (1 + th) or last < r * (1 - th):
             sell = last > r
             room = self.position_limit + pos if sell else self.position_limit - pos

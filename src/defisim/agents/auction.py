@@ -66,10 +66,10 @@ class OpeningAuctionTrader(MarketAgent):
 
     def step(self, sim: Simulation) -> None:
         m = self.market
-        state = sim.market_state(m)
+        state = sim.futures.market_state(m)
         if state == "PENDING" or (self.every_auction and state == "SUSPENDED"):
-            sim.cancel_all(self.name, m)
-            price = sim.round_price(m, self.feed.price)
+            sim.futures.cancel_all(self.name, m)
+            price = sim.futures.round_price(m, self.feed.price)
             ok = 0
             for side in ("buy", "sell"):
                 res = self.send_with_retry(
@@ -79,5 +79,5 @@ class OpeningAuctionTrader(MarketAgent):
             self.placed_at = price if ok == 2 else None
             self._has_orders = ok > 0
         elif self._has_orders:
-            sim.cancel_all(self.name, m)
+            sim.futures.cancel_all(self.name, m)
             self._has_orders = False

@@ -58,13 +58,13 @@ def sync_orders(agent: MarketAgent, sim: Simulation, want: list[tuple[str, float
     m = agent.market
     todo = list(want)
     tick, lot = agent._tick / 2, agent._lot / 2
-    for o in sim.open_orders(agent.name, m):
+    for o in sim.futures.open_orders(agent.name, m):
         for j, (side, p, sz) in enumerate(todo):
             if side == o.side and abs(o.price - p) < tick and abs(o.remaining - sz) < lot:
                 del todo[j]
                 break
         else:
-            sim.cancel_order(agent.name, m, o.order_id)
+            sim.futures.cancel_order(agent.name, m, o.order_id)
     for side, p, sz in todo:
         agent.send_with_retry(sim, side, sz, p, time_in_force="GTC")
 
@@ -130,7 +130,7 @@ class ExponentialBookMarketMaker(MarketAgent):
 
     def wanted(self, sim: Simulation) -> list[tuple[str, float, float]]:
         s = self.centre(sim)
-        pos = sim.position(self.name, self.market)
+        pos = sim.futures.position(self.name, self.market)
         prof = exponential_profile(
             self.total_size, self.levels, self.first_bps, self.spacing_bps, self.scale(sim)
         )
@@ -139,7 +139,7 @@ class ExponentialBookMarketMaker(MarketAgent):
             if self.max_inventory is not None and sign * -pos >= self.max_inventory:
                 continue
             for d, sz in prof:
-                p = sim.round_price(self.market, s * (1 + sign * d / 10_000), side)
+                p = sim.futures.round_price(self.market, s * (1 + sign * d / 10_000), side)
                 sz = self.size(sim, sz)
                 if p > 0 and sz > 0:
                     out.append((side, p, sz))
@@ -189,18 +189,18 @@ class PeggedMarketMaker(MarketAgent):
         m = self.market
         if not self.trading(sim, m):
             return
-        pos = sim.position(self.name, m)
+        pos = sim.futures.position(self.name, m)
         want = {
             "buy": self.size(sim, min(self.order_size, self.max_inventory - pos)),
             "sell": self.size(sim, min(self.order_size, self.max_inventory + pos)),
         }
         have = set()
         lot = self._lot / 2
-        for o in sim.open_orders(self.name, m):
+        for o in sim.futures.open_orders(self.name, m):
             if o.peg_reference and o.side not in have and abs(o.remaining - want[o.side]) < lot:
                 have.add(o.side)
             else:
-                sim.cancel_order(self.name, m, o.order_id)
+                sim.futures.cancel_order(self.name, m, o.order_id)
         for side, ref in (("buy", "BEST_BID"), ("sell", "BEST_ASK")):
             if side not in have and want[side] > 0:
                 self.send_with_retry(sim, side, want[side], None, peg_reference=ref, peg_offset=0.0)
@@ -262,8 +262,8 @@ class HedgedMarketMaker(MarketAgent):
     def exposure(self, sim: Simulation) -> float:
         """Net exposure in quoted-market contracts."""
         return (
-            sim.position(self.name, self.market)
-            + sim.position(self.name, self.hedge_market) / self.hedge_ratio
+            sim.futures.position(self.name, self.market)
+            + sim.futures.position(self.name, self.hedge_market) / self.hedge_ratio
         )
 
     def step(self, sim: Simulation) -> None:
@@ -273,21 +273,21 @@ class HedgedMarketMaker(MarketAgent):
             x = self.half_spread_bps / 10_000
             sz = self.size(sim, self.order_size)
             want = [
-                ("buy", sim.round_price(m, s * (1 - x), "buy"), sz),
-                ("sell", sim.round_price(m, s * (1 + x), "sell"), sz),
+                ("buy", sim.futures.round_price(m, s * (1 - x), "buy"), sz),
+                ("sell", sim.futures.round_price(m, s * (1 + x), "sell"), sz),
             ]
             sync_orders(self, sim, [w for w in want if w[2] > 0])
         e = self.exposure(sim)
-        if abs(e) <= self.hedge_threshold or sim.in_auction(h) or not self.trading(sim, h):
+        if abs(e) <= self.hedge_threshold or sim.futures.in_auction(h) or not self.trading(sim, h):
             return
-        size = sim.round_size(h, abs(e) * self.hedge_ratio)
+        size = sim.futures.round_size(h, abs(e) * self.hedge_ratio)
         if size <= 0:
             return
         side = "sell" if e > 0 else "buy"
-        res = sim.submit_order(self.name, h, side, size, None, "MARKET", "IOC")
+        res = sim.futures.submit_order(self.name, h, side, size, None, "MARKET", "IOC")
         self.orders_sent += 1
         if res.accepted:
-            filled = res.filled_size / sim.market(h).position_factor
+            filled = res.filled_size / sim.futures.internal_market(h).position_factor
             self.hedges.append((sim.now, filled if side == "buy" else -filled))
         else:
             self.rejections += 1

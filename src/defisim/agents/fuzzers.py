@@ -277,44 +277,44 @@ def execute(sim: Simulation, tx: dict, order_of_tx: dict[int, int]) -> tuple[boo
     g = tx.get
     if k == "order":
         rel = g("expires_in_ns")
-        r = sim.submit_order_raw(
+        r = sim.futures.submit_order_raw(
             g("party"), g("market"), g("side"), g("size"), g("price", 0), g("type", "LIMIT"),
             g("tif", "GTC"), 0 if rel is None else sim.now_ns + rel, g("post_only", False),
             g("reduce_only", False), g("peg_reference", ""), g("peg_offset", 0))
         return _order_outcome(r)
     if k == "order_human":
-        r = sim.submit_order(
+        r = sim.futures.submit_order(
             g("party"), g("market"), g("side"), g("size"), g("price"), g("type"), g("tif"),
             _expiry_s(sim, g("expires_in_s")), g("post_only", False), g("reduce_only", False),
             g("peg_reference"), g("peg_offset", 0.0))
         return _order_outcome(r)
     if k == "amend":
-        r = sim.amend_order(
+        r = sim.futures.amend_order(
             g("party"), g("market"), resolve_order(tx, order_of_tx), price=g("price"),
             size=g("size"), expires_at=_expiry_s(sim, g("expires_in_s")),
             time_in_force=g("tif"), peg_offset=g("peg_offset"), peg_reference=g("peg_reference"))
         ok, outcome, _ = _order_outcome(r)
         return ok, outcome, 0
     if k == "cancel":
-        r = sim.cancel_order(g("party"), g("market"), resolve_order(tx, order_of_tx))
+        r = sim.futures.cancel_order(g("party"), g("market"), resolve_order(tx, order_of_tx))
         ok, outcome, _ = _order_outcome(r)
         return ok, outcome, 0
     if k == "cancel_all":
-        n = sim.cancel_all(g("party"), g("market"))
-        if n == 0 and g("market") is not None and g("market") not in sim.markets:
+        n = sim.futures.cancel_all(g("party"), g("market"))
+        if n == 0 and g("market") is not None and g("market") not in sim.futures.markets:
             return False, _last_rejection(sim), 0
         return True, "CANCELLED" if n else "NOTHING", 0
     if k in ("lp_submit", "lp_amend", "lp_cancel"):
         if k == "lp_submit":
-            reason = sim.submit_liquidity(g("party"), g("market"), g("commitment"), g("fee"))
+            reason = sim.futures.submit_liquidity(g("party"), g("market"), g("commitment"), g("fee"))
         elif k == "lp_amend":
-            reason = sim.amend_liquidity(g("party"), g("market"), g("commitment"), g("fee"))
+            reason = sim.futures.amend_liquidity(g("party"), g("market"), g("commitment"), g("fee"))
         else:
-            reason = sim.cancel_liquidity(g("party"), g("market"))
-        return (True, "OK", 0) if not reason else (False, str(reason), 0)
+            reason = sim.futures.cancel_liquidity(g("party"), g("market"))
+        return (True, "OK", 0) if reason.accepted else (False, str(reason.reason), 0)
     if k in ("oracle", "transfer", "burn"):
         if k == "oracle":
-            ok = sim.submit_oracle_price(g("market"), g("price"))
+            ok = sim.futures.submit_oracle_price(g("market"), g("price"))
         elif k == "transfer":
             ok = sim.transfer(g("source"), g("destination"), g("asset"), g("amount"))
         else:
@@ -324,16 +324,16 @@ def execute(sim: Simulation, tx: dict, order_of_tx: dict[int, int]) -> tuple[boo
         sim.mint(g("party"), g("asset"), g("amount"))
         return True, "OK", 0
     if k == "governance":
-        pid = sim.propose_market_update(g("market"), g("changes"), sim.now + g("enact_in_s"))
+        pid = sim.futures.propose_market_update(g("market"), g("changes"), sim.now + g("enact_in_s"))
         return (True, "PROPOSED", 0) if pid else (False, _last_rejection(sim), 0)
     if k == "close":
-        pid = sim.propose_market_close(g("market"), g("price"), sim.now + g("enact_in_s"))
+        pid = sim.futures.propose_market_close(g("market"), g("price"), sim.now + g("enact_in_s"))
         return (True, "PROPOSED", 0) if pid else (False, _last_rejection(sim), 0)
     if k == "terminate":
-        sim.terminate_market(g("market"))
+        sim.futures.terminate_market(g("market"))
         return True, "OK", 0
     if k == "settle":
-        sim.settle_market(g("market"), g("price"))
+        sim.futures.settle_market(g("market"), g("price"))
         return True, "OK", 0
     raise ValueError(f"unknown transaction kind {k!r}")
 
@@ -441,7 +441,7 @@ class TxGenerator:
             kinds = tuple((k, w) for k, w in kinds if k not in ("governance", "close"))
             kinds = kinds or (("oracle", 1),)
         if profile in ("maker", "lp"):  # keep books bounded: past 60 live orders, cancel the oldest
-            mine = sim.open_orders(party)
+            mine = sim.futures.open_orders(party)
             if len(mine) > 60:
                 return {"kind": "cancel", "party": party, "market": mine[0].market,
                         **self.ctx.log.order_ref(mine[0].order_id)}
@@ -467,9 +467,9 @@ class TxGenerator:
         m = info.market
         ref = 0
         if not chance(draw, 0.15):
-            ref = sim.mark_price(m, raw=True) or 0
+            ref = sim.futures.mark_price(m, raw=True) or 0
             if not ref or chance(draw, 0.2):
-                bid, ask = sim.best_prices(m, raw=True)
+                bid, ask = sim.futures.best_prices(m, raw=True)
                 if bid is not None and ask is not None:
                     ref = (bid + ask) // 2
         base = info.base_price
@@ -500,7 +500,7 @@ class TxGenerator:
             high = (10**15, ref * 50, 2**61)
             low = (info.tick, ref // 50)
             up = side > 0 if aggressive else side < 0  # away from the reference upwards?
-            if (resting or sim.in_auction(info.market)) and not chance(draw, self.ctx.wild_p):
+            if (resting or sim.futures.in_auction(info.market)) and not chance(draw, self.ctx.wild_p):
                 return info.on_tick(ref * 2 if up else ref // 2)
             return info.on_tick(pick(draw, high if up else low))
         k = self.offset_ticks(draw, ref, info)
@@ -530,12 +530,12 @@ class TxGenerator:
         party's, a dead one or a made-up id (in ``info``'s market)."""
         which = weighted(draw, (("mine", 85), ("other", 5), ("bogus", 10)))
         if which == "mine":
-            mine = sim.open_orders(party) if party in sim.parties else []
+            mine = sim.futures.open_orders(party) if party in sim.parties else []
             if mine:
                 v = pick(draw, mine)
                 return self.ctx.log.order_ref(v.order_id), v, self.ctx.markets.get(v.market, info)
         if which == "other":
-            others = sim.open_orders(market=info.market)
+            others = sim.futures.open_orders(market=info.market)
             if others:
                 v = pick(draw, others)
                 return self.ctx.log.order_ref(v.order_id), v, info
@@ -582,7 +582,7 @@ class TxGenerator:
         if profile == "leverage":
             tx["size"] = self.leveraged_size(sim, draw, info, party)
         elif profile == "taker" and chance(draw, 0.1):  # a sweep through the book
-            depth = sim.market_depth(info.market, 5, raw=True)
+            depth = sim.futures.market_depth(info.market, 5, raw=True)
             vol = sum(v for _, v in depth["asks" if side > 0 else "bids"])
             tx["size"] = max(vol, info.lot)
         else:
@@ -769,7 +769,7 @@ class TxGenerator:
                               "commitment": None, "fee": None}
         what = weighted(draw, (("commitment", 50), ("fee", 25), ("both", 25)))
         if what in ("commitment", "both"):
-            prov = sim.liquidity_provisions(info.market).get(party)
+            prov = sim.futures.liquidity_provisions(info.market).get(party)
             if prov is not None and chance(draw, 0.6):  # up or down from the current one
                 c = prov["commitment"] * draw.integer(0, 200) / 100
                 tx["commitment"] = round(c, info.asset_decimals)

@@ -72,11 +72,11 @@ class InformedTrader(MarketAgent):
 
     def step(self, sim: Simulation) -> None:
         m = self.market
-        if sim.in_auction(m) or not self.trading(sim, m):
+        if sim.futures.in_auction(m) or not self.trading(sim, m):
             return
         f = self.feed.price_ahead(self.lookahead)
-        bid, ask = sim.best_prices(m)
-        pos = sim.position(self.name, m)
+        bid, ask = sim.futures.best_prices(m)
+        pos = sim.futures.position(self.name, m)
         th = self.threshold_bps / 10_000
         room_long = self.position_limit - pos
         room_short = self.position_limit + pos

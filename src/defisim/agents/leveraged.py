@@ -42,7 +42,7 @@ def max_leverage_size(
     """
     if equity <= 0 or price <= 0:
         return 0.0
-    mk = sim.market(market)
+    mk = sim.futures.internal_market(market)
     rf = (mk.risk_factors.long if side > 0 else mk.risk_factors.short) / ONE
     f1 = float(mk.config.linear_slippage_factor)
     scaling = float(mk.config.margin_scaling.initial)
@@ -158,14 +158,14 @@ class LeveragedTrader(MarketAgent):
         m = self.market
         if self.state == "done" or not self.trading(sim, m):
             return
-        pos = sim.position(self.name, m)
+        pos = sim.futures.position(self.name, m)
         if self.state in ("entering", "holding") and self._raw_size and pos == 0:
             self._closed_out(sim)  # the network party took the position
             if self.state == "done":
                 return
         if self.state == "holding":
             return
-        if sim.now + 1e-9 < self._next_entry or sim.in_auction(m):
+        if sim.now + 1e-9 < self._next_entry or sim.futures.in_auction(m):
             return
         if self.state == "waiting":
             if self.equity(sim) < self.min_equity:
@@ -177,7 +177,7 @@ class LeveragedTrader(MarketAgent):
 
     def _enter(self, sim: Simulation, pos: float) -> None:
         m = self.market
-        mark = sim.mark_price(m)
+        mark = sim.futures.mark_price(m)
         ref = self.feed.price if self.feed is not None else (float(mark) if mark else 0.0)
         price = float(mark) if mark else ref
         target = self.target_size(sim, price)
@@ -187,7 +187,7 @@ class LeveragedTrader(MarketAgent):
             return
         buy = self.side == "long"
         slip = self.max_slippage_bps / 10_000
-        bid, ask = sim.best_prices(m)
+        bid, ask = sim.futures.best_prices(m)
         touch = (ask if buy else bid) or ref
         limit = touch * (1 + slip) if buy else touch * (1 - slip)
         self._orders_this_entry += 1
@@ -197,9 +197,9 @@ class LeveragedTrader(MarketAgent):
                 self.entries += 1
             self._raw_size += sum(t.size for t in res.trades)
             self._raw_value += sum(t.size * t.price for t in res.trades)
-            self.entry_size = sim.raw_to_size(m, self._raw_size)
-            self.entry_price = sim.raw_to_price(m, self._raw_value / self._raw_size)
-        if target - abs(sim.position(self.name, m)) < self.max_order_size / 2:
+            self.entry_size = sim.futures.raw_to_size(m, self._raw_size)
+            self.entry_price = sim.futures.raw_to_price(m, self._raw_value / self._raw_size)
+        if target - abs(sim.futures.position(self.name, m)) < self.max_order_size / 2:
             self.state = "holding"
 
     def _closed_out(self, sim: Simulation) -> None:

@@ -236,16 +236,17 @@ class LiquidityProvider(MarketAgent):
         """Create and fund the party, then submit the commitment (the bond moves from
         general to the bond account)."""
         super().initialise(sim)
-        lp = sim.market(self.market).config.liquidity
+        lp = sim.futures.internal_market(self.market).config.liquidity
         self._stv = float(lp.stake_to_volume)
         self._range = float(lp.price_range)
         self._epoch_s = float(lp.epoch_s)
-        self.submitted = sim.submit_liquidity(self.name, self.market, self.commitment, self.fee)
+        self.submitted = sim.futures.submit_liquidity(self.name, self.market, self.commitment,
+                                                      self.fee).reason
 
     def centre(self, sim: Simulation) -> float:
         """The ladder's centre ``c`` (quote units)."""
-        if self.anchor == "mid" and not sim.in_auction(self.market):
-            mid = sim.mid_price(self.market)
+        if self.anchor == "mid" and not sim.futures.in_auction(self.market):
+            mid = sim.futures.mid_price(self.market)
             if mid is not None:
                 return mid
         return self.feed.price
@@ -256,7 +257,7 @@ class LiquidityProvider(MarketAgent):
         outer = self.range_position * self._range
         inner = min(self.inner_bps / 10_000, outer)
         commit = self.commitment
-        prov = sim.liquidity_provisions(self.market).get(self.name)
+        prov = sim.futures.liquidity_provisions(self.market).get(self.name)
         if prov is not None and prov["commitment"] > 0:
             commit = prov["commitment"]  # after a slash the obligation follows the bond
         notional = self.coverage * commit * self._stv  # per side, asset units
@@ -271,7 +272,7 @@ class LiquidityProvider(MarketAgent):
                 continue
             for side, p in (("buy", c * (1 - d)), ("sell", c * (1 + d))):
                 if p > 0:
-                    out.append((side, sim.round_price(self.market, p, side), size))
+                    out.append((side, sim.futures.round_price(self.market, p, side), size))
         return out
 
     def _present(self, sim: Simulation) -> bool:
@@ -310,27 +311,27 @@ class LiquidityProvider(MarketAgent):
             return
         if not self._present(sim):
             self.steps_away += 1
-            if sim.open_orders(self.name, m):
-                sim.cancel_all(self.name, m)
+            if sim.futures.open_orders(self.name, m):
+                sim.futures.cancel_all(self.name, m)
             return
         self.steps_quoted += 1
         self._hedge(sim)
         todo = self.ladder(sim, self.centre(sim))
         tick, lot = self._tick / 2, self._lot / 2
-        for o in sim.open_orders(self.name, m):
+        for o in sim.futures.open_orders(self.name, m):
             for j, (side, p, sz) in enumerate(todo):
                 if side == o.side and abs(o.price - p) < tick and abs(o.remaining - sz) < lot:
                     del todo[j]
                     break
             else:
-                sim.cancel_order(self.name, m, o.order_id)
+                sim.futures.cancel_order(self.name, m, o.order_id)
         for side, p, sz in todo:
             self.send_with_retry(sim, side, sz, p, time_in_force="GTC", post_only=True)
 
     def _hedge(self, sim: Simulation) -> None:
-        if self.hedge_above is None or sim.in_auction(self.market):
+        if self.hedge_above is None or sim.futures.in_auction(self.market):
             return
-        pos = sim.position(self.name, self.market)
+        pos = sim.futures.position(self.name, self.market)
         excess = abs(pos) - self.hedge_above
         if excess > 0:
             side = "sell" if pos > 0 else "buy"

@@ -187,8 +187,8 @@ class AvellanedaStoikovMarketMaker(MarketAgent):
     # ------------------------------------------------------------------ model
     def reference(self, sim: Simulation) -> float:
         """``s`` of the model (quote units)."""
-        if self.price_source == "mid" and not sim.in_auction(self.market):
-            mid = sim.mid_price(self.market)
+        if self.price_source == "mid" and not sim.futures.in_auction(self.market):
+            mid = sim.futures.mid_price(self.market)
             if mid is not None:
                 return mid
         return self.feed.price
@@ -225,10 +225,10 @@ class AvellanedaStoikovMarketMaker(MarketAgent):
         (rounded) AS prices outwards, each ``level_spacing_bps`` of ``s`` further,
         sizes capped so that a full fill keeps ``|position| <= max_inventory``."""
         m = self.market
-        bid = sim.round_price(m, bid, "buy")
-        ask = sim.round_price(m, ask, "sell")
+        bid = sim.futures.round_price(m, bid, "buy")
+        ask = sim.futures.round_price(m, ask, "sell")
         if bid >= ask:
-            bid = sim.round_price(m, ask - self._tick, "buy")
+            bid = sim.futures.round_price(m, ask - self._tick, "buy")
         gap = (bid + ask) / 2 * self.level_spacing_bps / 10_000
         out: list[tuple[str, float, float]] = []
         room = {"buy": self.max_inventory - position, "sell": self.max_inventory + position}
@@ -238,7 +238,7 @@ class AvellanedaStoikovMarketMaker(MarketAgent):
                 if sz <= 0 or p0 <= 0:
                     continue
                 room[side] -= sz
-                out.append((side, sim.round_price(m, p0, side), sz))
+                out.append((side, sim.futures.round_price(m, p0, side), sz))
         return out
 
     def step(self, sim: Simulation) -> None:
@@ -246,18 +246,18 @@ class AvellanedaStoikovMarketMaker(MarketAgent):
         if not self.trading(sim, m):
             return
         s = self.reference(sim)
-        pos = sim.position(self.name, m)
+        pos = sim.futures.position(self.name, m)
         bid, ask = self.quotes(s, pos, sim.now)
         want = self.ladder(sim, bid, ask, pos)
         todo = list(want)
         tick, lot = self._tick / 2, self._lot / 2
-        for o in sim.open_orders(self.name, m):
+        for o in sim.futures.open_orders(self.name, m):
             for j, (side, p, sz) in enumerate(todo):
                 if side == o.side and abs(o.price - p) < tick and abs(o.remaining - sz) < lot:
                     del todo[j]
                     break
             else:
-                sim.cancel_order(self.name, m, o.order_id)
+                sim.futures.cancel_order(self.name, m, o.order_id)
         failed = set()
         for side, p, sz in todo:
             res = self.send_with_retry(

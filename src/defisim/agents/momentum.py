@@ -104,8 +104,8 @@ class MomentumTrader(MarketAgent):
         if self.price_source == "reference":
             return self.feed.price  # type: ignore[union-attr]
         if self.price_source == "last":
-            return sim.last_traded_price(self.market)
-        return sim.mark_price(self.market)  # type: ignore[return-value]
+            return sim.futures.last_traded_price(self.market)
+        return sim.futures.mark_price(self.market)  # type: ignore[return-value]
 
     def update(self, price: float) -> int:
         """Add one price to the indicators; return the signal: +1 buy, -1 sell,
@@ -136,9 +136,9 @@ class MomentumTrader(MarketAgent):
         if price is None:
             return
         signal = self.update(price)
-        if signal == 0 or sim.in_auction(m) or not self.trading(sim, m):
+        if signal == 0 or sim.futures.in_auction(m) or not self.trading(sim, m):
             return
-        pos = sim.position(self.name, m)
+        pos = sim.futures.position(self.name, m)
         if signal == 1:
             size = (-pos if pos < 0 else 0.0) + min(
                 self.trade_size, self.position_limit - max(pos, 0.0)

@@ -106,20 +106,20 @@ class NoiseLimitTrader(MarketAgent):
         if not self.trading(sim, m):
             return
         rng = self.rng
-        mine = sim.open_orders(self.name, m)
+        mine = sim.futures.open_orders(self.name, m)
         open_n = len(mine)
         if self.cancel_prob > 0:
             for o in mine:
                 if rng.random() < self.cancel_prob:
-                    sim.cancel_order(self.name, m, o.order_id)
+                    sim.futures.cancel_order(self.name, m, o.order_id)
                     self.cancels += 1
                     open_n -= 1
         n = int(rng.poisson(self.rate_per_s * dt)) if dt > 0 and self.rate_per_s > 0 else 0
         if n == 0:
             return
-        auction = sim.in_auction(m)
+        auction = sim.futures.in_auction(m)
         ref = self.feed.price
-        mid = None if auction else sim.mid_price(m)
+        mid = None if auction else sim.futures.mid_price(m)
         centre = ref if mid is None else mid
         for _ in range(n):
             side = "buy" if rng.random() < self.buy_prob else "sell"
@@ -133,13 +133,13 @@ class NoiseLimitTrader(MarketAgent):
             if size <= 0 or open_n >= self.max_open_orders or not self._room(sim, side, size):
                 continue
             if side == "buy":
-                price = sim.round_price(m, centre * (1 - x), "buy")
+                price = sim.futures.round_price(m, centre * (1 - x), "buy")
                 if auction and price > ref - self._tick:
-                    price = sim.round_price(m, ref - self._tick, "buy")
+                    price = sim.futures.round_price(m, ref - self._tick, "buy")
             else:
-                price = sim.round_price(m, centre * (1 + x), "sell")
+                price = sim.futures.round_price(m, centre * (1 + x), "sell")
                 if auction and price < ref + self._tick:
-                    price = sim.round_price(m, ref + self._tick, "sell")
+                    price = sim.futures.round_price(m, ref + self._tick, "sell")
             if life is None:
                 res = self.send(sim, side, size, price, time_in_force="GTC")
             else:
@@ -150,6 +150,6 @@ class NoiseLimitTrader(MarketAgent):
     def _room(self, sim: Simulation, side: str, size: float) -> bool:
         if self.max_position is None:
             return True
-        pos = sim.position(self.name, self.market)
+        pos = sim.futures.position(self.name, self.market)
         new = pos + size if side == "buy" else pos - size
         return abs(new) <= self.max_position + 1e-12 or abs(new) < abs(pos)

@@ -80,13 +80,13 @@ class OracleAgent(Agent):
         now = sim.now
         if now + 1e-9 < self._next:
             return
-        if sim.market_state(self.market) not in ("PENDING", "ACTIVE", "SUSPENDED"):
+        if sim.futures.market_state(self.market) not in ("PENDING", "ACTIVE", "SUSPENDED"):
             return
         price = self.price_at(now - self.delay_s)
         if self.noise_bps > 0:
             price *= math.exp(self.noise_bps / 10_000 * float(self.rng.standard_normal()))
-        price = sim.round_price(self.market, price)
-        if sim.submit_oracle_price(self.market, price):
+        price = sim.futures.round_price(self.market, price)
+        if sim.futures.submit_oracle_price(self.market, price):
             self.published += 1
             self.last_price = price
         self._next = now + self.interval_s

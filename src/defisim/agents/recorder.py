@@ -23,7 +23,7 @@ class RecorderAgent(Agent):
     Args:
         name: agent name.
         measure: ``sim -> value`` (any object; e.g. ``lambda sim:
-            sim.mid_price("BTC")``).
+            sim.futures.mid_price("BTC")``).
         every_s: sampling interval in seconds, ``None`` for every step.
 
     Attributes:

@@ -200,8 +200,8 @@ class IndicatorMomentumTrader(MarketAgent):
         if self.price_source == "reference":
             return self.feed.price  # type: ignore[union-attr]
         if self.price_source == "last":
-            return sim.last_traded_price(self.market)
-        return sim.mark_price(self.market)  # type: ignore[return-value]
+            return sim.futures.last_traded_price(self.market)
+        return sim.futures.mark_price(self.market)  # type: ignore[return-value]
 
     def step(self, sim: Simulation) -> None:
         m = self.market
@@ -209,9 +209,9 @@ class IndicatorMomentumTrader(MarketAgent):
         if price is None:
             return
         sig = self.update(price)
-        if sig == 0 or sim.in_auction(m) or not self.trading(sim, m):
+        if sig == 0 or sim.futures.in_auction(m) or not self.trading(sim, m):
             return
-        pos = sim.position(self.name, m)
+        pos = sim.futures.position(self.name, m)
         if sig == 1:
             size = max(-pos, 0.0) + min(self.trade_size, self.position_limit - max(pos, 0.0))
             side = "buy"

@@ -90,13 +90,13 @@ class PoissonTaker(MarketAgent):
         """True if a fill of ``size`` on ``side`` keeps ``|position| <= max_position``."""
         if self.max_position is None:
             return True
-        pos = sim.position(self.name, self.market)
+        pos = sim.futures.position(self.name, self.market)
         new = pos + size if side == "buy" else pos - size
         return abs(new) <= self.max_position + 1e-12 or abs(new) < abs(pos)
 
     def step(self, sim: Simulation) -> None:
         n = self.arrivals_now(sim)
-        if n == 0 or sim.in_auction(self.market) or not self.trading(sim, self.market):
+        if n == 0 or sim.futures.in_auction(self.market) or not self.trading(sim, self.market):
             return
         for _ in range(n):
             side = "buy" if self.rng.random() < self.buy_prob else "sell"

@@ -157,7 +157,7 @@ class ZeroIntelligenceTrader(MarketAgent):
             self._next = self.start_s + float(self.rng.exponential(1 / self.rate_per_s))
         while self._next <= now + 1e-9:
             self._next += float(self.rng.exponential(1 / self.rate_per_s))
-            if sim.in_auction(self.market) or not self.trading(sim, self.market):
+            if sim.futures.in_auction(self.market) or not self.trading(sim, self.market):
                 continue
             self._arrival(sim, now)
 
@@ -166,10 +166,10 @@ class ZeroIntelligenceTrader(MarketAgent):
         self.arrivals += 1
         if rng.random() < self.cancel_prob:
             self.cancel_arrivals += 1
-            mine = sim.open_orders(self.name, m)
+            mine = sim.futures.open_orders(self.name, m)
             if mine:
                 o = mine[int(rng.integers(len(mine)))]
-                if sim.cancel_order(self.name, m, o.order_id).accepted:
+                if sim.futures.cancel_order(self.name, m, o.order_id).accepted:
                     self.cancels += 1
             return
         side = "buy" if rng.random() < self.buy_prob else "sell"
@@ -180,13 +180,13 @@ class ZeroIntelligenceTrader(MarketAgent):
         self.log_offset_sum += log_x
         self.log_offset_sumsq += log_x * log_x
         self.tif_counts[tif] += 1
-        mid = sim.mid_price(m) if self.anchor == "mid" else None
+        mid = sim.futures.mid_price(m) if self.anchor == "mid" else None
         centre = self.feed.price if mid is None else mid
         x = math.exp(log_x) / 10_000
         price = centre * (math.exp(-x) if side == "buy" else math.exp(x))
         if (
             size <= 0
-            or len(sim.open_orders(self.name, m)) >= self.max_open_orders
+            or len(sim.futures.open_orders(self.name, m)) >= self.max_open_orders
             or not self._room(sim, side, size)
         ):
             self.skipped += 1
@@ -200,7 +200,7 @@ class ZeroIntelligenceTrader(MarketAgent):
     def _room(self, sim: Simulation, side: str, size: float) -> bool:
         if self.max_position is None:
             return True
-        pos = sim.position(self.name, self.market)
+        pos = sim.futures.position(self.name, self.market)
         new = pos + size if side == "buy" else pos - size
         return abs(new) <= self.max_position + 1e-12 or abs(new) < abs(pos)
 
@@ -280,11 +280,11 @@ class ValueTrader(MarketAgent):
 
     def step(self, sim: Simulation) -> None:
         m = self.market
-        if sim.in_auction(m) or not self.trading(sim, m):
+        if sim.futures.in_auction(m) or not self.trading(sim, m):
             return
         e = self.observe()
-        bid, ask = sim.best_prices(m)
-        pos = sim.position(self.name, m)
+        bid, ask = sim.futures.best_prices(m)
+        pos = sim.futures.position(self.name, m)
         th = self.threshold_bps / 10_000
         room_long = self.position_limit - pos
         room_short = self.position_limit + pos

@@ -105,18 +105,18 @@ class MarketAgent(Agent):
             sim.create_party(self.name)
         if self.collateral > 0:
             sim.mint(self.name, self.asset, self.collateral)
-        self._lot = 1.0 / sim.market(self.market).position_factor
-        self._tick = sim.tick_size(self.market)
+        self._lot = 1.0 / sim.futures.internal_market(self.market).position_factor
+        self._tick = sim.futures.tick_size(self.market)
 
     # ------------------------------------------------------------- helpers
     @staticmethod
     def trading(sim: Simulation, market: str) -> bool:
         """True while ``market`` accepts orders (opening auction, active, suspended)."""
-        return sim.market_state(market) in TRADING_STATES
+        return sim.futures.market_state(market) in TRADING_STATES
 
     def size(self, sim: Simulation, size: float) -> float:
         """``size`` rounded down to the market's position decimals (0 if below one lot)."""
-        return sim.round_size(self.market, max(size, 0.0))
+        return sim.futures.round_size(self.market, max(size, 0.0))
 
     def send(
         self, sim: Simulation, side: str, size: float, price: float | None = None, **kwargs
@@ -131,8 +131,8 @@ class MarketAgent(Agent):
         if size <= 0:
             return None
         if price is not None:
-            price = sim.round_price(self.market, price, side)
-        res = sim.submit_order(self.name, self.market, side, size, price, **kwargs)
+            price = sim.futures.round_price(self.market, price, side)
+        res = sim.futures.submit_order(self.name, self.market, side, size, price, **kwargs)
         self.orders_sent += 1
         if not res.accepted:
             self.rejections += 1

@@ -1,53 +1,88 @@
-"""The null chain: clock, blocks, ledger, events, protocols, invariants, snapshots."""
+"""The null chain: clock, blocks, ledger, events, protocols, transactions, invariants,
+snapshots."""
 
 from __future__ import annotations
 
 import copy
 from collections import deque
-from typing import Protocol as TypingProtocol
+from collections.abc import Callable
+from typing import Any
 
-from .events import BlockEnded, BlockStarted, Event, TransactionRejected
+from .events import (
+    BaseFeeUpdated,
+    BlockEnded,
+    BlockStarted,
+    BundleReverted,
+    Event,
+    TransactionIncluded,
+    TransactionRejected,
+)
+from .fee_market import FeeMarketParams, effective_gas_price, next_base_fee
 from .invariants import InvariantViolation
-from .ledger import Ledger
+from .ledger import Ledger, general
+from .mempool import POLICIES, Mempool
+from .protocol import DEFAULT_GAS, ChainProtocol
 from .rng import RandomStreams
+from .transactions import DROPPED, EXECUTED, REJECTED, REVERTED, Bundle, Receipt, Transaction
 
 NS_PER_SECOND = 1_000_000_000
 
+EXECUTION_MODES = ("immediate", "mempool")
 
-class Protocol(TypingProtocol):
-    """What an app on the chain implements (duck-typed).
+CHAIN_GAS = {"transfer": 21_000, "burn": 30_000}
+"""Gas of the chain's own calls (an Ethereum transfer is 21,000)."""
 
-    ``begin_block`` runs when a block opens (expiries happen there),
-    ``end_block`` when it closes (mark-to-market, auctions, closeouts), and
-    ``invariant_errors`` returns one line per broken protocol invariant.
-    """
+Protocol = ChainProtocol  # the name earlier code used
 
-    name: str
 
-    def begin_block(self) -> None: ...
-
-    def end_block(self) -> None: ...
-
-    def invariant_errors(self) -> list[str]: ...
+def _gas_escrow(asset: str) -> tuple[str, str, str, str]:
+    return ("gas_escrow", "", asset, "")
 
 
 class Chain:
     """A deterministic in-process chain.
 
-    Time is simulated, in integer nanoseconds since the run's start, and only
-    moves when :meth:`begin_block` is called with a later time. Transactions
-    are executed as they arrive inside the open block. Every state change emits
+    Time is simulated, in integer nanoseconds since the run's start, and only moves
+    when :meth:`begin_block` is called with a later time. Every state change emits
     an :class:`~defisim.chain.events.Event` into :attr:`events` (drained by the
     recorder) and into a short ring of recent events used in error reports.
+
+    Transactions (:meth:`submit`) execute at once in ``immediate`` mode (in arrival
+    order inside the open block, as Vega's null chain does). In ``mempool`` mode
+    they wait in :attr:`mempool` and execute when the block closes, before the
+    protocols' end-of-block hooks, in the order of the ``ordering`` policy
+    (:mod:`defisim.chain.mempool`); with ``priority`` (or explicit ``fee_market``
+    parameters) they pay EIP-1559 fees (:mod:`defisim.chain.fee_market`).
 
     Args:
         seed: root seed of every random stream of the run.
         check_invariants: run the invariant checks at every block end.
         keep_events: keep emitted events in :attr:`events` until drained
             (turn off for benchmarks that do not record).
+        execution: ``"immediate"`` (default) or ``"mempool"``.
+        ordering: the mempool's policy: ``"fifo"``, ``"random"`` or ``"priority"``.
+        fee_market: EIP-1559 parameters (a :class:`FeeMarketParams` or its fields);
+            default: on with ``priority``, off otherwise.
+        record_transactions: keep every submitted transaction in :attr:`tx_log`.
+
+    Raises:
+        ValueError: unknown execution mode or ordering policy.
     """
 
-    def __init__(self, seed: int = 0, check_invariants: bool = True, keep_events: bool = True):
+    def __init__(
+        self,
+        seed: int = 0,
+        check_invariants: bool = True,
+        keep_events: bool = True,
+        execution: str = "immediate",
+        ordering: str = "fifo",
+        fee_market: FeeMarketParams | dict | None = None,
+        record_transactions: bool = False,
+    ):
+        if execution not in EXECUTION_MODES:
+            raise ValueError(f"unknown execution mode {execution!r}; known: {', '.join(EXECUTION_MODES)}")
+        if ordering not in POLICIES:
+            raise ValueError(f"unknown ordering policy {ordering!r}; known: {', '.join(POLICIES)}")
         self.rng = RandomStreams(seed)
         self.seed = seed
         self.now: int = 0
@@ -58,8 +93,35 @@ class Chain:
         self.events: list[Event] = []
         self.recent: deque[Event] = deque(maxlen=200)
         self.event_count = 0
-        self.protocols: list = []
+        self.protocols: list[ChainProtocol] = []
+        self.by_name: dict[str, ChainProtocol] = {}
         self.ledger = Ledger(self.emit, self.stamp)
+        # transactions
+        self.execution = execution
+        self.ordering = ordering
+        self.tx_seq = 0
+        self.nonces: dict[str, int] = {}
+        self.tx_log: list[Transaction] | None = [] if record_transactions else None
+        self._handlers: dict[tuple[str, str], Callable[..., Any]] = {}
+        self.mempool: Mempool | None = None
+        self.fee_market: FeeMarketParams | None = None
+        self.base_fee = 0
+        self.block_gas_used = 0
+        self.gas_prices: dict[str, tuple[int, int]] = {}
+        self.receipts: dict[int, Receipt] = {}
+        self._receipt_blocks: deque[list[int]] = deque()
+        self._bundle_seq = 0
+        if execution == "mempool":
+            self.mempool = Mempool(ordering, self.rng.generator("mempool:order"))
+            if fee_market is None and ordering == "priority":
+                fee_market = FeeMarketParams()
+            if fee_market is not None:
+                fm = fee_market if isinstance(fee_market, FeeMarketParams) else FeeMarketParams(**fee_market)
+                self.fee_market = fm
+                self.base_fee = fm.initial_base_fee
+                self.ledger.reserve_party(fm.block_producer)
+        elif fee_market is not None:
+            raise ValueError("a fee market needs execution='mempool'")
 
     # -- events ---------------------------------------------------------------
     def stamp(self) -> tuple[int, int]:
@@ -88,9 +150,253 @@ class Chain:
         return ev
 
     # -- protocols --------------------------------------------------------------
-    def register(self, protocol) -> None:
-        """Attach a protocol; its hooks run in registration order."""
+    def register(self, protocol: ChainProtocol) -> ChainProtocol:
+        """Attach a protocol; its hooks run in registration order.
+
+        Raises:
+            ValueError: a protocol of the same name is already registered.
+        """
+        name = protocol.name
+        if name in self.by_name:
+            raise ValueError(f"a protocol named {name!r} is already registered")
+        attach = getattr(protocol, "attach", None)
+        if attach is not None:
+            attach(self)
         self.protocols.append(protocol)
+        self.by_name[name] = protocol
+        return protocol
+
+    def protocol(self, name: str) -> ChainProtocol:
+        """The registered protocol ``name``; ``KeyError`` naming the known ones."""
+        try:
+            return self.by_name[name]
+        except KeyError:
+            raise KeyError(f"no protocol {name!r} on the chain; known: {sorted(self.by_name)}") from None
+
+    # -- transactions ---------------------------------------------------------------
+    def _handler(self, protocol: str, call: str) -> Callable[..., Any]:
+        key = (protocol, call)
+        fn = self._handlers.get(key)
+        if fn is None:
+            if protocol:
+                fn = self.protocol(protocol).handler(call)
+            else:
+                fn = getattr(self, "tx_" + call, None)
+                if fn is None:
+                    raise KeyError(f"the chain has no transaction {call!r}; known: burn, transfer")
+            self._handlers[key] = fn
+        return fn
+
+    def submit(self, tx: Transaction) -> Any:
+        """Send a transaction: assign its id and the sender's next nonce, then execute
+        it now (immediate mode: returns what the call returns) or put it in the mempool
+        (returns the protocol's pending result).
+
+        Raises:
+            KeyError: unknown protocol or call (a programming error, not a rejection).
+        """
+        self.tx_seq += 1
+        tx.tx_id = tx.arrival = self.tx_seq
+        sender = tx.sender
+        n = self.nonces.get(sender, 0)
+        tx.nonce = n
+        self.nonces[sender] = n + 1
+        if self.tx_log is not None:
+            self.tx_log.append(tx)
+        fn = self._handler(tx.protocol, tx.call)
+        if self.mempool is None:
+            return fn(sender, *tx.args)
+        self._prepare(tx)
+        self.mempool.add(tx)
+        if tx.protocol:
+            return self.by_name[tx.protocol].pending_result(tx)
+        return Receipt.waiting(tx)
+
+    def submit_bundle(self, transactions: list[Transaction]) -> Receipt:
+        """Put a bundle in the mempool: its transactions execute together, in order,
+        when the block closes, or not at all (one rejected: the whole bundle reverts).
+
+        Raises:
+            RuntimeError: not in mempool mode.
+            ValueError: an empty bundle.
+        """
+        if self.mempool is None:
+            raise RuntimeError("bundles need execution='mempool'")
+        if not transactions:
+            raise ValueError("a bundle needs at least one transaction")
+        for tx in transactions:
+            self.tx_seq += 1
+            tx.tx_id = tx.arrival = self.tx_seq
+            n = self.nonces.get(tx.sender, 0)
+            tx.nonce = n
+            self.nonces[tx.sender] = n + 1
+            if self.tx_log is not None:
+                self.tx_log.append(tx)
+            self._handler(tx.protocol, tx.call)
+            self._prepare(tx)
+        self._bundle_seq += 1
+        self.mempool.add(Bundle(list(transactions), self._bundle_seq))
+        return Receipt("PENDING", tx_id=transactions[0].tx_id, value=self._bundle_seq)
+
+    def set_gas_price(self, party: str, max_priority_fee_per_gas: int, max_fee_per_gas: int = 0) -> None:
+        """Default EIP-1559 fees of ``party``'s transactions (base units of the native
+        asset per gas; ``max_fee_per_gas`` 0: twice the base fee plus the tip)."""
+        if max_priority_fee_per_gas < 0 or max_fee_per_gas < 0:
+            raise ValueError("gas prices must be >= 0")
+        self.gas_prices[party] = (int(max_priority_fee_per_gas), int(max_fee_per_gas))
+
+    def call_gas(self, tx: Transaction) -> int:
+        """Gas the call uses when executed."""
+        if tx.protocol:
+            return self.by_name[tx.protocol].gas.get(tx.call, DEFAULT_GAS)
+        return CHAIN_GAS.get(tx.call, DEFAULT_GAS)
+
+    def _prepare(self, tx: Transaction) -> None:
+        """Fill a mempool transaction's defaults: gas limit and fees."""
+        if tx.gas_limit <= 0:
+            tx.gas_limit = self.call_gas(tx)
+        if self.fee_market is not None:
+            tip, cap = self.gas_prices.get(tx.sender, (0, 0))
+            if tx.max_priority_fee_per_gas <= 0:
+                tx.max_priority_fee_per_gas = tip
+            if tx.max_fee_per_gas <= 0:
+                tx.max_fee_per_gas = cap or 2 * self.base_fee + tx.max_priority_fee_per_gas
+
+    def pending_transactions(self) -> list[Transaction]:
+        """The mempool's transactions, in arrival order (empty in immediate mode)."""
+        return [] if self.mempool is None else self.mempool.transactions()
+
+    def receipt(self, tx_id: int) -> Receipt | None:
+        """The receipt of an executed mempool transaction (kept for 16 blocks)."""
+        return self.receipts.get(tx_id)
+
+    def _execute_mempool(self) -> None:
+        fm = self.fee_market
+        mp = self.mempool
+        assert mp is not None
+        entries = mp.select(self.base_fee, fm.gas_limit if fm else None, lambda t: t.gas_limit)
+        used = 0
+        ids: list[int] = []
+        for e in entries:
+            if isinstance(e, Bundle):
+                used += self._execute_bundle(e, ids)
+            else:
+                rc = self._execute_one(e)
+                used += rc.gas_used
+                self.receipts[e.tx_id] = rc
+                ids.append(e.tx_id)
+        self.block_gas_used = used
+        self._receipt_blocks.append(ids)
+        if len(self._receipt_blocks) > 16:
+            for i in self._receipt_blocks.popleft():
+                self.receipts.pop(i, None)
+        if fm is not None:
+            new = next_base_fee(self.base_fee, used, fm.gas_target)
+            self.emit(BaseFeeUpdated(self.block, self.now, used, self.base_fee, new))
+            self.base_fee = new
+
+    def _execute_one(self, tx: Transaction) -> Receipt:
+        """Execute a mempool transaction: lock its fee cap, run it, settle the fee."""
+        fm = self.fee_market
+        led = self.ledger
+        locked = 0
+        payer = escrow = None
+        if fm is not None:
+            payer = general(tx.sender, fm.native_asset)
+            escrow = _gas_escrow(fm.native_asset)
+            locked = tx.gas_limit * tx.max_fee_per_gas
+            if fm.native_asset not in led.assets or led.balance(payer) < locked:
+                self.reject(tx.call, tx.sender, "", "INSUFFICIENT_GAS_FUNDS",
+                            f"{tx.sender} cannot lock {locked} {fm.native_asset} for gas")
+                rc = Receipt(DROPPED, "INSUFFICIENT_GAS_FUNDS", tx_id=tx.tx_id, block=self.block)
+                self._included(tx, rc)
+                return rc
+            led.transfer(payer, escrow, locked, "gas_lock")
+        gas = self.call_gas(tx)
+        if gas > tx.gas_limit:
+            gas = tx.gas_limit
+            self.reject(tx.call, tx.sender, "", "OUT_OF_GAS", f"needs {self.call_gas(tx)} gas, limit {tx.gas_limit}")
+            value: Any = None
+            status, reason, detail = REJECTED, "OUT_OF_GAS", ""
+        else:
+            value = self._handler(tx.protocol, tx.call)(tx.sender, *tx.args)
+            status, reason, detail = _outcome(value)
+        burned = tip = 0
+        if fm is not None:
+            price = effective_gas_price(self.base_fee, tx.max_fee_per_gas, tx.max_priority_fee_per_gas)
+            burned = gas * self.base_fee
+            tip = gas * (price - self.base_fee)
+            if burned:
+                led.burn(escrow, burned)
+            if tip:
+                led.transfer(escrow, general(fm.block_producer, fm.native_asset), tip, "gas_tip")
+            led.transfer(escrow, payer, locked - burned - tip, "gas_refund")
+        rc = Receipt(status, reason, detail, tx.tx_id, self.block, gas, burned, tip, value)
+        self._included(tx, rc)
+        return rc
+
+    def _included(self, tx: Transaction, rc: Receipt) -> None:
+        self.emit(TransactionIncluded(self.block, self.now, tx.tx_id, tx.sender, tx.protocol,
+                                      tx.call, rc.status, rc.reason, rc.gas_used, rc.fee_burned, rc.tip))
+
+    def _execute_bundle(self, bundle: Bundle, ids: list[int]) -> int:
+        """Execute a bundle atomically; returns the gas it used (0 when reverted)."""
+        state = self.state_snapshot()
+        n_events = len(self.events)
+        receipts: list[Receipt] = []
+        for k, tx in enumerate(bundle.transactions):
+            rc = self._execute_one(tx)
+            receipts.append(rc)
+            if not rc.accepted:
+                self.restore_state(state)
+                del self.events[n_events:]
+                self.emit(BundleReverted(self.block, self.now, bundle.bundle_id, k, tx.tx_id,
+                                         rc.reason or rc.status))
+                for t in bundle.transactions:
+                    self.receipts[t.tx_id] = Receipt(REVERTED, rc.reason, f"bundle {bundle.bundle_id} failed at "
+                                                     f"transaction {k}", t.tx_id, self.block)
+                    ids.append(t.tx_id)
+                return 0
+        for tx, rc in zip(bundle.transactions, receipts, strict=True):
+            self.receipts[tx.tx_id] = rc
+            ids.append(tx.tx_id)
+        return sum(rc.gas_used for rc in receipts)
+
+    # -- the chain's own transactions -------------------------------------------------
+    def tx_transfer(self, sender: str, destination: str, asset: str, amount: int) -> Receipt:
+        """Move ``amount`` base units of ``asset`` between general accounts."""
+        led = self.ledger
+        reason = detail = ""
+        if asset not in led.assets:
+            reason, detail = "ASSET_NOT_FOUND", f"unknown asset {asset!r}"
+        elif sender not in led.parties or destination not in led.parties:
+            reason, detail = "PARTY_NOT_FOUND", f"unknown party in {sender!r} -> {destination!r}"
+        elif not isinstance(amount, int) or amount < 0:
+            reason, detail = "INVALID_AMOUNT", f"amount must be an integer >= 0, got {amount!r}"
+        else:
+            have = led.balance(general(sender, asset))
+            if have < amount:
+                reason, detail = "INSUFFICIENT_FUNDS", f"{sender} holds {have}, cannot send {amount}"
+            else:
+                led.transfer(general(sender, asset), general(destination, asset), amount, "transfer")
+                return Receipt(EXECUTED, block=self.block)
+        self.reject("transfer", sender, "", reason, detail)
+        return Receipt(REJECTED, reason, detail, block=self.block)
+
+    def tx_burn(self, sender: str, asset: str, amount: int) -> Receipt:
+        """Destroy ``amount`` base units of ``asset`` from the sender's general account."""
+        led = self.ledger
+        if asset not in led.assets or sender not in led.parties or not isinstance(amount, int) or amount < 0:
+            detail = f"cannot burn {amount!r} {asset!r} of {sender!r}"
+            self.reject("burn", sender, "", "INVALID_BURN", detail)
+            return Receipt(REJECTED, "INVALID_BURN", detail, block=self.block)
+        key = general(sender, asset)
+        if led.balance(key) < amount:
+            detail = f"{sender} holds {led.balance(key)} < {amount}"
+            self.reject("burn", sender, "", "INSUFFICIENT_FUNDS", detail)
+            return Receipt(REJECTED, "INSUFFICIENT_FUNDS", detail, block=self.block)
+        led.burn(key, amount)
+        return Receipt(EXECUTED, block=self.block)
 
     # -- blocks -----------------------------------------------------------------
     def begin_block(self, time_ns: int) -> None:
@@ -112,13 +418,16 @@ class Chain:
             p.begin_block()
 
     def end_block(self) -> None:
-        """Close the open block: protocol hooks, then invariants (if enabled).
+        """Close the open block: the mempool (mempool mode), protocol hooks, then
+        invariants (if enabled).
 
         Raises:
             InvariantViolation: an invariant failed (only when checks are on).
         """
         if not self.block_open:
             raise RuntimeError("no block is open")
+        if self.mempool is not None:
+            self._execute_mempool()
         for p in self.protocols:
             p.end_block()
         self.block_open = False
@@ -126,9 +435,23 @@ class Chain:
         if self.check_invariants:
             self.assert_invariants()
 
+    def next_deadline_ns(self) -> int | None:
+        """The earliest protocol deadline (:meth:`ChainProtocol.next_deadline_ns`)."""
+        best = None
+        for p in self.protocols:
+            fn = getattr(p, "next_deadline_ns", None)
+            d = fn() if fn is not None else None
+            if d is not None and (best is None or d < best):
+                best = d
+        return best
+
     def invariant_errors(self) -> list[str]:
         """All broken invariants now (ledger conservation, then each protocol's)."""
         errors = self.ledger.conservation_errors()
+        if self.fee_market is not None:
+            left = self.ledger.balance(_gas_escrow(self.fee_market.native_asset))
+            if left:
+                errors.append(f"gas escrow holds {left} between transactions")
         for p in self.protocols:
             errors.extend(p.invariant_errors())
         return errors
@@ -143,3 +466,35 @@ class Chain:
     def snapshot(self) -> Chain:
         """A deep copy of the whole chain state (fork a run, reset an episode)."""
         return copy.deepcopy(self)
+
+    def state_snapshot(self) -> dict[str, Any]:
+        """The ledger's and every protocol's state (:meth:`ChainProtocol.snapshot`), for
+        :meth:`restore_state` (a bundle's revert). Clock, nonces and ids are not part
+        of it: they never go back."""
+        led = self.ledger
+        return {
+            "ledger": (dict(led.assets), set(led.parties), set(led.reserved), dict(led.balances),
+                       dict(led.supply), dict(led.minted_to)),
+            "protocols": {p.name: p.snapshot() for p in self.protocols if hasattr(p, "snapshot")},
+        }
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        """Put back a :meth:`state_snapshot` (it may be restored again)."""
+        led = self.ledger
+        assets, parties, reserved, balances, supply, minted = state["ledger"]
+        led.assets, led.parties, led.reserved = dict(assets), set(parties), set(reserved)
+        led.balances, led.supply, led.minted_to = dict(balances), dict(supply), dict(minted)
+        for p in self.protocols:
+            if p.name in state["protocols"]:
+                p.restore(state["protocols"][p.name])
+
+
+def _outcome(value: Any) -> tuple[str, str, str]:
+    """``(status, reason, detail)`` of what a call returned (a result with ``accepted``,
+    a bool, or anything else: executed)."""
+    accepted = getattr(value, "accepted", None)
+    if accepted is None:
+        accepted = value if isinstance(value, bool) else True
+    if accepted:
+        return EXECUTED, "", ""
+    return REJECTED, str(getattr(value, "reason", "") or "REJECTED"), str(getattr(value, "detail", ""))

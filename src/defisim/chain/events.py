@@ -62,6 +62,17 @@ class Minted(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class Issued(Event):
+    """A protocol issued ``amount`` base units of ``asset`` into ``account`` (``kind``:
+    why). Issuance is not a deposit: it does not count in the owner's PnL baseline."""
+
+    account: tuple
+    asset: str
+    amount: int
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
 class Burned(Event):
     """``amount`` base units of ``asset`` were burned from ``account``."""
 
@@ -114,6 +125,46 @@ class TransactionRejected(Event):
     reason: str
     detail: str
     order_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionIncluded(Event):
+    """Mempool mode: a transaction was executed (or dropped) by its block.
+
+    ``status`` is ``EXECUTED``, ``REJECTED`` (a :class:`TransactionRejected` says why)
+    or ``DROPPED`` (could not lock its fee cap); ``gas_used``, ``fee_burned`` and
+    ``tip`` are in gas and base units of the native asset."""
+
+    tx_id: int
+    sender: str
+    protocol: str
+    call: str
+    status: str
+    reason: str
+    gas_used: int
+    fee_burned: int
+    tip: int
+
+
+@dataclass(frozen=True, slots=True)
+class BundleReverted(Event):
+    """A bundle's transaction ``failed_index`` (id ``tx_id``) was rejected, so every
+    change of the bundle was undone (``reason``: the rejection's code)."""
+
+    bundle_id: int
+    failed_index: int
+    tx_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BaseFeeUpdated(Event):
+    """EIP-1559: the block used ``gas_used``; the base fee per gas goes from
+    ``base_fee`` to ``next_base_fee`` for the next block."""
+
+    gas_used: int
+    base_fee: int
+    next_base_fee: int
 
 
 def iter_transfers(events: Iterable[Event]) -> Iterator[tuple[tuple, tuple, str, int, str]]:

@@ -1,24 +1,17 @@
 """The ledger: assets, parties, accounts and transfers, in integer base units.
 
-An account is identified by a key tuple ``(type, owner, asset, market)``:
-
-============================  ==========================================
-key                           meaning
-============================  ==========================================
-``general(party, asset)``     a party's free collateral
-``margin(party, market, a)``  collateral locked against a party's position
-``bond(party, market, a)``    a liquidity provider's bond
-``settlement(market, a)``     transit account of mark-to-market (zero between blocks)
-``insurance(market, a)``      the market's insurance pool
-``fee_infrastructure(a)``     network-wide infrastructure fees
-``fee_liquidity(market, a)``  liquidity fees waiting to be distributed
-``global_insurance(a)``       where a settled market's insurance pool goes
-============================  ==========================================
+An account is identified by a key tuple ``(type, owner, asset, scope)``. The chain
+knows one type, a party's ``general`` account (its free funds, :func:`general`);
+protocols define their own keys (the futures protocol's margin, bond, insurance
+and fee accounts live in :mod:`defisim.protocols.futures.accounts`) and the ledger
+treats every key alike.
 
 Amounts are Python integers (no overflow, no floats). Money is only created by
-:meth:`Ledger.mint` (the faucet) and destroyed by :meth:`Ledger.burn`, so for each
-asset the sum of all balances equals minted minus burned: the conservation
-invariant checked at block end.
+:meth:`Ledger.mint` (the faucet that funds parties, counted in each party's PnL
+baseline) and :meth:`Ledger.issue` (a protocol or minter creating tokens, not a
+deposit), and destroyed by :meth:`Ledger.burn`, so for each asset the sum of all
+balances equals created minus burned: the conservation invariant checked at block
+end.
 """
 
 from __future__ import annotations
@@ -26,52 +19,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from .events import AssetCreated, Burned, Event, Minted, PartyCreated, Transfer, TransferBatch
+from .events import (
+    AssetCreated,
+    Burned,
+    Event,
+    Issued,
+    Minted,
+    PartyCreated,
+    Transfer,
+    TransferBatch,
+)
 
 AccountKey = tuple[str, str, str, str]
 
-NETWORK_PARTY = "network"
-"""The network party: takes over distressed positions; never margined."""
-
-
 def general(party: str, asset: str) -> AccountKey:
-    """Key of ``party``'s general account in ``asset``."""
+    """Key of ``party``'s general account in ``asset`` (its free funds)."""
     return ("general", party, asset, "")
-
-
-def margin(party: str, market: str, asset: str) -> AccountKey:
-    """Key of ``party``'s margin account in ``market`` (settled in ``asset``)."""
-    return ("margin", party, asset, market)
-
-
-def bond(party: str, market: str, asset: str) -> AccountKey:
-    """Key of ``party``'s liquidity bond account in ``market``."""
-    return ("bond", party, asset, market)
-
-
-def settlement(market: str, asset: str) -> AccountKey:
-    """Key of ``market``'s settlement (transit) account."""
-    return ("settlement", "", asset, market)
-
-
-def insurance(market: str, asset: str) -> AccountKey:
-    """Key of ``market``'s insurance pool."""
-    return ("insurance", "", asset, market)
-
-
-def fee_infrastructure(asset: str) -> AccountKey:
-    """Key of the network's infrastructure fee account for ``asset``."""
-    return ("fee_infrastructure", "", asset, "")
-
-
-def fee_liquidity(market: str, asset: str) -> AccountKey:
-    """Key of ``market``'s liquidity fee account."""
-    return ("fee_liquidity", "", asset, market)
-
-
-def global_insurance(asset: str) -> AccountKey:
-    """Key of the network's global insurance pool for ``asset``."""
-    return ("global_insurance", "", asset, "")
 
 
 class LedgerError(Exception):
@@ -99,7 +62,8 @@ class Ledger:
         self._emit = emit
         self._stamp = stamp
         self.assets: dict[str, Asset] = {}
-        self.parties: set[str] = {NETWORK_PARTY}
+        self.parties: set[str] = set()
+        self.reserved: set[str] = set()
         self.balances: dict[AccountKey, int] = {}
         self.supply: dict[str, int] = {}
         self.minted_to: dict[tuple[str, str], int] = {}
@@ -128,6 +92,12 @@ class Ledger:
             raise ValueError(f"party {party!r} already exists")
         self.parties.add(party)
         self._emit(PartyCreated(*self._stamp(), party))
+
+    def reserve_party(self, party: str) -> None:
+        """Register a party that a protocol owns (the futures network party): it holds
+        accounts like any party, but no user may create it and it emits no event."""
+        self.parties.add(party)
+        self.reserved.add(party)
 
     def asset(self, asset_id: str) -> Asset:
         """The asset ``asset_id``; ``KeyError`` naming the known assets otherwise."""
@@ -158,6 +128,25 @@ class Ledger:
         owner = (key[1], asset)
         self.minted_to[owner] = self.minted_to.get(owner, 0) + amount
         self._emit(Minted(*self._stamp(), key, asset, amount))
+
+    def issue(self, key: AccountKey, amount: int, kind: str) -> None:
+        """Issuance: a protocol or minter creates ``amount`` base units in ``key``.
+
+        Unlike :meth:`mint` (the faucet), issued tokens are not a deposit: they do not
+        enter the owner's PnL baseline (``minted_to``). ``kind`` says why (``"reward"``,
+        ``"emission"``, ...).
+
+        Raises:
+            LedgerError: unknown asset or negative amount.
+        """
+        asset = key[2]
+        if asset not in self.assets:
+            raise LedgerError(f"issue into unknown asset {asset!r}")
+        if amount < 0:
+            raise LedgerError(f"issue of negative amount {amount}")
+        self.balances[key] = self.balances.get(key, 0) + amount
+        self.supply[asset] += amount
+        self._emit(Issued(*self._stamp(), key, asset, amount, kind))
 
     def burn(self, key: AccountKey, amount: int) -> None:
         """Destroy ``amount`` base units from ``key``; ``LedgerError`` if it holds less."""

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from defisim.chain import ledger as acct
+from defisim.protocols.futures import accounts as acct
 
 if TYPE_CHECKING:
     from .session import EpisodeState
@@ -70,7 +70,7 @@ class LearnerView:
     mids: deque | None = None
 
     def __post_init__(self) -> None:
-        m = self.state.sim.market(self.market)
+        m = self.state.sim.futures.internal_market(self.market)
         self.m = m
         self.price_scale = 10.0 ** m.config.decimal_places
         self.size_scale = float(m.position_factor)

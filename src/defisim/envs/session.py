@@ -140,13 +140,13 @@ class ScenarioSession:
             agents = build_agents(scn, sim)
         except (ValueError, TypeError, KeyError, OSError) as exc:
             raise EnvSetupError(f"{scenario}: build failed: {one_line(exc)}") from exc
-        markets = list(sim.markets)
+        markets = list(sim.futures.markets)
         if not markets:
             raise EnvSetupError(f"scenario {scenario} creates no market to trade")
         self.market = market if market is not None else markets[0]
         if self.market not in markets:
             raise EnvSetupError(f"market {self.market!r} not in scenario {scenario}: {markets}")
-        self.asset = sim.market(self.market).asset
+        self.asset = sim.futures.internal_market(self.market).asset
         taken = set(sim.parties) | {a.name for a in agents}
         for name, collateral in self.learners.items():
             if name in taken:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from defisim.chain.events import Event
+from defisim.chain.protocol import ChainProtocol
 
 if TYPE_CHECKING:
     from defisim.chain import Chain
@@ -54,29 +55,39 @@ class Proposal:
     enact_at_ns: int
 
 
-class Governance:
-    """Proposals waiting for their enactment time; a protocol on the chain."""
+class Governance(ChainProtocol):
+    """Proposals waiting for their enactment time; a protocol on the chain.
+
+    Any registered protocol with ``validate_proposal`` and ``enact_proposal`` takes
+    proposals. Register governance first so that proposals enact before any other
+    begin-block hook. Transaction: ``propose(target, payload, enact_at_ns)``.
+    """
 
     name = "governance"
+    gas = {"propose": 200_000}
 
-    def __init__(self, chain: Chain) -> None:
-        self.chain = chain
-        self.targets: dict[str, Any] = {}
+    def __init__(self, chain: Chain | None = None) -> None:
         self.pending: list[Proposal] = []
         self._seq = 0
-        chain.register(self)
+        if chain is not None:
+            chain.register(self)
 
-    def add_target(self, protocol) -> None:
-        """Let proposals target ``protocol`` (by its ``name``)."""
-        self.targets[protocol.name] = protocol
+    def targets(self) -> dict[str, Any]:
+        """The registered protocols that take proposals, by name."""
+        return {n: p for n, p in self.chain.by_name.items()
+                if hasattr(p, "validate_proposal") and hasattr(p, "enact_proposal")}
+
+    def tx_propose(self, sender: str, target: str, payload: dict[str, Any], enact_at_ns: int) -> int:
+        return self.propose(target, payload, enact_at_ns, sender)
 
     def propose(self, target: str, payload: dict[str, Any], enact_at_ns: int, party: str = "") -> int:
         """Submit a proposal; returns its id, or 0 when rejected (a rejection event says why)."""
         c = self.chain
-        proto = self.targets.get(target)
+        targets = self.targets()
+        proto = targets.get(target)
         if proto is None:
             c.reject("proposal", party, str(payload.get("market", "")), "UNKNOWN_TARGET",
-                     f"no protocol {target!r} takes proposals; known: {sorted(self.targets)}")
+                     f"no protocol {target!r} takes proposals; known: {sorted(targets)}")
             return 0
         if enact_at_ns < c.now:
             c.reject("proposal", party, str(payload.get("market", "")), "ENACTMENT_IN_THE_PAST",
@@ -100,14 +111,10 @@ class Governance:
         self.pending = [p for p in self.pending if p.enact_at_ns > now]
         c = self.chain
         for p in due:
-            why = self.targets[p.target].enact_proposal(p.payload)
+            why = self.chain.by_name[p.target].enact_proposal(p.payload)
             if why:
                 c.emit(ProposalFailed(c.block, c.now, p.proposal_id, p.target, why))
             else:
                 c.emit(ProposalEnacted(c.block, c.now, p.proposal_id, p.target))
 
-    def end_block(self) -> None:
-        pass
 
-    def invariant_errors(self) -> list[str]:
-        return []

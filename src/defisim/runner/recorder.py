@@ -286,7 +286,7 @@ class _MarketInfo:
     __slots__ = ("market", "asset", "pf", "sf", "mf", "traded")
 
     def __init__(self, sim: Simulation, market_id: str) -> None:
-        m = sim.market(market_id)
+        m = sim.futures.internal_market(market_id)
         self.market = m
         self.asset = m.asset
         self.pf = 10**m.config.decimal_places

@@ -36,7 +36,6 @@ from defisim.agents import (
     ReferencePriceFeed,
 )
 from defisim.chain import Transfer
-from defisim.chain.ledger import NETWORK_PARTY
 from defisim.protocols.futures import (
     AuctionEnded,
     AuctionExtended,
@@ -47,6 +46,7 @@ from defisim.protocols.futures import (
     PositionClosedOut,
     TradeExecuted,
 )
+from defisim.protocols.futures.accounts import NETWORK_PARTY
 
 from ._zoo import (
     ASSET,
@@ -406,10 +406,10 @@ class MechanicsScenario(Scenario):
         ``disposal_trades``, ``network_position``, then :meth:`extra_kpis`."""
         self.tally.update(sim)
         m = self.market_id
-        mk = sim.market(m)
+        mk = sim.futures.internal_market(m)
         tally = self.tally
-        bid, ask = sim.best_prices(m)
-        mark = sim.mark_price(m)
+        bid, ask = sim.futures.best_prices(m)
+        mark = sim.futures.mark_price(m)
         d = mk.position_factor
         out = {
             "reference_price": self.feed.price if self.feed is not None else NAN,
@@ -418,7 +418,7 @@ class MechanicsScenario(Scenario):
             "best_ask": NAN if ask is None else ask,
             "spread": NAN if bid is None or ask is None else ask - bid,
             "open_interest": mk.open_interest() / d,
-            "insurance_pool": float(sim.insurance_pool(m)),
+            "insurance_pool": float(sim.futures.insurance_pool(m)),
             "closeouts": float(mk.closeouts),
             "in_auction": float(mk.in_auction),
             "auctions": float(tally.auctions),
@@ -426,7 +426,7 @@ class MechanicsScenario(Scenario):
             "time_in_auction_s": tally.time_in_auction_s(sim.now_ns),
             "socialised_loss": sim.money(ASSET, tally.socialised),
             "disposal_trades": float(tally.disposal_trades),
-            "network_position": float(sim.position(NETWORK_PARTY, m)),
+            "network_position": float(sim.futures.position(NETWORK_PARTY, m)),
         }
         out.update(self.extra_kpis(sim))
         return out

@@ -91,7 +91,7 @@ def futures_market_config(market_id: str, p: Any) -> dict[str, Any]:
 def create_futures_market(sim: Simulation, config: dict[str, Any]) -> None:
     """Create USDT (6 decimals) and the market of ``config`` (:func:`futures_market_config`)."""
     sim.create_asset(ASSET, ASSET_DECIMALS)
-    sim.create_market(**config)
+    sim.futures.create_market(**config)
 
 
 def price_monitoring_config(triggers: Sequence[tuple[int, float, int]]) -> dict[str, Any]:
@@ -121,12 +121,12 @@ def liquidity_config(p: Any, **extra: Any) -> dict[str, Any]:
 def settle_or_terminate(sim: Simulation, market: str, feed: ReferencePriceFeed | None) -> None:
     """End of a run: settle ``market`` at the feed's last price (the mark price without
     a feed), or terminate it if it is still ``PENDING`` (it never opened)."""
-    state = sim.market_state(market)
+    state = sim.futures.market_state(market)
     if state == "PENDING":
-        sim.terminate_market(market)
+        sim.futures.terminate_market(market)
     elif state in SETTLEABLE_STATES:
-        price = feed.price if feed is not None else sim.mark_price(market)
-        sim.settle_market(market, price)
+        price = feed.price if feed is not None else sim.futures.mark_price(market)
+        sim.futures.settle_market(market, price)
 
 
 # ----------------------------------------------------------------------- agents

@@ -224,9 +224,9 @@ class BtcFutures(PriceFileReference, Scenario):
     # -------------------------------------------------------------------- KPIs
     def kpis(self, sim: Simulation) -> dict[str, float]:
         nan = float("nan")
-        mk = sim.market(MARKET_ID)
-        bid, ask = sim.best_prices(MARKET_ID)
-        mark = sim.mark_price(MARKET_ID)
+        mk = sim.futures.internal_market(MARKET_ID)
+        bid, ask = sim.futures.best_prices(MARKET_ID)
+        mark = sim.futures.mark_price(MARKET_ID)
         d = mk.position_factor
         return {
             "reference_price": self.feed.price if self.feed is not None else nan,
@@ -238,10 +238,10 @@ class BtcFutures(PriceFileReference, Scenario):
             "open_interest": mk.open_interest() / d,
             "volume": mk.volume_traded / d,
             "trades": float(mk.trade_seq),
-            "insurance_pool": float(sim.insurance_pool(MARKET_ID)),
+            "insurance_pool": float(sim.futures.insurance_pool(MARKET_ID)),
             "closeouts": float(mk.closeouts),
             "in_auction": float(mk.in_auction),
-            "mm_inventory": sum(sim.position(a.name, MARKET_ID) for a in self.market_makers),
+            "mm_inventory": sum(sim.futures.position(a.name, MARKET_ID) for a in self.market_makers),
         }
 
     # ------------------------------------------------------------------ finish

@@ -236,20 +236,20 @@ class ComprehensiveMarket(MechanicsScenario):
 
     def extra_kpis(self, sim: Simulation) -> dict[str, float]:
         m = self.market_id
-        mk = sim.market(m)
+        mk = sim.futures.internal_market(m)
         d = mk.position_factor
         parties = set(sim.parties)
         out = {
             "volume": mk.volume_traded / d,
             "trades": float(mk.trade_seq),
-            "liquidity_fee_factor": sim.liquidity_fee_factor(m),
-            "target_stake": sim.target_stake(m),
-            "supplied_stake": sim.supplied_stake(m),
+            "liquidity_fee_factor": sim.futures.liquidity_fee_factor(m),
+            "target_stake": sim.futures.target_stake(m),
+            "supplied_stake": sim.futures.supplied_stake(m),
             "lp_epochs": float(self.tally.lp_epochs),
             "leveraged_closed_out": float(sum(a.closed_out for a in self.leveraged)),
         }
         for kind, agents in self.kinds.items():
             names = [a.name for a in agents if a.name in parties]
-            out[f"{kind}_inventory"] = float(sum(sim.position(n, m) for n in names))
+            out[f"{kind}_inventory"] = float(sum(sim.futures.position(n, m) for n in names))
             out[f"{kind}_pnl"] = float(sum(sim.pnl(n, ASSET) for n in names))
         return out

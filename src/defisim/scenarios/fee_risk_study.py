@@ -101,7 +101,7 @@ HOUR_YEARS = 1.0 / (365.25 * 24)
 def taker_fee_rate(sim: Simulation, market: str) -> float:
     """The fraction of trade value an aggressor pays in continuous trading: maker +
     infrastructure + liquidity fee factors (spec section 7, 0029-FEES)."""
-    f = sim.market(market).fees
+    f = sim.futures.internal_market(market).fees
     return (f.maker + f.infrastructure + f.liquidity) / ONE
 
 
@@ -198,9 +198,9 @@ class FeeAwareGLFTMaker(GLFTMarketMaker):
     def initialise(self, sim: Simulation) -> None:
         """Create and fund the party, then bond the commitment."""
         super().initialise(sim)
-        self.commitment_reason = sim.submit_liquidity(
+        self.commitment_reason = sim.futures.submit_liquidity(
             self.name, self.market, self.commitment, self.fee_bid
-        )
+        ).reason
 
     def effective_A(self, sim: Simulation, s: float) -> float:
         """``A0 exp(-k f)`` (fills per second), ``k`` per unit of relative price."""
@@ -428,15 +428,15 @@ class FeeRiskStudy(MechanicsScenario):
     def extra_kpis(self, sim: Simulation) -> dict[str, float]:
         p: FeeRiskStudyParams = self.params  # type: ignore[assignment]
         m = self.market_id
-        mk = sim.market(m)
+        mk = sim.futures.internal_market(m)
         d = mk.position_factor
         ref = self.feed.price if self.feed is not None else NAN
         out = maker_kpis(sim, MM_NAME, m, self.maker_tally, p.glft_collateral, ref)
         parties = sim.parties
-        continuous = sim.market_state(m) == "ACTIVE" and not sim.in_auction(m)
+        continuous = sim.futures.market_state(m) == "ACTIVE" and not sim.futures.in_auction(m)
         if continuous:
             self._continuous_n += 1
-            bid, ask = sim.best_prices(m)
+            bid, ask = sim.futures.best_prices(m)
             if bid is not None and ask is not None and ask > bid:
                 self._spread_sum += (ask - bid) / ((ask + bid) / 2) * 10_000
                 self._spread_n += 1
@@ -445,14 +445,14 @@ class FeeRiskStudy(MechanicsScenario):
                 self._quoted_sum += q
                 self._quoted_n += 1
             self._exposure_sum += sum(
-                abs(sim.position(a.name, m)) for a in self.degens if a.name in parties
+                abs(sim.futures.position(a.name, m)) for a in self.degens if a.name in parties
             )
             self._exposure_n += 1
         if MM_NAME in parties:
             self._margin_peak = max(self._margin_peak, sim.balance(MM_NAME, ASSET, "margin", m))
         pnl = out["mm_pnl"]
         lp_fees = sim.money(ASSET, self.tally.lp_fees.get(MM_NAME, 0))
-        pool = sim.insurance_pool(m)
+        pool = sim.futures.insurance_pool(m)
         self._pool_peak = max(self._pool_peak, pool)
         arrivals = sum(t.priced_out + t.sent for t in self.fee_takers)
         priced_out = sum(t.priced_out for t in self.fee_takers)
@@ -473,7 +473,7 @@ class FeeRiskStudy(MechanicsScenario):
                 ),
                 "mean_spread_bps": self._spread_sum / self._spread_n if self._spread_n else NAN,
                 "volume": mk.volume_traded / d,
-                "liquidity_fee_factor": sim.liquidity_fee_factor(m),
+                "liquidity_fee_factor": sim.futures.liquidity_fee_factor(m),
                 "lp_epochs": float(self.tally.lp_epochs),
                 "fee_taker_priced_out_pct": 100.0 * priced_out / arrivals if arrivals else NAN,
                 "degens_closed_out": float(sum(a.closed_out for a in self.degens)),
@@ -490,5 +490,5 @@ class FeeRiskStudy(MechanicsScenario):
     def finish(self, sim: Simulation) -> None:
         """Keep the insurance pool (it moves to the global pool at settlement), then
         settle at the last reference price."""
-        self._pool_end = sim.insurance_pool(self.market_id)
+        self._pool_end = sim.futures.insurance_pool(self.market_id)
         super().finish(sim)

@@ -183,8 +183,8 @@ class Fuzz(Scenario):
         infos: dict[str, MarketInfo] = {}
         for m in p.markets:
             cfg, base = self._market_config(m)
-            sim.create_market(**cfg)
-            mk = sim.market(m)
+            sim.futures.create_market(**cfg)
+            mk = sim.futures.internal_market(m)
             infos[m] = MarketInfo(m, cfg["asset"], mk.config.decimal_places, mk.tick,
                                   mk.position_factor, ASSETS[cfg["asset"]], base,
                                   mk.config.perpetual is not None)
@@ -281,7 +281,7 @@ class Fuzz(Scenario):
             "funding_periods": float(c.funding_periods),
             "proposals_enacted": float(c.proposals_enacted),
             "markets_closed": float(c.markets_closed),
-            "open_orders": float(sum(len(sim.market(m).orders) for m in self.markets)),
+            "open_orders": float(sum(len(sim.futures.internal_market(m).orders) for m in self.markets)),
         }
 
     # ------------------------------------------------------------------ finish
@@ -294,11 +294,11 @@ class Fuzz(Scenario):
         if sim.block > 1:
             log.block(sim.now_ns)
         for m, info in self.ctx.markets.items():
-            state = sim.market_state(m)
+            state = sim.futures.market_state(m)
             if state == "PENDING":
                 log.run(sim, {"kind": "terminate", "market": m})
             elif state in ("ACTIVE", "SUSPENDED", "TRADING_TERMINATED"):  # not CLOSED/SETTLED
-                price = sim.mark_price(m) or info.human_price(info.base_price)
+                price = sim.futures.mark_price(m) or info.human_price(info.base_price)
                 log.run(sim, {"kind": "settle", "market": m, "price": price})
 
     def after_run(self, result) -> None:

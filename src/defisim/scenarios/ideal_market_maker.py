@@ -133,16 +133,16 @@ def maker_kpis(
 ) -> dict[str, float]:
     """The ``mm_*`` KPIs of the module doc for party ``name``."""
     tally.update(sim)
-    bids = [o.price for o in sim.open_orders(name, market) if o.side == "buy" and o.price]
-    asks = [o.price for o in sim.open_orders(name, market) if o.side == "sell" and o.price]
+    bids = [o.price for o in sim.futures.open_orders(name, market) if o.side == "buy" and o.price]
+    asks = [o.price for o in sim.futures.open_orders(name, market) if o.side == "sell" and o.price]
     bid = max(bids) if bids else NAN
     ask = min(asks) if asks else NAN
     spread = ask - bid
     pnl = float(sim.pnl(name, ASSET)) if name in sim.parties else 0.0
-    d = sim.market(market).position_factor
+    d = sim.futures.internal_market(market).position_factor
     return {
         "mm_pnl": pnl,
-        "mm_inventory": float(sim.position(name, market)) if name in sim.parties else 0.0,
+        "mm_inventory": float(sim.futures.position(name, market)) if name in sim.parties else 0.0,
         "mm_bid": bid,
         "mm_ask": ask,
         "mm_quoted_spread": spread,

@@ -177,8 +177,8 @@ class LiquidationCascade(MechanicsScenario):
         return list(self.degens)
 
     def extra_kpis(self, sim: Simulation) -> dict[str, float]:
-        d = sim.market(self.market_id).position_factor
-        pool = sim.insurance_pool(self.market_id)
+        d = sim.futures.internal_market(self.market_id).position_factor
+        pool = sim.futures.insurance_pool(self.market_id)
         self._pool_peak = max(self._pool_peak, pool)
         return {
             "degens_closed_out": float(sum(a.closed_out for a in self.degens)),

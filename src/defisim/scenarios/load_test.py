@@ -107,7 +107,7 @@ class LoadTest(Scenario):
         self.feeds = []
         self.traders = {m: [] for m in self.markets}
         for i, m in enumerate(self.markets):
-            sim.create_market(
+            sim.futures.create_market(
                 market_id=m,
                 asset=ASSET,
                 decimal_places=PRICE_DECIMALS,
@@ -158,7 +158,7 @@ class LoadTest(Scenario):
         out: dict[str, float] = {}
         orders = trades = trading = 0
         for m, agents in self.traders.items():
-            mk = sim.market(m)
+            mk = sim.futures.internal_market(m)
             o = sum(a.orders_sent for a in agents)
             t = mk.trade_seq
             out[f"orders.{m}"] = float(o)

@@ -176,12 +176,12 @@ class LpCompetition(MechanicsScenario):
     def extra_kpis(self, sim: Simulation) -> dict[str, float]:
         m = self.market_id
         tally = self.tally
-        eng = sim.market(m).liquidity
+        eng = sim.futures.internal_market(m).liquidity
         now = sim.now_ns
         out = {
-            "liquidity_fee_factor": sim.liquidity_fee_factor(m),
-            "target_stake": sim.target_stake(m),
-            "supplied_stake": sim.supplied_stake(m),
+            "liquidity_fee_factor": sim.futures.liquidity_fee_factor(m),
+            "target_stake": sim.futures.target_stake(m),
+            "supplied_stake": sim.futures.supplied_stake(m),
             "lp_epochs": float(tally.lp_epochs),
             "lp_fees_paid": sim.money(ASSET, tally.lp_fees_paid),
         }

@@ -140,7 +140,7 @@ class PerpBtc(PriceFileReference, MechanicsScenario):
 
     def extra_kpis(self, sim: Simulation) -> dict[str, float]:
         m = self.market_id
-        mk = sim.market(m)
+        mk = sim.futures.internal_market(m)
         f = 10**mk.config.decimal_places
         tally = self.tally
         oracle = mk.oracle_price / f if mk.oracle_price else NAN

@@ -143,12 +143,12 @@ class RMSCNoiseTrader(_Counted):
         self._done = True
         self.wakes += 1
         m = self.market
-        if sim.in_auction(m) or not self.trading(sim, m):
+        if sim.futures.in_auction(m) or not self.trading(sim, m):
             return
         rng = self.rng
         side = "buy" if rng.random() < 0.5 else "sell"
         size = int(rng.integers(self.min_size, self.max_size + 1))
-        bid, ask = sim.best_prices(m)
+        bid, ask = sim.futures.best_prices(m)
         touch = ask if side == "buy" else bid
         price = self.feed.price if touch is None else touch
         self.send(sim, side, size, price, time_in_force="GTC")
@@ -216,9 +216,9 @@ class RMSCMomentumTrader(_Counted):
             return
         self.wakes += 1
         m = self.market
-        if sim.in_auction(m) or not self.trading(sim, m):
+        if sim.futures.in_auction(m) or not self.trading(sim, m):
             return
-        bid, ask = sim.best_prices(m)
+        bid, ask = sim.futures.best_prices(m)
         if bid is None or ask is None:
             return
         mids = self._mids
@@ -227,7 +227,7 @@ class RMSCMomentumTrader(_Counted):
             return
         long_ma = sum(mids) / self.long
         short_ma = sum(mids[i] for i in range(self.long - self.short, self.long)) / self.short
-        pos = sim.position(self.name, m)
+        pos = sim.futures.position(self.name, m)
         if short_ma > long_ma and pos < self.position_limit:
             self.buys += 1
             self.send(sim, "buy", min(self.trade_size, self.position_limit - pos), ask,
@@ -249,7 +249,7 @@ class RMSCMarketMaker(ExponentialBookMarketMaker, _Counted):
         self._next = 0.0
 
     def centre(self, sim: Simulation) -> float:
-        mid = sim.mid_price(self.market)
+        mid = sim.futures.mid_price(self.market)
         return self.feed.price if mid is None else mid  # type: ignore[union-attr]
 
     def next_wakeup(self, now: float) -> float | None:
@@ -347,7 +347,7 @@ class RMSC04(Scenario):
         if p.noise_max_size < p.noise_min_size:
             raise ValueError("noise_max_size must be >= noise_min_size")
         sim.create_asset(ASSET, 2)
-        sim.create_market(
+        sim.futures.create_market(
             market_id=MARKET_ID,
             asset=ASSET,
             decimal_places=2,
@@ -411,7 +411,7 @@ class RMSC04(Scenario):
         return [*agents, *self.makers, *self.value, *self.momentum, *self.noise]
 
     def kpis(self, sim: Simulation) -> dict[str, float]:
-        mk = sim.market(MARKET_ID)
+        mk = sim.futures.internal_market(MARKET_ID)
         b, a = mk.book.best_bid(), mk.book.best_ask()
         f = 10 ** mk.config.decimal_places
         if b is None or a is None:

@@ -1,5 +1,27 @@
-"""The user- and agent-facing API."""
+"""The user- and agent-facing API: :class:`Simulation`, one facade per protocol, and
+read-only views.
 
-from .simulation import AccountView, OrderView, Simulation
+The built-in protocols register here (``governance``, ``futures`` with
+:class:`FuturesFacade`); another protocol registers itself with
+:func:`register_protocol` and adds no line to this package or to another protocol.
+"""
 
-__all__ = ["AccountView", "OrderView", "Simulation"]
+from defisim.protocols.futures import FuturesProtocol
+from defisim.protocols.governance import Governance
+
+from .futures import FuturesFacade, MarketView, OrderView
+from .simulation import DEFAULT_PROTOCOLS, PROTOCOLS, AccountView, Simulation, register_protocol
+
+register_protocol("governance", Governance)
+register_protocol("futures", FuturesProtocol, FuturesFacade)
+
+__all__ = [
+    "DEFAULT_PROTOCOLS",
+    "PROTOCOLS",
+    "AccountView",
+    "FuturesFacade",
+    "MarketView",
+    "OrderView",
+    "Simulation",
+    "register_protocol",
+]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from defisim.chain.ledger import NETWORK_PARTY
+from defisim.numeric.fixed import ONE, ceil_div
 
+from .accounts import NETWORK_PARTY
 from .events import MarginLevelsBreached, PositionClosedOut
-from .fixed import ONE, ceil_div
 from .types import Order, OrderStatus, OrderType, Reason, TimeInForce, TradeType
 
 if TYPE_CHECKING:

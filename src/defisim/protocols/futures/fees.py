@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .fixed import ONE, ceil_div, to_fixed
+from defisim.numeric.fixed import ONE, ceil_div, to_fixed
+
 from .params import FeeFactors
 
 

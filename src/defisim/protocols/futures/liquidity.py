@@ -90,7 +90,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .fixed import ONE, ceil_div, to_fixed
+from defisim.numeric.fixed import ONE, ceil_div, to_fixed
 
 NS = 1_000_000_000
 

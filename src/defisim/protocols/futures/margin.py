@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .fixed import ONE, ceil_div, to_fixed
+from defisim.numeric.fixed import ONE, ceil_div, to_fixed
+
 from .params import MarketConfig
 from .risk import RiskFactors
 

@@ -29,9 +29,10 @@ import heapq
 from collections import deque
 from typing import TYPE_CHECKING
 
-from defisim.chain import ledger as acct
-from defisim.chain.ledger import NETWORK_PARTY
+from defisim.numeric.fixed import ceil_div, to_fixed
 
+from . import accounts as acct
+from .accounts import NETWORK_PARTY
 from .book import OrderBook
 from .closeout import CloseoutMixin
 from .events import (
@@ -45,7 +46,6 @@ from .events import (
     TradeExecuted,
 )
 from .fees import FeeCalculator
-from .fixed import ceil_div, to_fixed
 from .liquidity import LiquidityEngine
 from .margin import MarginCalculator, MarginLevels
 from .params import MarketConfig

@@ -29,7 +29,7 @@ from math import trunc
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .fixed import ONE, ceil_div, to_fixed
+from defisim.numeric.fixed import ONE, ceil_div, to_fixed
 
 #: Vega core's year for the interest term: ``24 * 365 * time.Hour`` (365 days, in ns).
 YEAR_NS = 365 * 24 * 3600 * 10**9

@@ -2,26 +2,127 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from defisim.chain.protocol import ChainProtocol
+from defisim.chain.transactions import EXECUTED, REJECTED, Receipt
+
+from .accounts import NETWORK_PARTY
 from .events import MarketCreated
 from .market import FuturesMarket
 from .params import MarketConfig
+from .state import OrderResult
+from .types import OrderStatus, Reason
 
 if TYPE_CHECKING:
-    from defisim.chain import Chain
+    from defisim.chain import Chain, Transaction
 
 
-class FuturesProtocol:
-    """Registry of :class:`FuturesMarket` objects; order ids are unique across markets."""
+class FuturesProtocol(ChainProtocol):
+    """Every futures market on a chain; order ids are unique across markets.
+
+    Transactions (``Transaction(protocol="futures", call=...)``, raw integers; an
+    unknown market is rejected with ``MARKET_NOT_FOUND``): ``submit_order``,
+    ``amend_order``, ``cancel_order``, ``cancel_all``, ``submit_liquidity``,
+    ``amend_liquidity``, ``cancel_liquidity``, ``oracle_price``. Creating, terminating
+    and settling a market are set-up calls of the scenario, not transactions.
+    """
 
     name = "futures"
+    gas = {"submit_order": 120_000, "amend_order": 80_000, "cancel_order": 40_000,
+           "cancel_all": 60_000, "submit_liquidity": 150_000, "amend_liquidity": 100_000,
+           "cancel_liquidity": 60_000, "oracle_price": 50_000}
 
-    def __init__(self, chain: Chain) -> None:
-        self.chain = chain
+    def __init__(self, chain: Chain | None = None) -> None:
         self.markets: dict[str, FuturesMarket] = {}
         self._order_seq = 0
-        chain.register(self)
+        if chain is not None:
+            chain.register(self)
+
+    def attach(self, chain: Chain) -> None:
+        self.chain = chain
+        chain.ledger.reserve_party(NETWORK_PARTY)
+
+    # ------------------------------------------------------------ transactions
+    def _no_market(self, tx: str, party: str, market: str, order_id: int = 0) -> OrderResult:
+        detail = f"unknown market {market!r}; known: {sorted(self.markets)}"
+        self.chain.reject(tx, party, market, Reason.MARKET_NOT_FOUND, detail, order_id)
+        return OrderResult(order_id, OrderStatus.REJECTED, Reason.MARKET_NOT_FOUND, detail)
+
+    def tx_submit_order(self, sender: str, market: str, side: int, size: int, order_type: str,
+                        time_in_force: str, price: int, expires_at_ns: int, post_only: bool,
+                        reduce_only: bool, peg_reference: str, peg_offset: int) -> OrderResult:
+        m = self.markets.get(market)
+        if m is None:
+            return self._no_market("submit_order", sender, market)
+        return m.submit(sender, side, size, order_type, time_in_force, price, expires_at_ns,
+                        post_only, reduce_only, peg_reference, peg_offset)
+
+    def tx_amend_order(self, sender: str, market: str, order_id: int, price: int | None,
+                       size: int | None, expires_at_ns: int | None, time_in_force: str | None,
+                       peg_offset: int | None, peg_reference: str | None) -> OrderResult:
+        m = self.markets.get(market)
+        if m is None:
+            return self._no_market("amend_order", sender, market, order_id)
+        return m.amend(sender, order_id, price, size, expires_at_ns, time_in_force, peg_offset,
+                       peg_reference)
+
+    def tx_cancel_order(self, sender: str, market: str, order_id: int) -> OrderResult:
+        m = self.markets.get(market)
+        if m is None:
+            return self._no_market("cancel_order", sender, market, order_id)
+        return m.cancel(sender, order_id)
+
+    def tx_cancel_all(self, sender: str, market: str | None) -> int:
+        """Cancel the sender's orders in ``market`` (``None``: every market); returns
+        how many."""
+        if market is not None:
+            m = self.markets.get(market)
+            if m is None:
+                self._no_market("cancel_all", sender, market)
+                return 0
+            return m.cancel_all(sender)
+        return sum(m.cancel_all(sender) for m in self.markets.values())
+
+    def _liquidity_receipt(self, reason: str) -> Receipt:
+        if reason:
+            return Receipt(REJECTED, reason, block=self.chain.block)
+        return Receipt(EXECUTED, block=self.chain.block)
+
+    def tx_submit_liquidity(self, sender: str, market: str, commitment: int, fee: float) -> Receipt:
+        m = self.markets.get(market)
+        if m is None:
+            return self._liquidity_receipt(self._no_market("submit_liquidity", sender, market).reason)
+        return self._liquidity_receipt(m.submit_liquidity(sender, commitment, fee))
+
+    def tx_amend_liquidity(self, sender: str, market: str, commitment: int | None,
+                           fee: float | None) -> Receipt:
+        m = self.markets.get(market)
+        if m is None:
+            return self._liquidity_receipt(self._no_market("amend_liquidity", sender, market).reason)
+        return self._liquidity_receipt(m.amend_liquidity(sender, commitment, fee))
+
+    def tx_cancel_liquidity(self, sender: str, market: str) -> Receipt:
+        m = self.markets.get(market)
+        if m is None:
+            return self._liquidity_receipt(self._no_market("cancel_liquidity", sender, market).reason)
+        return self._liquidity_receipt(m.cancel_liquidity(sender))
+
+    def tx_oracle_price(self, sender: str, market: str, price: int) -> Receipt:
+        m = self.markets.get(market)
+        if m is None:
+            return self._liquidity_receipt(self._no_market("oracle_price", "", market).reason)
+        try:
+            m.submit_oracle_price(price)
+        except ValueError as exc:
+            self.chain.reject("oracle_price", "", market, Reason.INVALID_PRICE, str(exc))
+            return Receipt(REJECTED, Reason.INVALID_PRICE, str(exc), block=self.chain.block)
+        return Receipt(EXECUTED, block=self.chain.block)
+
+    def pending_result(self, tx: Transaction) -> Any:
+        if tx.call in ("submit_order", "amend_order", "cancel_order"):
+            return OrderResult(0, OrderStatus.PENDING, tx_id=tx.tx_id)
+        return super().pending_result(tx)
 
     def next_order_id(self) -> int:
         self._order_seq += 1

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from defisim.chain import ledger as acct
+from defisim.numeric.fixed import ONE, ceil_div, to_fixed
 
+from . import accounts as acct
 from .events import LiquidityEpochEnded, LiquidityProvisionUpdated
-from .fixed import ONE, ceil_div, to_fixed
 from .types import MarketState
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from scipy.stats import norm
 
-from .fixed import to_fixed
+from defisim.numeric.fixed import to_fixed
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from defisim.chain import ledger as acct
-from defisim.chain.ledger import NETWORK_PARTY
-
+from . import accounts as acct
+from .accounts import NETWORK_PARTY
 from .events import LossSocialised, MarketSettled, MarkPriceUpdated
 from .types import MarketState, OrderStatus, Reason
 

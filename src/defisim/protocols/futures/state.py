@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from defisim.chain import ledger as acct
+from defisim.numeric.fixed import ONE
 
+from . import accounts as acct
 from .events import TradeExecuted
-from .fixed import ONE
 from .types import Order, OrderStatus
 
 
@@ -100,14 +100,15 @@ class OrderResult:
     when accepted normally); ``trades`` the :class:`TradeExecuted` events it made.
     """
 
-    __slots__ = ("order_id", "status", "reason", "detail", "trades")
+    __slots__ = ("order_id", "status", "reason", "detail", "trades", "tx_id")
 
-    def __init__(self, order_id, status, reason="", detail="", trades=None) -> None:
+    def __init__(self, order_id, status, reason="", detail="", trades=None, tx_id=0) -> None:
         self.order_id = order_id
         self.status = status
         self.reason = reason
         self.detail = detail
         self.trades: list[TradeExecuted] = trades if trades is not None else []
+        self.tx_id = tx_id
 
     @property
     def accepted(self) -> bool:

@@ -48,6 +48,7 @@ class OrderStatus(StrEnum):
     EXPIRED = "EXPIRED"
     STOPPED = "STOPPED"
     REJECTED = "REJECTED"
+    PENDING = "PENDING"  # mempool mode: the transaction waits for its block
 
 
 class MarketState(StrEnum):

@@ -1,0 +1,142 @@
+"""The mempool and its ordering policies.
+
+In mempool mode transactions wait here until their block closes; the block then
+executes them in the order of a policy:
+
+``fifo``
+    arrival order.
+``random``
+    a seeded random order (one draw per entry from the chain's
+    ``"mempool:order"`` stream, in arrival order), reproducible from the run's seed.
+``priority``
+    highest tip per gas first (``effective price - base fee``, EIP-1559), ties by
+    arrival; entries whose fee cap is below the base fee wait.
+
+Every policy keeps each sender's transactions in nonce order (a sender's second
+transaction never runs before its first, as on Ethereum): the order is a merge of
+per-sender queues by the policy's key. A bundle is one entry, keyed by its first
+transaction. With a gas limit (the fee market), entries that no longer fit wait for
+the next block, and so do the rest of their sender's queue.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .transactions import Bundle, Transaction
+
+POLICIES = ("fifo", "random", "priority")
+
+Entry = Transaction | Bundle
+
+
+def _first(entry: Entry) -> Transaction:
+    return entry.transactions[0] if isinstance(entry, Bundle) else entry
+
+
+def entry_gas(entry: Entry, gas_of: Callable[[Transaction], int]) -> int:
+    """Gas limit of an entry (a bundle: the sum over its transactions)."""
+    if isinstance(entry, Bundle):
+        return sum(gas_of(t) for t in entry.transactions)
+    return gas_of(entry)
+
+
+class Mempool:
+    """Pending transactions and bundles, in arrival order.
+
+    Args:
+        policy: ``"fifo"``, ``"random"`` or ``"priority"``.
+        rng: the generator of the ``random`` policy.
+
+    Raises:
+        ValueError: unknown policy.
+    """
+
+    def __init__(self, policy: str, rng: np.random.Generator | None = None) -> None:
+        if policy not in POLICIES:
+            raise ValueError(f"unknown ordering policy {policy!r}; known: {', '.join(POLICIES)}")
+        self.policy = policy
+        self.rng = rng
+        self.pending: list[Entry] = []
+
+    def __len__(self) -> int:
+        return len(self.pending)
+
+    def add(self, entry: Entry) -> None:
+        self.pending.append(entry)
+
+    def transactions(self) -> list[Transaction]:
+        """Every pending transaction (bundles expanded), in arrival order."""
+        out: list[Transaction] = []
+        for e in self.pending:
+            out.extend(e.transactions if isinstance(e, Bundle) else (e,))
+        return out
+
+    def select(
+        self,
+        base_fee: int = 0,
+        gas_limit: int | None = None,
+        gas_of: Callable[[Transaction], int] | None = None,
+    ) -> list[Entry]:
+        """Remove and return the entries this block executes, in execution order.
+
+        Args:
+            base_fee: the block's base fee per gas (``priority``: tips are above it
+                and entries with a lower fee cap wait).
+            gas_limit: the block's gas limit (``None``: no limit).
+            gas_of: gas limit of a transaction (needed with ``gas_limit``).
+        """
+        entries = self.pending
+        if not entries:
+            return []
+        keys = self._keys(entries, base_fee)
+        # per-sender queues, in arrival (= nonce) order; a bundle is its own queue
+        queues: dict[Any, list[int]] = {}
+        for i, e in enumerate(entries):
+            owner = ("bundle", i) if isinstance(e, Bundle) else e.sender
+            queues.setdefault(owner, []).append(i)
+        heap: list[tuple[Any, int, Any, int]] = []
+        for owner, q in queues.items():
+            if keys[q[0]] is not None:  # None: fee cap below the base fee, the sender waits
+                heap.append((keys[q[0]], q[0], owner, 0))
+        heapq.heapify(heap)
+        chosen: list[int] = []
+        left = gas_limit
+        while heap:
+            _, i, owner, pos = heapq.heappop(heap)
+            e = entries[i]
+            if left is not None:
+                g = entry_gas(e, gas_of)  # type: ignore[arg-type]
+                if g > left:
+                    continue  # does not fit: it and its sender's later ones wait
+                left -= g
+            chosen.append(i)
+            q = queues[owner]
+            if pos + 1 < len(q) and keys[q[pos + 1]] is not None:
+                j = q[pos + 1]
+                heapq.heappush(heap, (keys[j], j, owner, pos + 1))
+        taken = set(chosen)
+        self.pending = [e for i, e in enumerate(entries) if i not in taken]
+        return [entries[i] for i in chosen]
+
+    def _keys(self, entries: list[Entry], base_fee: int) -> list[Any]:
+        if self.policy == "fifo":
+            return [_first(e).arrival for e in entries]
+        if self.policy == "random":
+            if self.rng is None:
+                raise ValueError("the random policy needs a generator")
+            draws = self.rng.random(len(entries)).tolist()
+            return [(d, _first(e).arrival) for d, e in zip(draws, entries, strict=True)]
+        keys: list[Any] = []
+        for e in entries:
+            t = _first(e)
+            if t.max_fee_per_gas < base_fee:
+                keys.append(None)
+            else:
+                tip = min(t.max_fee_per_gas - base_fee, t.max_priority_fee_per_gas)
+                keys.append((-tip, t.arrival))
+        return keys

@@ -1,0 +1,113 @@
+"""The protocol plug-in interface: what the chain knows of an application on it.
+
+A protocol (futures markets, AMM pools, token-economy building blocks, a compute
+marketplace, governance) subclasses :class:`ChainProtocol` and is attached with
+:meth:`Chain.register`. The chain then:
+
+- calls :meth:`~ChainProtocol.begin_block` / :meth:`~ChainProtocol.end_block` of
+  every protocol, in registration order, when a block opens and closes;
+- executes the protocol's transactions (``Transaction(protocol=name, call=c)``
+  runs ``tx_<c>(sender, *args)``), immediately or from the mempool;
+- collects :meth:`~ChainProtocol.invariant_errors` at block end;
+- snapshots and restores the protocol's own state with the chain's.
+
+What a protocol records (its tables, KPIs and plots) is declared by
+:meth:`~ChainProtocol.recording`; the runner's recorder asks every protocol for it,
+so adding a protocol adds no line to the recorder.
+
+The chain layer holds nothing of any protocol: a protocol's accounts are ledger
+keys it defines, its events subclass :class:`~defisim.chain.events.Event`, and its
+rejections are :class:`~defisim.chain.events.TransactionRejected` events.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from .chain import Chain
+
+DEFAULT_GAS = 50_000
+"""Gas of a protocol call whose protocol declares none (mempool mode)."""
+
+
+class ChainProtocol:
+    """Base class of every protocol plug-in.
+
+    Subclasses set :attr:`name` (unique on a chain), implement ``tx_<call>``
+    methods for the transactions they accept, and override the hooks they need.
+
+    Attributes:
+        chain: the chain the protocol is registered on (set by :meth:`attach`).
+        gas: gas used by each call in mempool mode (``call -> gas``); calls not
+            listed use :data:`DEFAULT_GAS`.
+    """
+
+    name: ClassVar[str] = ""
+    gas: ClassVar[dict[str, int]] = {}
+    chain: Chain
+
+    def attach(self, chain: Chain) -> None:
+        """Called once by :meth:`Chain.register`: keep the chain, reserve parties, ..."""
+        self.chain = chain
+
+    # -- block hooks ------------------------------------------------------------
+    def begin_block(self) -> None:
+        """A block opened (expiries, enactments happen here)."""
+
+    def end_block(self) -> None:
+        """The block is closing (mark-to-market, auctions, epochs happen here)."""
+
+    def next_deadline_ns(self) -> int | None:
+        """The earliest future time (ns) at which a block end changes this protocol's
+        state by itself (a mark, an auction end, an epoch), or ``None``. A runner
+        that skips idle time must close a block at or before it."""
+        return None
+
+    # -- checks -------------------------------------------------------------------
+    def invariant_errors(self) -> list[str]:
+        """One line per broken invariant of the protocol (empty when all hold)."""
+        return []
+
+    # -- transactions ---------------------------------------------------------------
+    def handler(self, call: str) -> Any:
+        """The bound method executing transaction ``call``.
+
+        Raises:
+            KeyError: the protocol accepts no such transaction.
+        """
+        fn = getattr(self, "tx_" + call, None)
+        if fn is None:
+            known = sorted(n[3:] for n in dir(self) if n.startswith("tx_"))
+            raise KeyError(f"protocol {self.name!r} has no transaction {call!r}; known: {known}")
+        return fn
+
+    def pending_result(self, tx: Any) -> Any:
+        """What a call returns when its transaction waits in the mempool (the
+        protocol's own result type with status ``PENDING``); the default is the
+        chain's pending :class:`~defisim.chain.transactions.Receipt`."""
+        from .transactions import Receipt
+
+        return Receipt.waiting(tx)
+
+    # -- snapshots --------------------------------------------------------------------
+    def snapshot(self) -> Any:
+        """A copy of the protocol's own state (references to the chain and its ledger
+        are kept, not copied)."""
+        chain = self.chain
+        memo = {id(chain): chain, id(chain.ledger): chain.ledger}
+        return copy.deepcopy({k: v for k, v in vars(self).items() if k != "chain"}, memo)
+
+    def restore(self, state: Any) -> None:
+        """Put back a state taken by :meth:`snapshot` (it can be restored again)."""
+        chain = self.chain
+        memo = {id(chain): chain, id(chain.ledger): chain.ledger}
+        vars(self).update(copy.deepcopy(state, memo))
+
+    # -- recording ----------------------------------------------------------------------
+    def recording(self, **options: Any) -> Any:
+        """The protocol's recorder part (tables, rows per event, samples per step,
+        built-in KPIs; see :class:`defisim.runner.recorder.ProtocolRecording`), or
+        ``None`` when it records nothing beyond the chain's events."""
+        return None
