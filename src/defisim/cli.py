@@ -34,7 +34,7 @@ import sys
 import textwrap
 import traceback
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, Literal, NoReturn, get_args, get_origin
 
 import typer
 
@@ -86,6 +86,8 @@ def _type_name(annotation: Any) -> str:
         return "None"
     if isinstance(annotation, type):
         return annotation.__name__
+    if get_origin(annotation) is Literal:  # the choices: immediate|mempool
+        return "|".join(str(a) for a in get_args(annotation))
     text = str(annotation)
     for prefix in ("typing.", "pathlib.", "collections.abc."):
         text = text.replace(prefix, "")

@@ -287,7 +287,7 @@ class HedgedMarketMaker(MarketAgent):
         res = sim.futures.submit_order(self.name, h, side, size, None, "MARKET", "IOC")
         self.orders_sent += 1
         if res.accepted:
-            filled = res.filled_size / sim.futures.internal_market(h).position_factor
+            filled = sim.futures.units(h).size(res.filled_size)
             self.hedges.append((sim.now, filled if side == "buy" else -filled))
         else:
             self.rejections += 1

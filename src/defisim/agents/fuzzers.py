@@ -56,7 +56,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from defisim.chain import TransactionRejected
+from defisim.chain import ChainProtocol, TransactionRejected
 
 from .base import Agent
 
@@ -216,7 +216,7 @@ class FuzzContext:
 
 
 # ------------------------------------------------------------------ the crash monitor
-class CrashMonitor:
+class CrashMonitor(ChainProtocol):
     """A pseudo-protocol on the chain: every transaction that raised an undocumented
     exception is an invariant violation at the next block end (the service promises
     rejection events, never exceptions, for bad transactions)."""
@@ -225,12 +225,6 @@ class CrashMonitor:
 
     def __init__(self) -> None:
         self.crashes: list[str] = []
-
-    def begin_block(self) -> None:
-        pass
-
-    def end_block(self) -> None:
-        pass
 
     def invariant_errors(self) -> list[str]:
         return list(self.crashes)
@@ -243,7 +237,7 @@ class CrashMonitor:
 
 # ------------------------------------------------------------------------- execution
 def _last_rejection(sim: Simulation) -> str:
-    recent = sim.chain.recent
+    recent = sim.recent_events(1)
     if recent and isinstance(recent[-1], TransactionRejected):
         return str(recent[-1].reason)
     return "REJECTED"

@@ -42,10 +42,11 @@ def max_leverage_size(
     """
     if equity <= 0 or price <= 0:
         return 0.0
-    mk = sim.futures.internal_market(market)
-    rf = (mk.risk_factors.long if side > 0 else mk.risk_factors.short) / ONE
-    f1 = float(mk.config.linear_slippage_factor)
-    scaling = float(mk.config.margin_scaling.initial)
+    view = sim.futures.market_view(market)
+    cfg = sim.futures.market_config(market)
+    rf = view.risk_factor_long if side > 0 else view.risk_factor_short
+    f1 = float(cfg.linear_slippage_factor)
+    scaling = float(cfg.margin_scaling.initial)
     per_contract = price * (f1 + rf) * scaling
     return equity / per_contract if per_contract > 0 else 0.0
 

@@ -236,7 +236,7 @@ class LiquidityProvider(MarketAgent):
         """Create and fund the party, then submit the commitment (the bond moves from
         general to the bond account)."""
         super().initialise(sim)
-        lp = sim.futures.internal_market(self.market).config.liquidity
+        lp = sim.futures.market_config(self.market).liquidity
         self._stv = float(lp.stake_to_volume)
         self._range = float(lp.price_range)
         self._epoch_s = float(lp.epoch_s)

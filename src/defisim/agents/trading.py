@@ -105,7 +105,7 @@ class MarketAgent(Agent):
             sim.create_party(self.name)
         if self.collateral > 0:
             sim.mint(self.name, self.asset, self.collateral)
-        self._lot = 1.0 / sim.futures.internal_market(self.market).position_factor
+        self._lot = 1.0 / sim.futures.units(self.market).size_factor
         self._tick = sim.futures.tick_size(self.market)
 
     # ------------------------------------------------------------- helpers

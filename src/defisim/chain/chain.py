@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from .event_log import EventCursor
 from .events import (
     BaseFeeUpdated,
     BlockEnded,
@@ -91,6 +92,9 @@ class Chain:
         self.check_invariants = check_invariants
         self.keep_events = keep_events
         self.events: list[Event] = []
+        self.events_base = 0  # global index of events[0]
+        self.cursors: list[EventCursor] = []
+        self._drain = self.cursor()
         self.recent: deque[Event] = deque(maxlen=200)
         self.event_count = 0
         self.protocols: list[ChainProtocol] = []
@@ -135,11 +139,31 @@ class Chain:
         if self.keep_events:
             self.events.append(event)
 
+    def cursor(self, from_oldest: bool = False) -> EventCursor:
+        """A new :class:`~defisim.chain.event_log.EventCursor` at the end of the log (or
+        at its oldest kept event)."""
+        c = EventCursor(self)
+        if from_oldest:
+            c.position = self.events_base
+        self.cursors.append(c)
+        return c
+
     def drain_events(self) -> list[Event]:
-        """Return and forget the events emitted since the last drain."""
-        out = self.events
-        self.events = []
-        return out
+        """The events emitted since the last drain (the chain's own cursor, which the
+        run's recorder uses)."""
+        return self._drain.read()
+
+    def trim_events(self) -> None:
+        """Forget the events every open cursor has read."""
+        cursors = self.cursors
+        low = cursors[0].position if len(cursors) == 1 else min(c.position for c in cursors)
+        n = low - self.events_base
+        if n > 0:
+            if n >= len(self.events):
+                self.events = []
+            else:
+                del self.events[:n]
+            self.events_base = low
 
     def reject(
         self, tx: str, party: str, market: str, reason: str, detail: str, order_id: int = 0

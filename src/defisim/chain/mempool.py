@@ -10,13 +10,17 @@ executes them in the order of a policy:
     ``"mempool:order"`` stream, in arrival order), reproducible from the run's seed.
 ``priority``
     highest tip per gas first (``effective price - base fee``, EIP-1559), ties by
-    arrival; entries whose fee cap is below the base fee wait.
+    arrival.
 
-Every policy keeps each sender's transactions in nonce order (a sender's second
-transaction never runs before its first, as on Ethereum): the order is a merge of
-per-sender queues by the policy's key. A bundle is one entry, keyed by its first
-transaction. With a gas limit (the fee market), entries that no longer fit wait for
-the next block, and so do the rest of their sender's queue.
+Under every policy an entry whose fee cap is below the block's base fee waits (with
+a fee market; a bundle waits until every one of its transactions' caps reaches the
+base fee), and each sender's transactions keep their nonce order (a sender's second
+transaction never runs before its first, as on Ethereum): an entry runs only after
+the earlier entries of each of its senders, so the order is a merge of per-sender
+queues by the policy's key. A bundle is one entry, keyed by its first transaction,
+that waits for every one of its senders. With a gas limit (the fee market), entries
+that no longer fit wait for the next block, and so does every later entry of their
+senders.
 """
 
 from __future__ import annotations
@@ -36,6 +40,10 @@ Entry = Transaction | Bundle
 
 def _first(entry: Entry) -> Transaction:
     return entry.transactions[0] if isinstance(entry, Bundle) else entry
+
+
+def _txs(entry: Entry) -> list[Transaction] | tuple[Transaction]:
+    return entry.transactions if isinstance(entry, Bundle) else (entry,)
 
 
 def entry_gas(entry: Entry, gas_of: Callable[[Transaction], int]) -> int:
@@ -85,8 +93,8 @@ class Mempool:
         """Remove and return the entries this block executes, in execution order.
 
         Args:
-            base_fee: the block's base fee per gas (``priority``: tips are above it
-                and entries with a lower fee cap wait).
+            base_fee: the block's base fee per gas (entries with a lower fee cap
+                wait; ``priority``: tips are above it).
             gas_limit: the block's gas limit (``None``: no limit).
             gas_of: gas limit of a transaction (needed with ``gas_limit``).
         """
@@ -94,47 +102,55 @@ class Mempool:
         if not entries:
             return []
         keys = self._keys(entries, base_fee)
-        # per-sender queues, in arrival (= nonce) order; a bundle is its own queue
-        queues: dict[Any, list[int]] = {}
+        # nonce order: an entry waits for the previous entry of each of its senders
+        # (per-sender queues; a bundle sits in the queue of every sender it holds)
+        waits = [0] * len(entries)
+        after: list[list[int]] = [[] for _ in entries]
+        last: dict[str, int] = {}
         for i, e in enumerate(entries):
-            owner = ("bundle", i) if isinstance(e, Bundle) else e.sender
-            queues.setdefault(owner, []).append(i)
-        heap: list[tuple[Any, int, Any, int]] = []
-        for owner, q in queues.items():
-            if keys[q[0]] is not None:  # None: fee cap below the base fee, the sender waits
-                heap.append((keys[q[0]], q[0], owner, 0))
+            for sender in dict.fromkeys(t.sender for t in _txs(e)):
+                j = last.get(sender)
+                if j is not None:
+                    waits[i] += 1
+                    after[j].append(i)
+                last[sender] = i
+        # None: a fee cap below the base fee, the entry (and its senders' later ones) wait
+        heap = [(keys[i], i) for i in range(len(entries)) if not waits[i] and keys[i] is not None]
         heapq.heapify(heap)
         chosen: list[int] = []
         left = gas_limit
         while heap:
-            _, i, owner, pos = heapq.heappop(heap)
+            _, i = heapq.heappop(heap)
             e = entries[i]
             if left is not None:
                 g = entry_gas(e, gas_of)  # type: ignore[arg-type]
                 if g > left:
-                    continue  # does not fit: it and its sender's later ones wait
+                    continue  # does not fit: it and its senders' later ones wait
                 left -= g
             chosen.append(i)
-            q = queues[owner]
-            if pos + 1 < len(q) and keys[q[pos + 1]] is not None:
-                j = q[pos + 1]
-                heapq.heappush(heap, (keys[j], j, owner, pos + 1))
+            for j in after[i]:
+                waits[j] -= 1
+                if not waits[j] and keys[j] is not None:
+                    heapq.heappush(heap, (keys[j], j))
         taken = set(chosen)
         self.pending = [e for i, e in enumerate(entries) if i not in taken]
         return [entries[i] for i in chosen]
 
     def _keys(self, entries: list[Entry], base_fee: int) -> list[Any]:
+        # a fee cap below the base fee (only possible with a fee market): None, waits
+        ok = [all(t.max_fee_per_gas >= base_fee for t in _txs(e)) for e in entries]
         if self.policy == "fifo":
-            return [_first(e).arrival for e in entries]
+            return [_first(e).arrival if k else None for e, k in zip(entries, ok, strict=True)]
         if self.policy == "random":
             if self.rng is None:
                 raise ValueError("the random policy needs a generator")
             draws = self.rng.random(len(entries)).tolist()
-            return [(d, _first(e).arrival) for d, e in zip(draws, entries, strict=True)]
+            return [(d, _first(e).arrival) if k else None
+                    for d, e, k in zip(draws, entries, ok, strict=True)]
         keys: list[Any] = []
-        for e in entries:
+        for e, k in zip(entries, ok, strict=True):
             t = _first(e)
-            if t.max_fee_per_gas < base_fee:
+            if not k:
                 keys.append(None)
             else:
                 tip = min(t.max_fee_per_gas - base_fee, t.max_priority_fee_per_gas)

@@ -92,14 +92,14 @@ class OrderSender:
         self.config = config
         self.view = view
         self.space = config.space()
-        m = view.m
-        self._tick = m.tick  # raw price units
-        self._pdp_factor = m.position_factor
+        u = view.units
+        self._tick = u.tick  # raw price units
+        self._pdp_factor = u.size_factor
         size = config.max_size if config.kind == "continuous" else config.size
         if self._raw_size(size) <= 0:
             name = "max_size" if config.kind == "continuous" else "size"
             raise ValueError(f"action {name} {size:g} is below one lot of market "
-                             f"{m.market_id} ({1 / m.position_factor:g} contracts)")
+                             f"{view.market} ({u.lot:g} contracts)")
 
     def _raw_size(self, size: float) -> int:
         return int(math.floor(size * self._pdp_factor + 1e-9))
@@ -133,7 +133,8 @@ class OrderSender:
     def _submit(self, side: int, size: int, order_type: str, tif: str, price: int,
                 post_only: bool = False) -> tuple[int, int]:
         v = self.view
-        r = v.m.submit(v.party, side, size, order_type, tif, price, 0, post_only, False, "", 0)
+        r = v.futures.submit_order_raw(v.party, v.market, side, size, price, order_type, tif, 0,
+                                       post_only, False, "", 0)
         rejected = int(r.status == "REJECTED")
         traded = sum(t.size for t in r.trades) if r.trades else 0
         return rejected, traded
@@ -152,7 +153,7 @@ class OrderSender:
 
     def _limit(self, side_signal: float, size_frac: float, offset: float) -> dict[str, int]:
         v = self.view
-        v.m.cancel_all(v.party)
+        v.futures.cancel_all(v.party, v.market)
         size = self._raw_size(size_frac * self.config.max_size)
         mid = self.view.mid_raw()
         if abs(side_signal) < self.config.dead_zone or size <= 0 or mid <= 0:
@@ -164,7 +165,7 @@ class OrderSender:
 
     def _quotes(self, i: int) -> dict[str, int]:
         v = self.view
-        v.m.cancel_all(v.party)
+        v.futures.cancel_all(v.party, v.market)
         if i == 0:
             return {"sent": 0, "rejected": 0, "traded": 0}
         mid = self.view.mid_raw()

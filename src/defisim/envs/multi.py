@@ -151,7 +151,7 @@ class MultiAgentTradingEnv(ParallelEnv):
             truncs[name] = False
             infos[name] = info
             if ruined and not last:
-                ln.view.m.cancel_all(name)
+                ln.view.futures.cancel_all(name, ln.view.market)
         self.agents = [a for a in live if not terms[a]]
         return obs, rewards, terms, truncs, infos
 

@@ -44,8 +44,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from defisim.protocols.futures import accounts as acct
-
 if TYPE_CHECKING:
     from .session import EpisodeState
 
@@ -70,26 +68,28 @@ class LearnerView:
     mids: deque | None = None
 
     def __post_init__(self) -> None:
-        m = self.state.sim.futures.internal_market(self.market)
-        self.m = m
-        self.price_scale = 10.0 ** m.config.decimal_places
-        self.size_scale = float(m.position_factor)
-        self.money_scale = 10.0 ** self.state.sim.chain.ledger.asset(self.asset).decimals
-        self.general_key = acct.general(self.party, self.asset)
-        self.margin_key = acct.margin(self.party, self.market, self.asset)
-        self.bond_key = acct.bond(self.party, self.market, self.asset)
-        led = self.state.sim.chain.ledger
-        self.balances = led.balances
-        self.minted = led.minted_to.get((self.party, self.asset), 0)
+        sim = self.state.sim
+        self.sim = sim
+        self.futures = sim.futures  # the facade: every reading goes through the service
+        u = sim.futures.units(self.market)
+        self.units = u
+        self.price_scale = float(u.price_factor)
+        self.size_scale = float(u.size_factor)
+        self.money_scale = float(u.money_factor)
+        self.minted = (sim.equity(self.party, self.asset, raw=True)
+                       - sim.pnl(self.party, self.asset, raw=True))
 
     # -- readings (human units) ---------------------------------------------------
     def position(self) -> float:
-        ps = self.m.parties.get(self.party)
-        return ps.position / self.size_scale if ps is not None else 0.0
+        return self.futures.position(self.party, self.market, raw=True) / self.size_scale
+
+    def balance(self, account: str = "general") -> float:
+        """The party's ``general`` or ``margin`` account (asset units)."""
+        market = "" if account == "general" else self.market
+        return self.sim.balance(self.party, self.asset, account, market, raw=True) / self.money_scale
 
     def equity_raw(self) -> int:
-        b = self.balances
-        return b.get(self.general_key, 0) + b.get(self.margin_key, 0) + b.get(self.bond_key, 0)
+        return self.sim.equity(self.party, self.asset, raw=True)
 
     def equity(self) -> float:
         return self.equity_raw() / self.money_scale
@@ -99,11 +99,10 @@ class LearnerView:
 
     def mid_raw(self) -> float:
         """Mid of the best prices, else the mark price, else 0 (raw price units)."""
-        book = self.m.book
-        b, a = book.best_bid(), book.best_ask()
+        b, a = self.futures.best_prices(self.market, raw=True)
         if b is not None and a is not None:
             return (b + a) / 2
-        return float(self.m.mark_price)
+        return float(self.futures.mark_price(self.market, raw=True) or 0)
 
     def mid(self) -> float:
         """:meth:`mid_raw` in quote units."""
@@ -128,21 +127,19 @@ def _scalar(fn: Callable[[LearnerView], float]) -> tuple[int, Feature]:
 
 
 def _fee_factors(v: LearnerView, out: np.ndarray, i: int) -> None:
-    fees = v.m.fees
-    out[i] = fees.maker / 1e18
-    out[i + 1] = fees.infrastructure / 1e18
-    out[i + 2] = fees.liquidity / 1e18
+    view = v.futures.market_view(v.market)
+    out[i] = view.maker_fee
+    out[i + 1] = view.infrastructure_fee
+    out[i + 2] = view.liquidity_fee
 
 
 def _mid_price(v: LearnerView) -> float:
-    book = v.m.book
-    b, a = book.best_bid(), book.best_ask()
+    b, a = v.futures.best_prices(v.market, raw=True)
     return 0.0 if b is None or a is None else (b + a) / 2 / v.price_scale
 
 
 def _spread_bps(v: LearnerView) -> float:
-    book = v.m.book
-    b, a = book.best_bid(), book.best_ask()
+    b, a = v.futures.best_prices(v.market, raw=True)
     if b is None or a is None or b + a <= 0:
         return 0.0
     return 2e4 * (a - b) / (a + b)
@@ -161,7 +158,8 @@ def _prices(n: int) -> tuple[int, Feature]:
 
 def _book(levels: int) -> tuple[int, Feature]:
     def write(v: LearnerView, out: np.ndarray, i: int) -> None:
-        bids, asks = v.m.book.depth(levels)
+        depth = v.futures.market_depth(v.market, levels, raw=True)
+        bids, asks = depth["bids"], depth["asks"]
         mid = v.mid_raw()
         out[i: i + 4 * levels] = 0.0
         if mid <= 0:
@@ -183,13 +181,13 @@ def _lookahead(k: int) -> tuple[int, Feature]:
 
 _SIMPLE: dict[str, tuple[int, Feature]] = {
     "position": _scalar(LearnerView.position),
-    "balance": _scalar(lambda v: v.balances.get(v.general_key, 0) / v.money_scale),
-    "margin": _scalar(lambda v: v.balances.get(v.margin_key, 0) / v.money_scale),
+    "balance": _scalar(lambda v: v.balance("general")),
+    "margin": _scalar(lambda v: v.balance("margin")),
     "equity": _scalar(LearnerView.equity),
     "pnl": _scalar(LearnerView.pnl),
-    "in_auction": _scalar(lambda v: float(v.m.in_auction)),
+    "in_auction": _scalar(lambda v: float(v.futures.in_auction(v.market))),
     "fee_factors": (3, _fee_factors),
-    "mark_price": _scalar(lambda v: v.m.mark_price / v.price_scale),
+    "mark_price": _scalar(lambda v: (v.futures.mark_price(v.market, raw=True) or 0) / v.price_scale),
     "mid_price": _scalar(_mid_price),
     "spread_bps": _scalar(_spread_bps),
     "time_left": _scalar(lambda v: max(0.0, 1.0 - v.step / v.episode_steps)),

@@ -135,7 +135,7 @@ class ScenarioSession:
         self.episode_steps = episode_steps
         self.learners = dict(learners)
 
-        sim = Simulation(seed=base_seed, check_invariants=check_invariants, keep_events=False)
+        sim = scn.make_simulation(base_seed, check_invariants, keep_events=False)
         try:
             agents = build_agents(scn, sim)
         except (ValueError, TypeError, KeyError, OSError) as exc:
@@ -146,7 +146,7 @@ class ScenarioSession:
         self.market = market if market is not None else markets[0]
         if self.market not in markets:
             raise EnvSetupError(f"market {self.market!r} not in scenario {scenario}: {markets}")
-        self.asset = sim.futures.internal_market(self.market).asset
+        self.asset = sim.futures.market_view(self.market).asset
         taken = set(sim.parties) | {a.name for a in agents}
         for name, collateral in self.learners.items():
             if name in taken:
@@ -176,7 +176,7 @@ class ScenarioSession:
         """
         state: EpisodeState = pickle.loads(self._blob)
         streams = RandomStreams(seed)
-        state.sim.chain.rng = streams
+        state.sim.reseed(streams)
         for a in state.agents:
             a.rng = streams.generator(f"agent:{a.name}")
         state.scheduler.rng = streams.generator("runner:agent_order")

@@ -116,7 +116,7 @@ def replay(params: FuzzParams | dict[str, Any], seed: int, sequence: Sequence[di
     from defisim.scenarios.fuzz import Fuzz
 
     scn = Fuzz(_params_model(params))
-    sim = Simulation(seed=seed, check_invariants=check_invariants, keep_events=False)
+    sim = scn.make_simulation(seed, check_invariants, keep_events=False)
     log = scn.setup_world(sim).log
     done = 0
     try:
@@ -170,8 +170,9 @@ class _Replayer:
     def fresh(self) -> tuple[Simulation, TxLog]:
         from defisim.scenarios.fuzz import Fuzz
 
-        sim = Simulation(seed=self.seed, check_invariants=True, keep_events=False)
-        log = Fuzz(self.params).setup_world(sim, keep_log=False).log
+        scn = Fuzz(self.params)
+        sim = scn.make_simulation(self.seed, True, keep_events=False)
+        log = scn.setup_world(sim, keep_log=False).log
         return sim, log
 
     def run(self, seq: Sequence[dict], shared: int

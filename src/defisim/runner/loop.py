@@ -315,7 +315,7 @@ def run_scenario(
     try:
         steps = validate_steps(scenario)
         step_ns = step_ns_of(scenario.params.step_seconds)
-        sim = Simulation(seed=seed, check_invariants=check_invariants, keep_events=True)
+        sim = scenario.make_simulation(seed, check_invariants, keep_events=True)
         agents = build_agents(scenario, sim)
     except (ValueError, TypeError, KeyError, NotImplementedError, OSError) as exc:
         raise RunSetupError(f"{scenario.name}: {one_line(exc)}") from exc

@@ -16,11 +16,10 @@ The market and the agents are built by :mod:`defisim.scenarios._zoo` from the
 parameter names.
 
 How the tallies (:class:`EventCursor` subclasses) see events: each call of
-``update`` reads the events emitted since its previous call from
-``sim.chain.events`` (the list the recorder drains after each step's KPIs), so it
-must be called once per step, before the events are drained:
-:meth:`Scenario.kpis` is (runner contract, ``defisim.runner.loop``). With
-``keep_events=False`` it sees nothing.
+``update`` reads the events emitted since its previous call through its own cursor
+on the simulation's event log (``sim.event_cursor``), opened at the first call at
+the oldest event the recorder has not drained yet. :meth:`Scenario.kpis` calls it
+once per step. With ``keep_events=False`` it sees nothing.
 """
 
 from __future__ import annotations
@@ -166,20 +165,18 @@ class HourlyStepParams(BaseModel):
 
 
 class EventCursor:
-    """Reads the chain's events emitted since the previous call (module docstring)."""
+    """Reads the events emitted since the previous call, through the simulation's
+    event cursor (opened at the first call)."""
 
     def __init__(self) -> None:
-        self._list: list | None = None
-        self._pos = 0
+        self._cursor = None
 
     def new_events(self, sim: Simulation) -> list:
-        """The events emitted since the previous call (all of them after a drain)."""
-        events = sim.chain.events
-        if events is not self._list:  # drained since: a new list
-            self._list, self._pos = events, 0
-        new = events[self._pos :]
-        self._pos = len(events)
-        return new
+        """The events emitted since the previous call (at the first call: since the
+        simulation's last drain)."""
+        if self._cursor is None:
+            self._cursor = sim.event_cursor(from_oldest=True)
+        return self._cursor.read()
 
 
 class MechanicsTally(EventCursor):
@@ -406,21 +403,20 @@ class MechanicsScenario(Scenario):
         ``disposal_trades``, ``network_position``, then :meth:`extra_kpis`."""
         self.tally.update(sim)
         m = self.market_id
-        mk = sim.futures.internal_market(m)
+        view = sim.futures.market_view(m)
         tally = self.tally
-        bid, ask = sim.futures.best_prices(m)
-        mark = sim.futures.mark_price(m)
-        d = mk.position_factor
+        bid, ask = view.best_bid, view.best_ask
+        mark = view.mark_price
         out = {
             "reference_price": self.feed.price if self.feed is not None else NAN,
             "mark_price": NAN if mark is None else float(mark),
             "best_bid": NAN if bid is None else bid,
             "best_ask": NAN if ask is None else ask,
             "spread": NAN if bid is None or ask is None else ask - bid,
-            "open_interest": mk.open_interest() / d,
+            "open_interest": view.open_interest,
             "insurance_pool": float(sim.futures.insurance_pool(m)),
-            "closeouts": float(mk.closeouts),
-            "in_auction": float(mk.in_auction),
+            "closeouts": float(view.closeouts),
+            "in_auction": float(view.in_auction),
             "auctions": float(tally.auctions),
             "auction_extensions": float(tally.extensions),
             "time_in_auction_s": tally.time_in_auction_s(sim.now_ns),

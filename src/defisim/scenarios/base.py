@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -21,6 +21,10 @@ class ScenarioParams(BaseModel):
     """Number of steps (None: the scenario's natural length, e.g. the price file)."""
     step_seconds: float = 60.0
     """Simulated seconds per step."""
+    execution: Literal["immediate", "mempool"] = "immediate"
+    """``immediate``: a transaction executes when sent; ``mempool``: at its block's close."""
+    ordering: Literal["fifo", "random", "priority"] = "fifo"
+    """Mempool order: arrival, seeded random, or EIP-1559 tip (with fees in the native asset)."""
 
 
 class Scenario:
@@ -40,9 +44,21 @@ class Scenario:
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     Params: ClassVar[type[ScenarioParams]] = ScenarioParams
+    protocols: ClassVar[tuple[str, ...] | None] = None
+    """Protocols the scenario composes (``None``: ``Simulation``'s default)."""
 
     def __init__(self, params: ScenarioParams | None = None) -> None:
         self.params = params if params is not None else self.Params()
+
+    def make_simulation(self, seed: int, check_invariants: bool = True,
+                        keep_events: bool = True) -> Simulation:
+        """The scenario's :class:`~defisim.service.Simulation`: its protocols, in the
+        execution mode and ordering of its parameters."""
+        from defisim.service import DEFAULT_PROTOCOLS, Simulation
+
+        return Simulation(seed=seed, check_invariants=check_invariants, keep_events=keep_events,
+                          protocols=self.protocols or DEFAULT_PROTOCOLS,
+                          execution=self.params.execution, ordering=self.params.ordering)
 
     def total_steps(self) -> int:
         """How many steps to run (``params.steps`` or the scenario's natural length)."""

@@ -224,10 +224,9 @@ class BtcFutures(PriceFileReference, Scenario):
     # -------------------------------------------------------------------- KPIs
     def kpis(self, sim: Simulation) -> dict[str, float]:
         nan = float("nan")
-        mk = sim.futures.internal_market(MARKET_ID)
-        bid, ask = sim.futures.best_prices(MARKET_ID)
-        mark = sim.futures.mark_price(MARKET_ID)
-        d = mk.position_factor
+        view = sim.futures.market_view(MARKET_ID)
+        bid, ask = view.best_bid, view.best_ask
+        mark = view.mark_price
         return {
             "reference_price": self.feed.price if self.feed is not None else nan,
             "mark_price": nan if mark is None else float(mark),
@@ -235,12 +234,12 @@ class BtcFutures(PriceFileReference, Scenario):
             "best_ask": nan if ask is None else ask,
             "mid_price": nan if bid is None or ask is None else (bid + ask) / 2,
             "spread": nan if bid is None or ask is None else ask - bid,
-            "open_interest": mk.open_interest() / d,
-            "volume": mk.volume_traded / d,
-            "trades": float(mk.trade_seq),
+            "open_interest": view.open_interest,
+            "volume": view.volume,
+            "trades": float(view.trades),
             "insurance_pool": float(sim.futures.insurance_pool(MARKET_ID)),
-            "closeouts": float(mk.closeouts),
-            "in_auction": float(mk.in_auction),
+            "closeouts": float(view.closeouts),
+            "in_auction": float(view.in_auction),
             "mm_inventory": sum(sim.futures.position(a.name, MARKET_ID) for a in self.market_makers),
         }
 

@@ -236,12 +236,11 @@ class ComprehensiveMarket(MechanicsScenario):
 
     def extra_kpis(self, sim: Simulation) -> dict[str, float]:
         m = self.market_id
-        mk = sim.futures.internal_market(m)
-        d = mk.position_factor
+        view = sim.futures.market_view(m)
         parties = set(sim.parties)
         out = {
-            "volume": mk.volume_traded / d,
-            "trades": float(mk.trade_seq),
+            "volume": view.volume,
+            "trades": float(view.trades),
             "liquidity_fee_factor": sim.futures.liquidity_fee_factor(m),
             "target_stake": sim.futures.target_stake(m),
             "supplied_stake": sim.futures.supplied_stake(m),

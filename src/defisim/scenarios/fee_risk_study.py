@@ -101,8 +101,7 @@ HOUR_YEARS = 1.0 / (365.25 * 24)
 def taker_fee_rate(sim: Simulation, market: str) -> float:
     """The fraction of trade value an aggressor pays in continuous trading: maker +
     infrastructure + liquidity fee factors (spec section 7, 0029-FEES)."""
-    f = sim.futures.internal_market(market).fees
-    return (f.maker + f.infrastructure + f.liquidity) / ONE
+    return sim.futures.market_view(market).total_fee
 
 
 class FeeAwareTaker(PriceSensitiveTaker):
@@ -428,8 +427,6 @@ class FeeRiskStudy(MechanicsScenario):
     def extra_kpis(self, sim: Simulation) -> dict[str, float]:
         p: FeeRiskStudyParams = self.params  # type: ignore[assignment]
         m = self.market_id
-        mk = sim.futures.internal_market(m)
-        d = mk.position_factor
         ref = self.feed.price if self.feed is not None else NAN
         out = maker_kpis(sim, MM_NAME, m, self.maker_tally, p.glft_collateral, ref)
         parties = sim.parties
@@ -472,7 +469,7 @@ class FeeRiskStudy(MechanicsScenario):
                     self._quoted_sum / self._quoted_n if self._quoted_n else NAN
                 ),
                 "mean_spread_bps": self._spread_sum / self._spread_n if self._spread_n else NAN,
-                "volume": mk.volume_traded / d,
+                "volume": sim.futures.market_view(m).volume,
                 "liquidity_fee_factor": sim.futures.liquidity_fee_factor(m),
                 "lp_epochs": float(self.tally.lp_epochs),
                 "fee_taker_priced_out_pct": 100.0 * priced_out / arrivals if arrivals else NAN,
@@ -480,7 +477,7 @@ class FeeRiskStudy(MechanicsScenario):
                 "degen_mean_exposure": (
                     self._exposure_sum / self._exposure_n if self._exposure_n else 0.0
                 ),
-                "closeout_volume": self.tally.closeout_size / d,
+                "closeout_volume": self.tally.closeout_size / sim.futures.units(m).size_factor,
                 "insurance_pool_peak": self._pool_peak,
                 "insurance_pool_end": pool if self._pool_end is None else self._pool_end,
             }

@@ -147,6 +147,7 @@ class Fuzz(Scenario):
         super().__init__(params)
         self.ctx: FuzzContext | None = None
         self.counters = FuzzCounters()
+        self._events = None
 
     @property
     def markets(self) -> list[str]:
@@ -184,10 +185,9 @@ class Fuzz(Scenario):
         for m in p.markets:
             cfg, base = self._market_config(m)
             sim.futures.create_market(**cfg)
-            mk = sim.futures.internal_market(m)
-            infos[m] = MarketInfo(m, cfg["asset"], mk.config.decimal_places, mk.tick,
-                                  mk.position_factor, ASSETS[cfg["asset"]], base,
-                                  mk.config.perpetual is not None)
+            u = sim.futures.units(m)
+            infos[m] = MarketInfo(m, cfg["asset"], u.price_decimals, u.tick, u.size_factor,
+                                  ASSETS[cfg["asset"]], base, sim.futures.market_view(m).perpetual)
         funding: dict[str, dict[str, int]] = {}
         parties = []
         for party, profile, _ in self.roster():
@@ -198,7 +198,7 @@ class Fuzz(Scenario):
         monitor = None
         if p.stop_on_crash:
             monitor = CrashMonitor()
-            sim.chain.register(monitor)  # a crash is a violation at the block end
+            sim.add_protocol(monitor)  # a crash is a violation at the block end
         steps = self.total_steps()
         close_after = p.close_after * steps * p.step_seconds if p.close_after < 1 else math.inf
         ctx = FuzzContext(infos, parties, dict(ASSETS), funding, TxLog(monitor, keep=keep_log),
@@ -258,7 +258,9 @@ class Fuzz(Scenario):
     # -------------------------------------------------------------------- KPIs
     def kpis(self, sim: Simulation) -> dict[str, float]:
         c = self.counters
-        c.update(sim.chain.events)  # this step's events (the recorder drains them next)
+        if self._events is None:
+            self._events = sim.event_cursor(from_oldest=True)
+        c.update(self._events.read())  # the events since the previous step
         log = self.ctx.log if self.ctx is not None else None
         stats = log.stats if log is not None else {}
         acc = rej = crashes = 0
@@ -281,7 +283,7 @@ class Fuzz(Scenario):
             "funding_periods": float(c.funding_periods),
             "proposals_enacted": float(c.proposals_enacted),
             "markets_closed": float(c.markets_closed),
-            "open_orders": float(sum(len(sim.futures.internal_market(m).orders) for m in self.markets)),
+            "open_orders": float(sum(sim.futures.market_view(m).open_orders for m in self.markets)),
         }
 
     # ------------------------------------------------------------------ finish

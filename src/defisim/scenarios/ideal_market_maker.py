@@ -139,7 +139,7 @@ def maker_kpis(
     ask = min(asks) if asks else NAN
     spread = ask - bid
     pnl = float(sim.pnl(name, ASSET)) if name in sim.parties else 0.0
-    d = sim.futures.internal_market(market).position_factor
+    d = sim.futures.units(market).size_factor
     return {
         "mm_pnl": pnl,
         "mm_inventory": float(sim.futures.position(name, market)) if name in sim.parties else 0.0,

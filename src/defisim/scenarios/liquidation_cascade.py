@@ -177,7 +177,7 @@ class LiquidationCascade(MechanicsScenario):
         return list(self.degens)
 
     def extra_kpis(self, sim: Simulation) -> dict[str, float]:
-        d = sim.futures.internal_market(self.market_id).position_factor
+        d = sim.futures.units(self.market_id).size_factor
         pool = sim.futures.insurance_pool(self.market_id)
         self._pool_peak = max(self._pool_peak, pool)
         return {

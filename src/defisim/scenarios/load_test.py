@@ -158,12 +158,12 @@ class LoadTest(Scenario):
         out: dict[str, float] = {}
         orders = trades = trading = 0
         for m, agents in self.traders.items():
-            mk = sim.futures.internal_market(m)
+            view = sim.futures.market_view(m)
             o = sum(a.orders_sent for a in agents)
-            t = mk.trade_seq
+            t = view.trades
             out[f"orders.{m}"] = float(o)
             out[f"trades.{m}"] = float(t)
-            out[f"volume.{m}"] = mk.volume_traded / mk.position_factor
+            out[f"volume.{m}"] = view.volume
             orders += o
             trades += t
             trading += t > 0

@@ -176,8 +176,6 @@ class LpCompetition(MechanicsScenario):
     def extra_kpis(self, sim: Simulation) -> dict[str, float]:
         m = self.market_id
         tally = self.tally
-        eng = sim.futures.internal_market(m).liquidity
-        now = sim.now_ns
         out = {
             "liquidity_fee_factor": sim.futures.liquidity_fee_factor(m),
             "target_stake": sim.futures.target_stake(m),
@@ -190,5 +188,5 @@ class LpCompetition(MechanicsScenario):
             out[f"{n}.bond"] = sim.balance(n, ASSET, "bond", m)
             out[f"{n}.fees"] = sim.money(ASSET, tally.lp_fees.get(n, 0))
             out[f"{n}.slashed"] = sim.money(ASSET, tally.lp_slashes.get(n, 0))
-            out[f"{n}.time_on_book"] = eng.time_on_book(n, now) / 10**18
+            out[f"{n}.time_on_book"] = sim.futures.time_on_book(m, n)
         return out

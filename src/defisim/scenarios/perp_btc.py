@@ -140,15 +140,14 @@ class PerpBtc(PriceFileReference, MechanicsScenario):
 
     def extra_kpis(self, sim: Simulation) -> dict[str, float]:
         m = self.market_id
-        mk = sim.futures.internal_market(m)
-        f = 10**mk.config.decimal_places
+        view = sim.futures.market_view(m)
+        f = view.units.price_factor
         tally = self.tally
-        oracle = mk.oracle_price / f if mk.oracle_price else NAN
-        mark = mk.mark_price / f if mk.mark_price else NAN
-        est = NAN
-        if mk.perp is not None:
-            r = mk.perp.estimate(sim.now_ns)
-            est = NAN if r.skipped else r.funding_payment / f
+        oracle = NAN if view.oracle_price is None else view.oracle_price
+        mark = NAN if view.mark_price is None else view.mark_price
+        est = sim.futures.funding_estimate(m)
+        if est is None:
+            est = NAN
         return {
             "oracle_price": oracle,
             "basis": mark - oracle,

@@ -411,16 +411,15 @@ class RMSC04(Scenario):
         return [*agents, *self.makers, *self.value, *self.momentum, *self.noise]
 
     def kpis(self, sim: Simulation) -> dict[str, float]:
-        mk = sim.futures.internal_market(MARKET_ID)
-        b, a = mk.book.best_bid(), mk.book.best_ask()
-        f = 10 ** mk.config.decimal_places
+        b, a = sim.futures.best_prices(MARKET_ID, raw=True)
+        f = sim.futures.units(MARKET_ID).price_factor
         if b is None or a is None:
             mid = spread = NAN
         else:
             mid, spread = (a + b) / (2 * f), (a - b) / f
         return {
             "orders": float(self.counter.n),
-            "trades": float(mk.trade_seq),
+            "trades": float(sim.futures.trade_count(MARKET_ID)),
             "mid": mid,
             "spread": spread,
             "fundamental": self.feed.price if self.feed is not None else NAN,

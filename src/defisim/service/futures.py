@@ -60,9 +60,9 @@ class OrderView:
 class MarketView:
     """A read-only snapshot of one futures market (human units; ``None``: not set).
 
-    ``volume`` and ``trades`` are cumulative since the market opened;
-    ``open_interest`` is the sum of long positions (contracts); fee and risk
-    factors are fractions; ``config`` is a copy of the market's parameters.
+    ``volume``, ``trades`` and ``closeouts`` are cumulative since the market opened;
+    ``open_interest`` is the sum of long positions (contracts); fee and risk factors
+    are fractions. The market's parameters: :meth:`FuturesFacade.market_config`.
     """
 
     market_id: str
@@ -79,6 +79,7 @@ class MarketView:
     volume: float
     trades: int
     open_orders: int
+    closeouts: int
     maker_fee: float
     infrastructure_fee: float
     liquidity_fee: float
@@ -86,7 +87,6 @@ class MarketView:
     risk_factor_long: float
     risk_factor_short: float
     perpetual: bool
-    config: MarketConfig
 
     @property
     def mid(self) -> float | None:
@@ -217,12 +217,25 @@ class FuturesFacade:
             oracle_price=m.oracle_price / f if m.oracle_price else None,
             open_interest=m.open_interest() / u.size_factor,
             volume=m.volume_traded / u.size_factor, trades=m.trade_seq, open_orders=len(m.orders),
+            closeouts=m.closeouts,
             maker_fee=fees.maker / ONE, infrastructure_fee=fees.infrastructure / ONE,
             liquidity_fee=fees.liquidity / ONE,
             total_fee=(fees.maker + fees.infrastructure + fees.liquidity) / ONE,
             risk_factor_long=rf.long / ONE, risk_factor_short=rf.short / ONE,
-            perpetual=m.perp is not None, config=m.config.model_copy(deep=True),
+            perpetual=m.perp is not None,
         )
+
+    def market_config(self, market: str) -> MarketConfig:
+        """A copy of the market's parameters (:class:`MarketConfig`).
+
+        Raises:
+            KeyError: unknown market.
+        """
+        return self.internal_market(market).config.model_copy(deep=True)
+
+    def trade_count(self, market: str) -> int:
+        """Trades in ``market`` since it opened (the last trade's sequence number)."""
+        return self.internal_market(market).trade_seq
 
     def funding_estimate(self, market: str) -> float | None:
         """A perpetual's funding payment per contract if the period ended now (quote
@@ -459,6 +472,11 @@ class FuturesFacade:
                       "active": prov.active, "equity_like_share": els.get(p, 0) / 10**18,
                       "bond": self.sim.balance(p, m.asset, "bond", market)}
         return out
+
+    def time_on_book(self, market: str, party: str) -> float:
+        """Fraction of the current liquidity epoch ``party`` has met its obligation
+        (0 without a commitment; spec section 8)."""
+        return self.internal_market(market).liquidity.time_on_book(party, self.chain.now) / 10**18
 
     def liquidity_fee_factor(self, market: str) -> float:
         """The market's current liquidity fee factor (a fraction of trade value)."""

@@ -24,6 +24,8 @@ import numpy as np
 
 from defisim.chain import NS_PER_SECOND, Chain, ChainProtocol, Receipt, Transaction
 from defisim.chain import ledger as acct
+from defisim.chain.event_log import EventCursor
+from defisim.chain.rng import RandomStreams
 
 PROTOCOLS: dict[str, tuple[Callable[[], ChainProtocol], Callable[[Any, Any], Any] | None]] = {}
 """Protocol name -> (factory of the protocol, factory of its facade ``(sim, protocol)``)."""
@@ -184,13 +186,31 @@ class Simulation:
     def begin_block(self, time_ns: int) -> None:
         self.chain.begin_block(time_ns)
 
+    def reseed(self, streams: RandomStreams) -> None:
+        """Derive the chain's random streams from ``streams`` from now on (a learning
+        episode restored from a snapshot draws from its own seed)."""
+        self.chain.rng = streams
+
     def rng(self, name: str) -> np.random.Generator:
         """A random generator for stream ``name``, derived from the run's seed."""
         return self.chain.rng.generator(name)
 
     def drain_events(self) -> list:
-        """Return and forget the events emitted since the last drain."""
+        """The events emitted since the last drain (the run's recorder reads this way;
+        other readers open their own :meth:`event_cursor`)."""
         return self.chain.drain_events()
+
+    def event_cursor(self, from_oldest: bool = False) -> EventCursor:
+        """A cursor on the event log: ``cursor.read()`` returns the events emitted since
+        its previous read (events stay in the log until every cursor has read them).
+        It starts at the end of the log, or with ``from_oldest`` at the oldest event
+        the log still holds (those the run's recorder has not drained yet)."""
+        return self.chain.cursor(from_oldest)
+
+    def recent_events(self, n: int = 1) -> list:
+        """The last ``n`` events emitted (at most 200), oldest first."""
+        recent = self.chain.recent
+        return list(recent)[-n:] if n > 0 else []
 
     def snapshot(self) -> Simulation:
         """A deep copy of the whole simulation (fork a run)."""
@@ -343,8 +363,22 @@ class Simulation:
     def equity(self, party: str, asset: str, raw: bool = False) -> float | int:
         """Every account ``party`` owns in ``asset`` (general, and the protocols' own:
         futures margin and bond, ...)."""
-        total = sum(b for k, b in self.chain.ledger.accounts() if k[1] == party and k[2] == asset)
+        bal = self.chain.ledger.balances
+        total = sum(bal[k] for k in self._owned_keys(party, asset))
         return total if raw else self.money(asset, total)
+
+    def _owned_keys(self, party: str, asset: str) -> list:
+        # accounts are never deleted: the key lists stay valid until the ledger grows
+        bal = self.chain.ledger.balances
+        stamp = (id(bal), len(bal))
+        cache = self.__dict__.get("_owned")
+        if cache is None or self.__dict__.get("_owned_stamp") != stamp:
+            cache = self._owned = {}
+            self._owned_stamp = stamp
+        keys = cache.get((party, asset))
+        if keys is None:
+            keys = cache[(party, asset)] = [k for k in bal if k[1] == party and k[2] == asset]
+        return keys
 
     def pnl(self, party: str, asset: str, raw: bool = False) -> float | int:
         """Equity minus everything minted to ``party`` in ``asset`` (realised + settled)."""
