@@ -11,9 +11,9 @@ marketplace, governance) subclasses :class:`ChainProtocol` and is attached with
 - collects :meth:`~ChainProtocol.invariant_errors` at block end;
 - snapshots and restores the protocol's own state with the chain's.
 
-What a protocol records (its tables, KPIs and plots) is declared by
-:meth:`~ChainProtocol.recording`; the runner's recorder asks every protocol for it,
-so adding a protocol adds no line to the recorder.
+What a protocol records (its tables and built-in KPIs) is its
+:meth:`~ChainProtocol.recording` (a :class:`Recording`); the runner's recorder asks
+every protocol for it, so adding a protocol adds no line to the recorder.
 
 The chain layer holds nothing of any protocol: a protocol's accounts are ledger
 keys it defines, its events subclass :class:`~defisim.chain.events.Event`, and its
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Protocol as TypingProtocol
 
 if TYPE_CHECKING:
     from .chain import Chain
@@ -106,8 +107,31 @@ class ChainProtocol:
         vars(self).update(copy.deepcopy(state, memo))
 
     # -- recording ----------------------------------------------------------------------
-    def recording(self, **options: Any) -> Any:
-        """The protocol's recorder part (tables, rows per event, samples per step,
-        built-in KPIs; see :class:`defisim.runner.recorder.ProtocolRecording`), or
-        ``None`` when it records nothing beyond the chain's events."""
+    recording_tables: ClassVar[dict[str, dict[str, str]]] = {}
+    """The tables :meth:`recording` writes: ``table -> {column: DuckDB type}``."""
+
+    def recording(self, **options: Any) -> Recording | None:
+        """The protocol's part of a run's recording (:class:`Recording`), or ``None``
+        when it records nothing beyond the chain's events, accounts and KPIs."""
         return None
+
+
+class Recording(TypingProtocol):
+    """A protocol's part of a run's recording, driven by the runner's recorder.
+
+    ``tables`` declares its tables (``table -> {column: DuckDB type}``). Each step the
+    recorder calls :meth:`on_events` with the step's events (all of them, in emission
+    order; the protocol picks its own), then :meth:`sample`. Both write through
+    ``sink``: ``sink.rows(table)`` is the table's row buffer (``None`` when the run
+    records nothing), ``sink.kpi(step, scope, name, value)`` records a built-in KPI of
+    a market or pool ``scope``, ``sink.recording`` says whether rows are kept.
+    :meth:`counters` gives run totals for the summary (``trades``, ``orders``, ...).
+    """
+
+    tables: dict[str, dict[str, str]]
+
+    def on_events(self, step: int, events: list, sink: Any) -> None: ...
+
+    def sample(self, step: int, sink: Any) -> None: ...
+
+    def counters(self) -> dict[str, int]: ...

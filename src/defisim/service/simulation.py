@@ -144,6 +144,17 @@ class Simulation:
         raise AttributeError(f"{type(self).__name__!r} has no attribute {name!r}"
                              + (f" (protocols on this chain: {sorted(facades)})" if facades else ""))
 
+    def recordings(self, **options: Any) -> list:
+        """Each protocol's recording part (:meth:`ChainProtocol.recording`), for the
+        run's recorder; ``options`` (such as ``depth_levels``) go to every protocol."""
+        out = []
+        for p in self.chain.protocols:
+            fn = getattr(p, "recording", None)
+            r = fn(**options) if fn is not None else None
+            if r is not None:
+                out.append(r)
+        return out
+
     @property
     def protocols(self) -> list[str]:
         """Names of the protocols on the chain, in hook order."""

@@ -11,6 +11,7 @@ from .accounts import NETWORK_PARTY
 from .events import MarketCreated
 from .market import FuturesMarket
 from .params import MarketConfig
+from .recording import TABLES, FuturesRecording
 from .state import OrderResult
 from .types import OrderStatus, Reason
 
@@ -29,6 +30,7 @@ class FuturesProtocol(ChainProtocol):
     """
 
     name = "futures"
+    recording_tables = TABLES
     gas = {"submit_order": 120_000, "amend_order": 80_000, "cancel_order": 40_000,
            "cancel_all": 60_000, "submit_liquidity": 150_000, "amend_liquidity": 100_000,
            "cancel_liquidity": 60_000, "oracle_price": 50_000}
@@ -123,6 +125,10 @@ class FuturesProtocol(ChainProtocol):
         if tx.call in ("submit_order", "amend_order", "cancel_order"):
             return OrderResult(0, OrderStatus.PENDING, tx_id=tx.tx_id)
         return super().pending_result(tx)
+
+    def recording(self, depth_levels: int = 10, **options: Any) -> FuturesRecording:
+        """The futures tables and built-in KPIs (:mod:`.recording`)."""
+        return FuturesRecording(self, depth_levels)
 
     def next_order_id(self) -> int:
         self._order_seq += 1
