@@ -364,9 +364,12 @@ class Chain:
                                       tx.call, rc.status, rc.reason, rc.gas_used, rc.fee_burned, rc.tip))
 
     def _execute_bundle(self, bundle: Bundle, ids: list[int]) -> int:
-        """Execute a bundle atomically; returns the gas it used (0 when reverted)."""
+        """Execute a bundle atomically; returns the gas it used (0 when reverted). A
+        revert takes the bundle's events back out of the log, the recent ring and the
+        event count; a :class:`BundleReverted` event is all that remains."""
         state = self.state_snapshot()
         n_events = len(self.events)
+        n_emitted = self.event_count
         receipts: list[Receipt] = []
         for k, tx in enumerate(bundle.transactions):
             rc = self._execute_one(tx)
@@ -374,6 +377,9 @@ class Chain:
             if not rc.accepted:
                 self.restore_state(state)
                 del self.events[n_events:]
+                for _ in range(min(self.event_count - n_emitted, len(self.recent))):
+                    self.recent.pop()
+                self.event_count = n_emitted
                 self.emit(BundleReverted(self.block, self.now, bundle.bundle_id, k, tx.tx_id,
                                          rc.reason or rc.status))
                 for t in bundle.transactions:

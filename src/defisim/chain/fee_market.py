@@ -29,7 +29,8 @@ class FeeMarketParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     native_asset: str = "ETH"
-    """The chain's native asset (created when missing)."""
+    """The chain's native asset (``Simulation.create_party`` creates it when missing and
+    ``endowment`` > 0; without it every transaction is dropped)."""
     native_decimals: int = Field(18, ge=0, le=36)
     initial_base_fee: int = Field(1_000_000_000, ge=0)
     """Base fee per gas of the first block (1 gwei)."""

@@ -26,17 +26,10 @@ from __future__ import annotations
 
 import math
 import pickle
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from defisim.chain.rng import RandomStreams
-from defisim.runner.loop import (
-    AgentScheduler,
-    build_agents,
-    one_line,
-    step_ns_of,
-    wake_agents,
-)
+from defisim.runner.run import Run, RunSetupError, one_line, step_ns_of
 from defisim.scenarios import get_scenario
 from defisim.service import Simulation
 
@@ -50,34 +43,48 @@ class EnvSetupError(ValueError):
     name already used by the scenario, a market that does not exist, ...)."""
 
 
-@dataclass
 class EpisodeState:
-    """The live state of one episode (what the snapshot holds, unpickled).
+    """The live state of one episode: a :class:`~defisim.runner.run.Run` without sinks
+    (what the snapshot holds, unpickled).
 
     ``now_ns`` is the time of the open block; ``step`` counts scenario steps since
     the start of the run (warm-up included).
     """
 
-    sim: Simulation
-    agents: list[Agent]
-    scheduler: AgentScheduler
-    scenario: Scenario
-    now_ns: int
-    step: int
+    def __init__(self, run: Run) -> None:
+        self.run = run
 
-    def advance(self, steps: int, step_ns: int) -> None:
+    @property
+    def sim(self) -> Simulation:
+        return self.run.sim
+
+    @property
+    def agents(self) -> list[Agent]:
+        return self.run.agents
+
+    @property
+    def scheduler(self) -> Any:
+        return self.run.scheduler
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.run.scenario
+
+    @property
+    def now_ns(self) -> int:
+        return self.run.now_ns
+
+    @property
+    def step(self) -> int:
+        return self.run.step
+
+    def advance(self, steps: int, step_ns: int | None = None) -> None:
         """Run ``steps`` scenario steps: wake the due agents, close the block, open the
-        next one ``step_ns`` later (the loop of :func:`defisim.runner.run_scenario`,
-        without recording)."""
-        sim, agents, sched = self.sim, self.agents, self.scheduler
-        now_ns = self.now_ns
-        for _ in range(steps):
-            wake_agents(sim, agents, sched, now_ns)
-            sim.end_block()
-            now_ns += step_ns
-            sim.begin_block(now_ns)
-        self.now_ns = now_ns
-        self.step += steps
+        next one a step later (the runner's one loop, :meth:`Run.advance`, without
+        recording). ``step_ns`` must be the run's step when given."""
+        if step_ns is not None and step_ns != self.run.step_ns:
+            raise ValueError(f"step_ns {step_ns} is not the run's step {self.run.step_ns}")
+        self.run.advance(steps)
 
 
 class ScenarioSession:
@@ -135,11 +142,11 @@ class ScenarioSession:
         self.episode_steps = episode_steps
         self.learners = dict(learners)
 
-        sim = scn.make_simulation(base_seed, check_invariants, keep_events=False)
         try:
-            agents = build_agents(scn, sim)
-        except (ValueError, TypeError, KeyError, OSError) as exc:
-            raise EnvSetupError(f"{scenario}: build failed: {one_line(exc)}") from exc
+            run = Run(scn, base_seed, check_invariants=check_invariants, keep_events=False)
+        except RunSetupError as exc:
+            raise EnvSetupError(f"{scenario}: build failed: {one_line(exc.__cause__ or exc)}") from exc
+        sim, agents = run.sim, run.agents
         markets = list(sim.futures.markets)
         if not markets:
             raise EnvSetupError(f"scenario {scenario} creates no market to trade")
@@ -156,11 +163,9 @@ class ScenarioSession:
                 raise EnvSetupError(f"learner {name!r}: collateral must be > 0, got {collateral}")
             sim.create_party(name)
             sim.mint(name, self.asset, collateral)
-        sched = AgentScheduler(agents, sim.rng("runner:agent_order"))
-        for a in agents:
-            a.initialise(sim)
-        state = EpisodeState(sim, agents, sched, scn, 0, 0)
-        state.advance(warmup_steps, self.step_ns)
+        run.start()
+        state = EpisodeState(run)
+        state.advance(warmup_steps)
         self._blob = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
     @property

@@ -233,45 +233,30 @@ def _first_line(text: str) -> str:
 def execute_run(spec: RunSpec) -> dict[str, Any]:
     """Run ``spec`` without recording a run folder; never raises for a run's failure.
 
-    The scenario's ``kpis`` is wrapped on the instance so every step's scenario
-    KPIs are kept (the runner calls it once per step and once after ``finish``).
+    A step hook keeps every step's scenario KPIs (the run records each step and,
+    after ``finish``, the final step).
 
     Returns:
         ``{"run_id", "status" ("ok" | "violation" | "failed" | "interrupted"),
         "error", "wall_s", "steps", "kpis" (final), "step_kpis" [(step, kpi, value)]}``.
     """
-    from defisim.runner import run_scenario
+    from defisim.runner import MemorySink, run_scenario
     from defisim.scenarios import get_scenario
 
     t0 = time.perf_counter()
-    rows: list[tuple[int, str, float]] = []
+    memory = MemorySink()
+    rows = memory.rows
     status, error, kpis, steps = "ok", None, {}, 0
     try:
         cls = get_scenario(spec.scenario)
         scn = cls(cls.Params(**spec.params))
-        original = scn.kpis
-        counter = [0]
-
-        def recording(sim: Any) -> dict[str, float]:
-            k = original(sim)
-            step = counter[0]
-            counter[0] += 1
-            for name, v in (k or {}).items():
-                try:
-                    x = float(v)
-                except (TypeError, ValueError):
-                    continue
-                if not math.isnan(x):
-                    rows.append((step, str(name), x))
-            return k
-
-        scn.kpis = recording  # type: ignore[method-assign]
         res = run_scenario(
             scn,
             seed=spec.seed,
             record=False,
             progress=False,
             check_invariants=spec.check_invariants,
+            hooks=[lambda run, step, k: memory.record(run, step, k, False)],
         )
         kpis, steps = dict(res.kpis), res.steps
         kpis.update(pnl_risk(rows, float(scn.params.step_seconds or 0.0)))

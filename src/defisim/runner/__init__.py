@@ -1,28 +1,38 @@
-"""The runner: the simulation loop, recording into the run store, plots and summaries.
+"""The runner: one :class:`Run` loop for every use, recording into the run store,
+plots and summaries.
 
-Entry point: :func:`run_scenario` (what ``defisim run`` calls). The run folder
-holds ``run.duckdb`` (tables of :data:`SCHEMAS`), ``params.json``, PNG plots and,
-written last, ``summary.json``.
+Entry points: :class:`Run` (step a scenario: environments, sweeps, tests) and
+:func:`run_scenario` (what ``defisim run`` calls). The run folder holds
+``run.duckdb`` (tables of :data:`SCHEMAS`), ``params.json``, PNG plots and, written
+last, ``summary.json``.
 """
 
-from .loop import (
-    RUN_FILES,
-    AgentScheduler,
+from .loop import RUN_FILES, default_run_dir, prepare_run_dir, run_scenario
+from .plots import PlotError, plot_run
+from .recorder import SCHEMAS, Recorder
+from .run import (
+    MemorySink,
+    RecorderSink,
+    Run,
     RunSetupError,
-    default_run_dir,
-    prepare_run_dir,
-    run_scenario,
+    Sink,
+    build_agents,
     step_ns_of,
     validate_steps,
 )
-from .plots import PlotError, plot_run
-from .recorder import SCHEMAS, Recorder
+from .scheduling import AgentScheduler, wake_agents
 from .summary import RunResult, read_json, write_params, write_summary
 
 __all__ = [
     "RUN_FILES",
     "SCHEMAS",
     "AgentScheduler",
+    "MemorySink",
+    "RecorderSink",
+    "Run",
+    "Sink",
+    "build_agents",
+    "wake_agents",
     "PlotError",
     "Recorder",
     "RunResult",

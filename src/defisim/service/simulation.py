@@ -197,6 +197,11 @@ class Simulation:
     def begin_block(self, time_ns: int) -> None:
         self.chain.begin_block(time_ns)
 
+    def next_deadline_ns(self) -> int | None:
+        """The earliest time (ns) at which a protocol changes state by itself at a block
+        (a mark, an auction's end, an expiry), or ``None``."""
+        return self.chain.next_deadline_ns()
+
     def reseed(self, streams: RandomStreams) -> None:
         """Derive the chain's random streams from ``streams`` from now on (a learning
         episode restored from a snapshot draws from its own seed)."""

@@ -1008,6 +1008,39 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
         if self.pegs:
             self._reprice_pegs()
 
+    def next_deadline_ns(self) -> int | None:
+        """The earliest time at which a block of this market changes its state by itself
+        (the runner's skip-idle jump): a GTT expiry, the termination time, the opening
+        auction's end, a monitoring auction's end, the next mark, the network party's
+        next disposal, the funding period's end, the liquidity epoch's end. With
+        liquidity providers or pegged orders every block counts (their obligations and
+        prices are measured per block), so it is the next nanosecond. ``None``: nothing
+        is due (a settled market)."""
+        now = self.chain.now
+        if self.pegs or self.liquidity.parties():
+            return now + 1
+        out: list[int] = []
+        if self._expiries:
+            out.append(self._expiries[0][0])
+        st = self.state
+        term = self.config.trading_termination_s
+        if term is not None and st in _TRADING_STATES:
+            out.append(int(term * NS))
+        if st == MarketState.PENDING:
+            out.append(max(self.opening_auction_end, now + 1))
+        elif st == MarketState.SUSPENDED:
+            out.append(max(self.auction_end, now + 1))
+        elif st == MarketState.ACTIVE:
+            out.append(self.last_mark_time + max(self._mark_freq_ns, 1))
+            net = self.parties.get(NETWORK_PARTY)
+            if net is not None and net.position:
+                out.append(self._last_disposal + max(self._disposal_step_ns, 1))
+        if self.perp is not None and st in (MarketState.ACTIVE, MarketState.SUSPENDED):
+            out.append(self.perp.next_due_ns())
+        if st in (MarketState.ACTIVE, MarketState.SUSPENDED):
+            out.append(self.liquidity._next_epoch)
+        return max(min(out), now + 1) if out else None
+
     def _maybe_end_opening_auction(self) -> bool:
         """Uncross at the first block (start or end) at or after the minimum duration
         that has an indicative uncrossing price (section 2)."""

@@ -121,6 +121,15 @@ class FuturesProtocol(ChainProtocol):
             return Receipt(REJECTED, Reason.INVALID_PRICE, str(exc), block=self.chain.block)
         return Receipt(EXECUTED, block=self.chain.block)
 
+    def next_deadline_ns(self) -> int | None:
+        """The earliest of the markets' deadlines (:meth:`FuturesMarket.next_deadline_ns`)."""
+        best = None
+        for m in self.markets.values():
+            d = m.next_deadline_ns()
+            if d is not None and (best is None or d < best):
+                best = d
+        return best
+
     def pending_result(self, tx: Transaction) -> Any:
         if tx.call in ("submit_order", "amend_order", "cancel_order"):
             return OrderResult(0, OrderStatus.PENDING, tx_id=tx.tx_id)
