@@ -214,23 +214,32 @@ class Chain:
     def submit(self, tx: Transaction) -> Any:
         """Send a transaction: assign its id and the sender's next nonce, then execute
         it now (immediate mode: returns what the call returns) or put it in the mempool
-        (returns the protocol's pending result).
+        (returns the protocol's pending result). In mempool mode a transaction whose gas
+        limit exceeds the block's is refused at once (a ``REJECTED`` receipt and a
+        ``GAS_LIMIT_ABOVE_BLOCK_LIMIT`` rejection; it takes no nonce), as an Ethereum
+        node refuses it.
 
         Raises:
             KeyError: unknown protocol or call (a programming error, not a rejection).
         """
         self.tx_seq += 1
         tx.tx_id = tx.arrival = self.tx_seq
+        fn = self._handler(tx.protocol, tx.call)
         sender = tx.sender
+        if self.mempool is not None:
+            self._prepare(tx)
+            fm = self.fee_market
+            if fm is not None and tx.gas_limit > fm.gas_limit:
+                detail = f"gas limit {tx.gas_limit} above the block's {fm.gas_limit}"
+                self.reject(tx.call, sender, "", "GAS_LIMIT_ABOVE_BLOCK_LIMIT", detail)
+                return Receipt(REJECTED, "GAS_LIMIT_ABOVE_BLOCK_LIMIT", detail, tx.tx_id)
         n = self.nonces.get(sender, 0)
         tx.nonce = n
         self.nonces[sender] = n + 1
         if self.tx_log is not None:
             self.tx_log.append(tx)
-        fn = self._handler(tx.protocol, tx.call)
         if self.mempool is None:
             return fn(sender, *tx.args)
-        self._prepare(tx)
         self.mempool.add(tx)
         if tx.protocol:
             return self.by_name[tx.protocol].pending_result(tx)
@@ -239,6 +248,8 @@ class Chain:
     def submit_bundle(self, transactions: list[Transaction]) -> Receipt:
         """Put a bundle in the mempool: its transactions execute together, in order,
         when the block closes, or not at all (one rejected: the whole bundle reverts).
+        A bundle whose gas limits add up to more than the block's is refused at once
+        (``GAS_LIMIT_ABOVE_BLOCK_LIMIT``).
 
         Raises:
             RuntimeError: not in mempool mode.
@@ -248,6 +259,13 @@ class Chain:
             raise RuntimeError("bundles need execution='mempool'")
         if not transactions:
             raise ValueError("a bundle needs at least one transaction")
+        fm = self.fee_market
+        if fm is not None:
+            total = sum(t.gas_limit if t.gas_limit > 0 else self.call_gas(t) for t in transactions)
+            if total > fm.gas_limit:
+                detail = f"bundle gas {total} above the block's {fm.gas_limit}"
+                self.reject("bundle", transactions[0].sender, "", "GAS_LIMIT_ABOVE_BLOCK_LIMIT", detail)
+                return Receipt(REJECTED, "GAS_LIMIT_ABOVE_BLOCK_LIMIT", detail)
         for tx in transactions:
             self.tx_seq += 1
             tx.tx_id = tx.arrival = self.tx_seq
@@ -499,8 +517,9 @@ class Chain:
 
     def state_snapshot(self) -> dict[str, Any]:
         """The ledger's and every protocol's state (:meth:`ChainProtocol.snapshot`), for
-        :meth:`restore_state` (a bundle's revert). Clock, nonces and ids are not part
-        of it: they never go back."""
+        :meth:`restore_state` (a bundle's revert). The chain's clock, nonces and
+        transaction ids are not part of it (they never go back); a protocol's own ids
+        are (a reverted bundle's order ids are drawn again)."""
         led = self.ledger
         return {
             "ledger": (dict(led.assets), set(led.parties), set(led.reserved), dict(led.balances),

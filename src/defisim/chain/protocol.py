@@ -94,16 +94,19 @@ class ChainProtocol:
 
     # -- snapshots --------------------------------------------------------------------
     def snapshot(self) -> Any:
-        """A copy of the protocol's own state (references to the chain and its ledger
-        are kept, not copied)."""
+        """A copy of the protocol's own state. References to the chain, its ledger and
+        the protocol itself are kept, not copied (a market's bound ``next_order_id``
+        keeps drawing from the live protocol)."""
         chain = self.chain
-        memo = {id(chain): chain, id(chain.ledger): chain.ledger}
+        memo = {id(chain): chain, id(chain.ledger): chain.ledger, id(self): self}
         return copy.deepcopy({k: v for k, v in vars(self).items() if k != "chain"}, memo)
 
     def restore(self, state: Any) -> None:
-        """Put back a state taken by :meth:`snapshot` (it can be restored again)."""
+        """Put back a state taken by :meth:`snapshot` (it can be restored again). The
+        protocol's attributes become fresh copies: holders of its inner objects (a
+        market) must look them up again."""
         chain = self.chain
-        memo = {id(chain): chain, id(chain.ledger): chain.ledger}
+        memo = {id(chain): chain, id(chain.ledger): chain.ledger, id(self): self}
         vars(self).update(copy.deepcopy(state, memo))
 
     # -- recording ----------------------------------------------------------------------

@@ -120,11 +120,11 @@ _EQUITY_TYPES = frozenset({"general", "margin", "bond"})
 
 
 class _MarketInfo:
-    __slots__ = ("market", "asset", "pf", "sf", "mf", "traded")
+    # no reference to the market object: a bundle's revert replaces it
+    __slots__ = ("asset", "pf", "sf", "mf", "traded")
 
     def __init__(self, protocol: FuturesProtocol, market_id: str) -> None:
         m = protocol.markets[market_id]
-        self.market = m
         self.asset = m.asset
         self.pf = 10**m.config.decimal_places
         self.sf = m.position_factor
@@ -244,9 +244,8 @@ class FuturesRecording:
         balances = ledger.balances
         recording = sink.recording
         equity: dict[tuple[str, str], int] | None = None
-        for mid in self.protocol.markets:
+        for mid, m in self.protocol.markets.items():
             info = self._info(mid)
-            m = info.market
             pf, sf, mf = info.pf, info.sf, info.mf
             book = m.book
             b, a = book.best_bid(), book.best_ask()
