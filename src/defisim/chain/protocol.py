@@ -72,6 +72,17 @@ class ChainProtocol:
         return []
 
     # -- transactions ---------------------------------------------------------------
+    def reject(self, tx: str, party: str, reason: str, detail: str, scope: str = "",
+               ref: int = 0) -> Any:
+        """Reject a transaction: emit the chain's ``TransactionRejected`` event and return
+        the matching ``REJECTED`` :class:`~defisim.chain.transactions.Receipt`.
+        ``scope`` is the market or pool addressed (the event's ``market`` field and the
+        ``events`` table's ``market`` column), ``ref`` the object addressed (an order id)."""
+        from .transactions import REJECTED, Receipt
+
+        self.chain.reject(tx, party, scope, reason, detail, ref)
+        return Receipt(REJECTED, reason, detail, block=self.chain.block)
+
     def handler(self, call: str) -> Any:
         """The bound method executing transaction ``call``.
 

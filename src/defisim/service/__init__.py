@@ -10,7 +10,14 @@ from defisim.protocols.futures import FuturesProtocol
 from defisim.protocols.governance import Governance
 
 from .futures import FuturesFacade, MarketView, OrderView
-from .simulation import DEFAULT_PROTOCOLS, PROTOCOLS, AccountView, Simulation, register_protocol
+from .simulation import (
+    DEFAULT_PROTOCOLS,
+    PROTOCOLS,
+    AccountView,
+    Simulation,
+    register_protocol,
+    unregister_protocol,
+)
 
 register_protocol("governance", Governance)
 register_protocol("futures", FuturesProtocol, FuturesFacade)
@@ -24,4 +31,5 @@ __all__ = [
     "OrderView",
     "Simulation",
     "register_protocol",
+    "unregister_protocol",
 ]

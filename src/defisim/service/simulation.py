@@ -36,11 +36,30 @@ begin-block hook), then the futures protocol."""
 
 
 def register_protocol(name: str, factory: Callable[[], ChainProtocol],
-                      facade: Callable[[Any, Any], Any] | None = None) -> None:
+                      facade: Callable[[Any, Any], Any] | None = None, *,
+                      replace: bool = False) -> None:
     """Make protocol ``name`` available to ``Simulation(protocols=[name, ...])``:
-    ``factory()`` builds the protocol, ``facade(sim, protocol)`` its facade, reached as
-    ``sim.<name>`` (without a facade ``sim.<name>`` is the protocol itself)."""
+    ``factory()`` builds the protocol (a class, or a ``functools.partial`` carrying its
+    configuration), ``facade(sim, protocol)`` its facade, reached as ``sim.<name>``
+    (without a facade ``sim.<name>`` is the protocol itself).
+
+    Raises:
+        ValueError: ``name`` is already registered (unless ``replace``), or is not an
+            identifier, or is one of ``Simulation``'s own attributes (``sim.<name>``
+            could not reach it).
+    """
+    if not name.isidentifier() or name.startswith("_"):
+        raise ValueError(f"protocol name {name!r} must be an identifier not starting with '_'")
+    if hasattr(Simulation, name):
+        raise ValueError(f"protocol name {name!r} is taken by Simulation.{name}")
+    if name in PROTOCOLS and not replace:
+        raise ValueError(f"protocol {name!r} is already registered (pass replace=True)")
     PROTOCOLS[name] = (factory, facade)
+
+
+def unregister_protocol(name: str) -> None:
+    """Forget protocol ``name`` (tests that register their own); unknown names are ignored."""
+    PROTOCOLS.pop(name, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,4 +422,5 @@ class Simulation:
 
 
 
-__all__ = ["DEFAULT_PROTOCOLS", "PROTOCOLS", "AccountView", "Simulation", "register_protocol"]
+__all__ = ["DEFAULT_PROTOCOLS", "PROTOCOLS", "AccountView", "Simulation", "register_protocol",
+           "unregister_protocol"]
