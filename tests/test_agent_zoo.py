@@ -10,7 +10,7 @@ from scipy.linalg import expm
 
 from defisim import Simulation
 from defisim.agents import ReferencePriceFeed
-from defisim.agents.glft import (
+from defisim.agents.market_makers import (
     GLFTMarketMaker,
     glft_asymptotic_half_spreads,
     glft_finite_half_spreads,
@@ -172,7 +172,7 @@ def test_glft_market_maker_quotes():
 
 
 # ------------------------------------------------------- book makers
-from defisim.agents.book_makers import (  # noqa: E402
+from defisim.agents.market_makers import (  # noqa: E402
     BackgroundMarket,
     ExponentialBookMarketMaker,
     HedgedMarketMaker,
@@ -286,7 +286,7 @@ def test_background_market_regimes_and_book():
 # ------------------------------------------------------- indicator momentum
 from talipp.indicators import EMA, MACD, RSI, StochRSI  # noqa: E402
 
-from defisim.agents.signals import IndicatorMomentumTrader  # noqa: E402
+from defisim.agents.momentum import MomentumTrader  # noqa: E402
 
 # a sine wave, period 40 steps: trough at steps 30, 70, 110; peak at 10, 50, 90
 V_SERIES = [100.0 + 10.0 * math.sin(2 * math.pi * i / 40) for i in range(120)]
@@ -330,7 +330,7 @@ def _first_up_cross(values, level, strict_after=False):
     ],
 )
 def test_indicator_trader_buys_after_crossing(signal, reference, level, strict):
-    t = IndicatorMomentumTrader("mom", M, signal=signal)
+    t = MomentumTrader("mom", M, indicator=signal)
     sigs = [t.update(p) for p in V_SERIES]
     ref = reference()
     i = _first_up_cross(ref, level, strict)
@@ -339,13 +339,13 @@ def test_indicator_trader_buys_after_crossing(signal, reference, level, strict):
     assert sigs.index(1) == i
     assert t.values[i - 1] == pytest.approx(ref[i - 1]) and t.values[i] == pytest.approx(ref[i])
     # the mirrored series gives a sell at the same step (the indicators are odd/symmetric)
-    tm = IndicatorMomentumTrader("mom2", M, signal=signal)
+    tm = MomentumTrader("mom2", M, indicator=signal)
     down = [tm.update(200.0 - p) for p in V_SERIES]
     assert down.index(-1) == i
 
 
 def test_indicator_trader_rsi_numbers_and_order():
-    t = IndicatorMomentumTrader("m", M, signal="rsi")
+    t = MomentumTrader("m", M, indicator="rsi")
     sigs = [t.update(p) for p in V_SERIES]
     i = sigs.index(1)
     assert i == _first_up_cross(list(RSI(14, input_values=V_SERIES)), 30.0)
@@ -357,8 +357,8 @@ def test_indicator_trader_rsi_numbers_and_order():
     sim.futures.submit_order("seller", M, "sell", 5, 101.0)
     sim.futures.submit_order("seller", M, "buy", 5, 99.0)
     feed = feed_of(V_SERIES, dt=1)
-    trader = IndicatorMomentumTrader(
-        "mom", M, feed, signal="rsi", trade_size=0.3, position_limit=0.5,
+    trader = MomentumTrader(
+        "mom", M, feed, indicator="rsi", trade_size=0.3, position_limit=0.5,
         price_source="reference",
     )
     setup(sim, feed, trader)
@@ -375,7 +375,7 @@ def test_indicator_trader_rsi_numbers_and_order():
 
 
 # ------------------------------------------------------------- recorder
-from defisim.agents.recorder import RecorderAgent  # noqa: E402
+from defisim.agents.feeds import RecorderAgent  # noqa: E402
 
 
 def test_recorder_records_a_custom_measurement():

@@ -18,16 +18,16 @@ from defisim.chain import InvariantViolation
 from defisim.cli import app
 from defisim.protocols.futures.market import FuturesMarket
 from defisim.runner import run_scenario
-from defisim.runner.fuzzing import (
+from defisim.runner.fuzzing import run_fuzz
+from defisim.scenarios.fuzz import Fuzz, FuzzParams
+from defisim.scenarios.fuzzing import (
     count_transactions,
     load_failure,
     replay,
     replay_failure,
-    run_fuzz,
     shrink,
     violation_signature,
 )
-from defisim.scenarios.fuzz import Fuzz, FuzzParams
 from defisim.service import FuturesFacade
 
 runner = CliRunner()

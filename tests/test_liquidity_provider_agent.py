@@ -10,7 +10,7 @@ import pytest
 
 from defisim import Simulation
 from defisim.agents import LiquidityProvider, ReferencePriceFeed
-from defisim.agents.liquidity_provider import level_weights
+from defisim.agents.liquidity_providers import level_weights
 from defisim.prices import PricePath
 
 ONE = 10**18

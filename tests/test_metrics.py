@@ -518,6 +518,8 @@ def test_max_drawdown_of_positive_equity_is_a_fraction(e):
 @FAST
 def test_sharpe_is_scale_invariant(r, k):
     a = np.asarray(r)
+    # below ~1e-100 the squares fall into subnormal floats and lose their precision
+    assume(np.abs(a).max() > 1e-100)
     assume(a.std(ddof=1) > 1e-6 * max(1e-300, np.abs(a).max()))
     assert sharpe_ratio(a * k) == approx(sharpe_ratio(a), rel=1e-9, abs=1e-12)
     assert sortino_ratio(a * k, periods_per_year=365) == approx(

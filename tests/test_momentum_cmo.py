@@ -1,4 +1,4 @@
-"""The CMO momentum trader (:class:`~defisim.agents.IndicatorMomentumTrader` with
+"""The CMO momentum trader (:class:`~defisim.agents.MomentumTrader` with
 ``signal="cmo"``, TA-Lib's ``CMO``) on a hand-made price series."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from defisim import Simulation
-from defisim.agents import IndicatorMomentumTrader, ReferencePriceFeed
+from defisim.agents import MomentumTrader, ReferencePriceFeed
 from defisim.prices import PricePath
 
 pytest.importorskip("talib")
@@ -25,7 +25,7 @@ def textbook_cmo(window: list[float]) -> float:
 
 
 def test_cmo_values_are_the_textbook_formula_over_the_window():
-    t = IndicatorMomentumTrader("cmo", M, signal="cmo", period=5)
+    t = MomentumTrader("cmo", M, indicator="cmo", period=5)
     signals = [t.update(p) for p in PRICES]
     assert t.values[:5] == [None] * 5  # warming up: fewer than 6 prices
     for i in range(5, len(PRICES)):
@@ -77,11 +77,11 @@ def test_cmo_trader_buys_in_a_simulation_after_the_cross():
     sim.futures.submit_order("seller", M, "sell", 5, 104.0)
     sim.futures.submit_order("seller", M, "buy", 5, 94.0)
     feed = ReferencePriceFeed("ref", PricePath(np.arange(len(PRICES)) * 1.0, np.array(PRICES)))
-    trader = IndicatorMomentumTrader(
+    trader = MomentumTrader(
         "mom",
         M,
         feed,
-        signal="cmo",
+        indicator="cmo",
         period=5,
         trade_size=0.3,
         position_limit=0.5,
@@ -106,4 +106,4 @@ def test_cmo_trader_buys_in_a_simulation_after_the_cross():
 
 def test_cmo_needs_a_positive_period():
     with pytest.raises(ValueError, match="CMO period"):
-        IndicatorMomentumTrader("x", M, signal="cmo", period=0)
+        MomentumTrader("x", M, indicator="cmo", period=0)

@@ -442,7 +442,7 @@ def replay_fuzz_cmd(
     failure_file: Annotated[Path, typer.Argument(help="A fuzz-failure-<seed>.json file.")],
 ) -> None:
     """Replay a saved fuzz failure; exit 1 if it still violates an invariant, 0 if not."""
-    from defisim.runner.fuzzing import format_replay, load_failure, replay_failure
+    from defisim.scenarios.fuzzing import format_replay, load_failure, replay_failure
 
     try:
         failure = load_failure(failure_file)

@@ -1,104 +1,106 @@
-"""Agents and the agent zoo.
+"""Agents and the agent zoo, grouped by role.
 
-- :class:`ReferencePriceFeed`: the off-chain reference price (phase 0).
-- :class:`AvellanedaStoikovMarketMaker`, :class:`SymmetricMarketMaker`: quoting
-  (Avellaneda and Stoikov 2008).
-- :class:`PoissonTaker`, :class:`PriceSensitiveTaker`: liquidity takers.
-- :class:`InformedTrader`: trades on the future reference price.
-- :class:`MomentumTrader`: RSI / MACD signals (``talipp``).
-- :class:`NoiseLimitTrader`: random limit orders and cancels.
-- :class:`OpeningAuctionTrader`: makes the opening auction uncross at the reference.
-- :class:`FuzzAgent`: random valid and invalid transactions of every kind (``fuzz``).
-- :class:`LiquidityProvider`: a bonded liquidity commitment and a quote ladder that
-  meets (or misses) its obligation.
-- :class:`LeveragedTrader`: a "degen" position at a fraction of the maximum leverage.
-- :class:`OracleAgent`: publishes the reference price on the chain (perpetual funding).
-- :class:`GLFTMarketMaker`: Gueant-Lehalle-Fernandez-Tapia quotes (closed form or the
-  finite-horizon solution).
-- :class:`ExponentialBookMarketMaker`, :class:`PeggedMarketMaker`, :class:`HedgedMarketMaker`,
-  :class:`BackgroundMarket`: shaped books, at-the-touch pegs, a hedge on a second market,
-  a regime-switching background book.
-- :class:`IndicatorMomentumTrader`: RSI, stochastic RSI, APO or MACD signals (``talipp``),
-  or CMO (``ta-lib``).
-- :class:`RecorderAgent`: a custom per-step measurement.
-- :class:`ZeroIntelligenceTrader`: Poisson limit/cancel orders with lognormal offsets and
-  random time in force; :class:`ValueTrader`: a noisy, filtered view of the fundamental;
-  :class:`NoisyInformedTrader`: a look-ahead signal right with a given accuracy.
-- :class:`ReferenceArbitrageur`: persistent orders that pull the traded price back to
-  the reference (they start price-monitoring auctions after a jump).
+- :mod:`.base`: :class:`Agent`, the interface (DESIGN.md, "Agents");
+  :mod:`.trading`: :class:`MarketAgent`, the party, collateral and order plumbing of
+  every trading agent, and :func:`draw_size`.
+- :mod:`.feeds`: :class:`ReferencePriceFeed` (the off-chain reference price),
+  :class:`OracleAgent` (publishes it on the chain for perpetual funding),
+  :class:`OpeningAuctionTrader` (makes the opening auction uncross at the reference),
+  :class:`RecorderAgent` (a custom per-step measurement).
+- :mod:`.market_makers`: :class:`AvellanedaStoikovMarketMaker` and
+  :class:`SymmetricMarketMaker` (Avellaneda and Stoikov 2008), :class:`GLFTMarketMaker`
+  (Gueant-Lehalle-Fernandez-Tapia, closed form or the finite-horizon solution),
+  :class:`ExponentialBookMarketMaker` (a shaped book), :class:`BackgroundMarket` (a
+  regime-switching background book), :class:`PeggedMarketMaker` (at-the-touch pegs),
+  :class:`HedgedMarketMaker` (a hedge on a second market).
+- :mod:`.liquidity_providers`: :class:`LiquidityProvider`, a bonded liquidity
+  commitment and a quote ladder that meets (or misses) its obligation.
+- :mod:`.takers`: :class:`PoissonTaker`, :class:`PriceSensitiveTaker` (liquidity
+  takers), :class:`NoiseLimitTrader` and :class:`ZeroIntelligenceTrader` (random limit
+  orders and cancels), :class:`LeveragedTrader` (a "degen" position at a fraction of
+  the maximum leverage).
+- :mod:`.informed`: :class:`InformedTrader` (trades on the future reference price),
+  :class:`NoisyInformedTrader` (a look-ahead signal right with a given accuracy),
+  :class:`ValueTrader` (a noisy, filtered view of the fundamental).
+- :mod:`.momentum`: :class:`MomentumTrader`, with a choice of indicator (RSI / MACD,
+  RSI, stochastic RSI, APO, MACD via ``talipp``; CMO via ``ta-lib``).
+- :mod:`.arbitrageurs`: :class:`ReferenceArbitrageur`, persistent orders that pull the
+  traded price back to the reference (they start price-monitoring auctions after a
+  jump).
+- :mod:`.fuzzers`: :class:`FuzzAgent`, random valid and invalid transactions of every
+  kind, and its log, context and generator (``fuzz``).
 
 Phases: 0 feeds, 1 liquidity providers (market makers, the auction agent),
 2 takers and traders, so each step the quotes are refreshed from the new
 reference price before anyone takes them.
 """
 
-from .arbitrage import ReferenceArbitrageur
-from .auction import OpeningAuctionTrader
+from .arbitrageurs import ReferenceArbitrageur
 from .base import Agent
-from .book_makers import (
+from .feeds import OpeningAuctionTrader, OracleAgent, RecorderAgent, ReferencePriceFeed
+from .fuzzers import BlockMarker, FuzzAgent, FuzzContext, TxGenerator, TxLog
+from .informed import InformedTrader, NoisyInformedTrader, ValueTrader
+from .liquidity_providers import LiquidityProvider
+from .market_makers import (
+    AvellanedaStoikovMarketMaker,
     BackgroundMarket,
     ExponentialBookMarketMaker,
+    GLFTMarketMaker,
     HedgedMarketMaker,
     PeggedMarketMaker,
     Regime,
-    exponential_profile,
-)
-from .feeds import ReferencePriceFeed
-from .fuzzers import BlockMarker, FuzzAgent, FuzzContext, TxGenerator, TxLog
-from .glft import GLFTMarketMaker, glft_asymptotic_half_spreads, glft_finite_half_spreads
-from .informed import InformedTrader
-from .leveraged import LeveragedTrader, max_leverage_size
-from .liquidity_provider import LiquidityProvider
-from .market_makers import (
-    AvellanedaStoikovMarketMaker,
     SymmetricMarketMaker,
     avellaneda_stoikov_quotes,
+    exponential_profile,
+    glft_asymptotic_half_spreads,
+    glft_finite_half_spreads,
 )
 from .momentum import MomentumTrader
-from .noise import NoiseLimitTrader
-from .oracle import OracleAgent
-from .recorder import RecorderAgent
-from .signals import IndicatorMomentumTrader
-from .takers import PoissonTaker, PriceSensitiveTaker
-from .traders import NoisyInformedTrader, ValueTrader, ZeroIntelligenceTrader
+from .takers import (
+    LeveragedTrader,
+    NoiseLimitTrader,
+    PoissonTaker,
+    PriceSensitiveTaker,
+    ZeroIntelligenceTrader,
+    max_leverage_size,
+)
 from .trading import MarketAgent, draw_size
 
 __all__ = [
-    "BackgroundMarket",
-    "ExponentialBookMarketMaker",
-    "GLFTMarketMaker",
-    "HedgedMarketMaker",
-    "IndicatorMomentumTrader",
-    "PeggedMarketMaker",
-    "RecorderAgent",
-    "Regime",
-    "exponential_profile",
-    "glft_asymptotic_half_spreads",
-    "glft_finite_half_spreads",
     "Agent",
     "AvellanedaStoikovMarketMaker",
+    "BackgroundMarket",
     "BlockMarker",
+    "ExponentialBookMarketMaker",
     "FuzzAgent",
     "FuzzContext",
+    "GLFTMarketMaker",
+    "HedgedMarketMaker",
     "InformedTrader",
     "LeveragedTrader",
     "LiquidityProvider",
     "MarketAgent",
     "MomentumTrader",
     "NoiseLimitTrader",
+    "NoisyInformedTrader",
     "OpeningAuctionTrader",
     "OracleAgent",
+    "PeggedMarketMaker",
     "PoissonTaker",
     "PriceSensitiveTaker",
+    "RecorderAgent",
     "ReferenceArbitrageur",
     "ReferencePriceFeed",
+    "Regime",
     "SymmetricMarketMaker",
     "TxGenerator",
     "TxLog",
-    "avellaneda_stoikov_quotes",
-    "draw_size",
-    "max_leverage_size",
-    "NoisyInformedTrader",
     "ValueTrader",
     "ZeroIntelligenceTrader",
+    "avellaneda_stoikov_quotes",
+    "draw_size",
+    "exponential_profile",
+    "glft_asymptotic_half_spreads",
+    "glft_finite_half_spreads",
+    "max_leverage_size",
 ]

@@ -1,4 +1,5 @@
-"""Shared plumbing of the trading agents: the party, its collateral, order sizes.
+"""Shared plumbing of the trading agents: the party, its collateral, order sizes,
+position limits and keeping a set of resting quotes in place.
 
 Every trading agent of the zoo trades one futures market through
 :class:`~defisim.Simulation` only. :class:`MarketAgent` creates the agent's party
@@ -137,6 +138,42 @@ class MarketAgent(Agent):
         if not res.accepted:
             self.rejections += 1
         return res
+
+    def within_position_limit(
+        self, sim: Simulation, side: str, size: float, limit: float | None
+    ) -> bool:
+        """True if a fill of ``size`` on ``side`` keeps ``|position| <= limit`` (or
+        reduces ``|position|``); always true without a ``limit``."""
+        if limit is None:
+            return True
+        pos = sim.futures.position(self.name, self.market)
+        new = pos + size if side == "buy" else pos - size
+        return abs(new) <= limit + 1e-12 or abs(new) < abs(pos)
+
+    def sync_orders(
+        self, sim: Simulation, want: list[tuple[str, float, float]], **kwargs
+    ) -> set[tuple[str, float]]:
+        """Make the agent's resting limit orders the list ``want`` of ``(side, price,
+        size)``: orders already at a wanted price (half a tick) and size (half a lot)
+        stay (time priority kept), the others are cancelled and the missing ones sent
+        GTC with :meth:`send_with_retry` (``kwargs`` go to the order, e.g.
+        ``post_only``). Returns the ``(side, price)`` of the orders sent and refused."""
+        m = self.market
+        todo = list(want)
+        tick, lot = self._tick / 2, self._lot / 2
+        for o in sim.futures.open_orders(self.name, m):
+            for j, (side, p, sz) in enumerate(todo):
+                if side == o.side and abs(o.price - p) < tick and abs(o.remaining - sz) < lot:
+                    del todo[j]
+                    break
+            else:
+                sim.futures.cancel_order(self.name, m, o.order_id)
+        failed = set()
+        for side, p, sz in todo:
+            res = self.send_with_retry(sim, side, sz, p, time_in_force="GTC", **kwargs)
+            if res is None or not res.accepted:
+                failed.add((side, p))
+        return failed
 
     def send_with_retry(
         self,

@@ -99,6 +99,7 @@ class Chain:
         self.event_count = 0
         self.protocols: list[ChainProtocol] = []
         self.by_name: dict[str, ChainProtocol] = {}
+        self.checks: dict[str, Callable[[], list[str]]] = {}
         self.ledger = Ledger(self.emit, self.stamp)
         # transactions
         self.execution = execution
@@ -512,6 +513,8 @@ class Chain:
                 errors.append(f"gas escrow holds {left} between transactions")
         for p in self.protocols:
             errors.extend(p.invariant_errors())
+        for check in self.checks.values():
+            errors.extend(check())
         return errors
 
     def assert_invariants(self) -> None:

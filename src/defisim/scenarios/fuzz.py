@@ -1,6 +1,6 @@
 """``fuzz``: agents that send random valid and invalid transactions of every kind.
 
-The world (:meth:`Fuzz.setup_world`, also what :mod:`defisim.runner.fuzzing` replays
+The world (:meth:`Fuzz.setup_world`, also what :mod:`defisim.scenarios.fuzzing` replays
 from): assets USD (6 decimals) and BTC (8), and up to three markets with different
 decimals, ticks and mechanics, so that the transaction space crosses them all:
 
@@ -23,7 +23,7 @@ block times, so the transaction log replays the run block for block.
 
 With invariants on (the default), a violation stops the run; ``defisim run fuzz``
 then shrinks the logged sequence and saves ``fuzz-failure-<seed>.json`` in the run
-folder (see :mod:`defisim.runner.fuzzing`, and ``defisim replay-fuzz FILE``). A
+folder (see :mod:`defisim.scenarios.fuzzing`, and ``defisim replay-fuzz FILE``). A
 transaction that raises an undocumented exception is a violation too (the service
 promises rejection events), unless ``stop_on_crash`` is false.
 
@@ -198,7 +198,7 @@ class Fuzz(Scenario):
         monitor = None
         if p.stop_on_crash:
             monitor = CrashMonitor()
-            sim.add_protocol(monitor)  # a crash is a violation at the block end
+            sim.add_invariant_check("fuzz", monitor.invariant_errors)  # a crash: a violation
         steps = self.total_steps()
         close_after = p.close_after * steps * p.step_seconds if p.close_after < 1 else math.inf
         ctx = FuzzContext(infos, parties, dict(ASSETS), funding, TxLog(monitor, keep=keep_log),
@@ -305,9 +305,9 @@ class Fuzz(Scenario):
 
     def after_run(self, result) -> None:
         """Write ``fuzz-stats.json``; after an invariant violation, shrink the logged
-        sequence and save ``fuzz-failure-<seed>.json`` (see :mod:`defisim.runner.fuzzing`)."""
+        sequence and save ``fuzz-failure-<seed>.json`` (see :mod:`defisim.scenarios.fuzzing`)."""
         import sys
 
-        from defisim.runner.fuzzing import after_run  # the runner's tools, at run end only
+        from .fuzzing import after_run  # replay and shrink a violation, at run end only
 
         self.failure = after_run(self, result, echo=lambda s: print(s, file=sys.stderr))

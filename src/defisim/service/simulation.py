@@ -163,6 +163,17 @@ class Simulation:
         raise AttributeError(f"{type(self).__name__!r} has no attribute {name!r}"
                              + (f" (protocols on this chain: {sorted(facades)})" if facades else ""))
 
+    def add_invariant_check(self, name: str, check: Callable[[], list[str]]) -> None:
+        """Check ``check()`` (one line per broken rule) with the chain's invariants at
+        every block end (a harness's own rule: the fuzzer turns crashes into violations).
+
+        Raises:
+            ValueError: a check of that name exists.
+        """
+        if name in self.chain.checks:
+            raise ValueError(f"an invariant check named {name!r} exists")
+        self.chain.checks[name] = check
+
     def recordings(self, **options: Any) -> list:
         """Each protocol's recording part (:meth:`ChainProtocol.recording`), for the
         run's recorder; ``options`` (such as ``depth_levels``) go to every protocol."""

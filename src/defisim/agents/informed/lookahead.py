@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .trading import MarketAgent
+from ..trading import MarketAgent
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
 
-    from .feeds import ReferencePriceFeed
+    from ..feeds.reference import ReferencePriceFeed
 
 
 class InformedTrader(MarketAgent):

@@ -53,10 +53,10 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from scipy.linalg import expm
 
-from .market_makers import AvellanedaStoikovMarketMaker
+from .avellaneda_stoikov import AvellanedaStoikovMarketMaker
 
 if TYPE_CHECKING:
-    from .feeds import ReferencePriceFeed
+    from ..feeds.reference import ReferencePriceFeed
 
 
 def _check(gamma: float, sigma: float, k: float, A: float) -> None:

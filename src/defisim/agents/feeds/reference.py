@@ -18,7 +18,7 @@ import numpy as np
 
 from defisim.prices import PricePath, gbm_path, load_price_csv, ou_path
 
-from .base import Agent
+from ..base import Agent
 
 if TYPE_CHECKING:
     from defisim.service import Simulation

@@ -36,14 +36,14 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Literal
 
-from .trading import MarketAgent
+from defisim.prices import SECONDS_PER_YEAR
+
+from ..trading import MarketAgent
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
 
-    from .feeds import ReferencePriceFeed
-
-SECONDS_PER_YEAR = 365.0 * 86400.0
+    from ..feeds.reference import ReferencePriceFeed
 
 
 def avellaneda_stoikov_quotes(
@@ -249,22 +249,7 @@ class AvellanedaStoikovMarketMaker(MarketAgent):
         pos = sim.futures.position(self.name, m)
         bid, ask = self.quotes(s, pos, sim.now)
         want = self.ladder(sim, bid, ask, pos)
-        todo = list(want)
-        tick, lot = self._tick / 2, self._lot / 2
-        for o in sim.futures.open_orders(self.name, m):
-            for j, (side, p, sz) in enumerate(todo):
-                if side == o.side and abs(o.price - p) < tick and abs(o.remaining - sz) < lot:
-                    del todo[j]
-                    break
-            else:
-                sim.futures.cancel_order(self.name, m, o.order_id)
-        failed = set()
-        for side, p, sz in todo:
-            res = self.send_with_retry(
-                sim, side, sz, p, time_in_force="GTC", post_only=self.post_only
-            )
-            if res is None or not res.accepted:
-                failed.add((side, p))
+        failed = self.sync_orders(sim, want, post_only=self.post_only)
         best = {"buy": None, "sell": None}
         for side, p, _ in want:
             if (side, p) not in failed and best[side] is None:

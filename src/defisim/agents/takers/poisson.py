@@ -1,4 +1,4 @@
-"""Liquidity takers: Poisson market orders and price-sensitive IOC limit orders.
+"""The Poisson liquidity taker: market orders arriving as a Poisson process.
 
 Order arrivals follow a Poisson process of intensity ``rate_per_s`` (orders per
 second): at each wake-up the agent sends ``N ~ Poisson(rate_per_s * dt)`` orders,
@@ -14,12 +14,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .trading import MarketAgent, SizeDistribution, draw_size
+from ..trading import MarketAgent, SizeDistribution, draw_size
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
-
-    from .feeds import ReferencePriceFeed
 
 
 class PoissonTaker(MarketAgent):
@@ -88,11 +86,7 @@ class PoissonTaker(MarketAgent):
 
     def within_limit(self, sim: Simulation, side: str, size: float) -> bool:
         """True if a fill of ``size`` on ``side`` keeps ``|position| <= max_position``."""
-        if self.max_position is None:
-            return True
-        pos = sim.futures.position(self.name, self.market)
-        new = pos + size if side == "buy" else pos - size
-        return abs(new) <= self.max_position + 1e-12 or abs(new) < abs(pos)
+        return self.within_position_limit(sim, side, size, self.max_position)
 
     def step(self, sim: Simulation) -> None:
         n = self.arrivals_now(sim)
@@ -110,45 +104,3 @@ class PoissonTaker(MarketAgent):
     def place(self, sim: Simulation, side: str, size: float) -> None:
         """Send one order (here: a market IOC order)."""
         self.send(sim, side, size, None, order_type="MARKET", time_in_force="IOC")
-
-
-class PriceSensitiveTaker(PoissonTaker):
-    """A Poisson taker whose orders are IOC limit orders priced off the reference.
-
-    Each order is an IOC limit at ``reference * (1 + d)`` for a buy and
-    ``reference * (1 - d)`` for a sell, ``d = depth_bps / 10_000`` with
-    ``depth_bps ~ Exponential(mean_depth_bps)`` (so the order only takes liquidity
-    up to a random distance, in basis points of the reference price, beyond the
-    reference; the price is rounded down for buys and up for sells). Nothing is
-    sent in auctions (an IOC would be rejected there). Arrivals, sides and sizes
-    as :class:`PoissonTaker`.
-
-    Args:
-        feed: the reference price feed.
-        mean_depth_bps: mean of the exponential depth, basis points (> 0).
-        Other arguments: as :class:`PoissonTaker`.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        market: str,
-        feed: ReferencePriceFeed,
-        *,
-        mean_depth_bps: float = 10.0,
-        **kwargs,
-    ) -> None:
-        super().__init__(name, market, **kwargs)
-        if not mean_depth_bps > 0:
-            raise ValueError(f"{name}: mean_depth_bps must be > 0")
-        self.feed = feed
-        self.mean_depth_bps = mean_depth_bps
-
-    def limit_price(self, side: str) -> float:
-        """Draw the limit price of one order (quote units, before tick rounding)."""
-        d = self.rng.exponential(self.mean_depth_bps) / 10_000
-        ref = self.feed.price
-        return ref * (1 + d) if side == "buy" else ref * (1 - d)
-
-    def place(self, sim: Simulation, side: str, size: float) -> None:
-        self.send(sim, side, size, self.limit_price(side), time_in_force="IOC")

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .trading import MarketAgent, SizeDistribution, draw_size
+from ..trading import MarketAgent, SizeDistribution, draw_size
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
 
-    from .feeds import ReferencePriceFeed
+    from ..feeds.reference import ReferencePriceFeed
 
 
 class NoiseLimitTrader(MarketAgent):
@@ -130,7 +130,7 @@ class NoiseLimitTrader(MarketAgent):
                 if self.mean_lifetime_s is None
                 else max(1.0, rng.exponential(self.mean_lifetime_s))
             )
-            if size <= 0 or open_n >= self.max_open_orders or not self._room(sim, side, size):
+            if size <= 0 or open_n >= self.max_open_orders or not self.within_position_limit(sim, side, size, self.max_position):
                 continue
             if side == "buy":
                 price = sim.futures.round_price(m, centre * (1 - x), "buy")
@@ -146,10 +146,3 @@ class NoiseLimitTrader(MarketAgent):
                 res = self.send(sim, side, size, price, time_in_force="GTT", expires_at=now + life)
             if res is not None and res.accepted and res.status == "ACTIVE":
                 open_n += 1
-
-    def _room(self, sim: Simulation, side: str, size: float) -> bool:
-        if self.max_position is None:
-            return True
-        pos = sim.futures.position(self.name, self.market)
-        new = pos + size if side == "buy" else pos - size
-        return abs(new) <= self.max_position + 1e-12 or abs(new) < abs(pos)

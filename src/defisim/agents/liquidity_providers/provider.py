@@ -24,12 +24,12 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
-from .trading import MarketAgent
+from ..trading import MarketAgent
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
 
-    from .feeds import ReferencePriceFeed
+    from ..feeds.reference import ReferencePriceFeed
 
 Shape = Literal["uniform", "linear", "exponential"]
 
@@ -316,17 +316,7 @@ class LiquidityProvider(MarketAgent):
             return
         self.steps_quoted += 1
         self._hedge(sim)
-        todo = self.ladder(sim, self.centre(sim))
-        tick, lot = self._tick / 2, self._lot / 2
-        for o in sim.futures.open_orders(self.name, m):
-            for j, (side, p, sz) in enumerate(todo):
-                if side == o.side and abs(o.price - p) < tick and abs(o.remaining - sz) < lot:
-                    del todo[j]
-                    break
-            else:
-                sim.futures.cancel_order(self.name, m, o.order_id)
-        for side, p, sz in todo:
-            self.send_with_retry(sim, side, sz, p, time_in_force="GTC", post_only=True)
+        self.sync_orders(sim, self.ladder(sim, self.centre(sim)), post_only=True)
 
     def _hedge(self, sim: Simulation) -> None:
         if self.hedge_above is None or sim.futures.in_auction(self.market):

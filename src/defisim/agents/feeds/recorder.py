@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .base import Agent
+from ..base import Agent
 
 if TYPE_CHECKING:
     from defisim.service import Simulation

@@ -1,15 +1,8 @@
-"""Zero-intelligence, value and noisy-informed traders.
-
-- :class:`ZeroIntelligenceTrader`: the zero-intelligence limit/cancel trader of Gode
-  and Sunder (1993, "Allocative efficiency of markets with zero-intelligence
-  traders"), in the event-driven form of the ABIDES noise / ZI agents (Byrd, Hybinette
-  and Balch 2019, "ABIDES: Towards high-fidelity market simulation for AI research"):
-  Poisson arrivals, each a cancel or a random limit order with a random time in force.
-- :class:`ValueTrader`: the ABIDES ``ValueAgent``: a noisy private observation of the
-  fundamental (here the reference feed), smoothed by an exponentially weighted
-  estimate, traded against the touch.
-- :class:`NoisyInformedTrader`: :class:`~defisim.agents.informed.InformedTrader`
-  whose look-ahead signal is right only with probability ``accuracy``.
+"""The zero-intelligence trader: the limit/cancel trader of Gode and Sunder (1993,
+"Allocative efficiency of markets with zero-intelligence traders"), in the
+event-driven form of the ABIDES noise / ZI agents (Byrd, Hybinette and Balch 2019,
+"ABIDES: Towards high-fidelity market simulation for AI research"): Poisson arrivals,
+each a cancel or a random limit order with a random time in force.
 
 Every random draw comes from the agent's :attr:`~defisim.agents.Agent.rng`; every
 action goes through :class:`~defisim.Simulation`.
@@ -20,13 +13,12 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Literal
 
-from .informed import InformedTrader
-from .trading import MarketAgent, SizeDistribution, draw_size
+from ..trading import MarketAgent, SizeDistribution, draw_size
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
 
-    from .feeds import ReferencePriceFeed
+    from ..feeds.reference import ReferencePriceFeed
 
 Anchor = Literal["mid", "reference"]
 
@@ -187,7 +179,7 @@ class ZeroIntelligenceTrader(MarketAgent):
         if (
             size <= 0
             or len(sim.futures.open_orders(self.name, m)) >= self.max_open_orders
-            or not self._room(sim, side, size)
+            or not self.within_position_limit(sim, side, size, self.max_position)
         ):
             self.skipped += 1
             return
@@ -196,167 +188,3 @@ class ZeroIntelligenceTrader(MarketAgent):
             kwargs["expires_at"] = now + life
         self.send(sim, side, size, price, **kwargs)
         self.placed += 1
-
-    def _room(self, sim: Simulation, side: str, size: float) -> bool:
-        if self.max_position is None:
-            return True
-        pos = sim.futures.position(self.name, self.market)
-        new = pos + size if side == "buy" else pos - size
-        return abs(new) <= self.max_position + 1e-12 or abs(new) < abs(pos)
-
-
-class ValueTrader(MarketAgent):
-    """Trades a noisy, smoothed private estimate of the fundamental against the touch.
-
-    Each step in continuous trading (nothing in auctions), with ``P`` the feed's
-    price (the fundamental), ``s = noise_bps / 10_000`` and ``Z ~ N(0, 1)`` from
-    :attr:`rng`:
-
-    - observation ``o = P (1 + s Z)``;
-    - estimate ``e <- e + alpha (o - e)`` (the first observation starts ``e``), an
-      exponentially weighted mean that reverts to the observations at rate
-      ``alpha`` per step; with i.i.d. noise and a constant ``P`` its stationary
-      standard deviation is ``P s sqrt(alpha / (2 - alpha))``;
-    - with best bid ``b``, best ask ``a``, ``theta = threshold_bps / 10_000`` and
-      position ``V``: if ``e > a (1 + theta)`` and ``V < position_limit`` it buys
-      ``min(trade_size, position_limit - V)`` with an IOC limit at ``e / (1 + theta)``;
-      else if ``e < b (1 - theta)`` and ``V > -position_limit`` the mirror sell, IOC
-      limit at ``e / (1 - theta)``.
-
-    Args:
-        name, market, asset, collateral: see :class:`~defisim.agents.trading.MarketAgent`.
-        feed: the reference price feed (the fundamental).
-        noise_bps: standard deviation of the observation noise, basis points of ``P``.
-        alpha: weight of a new observation in the estimate, in ``(0, 1]``.
-        threshold_bps: edge needed to trade, basis points of the price.
-        trade_size: contracts per order.
-        position_limit: absolute position limit, contracts.
-
-    Attributes:
-        estimate: the current estimate ``e`` (``None`` before the first observation).
-        buys, sells: orders sent on each side.
-    """
-
-    phase = 2
-
-    def __init__(
-        self,
-        name: str,
-        market: str,
-        feed: ReferencePriceFeed,
-        *,
-        asset: str = "USDT",
-        collateral: float = 1_000_000.0,
-        noise_bps: float = 20.0,
-        alpha: float = 0.2,
-        threshold_bps: float = 5.0,
-        trade_size: float = 0.1,
-        position_limit: float = 1.0,
-    ) -> None:
-        super().__init__(name, market, asset, collateral)
-        if noise_bps < 0 or not 0 < alpha <= 1 or threshold_bps < 0:
-            raise ValueError(f"{name}: need noise_bps >= 0, alpha in (0, 1], threshold_bps >= 0")
-        if not trade_size > 0 or position_limit < 0:
-            raise ValueError(f"{name}: need trade_size > 0 and position_limit >= 0")
-        self.feed = feed
-        self.noise_bps = noise_bps
-        self.alpha = alpha
-        self.threshold_bps = threshold_bps
-        self.trade_size = trade_size
-        self.position_limit = position_limit
-        self.estimate: float | None = None
-        self.buys = 0
-        self.sells = 0
-
-    def observe(self) -> float:
-        """Draw one observation, update and return the estimate."""
-        p = self.feed.price
-        obs = p * (1 + self.noise_bps / 10_000 * float(self.rng.standard_normal()))
-        if self.estimate is None:
-            self.estimate = obs
-        else:
-            self.estimate += self.alpha * (obs - self.estimate)
-        return self.estimate
-
-    def step(self, sim: Simulation) -> None:
-        m = self.market
-        if sim.futures.in_auction(m) or not self.trading(sim, m):
-            return
-        e = self.observe()
-        bid, ask = sim.futures.best_prices(m)
-        pos = sim.futures.position(self.name, m)
-        th = self.threshold_bps / 10_000
-        room_long = self.position_limit - pos
-        room_short = self.position_limit + pos
-        if ask is not None and e > ask * (1 + th) and room_long > 0:
-            self.buys += 1
-            self.send_with_retry(
-                sim, "buy", min(self.trade_size, room_long), e / (1 + th), time_in_force="IOC"
-            )
-        elif bid is not None and e < bid * (1 - th) and room_short > 0:
-            self.sells += 1
-            self.send_with_retry(
-                sim, "sell", min(self.trade_size, room_short), e / (1 - th), time_in_force="IOC"
-            )
-
-
-class _NoisySignalFeed:
-    """The feed as a :class:`NoisyInformedTrader` sees it: ``price_ahead`` is its signal."""
-
-    def __init__(self, feed: ReferencePriceFeed, owner: NoisyInformedTrader) -> None:
-        self._feed = feed
-        self._owner = owner
-
-    def price_ahead(self, k_steps: int) -> float:
-        return self._owner.signal(k_steps)
-
-    def __getattr__(self, attr: str):
-        return getattr(self._feed, attr)
-
-
-class NoisyInformedTrader(InformedTrader):
-    """An :class:`~defisim.agents.informed.InformedTrader` whose signal is sometimes wrong.
-
-    Whenever the trader reads its look-ahead signal (each step in continuous
-    trading), with ``P`` the reference price now and ``f`` the true price
-    ``lookahead`` points ahead, it draws ``U ~ Uniform(0, 1)`` from :attr:`rng`: if
-    ``U < accuracy`` the signal is ``f``, otherwise the wrong one ``2 P - f`` (the
-    price moved the other way by the same amount). It then trades on the signal
-    exactly as :class:`~defisim.agents.informed.InformedTrader`. With
-    ``accuracy=1`` no draw is made and it behaves exactly like the parent.
-
-    Args:
-        accuracy: probability that the signal is the true future price, in ``[0, 1]``.
-        the rest: see :class:`~defisim.agents.informed.InformedTrader`.
-
-    Attributes:
-        true_feed: the real feed (``feed`` is the view that yields the signal).
-        signals: signals read; wrong_signals: of those, replaced by the wrong one.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        market: str,
-        feed: ReferencePriceFeed,
-        *,
-        accuracy: float = 0.7,
-        **kwargs,
-    ) -> None:
-        super().__init__(name, market, feed, **kwargs)
-        if not 0 <= accuracy <= 1:
-            raise ValueError(f"{name}: accuracy must be in [0, 1], got {accuracy!r}")
-        self.accuracy = accuracy
-        self.true_feed = feed
-        self.feed = _NoisySignalFeed(feed, self)  # type: ignore[assignment]
-        self.signals = 0
-        self.wrong_signals = 0
-
-    def signal(self, k_steps: int) -> float:
-        """The signal for ``k_steps`` ahead: the truth with probability ``accuracy``."""
-        f = self.true_feed.price_ahead(k_steps)
-        self.signals += 1
-        if self.accuracy >= 1 or self.rng.random() < self.accuracy:
-            return f
-        self.wrong_signals += 1
-        return 2 * self.true_feed.price - f

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .base import Agent
+from ..base import Agent
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
 
-    from .feeds import ReferencePriceFeed
+    from .reference import ReferencePriceFeed
 
 
 class OracleAgent(Agent):

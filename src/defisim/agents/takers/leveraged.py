@@ -21,14 +21,12 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Literal
 
-from .trading import MarketAgent
+from ..trading import MarketAgent
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
 
-    from .feeds import ReferencePriceFeed
-
-ONE = 10**18
+    from ..feeds.reference import ReferencePriceFeed
 
 
 def max_leverage_size(

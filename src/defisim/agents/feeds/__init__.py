@@ -1,0 +1,15 @@
+"""Feeds and helpers around the market that take no view.
+
+- :mod:`.reference`: :class:`ReferencePriceFeed`, the off-chain reference price (phase 0);
+- :mod:`.oracle`: :class:`OracleAgent`, publishes the reference on the chain (phase 0);
+- :mod:`.auction`: :class:`OpeningAuctionTrader`, makes the opening auction uncross at
+  the reference price;
+- :mod:`.recorder`: :class:`RecorderAgent`, a custom per-step measurement.
+"""
+
+from .auction import OpeningAuctionTrader
+from .oracle import OracleAgent
+from .recorder import RecorderAgent
+from .reference import ReferencePriceFeed
+
+__all__ = ["OpeningAuctionTrader", "OracleAgent", "RecorderAgent", "ReferencePriceFeed"]
