@@ -134,7 +134,10 @@ class CloseoutMixin:
         c.emit(PositionClosedOut(c.block, c.now, self.market_id, ps.party, size, price, moved))
 
     def _dispose(self) -> None:
-        """The network party sends one IOC order to unwind its position (section 6)."""
+        """The network party sends one IOC order to unwind its position (section 6).
+
+        Its trades do not feed the mark price (Vega 0012-POSR-026): they set neither
+        ``last_trade_price`` nor ``traded_since_mark``."""
         net = self.parties.get(NETWORK_PARTY)
         if net is None or net.position == 0:
             return
@@ -197,8 +200,8 @@ class CloseoutMixin:
             else:
                 args = (passive.party, NETWORK_PARTY, side, passive.order_id, o.order_id, TradeType.NETWORK, 0, fee)
             self._trade(self.trade_seq, price, f, *args)
-            self.last_trade_price = price
-            self.traded_since_mark = True
+            # no last_trade_price / traded_since_mark: a disposal trade does not move
+            # the mark price (Vega 0012-POSR-026)
             self.volume_traded += f
             if self.monitor is not None:
                 self.monitor.record_trade(c.now, price, f)
