@@ -119,8 +119,7 @@ class CloseoutMixin:
         price = self.mark_price
         size = ps.position
         net = self.party_state(NETWORK_PARTY)
-        self._apply_position(ps, -size, price)
-        self._apply_position(net, size, price)
+        self._apply_trade(ps, net, -size, price)
         self.trade_seq += 1
         if size > 0:
             buyer, seller = NETWORK_PARTY, ps.party
@@ -191,8 +190,7 @@ class CloseoutMixin:
             led.transfer(self.insurance_key, self.liquidity_key, fl, "fee_liquidity")
             self._fill_passive(passive, f)
             o.remaining -= f
-            self._apply_position(net, side * f, price)
-            self._apply_position(pps, -side * f, price)
+            self._apply_trade(net, pps, side * f, price)
             self.trade_seq += 1
             fee = fm + fi + fl
             if side > 0:
