@@ -190,3 +190,86 @@ def test_real_btc_file_tracks(tmp_path):
     # measured on the whole file: median 6 bps, 90 % 16 bps, 99 % 32 bps
     assert np.median(err) < 15e-4 and np.quantile(err, 0.9) < 40e-4
     assert len(trades) > 400 * 5
+
+
+def eth_file(tmp_path, n=60) -> Path:
+    """A Binance-style hourly ETHUSDT kline file around 2,000 USDT (deterministic moves)."""
+    rows = ["date,open,high,low,close,volume,ticker"]
+    price = 2_000.0
+    for i in range(n):
+        move = 1.0 + 0.004 * ((i * 7) % 5 - 2)  # -0.8 % .. +0.8 %
+        close = round(price * move, 2)
+        rows.append(f"2021-04-{1 + i // 24:02d} {i % 24:02d}:00:00,{price:.2f},{max(price, close):.2f},"
+                    f"{min(price, close):.2f},{close:.2f},100.0,ETHUSDT")
+        price = close
+    f = tmp_path / "ETHUSDT_1h.csv"
+    f.write_text("\n".join(rows) + "\n")
+    return f
+
+
+def test_price_file_of_another_instrument(tmp_path):
+    import math
+
+    from defisim.agents import NoiseLimitTrader
+    from defisim.scenarios.btc_futures import instrument_from_file
+
+    f = eth_file(tmp_path)
+    closes = [float(line.split(",")[4]) for line in f.read_text().splitlines()[1:]]
+    sc = BtcFutures(BtcFuturesParams(
+        prices_file=str(f), steps=20, auction_notional=1_000, mm_order_notional=500,
+        mm_max_inventory_notional=6_000, taker_mean_notional=100, noise_mean_notional=300,
+        informed_trade_notional=200, momentum_position_limit_notional=1_000))
+    # (a) the market is named after the file's instrument
+    assert sc.market_id == "ETHUSDT-FUT" and sc.markets == ["ETHUSDT-FUT"]
+    # (c) risk sigma: sample std of the hourly log returns, annualised over 365 days
+    r = [math.log(b / a) for a, b in zip(closes, closes[1:], strict=False)]
+    mean = sum(r) / len(r)
+    sd = math.sqrt(sum((x - mean) ** 2 for x in r) / (len(r) - 1))
+    assert sc.params.risk_sigma == pytest.approx(sd * math.sqrt(365 * 24), rel=1e-12)
+    assert 0.1 < sc.params.risk_sigma < 1.0
+    # (b) notional (USDT) in contracts at the first price 2,000, rounded to 0.001 lots
+    p = sc.params
+    assert closes[0] == 2_000.0 * 0.992
+    first = closes[0]
+    assert (p.auction_size, p.mm_order_size, p.mm_max_inventory) == (
+        round(1_000 / first, 3), round(500 / first, 3), round(6_000 / first, 3))
+    assert (p.taker_mean_size, p.noise_mean_size, p.informed_trade_size) == (
+        round(100 / first, 3), round(300 / first, 3), round(200 / first, 3))
+    assert p.momentum_position_limit == round(1_000 / first, 3)
+    assert p.momentum_trade_size == 0.1 and p.ps_taker_count == 2  # not given: unchanged
+    sim = Simulation(1)
+    agents = {a.name: a for a in sc.build(sim)}
+    m = sim.futures.internal_market("ETHUSDT-FUT")
+    assert m.config.risk_model.sigma == p.risk_sigma
+    assert agents["auctioneer"].size_each == p.auction_size
+    assert agents["mm_as_0"].order_size == p.mm_order_size
+    assert agents["taker_0"].mean_size == p.taker_mean_size
+    noise = agents["noise_0"]
+    assert isinstance(noise, NoiseLimitTrader) and noise.mean_size == p.noise_mean_size
+    # it runs, trades and settles on the instrument's market
+    sim, kpis, trades = drive(BtcFutures(sc.params))
+    assert sim.futures.market_state("ETHUSDT-FUT") == "SETTLED" and len(trades) > 20
+    assert kpis[0]["reference_price"] == first
+    # the noise size can be set in contracts too; instrument and risk_sigma override
+    sc2 = BtcFutures(BtcFuturesParams(prices_file=str(f), instrument="ETHBTC", risk_sigma=0.5,
+                                      noise_mean_size=0.2))
+    assert sc2.market_id == "ETHBTC-FUT" and sc2.params.risk_sigma == 0.5
+    assert sc2.params.noise_mean_size == 0.2 and sc2.params.mm_order_size == 0.25
+    assert instrument_from_file("data/Binance_SOLUSDT_15m.csv") == "SOLUSDT"
+    assert instrument_from_file("ETHUSDT-1h-2021-04.csv") == "ETHUSDT"
+    assert instrument_from_file("prices.csv") is None
+
+
+def test_gbm_and_unnamed_files_keep_the_btc_defaults(tmp_path):
+    sc = BtcFutures(BtcFuturesParams(steps=10))
+    p = sc.params
+    assert sc.market_id == MARKET_ID == "BTCUSDT-FUT" and p.risk_sigma == 0.8
+    assert (p.auction_size, p.mm_order_size, p.taker_mean_size, p.noise_mean_size) == (0.5, 0.25, 0.05, 0.05)
+    # a file whose name gives no instrument: BTCUSDT-FUT, sigma from the file
+    sc = BtcFutures(BtcFuturesParams(prices_file=str(small_file(tmp_path))))
+    assert sc.market_id == MARKET_ID and sc.params.risk_sigma != 0.8
+    # notional on the GBM path: at s0
+    sc = BtcFutures(BtcFuturesParams(steps=10, s0=40_000, mm_order_notional=10_000))
+    assert sc.params.mm_order_size == 0.25
+    with pytest.raises(ValueError, match="below one lot"):
+        BtcFutures(BtcFuturesParams(steps=10, noise_mean_notional=1.0))

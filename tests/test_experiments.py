@@ -99,11 +99,51 @@ def test_failed_run_is_recorded_and_sweep_goes_on(tmp_path):
     assert {x[2] for x in runs} == {"failed"}
 
 
+def test_local_ray_binds_to_loopback_only(monkeypatch):
+    # a local Ray (no address) is started bound to 127.0.0.1 with cluster mode off
+    # during ray.init (else Ray turns 127.0.0.1 into the machine's outward address)
+    ray = pytest.importorskip("ray")
+    import os
+
+    from ray._private import ray_constants
+
+    from defisim.experiments import backends
+
+    calls = []
+
+    def fake_init(**kwargs):
+        calls.append((kwargs, os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"),
+                      ray_constants.ENABLE_RAY_CLUSTER))
+        raise RuntimeError("no Ray here")
+
+    flag = ray_constants.ENABLE_RAY_CLUSTER
+    monkeypatch.delenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", raising=False)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", fake_init)
+    with pytest.raises(ExperimentError, match="a new local instance"):
+        list(backends.iter_ray([], 3, None))
+    ((kwargs, env, cluster),) = calls
+    assert kwargs["_node_ip_address"] == "127.0.0.1" and kwargs["include_dashboard"] is False
+    assert kwargs["num_cpus"] == 3 and "address" not in kwargs
+    assert (env, cluster) == ("0", False)
+    # restored after the call
+    assert "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER" not in os.environ
+    assert ray_constants.ENABLE_RAY_CLUSTER == flag
+    assert backends.local_ray_init_kwargs(2) == {
+        "num_cpus": 2, "include_dashboard": False, "_node_ip_address": "127.0.0.1"}
+
+
+@pytest.mark.slow
 def test_sweep_ray_same_as_local(tmp_path):
     ray = pytest.importorskip("ray")
+    from defisim.experiments.backends import init_local_ray
+
     local = run_sweep("btc_futures", GRID, 2, tmp_path / "l", fixed=FIXED, plots=False)
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
+    init_local_ray(num_cpus=2, include_dashboard=False, logging_level="ERROR")
     try:
+        # the local instance listens on loopback only
+        assert {n["NodeManagerAddress"] for n in ray.nodes()} == {"127.0.0.1"}
+        assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
         rr = run_sweep(
             "btc_futures", GRID, 2, tmp_path / "r", fixed=FIXED, backend="ray", plots=False
         )

@@ -103,3 +103,50 @@ def test_bond_covers_a_margin_shortfall_with_a_penalty_and_returns_at_settlement
     assert bond_before - sim.balance("lp1", "USD", "bond", "M", raw=True) == from_bond + penalty
     sim.futures.settle_market("M", 105)
     assert sim.balance("lp1", "USD", "bond", "M", raw=True) == 0
+
+
+def test_0041_TSTK_target_stake_counts_the_peak_open_interest_within_a_block():
+    # 0041-TSTK: the max open interest over the window counts every change, also several
+    # within one block: 70 -> 130 -> 110 inside a block gives max OI 130, not 110.
+    sim = lp_market()
+    for p in ("c", "d"):
+        sim.create_party(p)
+        sim.mint(p, "USD", 100_000)
+    sim.futures.submit_liquidity("lp1", "M", 1000, 0.001)
+    m = sim.futures.internal_market("M")
+    unit = 10**m.config.position_decimal_places
+    sim.futures.submit_order("a", "M", "buy", 70, 100)
+    sim.futures.submit_order("b", "M", "sell", 70, 100)
+    sim.forward_time(1)
+    assert sim.futures.market_state("M") == "ACTIVE" and m.open_interest() == unit * 70
+    sim.forward_time(1)  # a block with OI 70 throughout
+    sim.futures.submit_order("d", "M", "sell", 60, 100)
+    assert sim.futures.submit_order("c", "M", "buy", 60, 100, time_in_force="IOC").status == "FILLED"
+    assert m.open_interest() == unit * 130  # c opens long 60, d short 60
+    sim.futures.submit_order("b", "M", "buy", 20, 100)
+    assert sim.futures.submit_order("c", "M", "sell", 20, 100, time_in_force="IOC").status == "FILLED"
+    assert m.open_interest() == unit * 110  # c long 40; b short 50
+    # target stake = mark 100 x max OI 130 x scaling 1 x RF 0.1 = 1300 USD, within the
+    # block (the view) and after its end
+    assert sim.futures.target_stake("M") == 1300.0
+    sim.forward_time(1)
+    assert m.open_interest() == unit * 110
+    assert sim.futures.target_stake("M") == 1300.0
+
+
+def test_0041_TSTK_a_trade_counts_once_both_sides_have_moved():
+    # a long moving from a to c (c buys 30 of a's 70) leaves the open interest at 70:
+    # the target stake must not see c's new long before a's reduction (70 + 30)
+    sim = lp_market()
+    sim.create_party("c")
+    sim.mint("c", "USD", 100_000)
+    sim.futures.submit_liquidity("lp1", "M", 1000, 0.001)
+    sim.futures.submit_order("a", "M", "buy", 70, 100)
+    sim.futures.submit_order("b", "M", "sell", 70, 100)
+    sim.forward_time(1)
+    sim.forward_time(1)
+    sim.futures.submit_order("a", "M", "sell", 30, 100)
+    assert sim.futures.submit_order("c", "M", "buy", 30, 100, time_in_force="IOC").status == "FILLED"
+    assert sim.futures.positions("M") == {"a": 40.0, "b": -70.0, "c": 30.0}
+    sim.forward_time(1)
+    assert sim.futures.target_stake("M") == 700.0  # mark 100 x max OI 70 x 1 x RF 0.1

@@ -204,3 +204,30 @@ def test_settlement_price_must_be_positive_and_finite():
         with pytest.raises(ValueError):
             sim.futures.settle_market("M", bad)
     assert sim.futures.market_state("M") == "ACTIVE"  # nothing happened
+
+
+def test_network_disposal_trades_do_not_move_the_mark_price():
+    # Vega 0012-POSR-026: a disposal trade of the network party does not set the mark
+    # price. A is closed out at mark 90 (network long 2); the network then sells into
+    # MM's bid at 85, two blocks running, with no other trade: the mark stays 90.
+    sim = make_market(parties=("A", "B", "C", "D", "MM"), funds=1000, linear_slippage_factor=0,
+                      closeout={"disposal_time_step_s": 1, "disposal_fraction": 0.5,
+                                "max_fraction_consumed": 1.0, "slippage_range": 0.2})
+    sim.mint("MM", "USD", 100_000)
+    sim.burn("A", "USD", 970)
+    sim.futures.submit_order("A", "M", "buy", 2, 100)
+    sim.futures.submit_order("B", "M", "sell", 2, 100)
+    sim.forward_time(1)
+    _trade_between_c_and_d(sim, 90)  # A closed out at the mark 90: network long 2
+    assert sim.futures.position("network", "M") == 2 and sim.futures.mark_price("M") == 90
+    sim.futures.submit_order("MM", "M", "buy", 5, 85)
+    sim.futures.submit_order("MM", "M", "sell", 5, 95)
+    for left in (1, 0):
+        sim.forward_time(1)  # mark (frequency 0: every block), then disposal of 1 at 85
+        assert sim.futures.position("network", "M") == left
+    assert [t.price for t in sim.futures.trades("M") if t.trade_type == "NETWORK"] == [85, 85]
+    sim.forward_time(1)  # the next mark, after both disposal trades
+    assert sim.futures.mark_price("M") == 90
+    # an ordinary trade still sets the mark price
+    _trade_between_c_and_d(sim, 88)
+    assert sim.futures.mark_price("M") == 88

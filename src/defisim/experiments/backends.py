@@ -8,6 +8,7 @@ results whatever the backend: every run is seeded by its spec.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import socket
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -82,12 +83,55 @@ def check_address(address: str, timeout: float = 5.0) -> None:
         raise ExperimentError(f"cannot reach the Ray cluster at {address}: {exc}") from None
 
 
+#: A local Ray instance listens on loopback only (never the machine's other
+#: addresses). ``_node_ip_address="127.0.0.1"`` alone is not enough on Linux: ray.init
+#: turns a loopback address into the machine's outward one
+#: (``ray._private.services.resolve_ip_for_localhost``) unless Ray's cluster mode is off
+#: (``ray._private.ray_constants.ENABLE_RAY_CLUSTER``, read from this variable when ray
+#: is imported); with it off, the GCS, raylet and workers listen on 127.0.0.1 only.
+RAY_LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+
+
+def local_ray_init_kwargs(workers: int) -> dict[str, Any]:
+    """``ray.init`` options of a local instance with ``workers`` CPUs: bound to
+    127.0.0.1, no dashboard."""
+    return {"num_cpus": workers, "include_dashboard": False, "_node_ip_address": "127.0.0.1"}
+
+
+def init_local_ray(**kwargs: Any) -> None:
+    """``ray.init(**kwargs)`` of a new local instance that listens on 127.0.0.1 only
+    (:data:`RAY_LOOPBACK_ENV`): cluster mode is off for the call (the environment the
+    Ray processes inherit, and the flag of an already imported ray), then restored.
+    ``_node_ip_address`` defaults to 127.0.0.1; tests and local sweeps start Ray here."""
+    import ray
+    from ray._private import ray_constants
+
+    kwargs.setdefault("_node_ip_address", "127.0.0.1")
+    saved_env = {k: os.environ.get(k) for k in RAY_LOOPBACK_ENV}
+    saved_flag = getattr(ray_constants, "ENABLE_RAY_CLUSTER", None)
+    os.environ.update(RAY_LOOPBACK_ENV)
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        ray.init(**kwargs)
+    finally:
+        if saved_flag is None:
+            del ray_constants.ENABLE_RAY_CLUSTER
+        else:
+            ray_constants.ENABLE_RAY_CLUSTER = saved_flag
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def iter_ray(specs: list[RunSpec], workers: int, address: str | None) -> Iterator[dict[str, Any]]:
     """Submit ``specs`` as Ray tasks (1 CPU each) and yield results as they finish.
 
     Uses Ray as initialised by the caller if it is; else connects to ``address``
     (``"auto"``: the cluster on this machine) or starts a local instance with
-    ``workers`` CPUs, and shuts down what it started.
+    ``workers`` CPUs bound to 127.0.0.1 (:func:`init_local_ray`), and shuts down what
+    it started.
 
     Raises:
         ExperimentError: Ray not installed, or the cluster cannot be reached.
@@ -103,9 +147,12 @@ def iter_ray(specs: list[RunSpec], workers: int, address: str | None) -> Iterato
             check_address(address)
             kwargs["address"] = address
         else:
-            kwargs.update(num_cpus=workers, include_dashboard=False)
+            kwargs.update(local_ray_init_kwargs(workers))
         try:
-            ray.init(**kwargs)
+            if address is None:
+                init_local_ray(**kwargs)
+            else:
+                ray.init(**kwargs)
         except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
             where = address or "a new local instance"
             line = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)

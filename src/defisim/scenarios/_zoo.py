@@ -207,7 +207,10 @@ def noise_traders(
     p: Any, market: str, feed: ReferencePriceFeed, first_dt_s: float
 ) -> list[NoiseLimitTrader]:
     """``noise_count`` noise limit-order traders ``noise_<i>`` from ``noise_collateral``,
-    ``noise_rate_per_s``, ``noise_mean_offset_bps``, ``noise_cancel_prob``."""
+    ``noise_rate_per_s``, ``noise_mean_offset_bps``, ``noise_cancel_prob`` and, where
+    ``p`` has it, ``noise_mean_size`` (contracts; else the trader's default)."""
+    size = getattr(p, "noise_mean_size", None)
+    kw = {} if size is None else {"mean_size": size}
     return [
         NoiseLimitTrader(
             f"noise_{i}",
@@ -219,6 +222,7 @@ def noise_traders(
             mean_offset_bps=p.noise_mean_offset_bps,
             cancel_prob=p.noise_cancel_prob,
             first_dt_s=first_dt_s,
+            **kw,
         )
         for i in range(p.noise_count)
     ]

@@ -1,11 +1,12 @@
-"""``btc_futures``: a cash-settled BTC futures market traded by the first agent zoo.
+"""``btc_futures``: a cash-settled futures market (BTC by default) traded by the first
+agent zoo.
 
-One market, ``BTCUSDT-FUT``, settled in USDT (6 decimals): prices with 2 decimal
-places and a tick of 0.01 USDT, sizes with 3 position decimals (0.001 BTC), a
-log-normal risk model with BTC-like parameters, a 30-minute opening auction and
-the default fees (spec ``../shared/specs/futures-market.md``). Around a reference
-price (a CSV file such as Binance's hourly BTCUSDT klines, or a seeded GBM path)
-trade:
+One market, ``<instrument>-FUT`` (``BTCUSDT-FUT`` on the GBM path), settled in USDT
+(6 decimals): prices with 2 decimal places and a tick of 0.01 USDT, sizes with 3
+position decimals (0.001 contract), a log-normal risk model, a 30-minute opening
+auction and the default fees (spec ``../shared/specs/futures-market.md``). Around a
+reference price (a CSV file such as Binance's hourly BTCUSDT klines, or a seeded GBM
+path) trade:
 
 - an opening-auction agent (crossing orders at the reference price),
 - Avellaneda-Stoikov and symmetric market makers (quotes around the reference),
@@ -16,17 +17,28 @@ trade:
 
 At the end the market is settled at the last reference price.
 
+On a price file of another instrument: the instrument's name comes from a Binance
+kline file name (``ETHUSDT_1h.csv`` gives ``ETHUSDT-FUT``; ``instrument`` overrides),
+the risk model's ``risk_sigma`` is estimated from the file (:func:`annualised_volatility`)
+unless given, and the ``*_notional`` parameters (USDT) size orders and limits in
+contracts at the path's first price. The defaults keep the BTC sizes in contracts.
+
 Loading: the price file is read when the scenario is constructed (``__init__``
 calls :meth:`BtcFutures.prepare`), so a missing or malformed file raises
 :class:`~defisim.prices.PriceFileError` before a runner writes anything;
 ``params.step_seconds`` is resolved there too (``None`` becomes the file's
-interval, or 3600 s for the GBM path), so the runner sees the effective value.
+interval, or 3600 s for the GBM path), and so are ``risk_sigma`` and the sizes given
+in notional, so the runner sees the effective values.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from pydantic import Field
 
 from defisim.agents import (
@@ -34,11 +46,12 @@ from defisim.agents import (
     OpeningAuctionTrader,
     ReferencePriceFeed,
 )
-from defisim.prices import gbm_path
+from defisim.prices import SECONDS_PER_YEAR, gbm_path
 
 from ._reference import PriceFileParams, PriceFileReference
 from ._zoo import (
     ASSET,
+    POSITION_DECIMALS,
     create_futures_market,
     futures_market_config,
     informed_traders,
@@ -56,13 +69,54 @@ if TYPE_CHECKING:
     from defisim.prices import PricePath
     from defisim.service import Simulation
 
-MARKET_ID = "BTCUSDT-FUT"
+DEFAULT_INSTRUMENT = "BTCUSDT"
+MARKET_ID = f"{DEFAULT_INSTRUMENT}-FUT"
+"""The market on the GBM path (and on a file whose name gives no instrument)."""
 DEFAULT_GBM_STEPS = 2000
 DEFAULT_GBM_STEP_SECONDS = 3600.0
+DEFAULT_RISK_SIGMA = 0.8
+"""``risk_sigma`` of the GBM path: an annualised volatility like BTC's."""
+
+#: Notional parameters (USDT) and the contract parameters they set (at the first price).
+NOTIONAL_SIZES = {
+    "auction_notional": "auction_size",
+    "mm_order_notional": "mm_order_size",
+    "mm_max_inventory_notional": "mm_max_inventory",
+    "taker_mean_notional": "taker_mean_size",
+    "taker_max_position_notional": "taker_max_position",
+    "informed_trade_notional": "informed_trade_size",
+    "informed_position_limit_notional": "informed_position_limit",
+    "momentum_trade_notional": "momentum_trade_size",
+    "momentum_position_limit_notional": "momentum_position_limit",
+    "noise_mean_notional": "noise_mean_size",
+}
+
+# Binance kline file names: ETHUSDT_1h.csv, BTCUSDT-15m-2021-04.csv, Binance_ETHUSDT_1h.csv
+_KLINE_NAME = re.compile(r"(?:[Bb]inance[_-])?([A-Z0-9]{2,})[_-]\d+(?:s|m|h|d|w|M|mo)(?:[_-].*)?")
+
+
+def instrument_from_file(prices_file: str | None) -> str | None:
+    """The instrument of a Binance kline file name (``ETHUSDT_1h.csv`` -> ``ETHUSDT``,
+    also ``ETHUSDT-1h-2021-04.csv`` and ``Binance_ETHUSDT_1h.csv``), else ``None``."""
+    if prices_file is None:
+        return None
+    m = _KLINE_NAME.fullmatch(Path(prices_file).stem)
+    return m.group(1) if m else None
+
+
+def annualised_volatility(prices, step_seconds: float) -> float:
+    """Annualised volatility of a price path one ``step_seconds`` apart: the sample
+    standard deviation (``ddof=1``) of the log returns times ``sqrt(year / step)``, a
+    365-day year (:data:`~defisim.prices.SECONDS_PER_YEAR`, as the GBM's ``sigma``)."""
+    r = np.diff(np.log(np.asarray(prices, dtype=np.float64)))
+    if r.size < 2:
+        raise ValueError(f"cannot estimate a volatility from {r.size + 1} prices; give risk_sigma")
+    return float(np.std(r, ddof=1) * math.sqrt(SECONDS_PER_YEAR / step_seconds))
 
 
 class BtcFuturesParams(PriceFileParams, ScenarioParams):
-    """Parameters of ``btc_futures`` (money in USDT, sizes in BTC, time in seconds)."""
+    """Parameters of ``btc_futures`` (money in USDT, sizes in contracts of the
+    instrument (BTC by default), time in seconds)."""
 
     steps: int | None = Field(None, ge=1)
     """Steps to run: default the number of price rows (file) or 2,000 (GBM); capped at
@@ -81,11 +135,15 @@ class BtcFuturesParams(PriceFileParams, ScenarioParams):
     """GBM annualised volatility (365-day year)."""
 
     # market
+    instrument: str | None = Field(None, min_length=1)
+    """Instrument name; the market is ``<instrument>-FUT``. ``None``: from a Binance
+    kline file name (``ETHUSDT_1h.csv`` -> ``ETHUSDT``), else ``BTCUSDT``."""
     risk_aversion: float = Field(0.01, gt=0, lt=1)
     risk_tau: float = Field(1.0 / 365.25 / 24, ge=0)
     """Risk-model horizon in years (1 hour)."""
-    risk_sigma: float = Field(0.8, ge=0)
-    """Risk-model annualised volatility of BTC."""
+    risk_sigma: float | None = Field(None, ge=0)
+    """Risk-model annualised volatility. ``None``: estimated from the price file
+    (:func:`annualised_volatility`), 0.8 (BTC-like) on the GBM path."""
     linear_slippage_factor: float = Field(0.01, ge=0)
     maker_fee: float = Field(0.00025, ge=0, le=1)
     infrastructure_fee: float = Field(0.0005, ge=0, le=1)
@@ -94,7 +152,9 @@ class BtcFuturesParams(PriceFileParams, ScenarioParams):
 
     # opening auction agent
     auction_size: float = Field(0.5, gt=0)
-    """BTC crossed by the opening-auction agent."""
+    """Contracts crossed by the opening-auction agent."""
+    auction_notional: float | None = Field(None, gt=0)
+    """USDT crossed by the opening-auction agent (sets ``auction_size`` at the first price)."""
 
     # market makers
     as_mm_count: int = Field(1, ge=0)
@@ -105,11 +165,15 @@ class BtcFuturesParams(PriceFileParams, ScenarioParams):
     """Fill-intensity decay per fraction of the price (2000: e-fold every 5 bps)."""
     mm_horizon_s: float = Field(3600.0, ge=0)
     mm_order_size: float = Field(0.25, gt=0)
-    """BTC per quote (per level)."""
+    """Contracts per quote (per level)."""
+    mm_order_notional: float | None = Field(None, gt=0)
+    """USDT per quote (sets ``mm_order_size`` at the first price)."""
     mm_levels: int = Field(3, ge=1)
     """Quotes per side (the AS quote, then deeper levels)."""
     mm_level_spacing_bps: float = Field(10.0, ge=0)
     mm_max_inventory: float = Field(3.0, ge=0)
+    mm_max_inventory_notional: float | None = Field(None, ge=0)
+    """USDT (sets ``mm_max_inventory`` at the first price)."""
     mm_collateral: float = Field(2_000_000.0, ge=0)
 
     # takers
@@ -118,7 +182,11 @@ class BtcFuturesParams(PriceFileParams, ScenarioParams):
     """Market orders per second per taker."""
     taker_buy_prob: float = Field(0.5, ge=0, le=1)
     taker_mean_size: float = Field(0.05, gt=0)
+    taker_mean_notional: float | None = Field(None, gt=0)
+    """USDT (sets ``taker_mean_size`` at the first price)."""
     taker_max_position: float | None = 3.0
+    taker_max_position_notional: float | None = Field(None, ge=0)
+    """USDT (sets ``taker_max_position`` at the first price)."""
     taker_collateral: float = Field(1_000_000.0, ge=0)
     ps_taker_count: int = Field(2, ge=0)
     ps_taker_rate_per_s: float = Field(1 / 1800, ge=0)
@@ -129,38 +197,49 @@ class BtcFuturesParams(PriceFileParams, ScenarioParams):
     informed_lookahead: int = Field(1, ge=1)
     informed_threshold_bps: float = Field(30.0, ge=0)
     informed_trade_size: float = Field(0.1, gt=0)
+    informed_trade_notional: float | None = Field(None, gt=0)
     informed_position_limit: float = Field(1.0, ge=0)
+    informed_position_limit_notional: float | None = Field(None, ge=0)
     informed_collateral: float = Field(1_000_000.0, ge=0)
     momentum_count: int = Field(1, ge=0)
     momentum_trade_size: float = Field(0.1, gt=0)
+    momentum_trade_notional: float | None = Field(None, gt=0)
     momentum_position_limit: float = Field(0.5, ge=0)
+    momentum_position_limit_notional: float | None = Field(None, ge=0)
     momentum_collateral: float = Field(1_000_000.0, ge=0)
     noise_count: int = Field(2, ge=0)
     noise_rate_per_s: float = Field(1 / 1200, ge=0)
     noise_mean_offset_bps: float = Field(25.0, gt=0)
     noise_cancel_prob: float = Field(0.1, ge=0, le=1)
+    noise_mean_size: float = Field(0.05, gt=0)
+    """Mean size of a noise order, contracts."""
+    noise_mean_notional: float | None = Field(None, gt=0)
+    """USDT (sets ``noise_mean_size`` at the first price)."""
     noise_collateral: float = Field(500_000.0, ge=0)
 
 
 @register
 class BtcFutures(PriceFileReference, Scenario):
-    """A BTC futures market with the agent zoo trading around a reference price.
+    """A futures market (BTC by default) with the agent zoo trading around a reference price.
 
     KPIs per step (:meth:`kpis`): ``reference_price``, ``mark_price``, ``best_bid``,
     ``best_ask``, ``spread``, ``mid_price`` (USDT; NaN when absent),
-    ``open_interest`` and ``volume`` (cumulative traded size, BTC), ``trades``
+    ``open_interest`` and ``volume`` (cumulative traded size, contracts), ``trades``
     (cumulative count), ``insurance_pool`` (USDT), ``closeouts`` (cumulative),
-    ``in_auction`` (0/1), ``mm_inventory`` (sum of the market makers' positions, BTC).
+    ``in_auction`` (0/1), ``mm_inventory`` (sum of the market makers' positions, contracts).
     """
 
     name = "btc_futures"
     description = (
-        "Cash-settled BTC futures (USDT) with market makers, takers, informed, "
-        "momentum and noise traders around a reference price (CSV or GBM)."
+        "Cash-settled futures (USDT; BTC, or the price file's instrument) with market "
+        "makers, takers, informed, momentum and noise traders around a reference price "
+        "(CSV or GBM)."
     )
     Params = BtcFuturesParams
     gbm_steps = DEFAULT_GBM_STEPS
     gbm_step_seconds = DEFAULT_GBM_STEP_SECONDS
+    market_id = MARKET_ID
+    """The market, ``<instrument>-FUT`` (resolved by :meth:`prepare`)."""
 
     def __init__(self, params: BtcFuturesParams | None = None) -> None:
         super().__init__(params)
@@ -175,7 +254,42 @@ class BtcFutures(PriceFileReference, Scenario):
 
     @property
     def markets(self) -> list[str]:
-        return [MARKET_ID]
+        return [self.market_id]
+
+    def prepare(self) -> None:
+        """As :meth:`PriceFileReference.prepare`, then resolve the instrument
+        (:attr:`market_id`), ``risk_sigma`` (``None``: :func:`annualised_volatility` of
+        the file's path at its step, :data:`DEFAULT_RISK_SIGMA` on the GBM path) and
+        the contract sizes of the ``*_notional`` parameters given (notional / first
+        price of the path, rounded to the market's 0.001 lots) into ``params``.
+
+        Raises:
+            defisim.prices.PriceFileError: missing or malformed price file.
+            ValueError: a notional below half a lot at the first price.
+        """
+        if self._steps is not None:
+            return
+        super().prepare()
+        p: BtcFuturesParams = self.params  # type: ignore[assignment]
+        path = self._file_path
+        instrument = p.instrument or instrument_from_file(p.prices_file) or DEFAULT_INSTRUMENT
+        self.market_id = f"{instrument}-FUT"
+        update: dict[str, float] = {}
+        if p.risk_sigma is None:
+            update["risk_sigma"] = (DEFAULT_RISK_SIGMA if path is None
+                                    else annualised_volatility(path.prices, self.step_seconds))
+        first = float(path.prices[0]) if path is not None else p.s0
+        for notional, size in NOTIONAL_SIZES.items():
+            value = getattr(p, notional)
+            if value is None:
+                continue
+            contracts = round(value / first, POSITION_DECIMALS)
+            if value > 0 and contracts <= 0:
+                raise ValueError(f"{notional}={value:g} USDT is below one lot at the first "
+                                 f"price {first:g}")
+            update[size] = contracts
+        if update:
+            self.params = p.model_copy(update=update)
 
     def reference_path(self, sim: Simulation) -> PricePath:
         """The file's path, or a GBM path drawn from ``sim.rng("reference_price")`` with
@@ -202,10 +316,10 @@ class BtcFutures(PriceFileReference, Scenario):
     def build(self, sim: Simulation) -> list[Agent]:
         """Create USDT, the market and the agents (feed first)."""
         p: BtcFuturesParams = self.params  # type: ignore[assignment]
-        create_futures_market(sim, futures_market_config(MARKET_ID, p))
+        m = self.market_id
+        create_futures_market(sim, futures_market_config(m, p))
         feed = ReferencePriceFeed("reference", self.reference_path(sim))
         self.feed = feed
-        m = MARKET_ID
         agents: list[Agent] = [
             feed,
             OpeningAuctionTrader("auctioneer", m, feed, asset=ASSET, size=p.auction_size),
@@ -224,7 +338,8 @@ class BtcFutures(PriceFileReference, Scenario):
     # -------------------------------------------------------------------- KPIs
     def kpis(self, sim: Simulation) -> dict[str, float]:
         nan = float("nan")
-        view = sim.futures.market_view(MARKET_ID)
+        m = self.market_id
+        view = sim.futures.market_view(m)
         bid, ask = view.best_bid, view.best_ask
         mark = view.mark_price
         return {
@@ -237,13 +352,13 @@ class BtcFutures(PriceFileReference, Scenario):
             "open_interest": view.open_interest,
             "volume": view.volume,
             "trades": float(view.trades),
-            "insurance_pool": float(sim.futures.insurance_pool(MARKET_ID)),
+            "insurance_pool": float(sim.futures.insurance_pool(m)),
             "closeouts": float(view.closeouts),
             "in_auction": float(view.in_auction),
-            "mm_inventory": sum(sim.futures.position(a.name, MARKET_ID) for a in self.market_makers),
+            "mm_inventory": sum(sim.futures.position(a.name, m) for a in self.market_makers),
         }
 
     # ------------------------------------------------------------------ finish
     def finish(self, sim: Simulation) -> None:
         """Settle the market at the last reference price (cancel it if it never opened)."""
-        settle_or_terminate(sim, MARKET_ID, self.feed)
+        settle_or_terminate(sim, self.market_id, self.feed)

@@ -119,8 +119,7 @@ class CloseoutMixin:
         price = self.mark_price
         size = ps.position
         net = self.party_state(NETWORK_PARTY)
-        self._apply_position(ps, -size, price)
-        self._apply_position(net, size, price)
+        self._apply_trade(ps, net, -size, price)
         self.trade_seq += 1
         if size > 0:
             buyer, seller = NETWORK_PARTY, ps.party
@@ -134,7 +133,10 @@ class CloseoutMixin:
         c.emit(PositionClosedOut(c.block, c.now, self.market_id, ps.party, size, price, moved))
 
     def _dispose(self) -> None:
-        """The network party sends one IOC order to unwind its position (section 6)."""
+        """The network party sends one IOC order to unwind its position (section 6).
+
+        Its trades do not feed the mark price (Vega 0012-POSR-026): they set neither
+        ``last_trade_price`` nor ``traded_since_mark``."""
         net = self.parties.get(NETWORK_PARTY)
         if net is None or net.position == 0:
             return
@@ -188,8 +190,7 @@ class CloseoutMixin:
             led.transfer(self.insurance_key, self.liquidity_key, fl, "fee_liquidity")
             self._fill_passive(passive, f)
             o.remaining -= f
-            self._apply_position(net, side * f, price)
-            self._apply_position(pps, -side * f, price)
+            self._apply_trade(net, pps, side * f, price)
             self.trade_seq += 1
             fee = fm + fi + fl
             if side > 0:
@@ -197,8 +198,8 @@ class CloseoutMixin:
             else:
                 args = (passive.party, NETWORK_PARTY, side, passive.order_id, o.order_id, TradeType.NETWORK, 0, fee)
             self._trade(self.trade_seq, price, f, *args)
-            self.last_trade_price = price
-            self.traded_since_mark = True
+            # no last_trade_price / traded_since_mark: a disposal trade does not move
+            # the mark price (Vega 0012-POSR-026)
             self.volume_traded += f
             if self.monitor is not None:
                 self.monitor.record_trade(c.now, price, f)

@@ -141,7 +141,8 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
         self.oracle_price = 0
         self._min_auction_ns = int(config.min_auction_duration_s * NS)
         self.pegs: dict[int, Order] = {}  # live pegged orders in entry order
-        self._open_interest = 0  # sum of long positions, maintained by _apply_position
+        self._open_interest = 0  # sum of long positions, maintained by _apply_trade
+        self._oi_peak = 0  # max open interest since it was last recorded (0041-TSTK)
         self._margin_errors: list[str] = []  # from the last margin update (invariant checks)
         self._peg_refs: tuple[int | None, int | None] | None = None  # references last priced at
         cp = config.closeout
@@ -712,8 +713,7 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
                     self._pay(ps, fl, from_g, self.liquidity_key, "fee_liquidity")
             self._fill_passive(passive, f)
             o.remaining -= f
-            self._apply_position(ps, side * f, price)
-            self._apply_position(pps, -side * f, price)
+            self._apply_trade(ps, pps, side * f, price)
             self.trade_seq += 1
             if side > 0:
                 buyer, seller, bo, so, bf, sf = o.party, passive.party, o.order_id, passive.order_id, total, 0
@@ -736,11 +736,22 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
         if amount - g:
             self.ledger.transfer(ps.margin_key, dest, amount - g, kind)
 
-    def _apply_position(self, ps: PartyState, q: int, price: int) -> None:
-        old = ps.position
+    def _apply_trade(self, ps: PartyState, other: PartyState, q: int, price: int) -> None:
+        """``ps`` trades ``q`` (signed, positive: ``ps`` buys) with ``other`` at ``price``.
+
+        Keeps the open interest and its peak since it was last recorded: the target
+        stake counts the open interest after every trade (0041-TSTK; core records it
+        after each trade's position update), so the peak is taken once both sides
+        have moved, never between them."""
+        a, b = ps.position, other.position
         ps.trade(q, price)
-        new = ps.position
-        self._open_interest += (new if new > 0 else 0) - (old if old > 0 else 0)
+        other.trade(-q, price)
+        a2, b2 = ps.position, other.position
+        oi = (self._open_interest + (a2 if a2 > 0 else 0) - (a if a > 0 else 0)
+              + (b2 if b2 > 0 else 0) - (b if b > 0 else 0))
+        self._open_interest = oi
+        if oi > self._oi_peak:
+            self._oi_peak = oi
 
     def _after_trades(self, ps: PartyState, fills) -> None:
         """Margin update of the aggressor and every passive party of a trade."""
@@ -1249,8 +1260,7 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
                 fi, fl = self.fees.auction_half(f, price)
                 bf = self._pay_fees_up_to(bps, fi, fl)
                 sf = self._pay_fees_up_to(sps, fi, fl)
-            self._apply_position(bps, f, price)
-            self._apply_position(sps, -f, price)
+            self._apply_trade(bps, sps, f, price)
             touched[b.party] = bps
             touched[s.party] = sps
             self.trade_seq += 1

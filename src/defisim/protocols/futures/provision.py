@@ -107,10 +107,24 @@ class ProvisionMixin:
         """The opening auction ended: commitments made in it are live; choose the fee."""
         now = self.chain.now
         self.liquidity.start(now)
-        self.liquidity.record_open_interest(now, self.open_interest())
+        self._lp_record_open_interest()
         self._lp_set_fee_factor()
 
+    def _lp_record_open_interest(self) -> None:
+        """Record the open interest for the target stake: the peak since the last record,
+        then the current value. Vega 0041-TSTK takes the max open interest of every change
+        in the window, also several changes within one block (70 -> 130 -> 110 counts 130);
+        the market keeps that peak as trades change positions (``_apply_trade``). Records
+        happen within the block of the peak, so the block's time stands for its time."""
+        now = self.chain.now
+        oi = self._open_interest
+        if self._oi_peak > oi:
+            self.liquidity.record_open_interest(now, self._oi_peak)
+        self.liquidity.record_open_interest(now, oi)
+        self._oi_peak = oi
+
     def _lp_target_stake(self) -> int:
+        self._lp_record_open_interest()  # changes made earlier in this block count too
         price = self.mark_price or self.indicative()[0]
         rf = self.risk_factors
         return self.liquidity.target_stake(self.chain.now, price, rf.long, rf.short)
@@ -123,7 +137,7 @@ class ProvisionMixin:
         """Measure the LPs on the book and end the epoch when it is due."""
         eng = self.liquidity
         now = self.chain.now
-        eng.record_open_interest(now, self.open_interest())
+        self._lp_record_open_interest()
         if not eng.parties():
             if eng.epoch_due(now):
                 self._lp_end_epoch()
