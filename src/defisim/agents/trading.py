@@ -18,6 +18,7 @@ import numpy as np
 from .base import Agent
 
 if TYPE_CHECKING:
+    from defisim.numeric import UnitConverter
     from defisim.protocols.futures import OrderResult
     from defisim.service import Simulation
 
@@ -62,6 +63,8 @@ def draw_size(
     )
 
 
+_SIDE_SIGN = {"buy": 1, "b": 1, "bid": 1, "long": 1, "sell": -1, "s": -1, "ask": -1, "short": -1}
+
 class MarketAgent(Agent):
     """An agent with a party and collateral in one futures market.
 
@@ -90,6 +93,7 @@ class MarketAgent(Agent):
         self.rejections = 0
         self._lot = 0.0
         self._tick = 0.0
+        self._units: UnitConverter | None = None  # the market's, from initialise
 
     @property
     def party(self) -> str:
@@ -106,8 +110,10 @@ class MarketAgent(Agent):
             sim.create_party(self.name)
         if self.collateral > 0:
             sim.mint(self.name, self.asset, self.collateral)
-        self._lot = 1.0 / sim.futures.units(self.market).size_factor
-        self._tick = sim.futures.tick_size(self.market)
+        units = sim.futures.units(self.market)  # a plain value: rounds with no round trip
+        self._units = units
+        self._lot = 1.0 / units.size_factor
+        self._tick = units.tick_size
 
     # ------------------------------------------------------------- helpers
     @staticmethod
@@ -117,7 +123,8 @@ class MarketAgent(Agent):
 
     def size(self, sim: Simulation, size: float) -> float:
         """``size`` rounded down to the market's position decimals (0 if below one lot)."""
-        return sim.futures.round_size(self.market, max(size, 0.0))
+        u = self._units or sim.futures.units(self.market)
+        return u.round_size(max(size, 0.0))
 
     def send(
         self, sim: Simulation, side: str, size: float, price: float | None = None, **kwargs
@@ -131,8 +138,10 @@ class MarketAgent(Agent):
         size = self.size(sim, size)
         if size <= 0:
             return None
-        if price is not None:
-            price = sim.futures.round_price(self.market, price, side)
+        if price is not None:  # down for buys, up for sells (Simulation's side words)
+            u = self._units or sim.futures.units(self.market)
+            price = u.round_price(price, _SIDE_SIGN.get(side, 0) if isinstance(side, str) else
+                                  (side if side in (1, -1) else 0))
         res = sim.futures.submit_order(self.name, self.market, side, size, price, **kwargs)
         self.orders_sent += 1
         if not res.accepted:

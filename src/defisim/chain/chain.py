@@ -116,6 +116,9 @@ class Chain:
         self.receipts: dict[int, Receipt] = {}
         self._receipt_blocks: deque[list[int]] = deque()
         self._bundle_seq = 0
+        self.direct = execution == "immediate" and not record_transactions
+        """True when a call may run its handler directly (immediate mode, no
+        transaction log): the same execution without building a Transaction."""
         if execution == "mempool":
             self.mempool = Mempool(ordering, self.rng.generator("mempool:order"))
             if fee_market is None and ordering == "priority":

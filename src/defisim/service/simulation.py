@@ -153,6 +153,8 @@ class Simulation:
         facade_factory = PROTOCOLS.get(protocol.name, (None, None))[1]
         facade = facade_factory(self, protocol) if facade_factory is not None else protocol
         self._facades[protocol.name] = facade
+        # an instance attribute: ``sim.futures`` is on every agent's hot path
+        setattr(self, protocol.name, facade)
         return facade
 
     def __getattr__(self, name: str) -> Any:
