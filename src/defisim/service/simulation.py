@@ -74,21 +74,6 @@ class AccountView:
     balance_raw: int
 
 
-def _side(side: Any) -> int:
-    if isinstance(side, str):
-        s = side.strip().lower()
-        if s in ("buy", "b", "bid", "long"):
-            return 1
-        if s in ("sell", "s", "ask", "short"):
-            return -1
-        return 0
-    try:
-        v = int(side)
-    except (TypeError, ValueError):
-        return 0
-    return v if v in (1, -1) else 0
-
-
 class Simulation:
     """A deterministic simulation: a :class:`~defisim.chain.Chain` and its protocols.
 
