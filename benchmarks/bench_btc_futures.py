@@ -9,8 +9,9 @@ so that peak memory is that configuration's own:
 - ``recorded``: the full run folder (DuckDB tables, no plots), invariants on (what
   ``defisim run`` does, minus plotting).
 
-Prints steps/s, orders/s (distinct orders submitted per wall second), trades and
-peak resident memory. Usage::
+Prints steps/s, orders/s (distinct orders submitted per wall second), trades, wall
+and CPU seconds (CPU is the figure to compare on a shared machine) and peak
+resident memory. Usage::
 
     .venv/bin/python benchmarks/bench_btc_futures.py [--steps 10000] [--seed 1] [--prices FILE]
 """
@@ -23,6 +24,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 CONFIGS = {
@@ -42,8 +44,10 @@ def run_one(config: str, steps: int, seed: int, prices: str | None) -> dict:
         params["prices_file"] = prices
     scenario = cls(cls.Params(**params))
     with tempfile.TemporaryDirectory() as tmp:
+        c0 = time.process_time()
         res = run_scenario(scenario, seed=seed, out_dir=Path(tmp) / "run", progress=False,
                            **CONFIGS[config])
+        cpu = time.process_time() - c0
         if res.error:
             raise SystemExit(f"run failed: {res.error}")
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -51,6 +55,7 @@ def run_one(config: str, steps: int, seed: int, prices: str | None) -> dict:
             "config": config,
             "steps": res.steps,
             "wall_s": res.wall_s,
+            "cpu_s": cpu,
             "steps_per_s": res.steps / res.wall_s,
             "orders": res.orders,
             "orders_per_s": res.orders / res.wall_s,
@@ -72,7 +77,7 @@ def main() -> None:
     print(f"btc_futures, {args.steps} steps, seed {args.seed}, "
           f"prices: {args.prices or 'seeded GBM'}")
     print(f"{'config':<10}{'steps/s':>10}{'orders/s':>11}{'orders':>10}{'trades':>10}"
-          f"{'wall s':>9}{'peak MB':>9}")
+          f"{'wall s':>9}{'CPU s':>9}{'peak MB':>9}")
     for config in CONFIGS:
         cmd = [sys.executable, __file__, "--config", config, "--steps", str(args.steps),
                "--seed", str(args.seed)] + (["--prices", args.prices] if args.prices else [])
@@ -82,7 +87,7 @@ def main() -> None:
             continue
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"{config:<10}{r['steps_per_s']:>10.0f}{r['orders_per_s']:>11.0f}{r['orders']:>10}"
-              f"{r['trades']:>10}{r['wall_s']:>9.1f}{r['peak_rss_mb']:>9.0f}")
+              f"{r['trades']:>10}{r['wall_s']:>9.1f}{r['cpu_s']:>9.1f}{r['peak_rss_mb']:>9.0f}")
 
 
 if __name__ == "__main__":
