@@ -5,12 +5,15 @@ hour per step, random actions), prints:
 
 - env build time: the first construction (scenario build, warm-up, snapshot);
 - reset time: mean, median and p95 over 50 resets (unpickling the snapshot, reseeding);
-- single-env steps/s (a ``TradingEnv``, resets included when episodes end);
-- vectorised steps/s (a ``SyncVectorEnv`` of K copies: total env steps per second);
+- single-env steps per CPU second (a ``TradingEnv``, resets included when episodes end);
+- vectorised steps per CPU second (a ``SyncVectorEnv`` of K copies: total env steps);
 - the same with a lighter background (one quote level per maker, one noise trader),
   and with one-minute steps, to show what the background agents cost: most of a
   step is theirs;
-- the PettingZoo env's steps/s with 3 learners (two quoting makers and a taker).
+- the PettingZoo env's steps per CPU second with 3 learners (two quoting makers and a taker).
+
+Rates are per CPU second (``time.process_time``), which a shared machine disturbs far
+less than wall time; build and reset times are wall times.
 
 Usage::
 
@@ -55,20 +58,20 @@ def bench_build_reset(params: dict, resets: int = 50) -> dict:
 
 
 def single_loop(env, steps: int) -> float:
-    """Random actions for ``steps`` env steps (resetting at episode ends); steps/s."""
+    """Random actions for ``steps`` env steps (resetting at episode ends); steps per CPU second."""
     env.action_space.seed(0)
     actions = [env.action_space.sample() for _ in range(steps)]
     env.reset(seed=0)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     for a in actions:
         _, _, term, trunc, _ = env.step(a)
         if term or trunc:
             env.reset()
-    return steps / (time.perf_counter() - t0)
+    return steps / (time.process_time() - t0)
 
 
 def vector_rate(params: dict, num_envs: int, steps: int) -> float:
-    """Total env steps per second of a SyncVectorEnv of ``num_envs`` copies."""
+    """Total env steps per CPU second of a SyncVectorEnv of ``num_envs`` copies."""
     from defisim.envs import make_vector_env
 
     venv = make_vector_env(num_envs, scenario_params=params)
@@ -76,16 +79,16 @@ def vector_rate(params: dict, num_envs: int, steps: int) -> float:
     venv.action_space.seed(0)
     rounds = max(1, steps // num_envs)
     actions = [venv.action_space.sample() for _ in range(rounds)]
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     for a in actions:
         venv.step(a)
-    rate = rounds * num_envs / (time.perf_counter() - t0)
+    rate = rounds * num_envs / (time.process_time() - t0)
     venv.close()
     return rate
 
 
 def multi_rate(steps: int) -> float:
-    """Env steps per second of the PettingZoo env with 3 learners."""
+    """Env steps per CPU second of the PettingZoo env with 3 learners."""
     from defisim.envs import MultiAgentTradingEnv
 
     env = MultiAgentTradingEnv(learners={
@@ -96,12 +99,12 @@ def multi_rate(steps: int) -> float:
     for i, name in enumerate(env.possible_agents):
         env.action_space(name).seed(i)
     env.reset(seed=0)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     for _ in range(steps):
         if not env.agents:
             env.reset()
         env.step({a: env.action_space(a).sample() for a in env.agents})
-    return steps / (time.perf_counter() - t0)
+    return steps / (time.process_time() - t0)
 
 
 def main() -> None:
@@ -119,7 +122,7 @@ def main() -> None:
     print(f"defisim.envs on btc_futures: {args.steps} env steps per measurement, "
           f"{args.num_envs} vector copies, random actions (import {import_s:.2f} s)")
     print(f"{'background':<34}{'build s':>8}{'reset ms':>10}{'p50':>6}{'p95':>6}{'snap KB':>9}"
-          f"{'single/s':>10}{'vector/s':>10}")
+          f"{'single/cpu-s':>13}{'vector/cpu-s':>13}")
     default_env = None
     for label, params in (("default (3 levels, 2 noise)", {}),
                           ("light (mm_levels 1, noise_count 1)", LIGHT),
@@ -131,9 +134,9 @@ def main() -> None:
         if default_env is None:
             default_env = r["env"]
         print(f"{label:<34}{r['build_s']:>8.3f}{r['reset_ms']:>10.2f}{r['reset_p50_ms']:>6.2f}"
-              f"{r['reset_p95_ms']:>6.2f}{r['snapshot_kb']:>9.0f}{single:>10.0f}{vec:>10.0f}")
+              f"{r['reset_p95_ms']:>6.2f}{r['snapshot_kb']:>9.0f}{single:>13.0f}{vec:>13.0f}")
     multi = multi_rate(max(1, args.steps // 2))
-    print(f"PettingZoo, 3 learners (2 quoting makers + taker): {multi:.0f} steps/s "
+    print(f"PettingZoo, 3 learners (2 quoting makers + taker): {multi:.0f} steps/CPU-s "
           f"({3 * multi:.0f} learner-steps/s)")
     print(COMPARISON)
 

@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 CONFIGS = {
@@ -47,9 +48,11 @@ def run_one(config: str, steps: int, seed: int) -> dict:
     cls = get_scenario("market_crash")
     scenario = cls(cls.Params(steps=steps))
     with tempfile.TemporaryDirectory() as tmp:
+        c0 = time.process_time()
         res = run_scenario(
             scenario, seed=seed, out_dir=Path(tmp) / "run", progress=False, **CONFIGS[config]
         )
+        cpu = time.process_time() - c0
         if res.error:
             raise SystemExit(f"run failed: {res.error}")
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -57,6 +60,7 @@ def run_one(config: str, steps: int, seed: int) -> dict:
             "config": config,
             "steps": res.steps,
             "wall_s": res.wall_s,
+            "cpu_s": cpu,
             "steps_per_s": res.steps / res.wall_s,
             "orders": res.orders,
             "orders_per_s": res.orders / res.wall_s,
@@ -83,7 +87,7 @@ def main() -> None:
     )
     print(
         f"{'config':<10}{'steps/s':>10}{'orders/s':>11}{'orders':>9}{'trades':>8}"
-        f"{'auctions':>9}{'closeouts':>10}{'wall s':>8}{'peak MB':>9}"
+        f"{'auctions':>9}{'closeouts':>10}{'wall s':>8}{'CPU s':>8}{'peak MB':>9}"
     )
     for config in CONFIGS:
         runs = []
@@ -112,7 +116,7 @@ def main() -> None:
         print(
             f"{config:<10}{med('steps_per_s'):>10.0f}{med('orders_per_s'):>11.0f}"
             f"{med('orders'):>9.0f}{med('trades'):>8.0f}{med('auctions'):>9.0f}"
-            f"{med('closeouts'):>10.0f}{med('wall_s'):>8.2f}{med('peak_rss_mb'):>9.0f}"
+            f"{med('closeouts'):>10.0f}{med('wall_s'):>8.2f}{med('cpu_s'):>8.2f}{med('peak_rss_mb'):>9.0f}"
         )
 
 
