@@ -531,6 +531,7 @@ def test_lp_competition_fee_factor_by_marginal_cost(lp_run):
 
 
 # ---------------------------------------------------------------------- plots
+@pytest.mark.slow
 def test_mechanics_plot_is_drawn_only_with_mechanics(tmp_path):
     from defisim.runner.plots import run_figures
 

@@ -39,7 +39,7 @@ def _dated_csv(path, n=90):
 def _btc(tmp_path, name, **params):
     cls = get_scenario("btc_futures")
     sc = cls(cls.Params(**params))
-    res = run_scenario(sc, seed=1, out_dir=tmp_path / name, progress=False, plots=True)
+    res = run_scenario(sc, seed=1, out_dir=tmp_path / name, progress=False)
     assert res.error is None and res.plot_error is None
     return res.out_dir
 
@@ -173,7 +173,7 @@ def test_no_curve_is_drawn_twice(dated_figures):
 
 
 def test_an_undated_run_has_elapsed_time_and_stale_files_go(tmp_path):
-    out = _btc(tmp_path, "gbm", steps=60)
+    out = _btc(tmp_path, "gbm", steps=30)
     assert json.loads((out / "params.json").read_text())["time_origin_utc"] is None
     (out / "mechanics.png").write_bytes(b"old")
     figures = run_figures(out)
