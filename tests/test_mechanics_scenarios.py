@@ -531,11 +531,25 @@ def test_lp_competition_fee_factor_by_marginal_cost(lp_run):
 
 
 # ---------------------------------------------------------------------- plots
+@pytest.mark.slow
 def test_mechanics_plot_is_drawn_only_with_mechanics(tmp_path):
+    from defisim.runner.plots import run_figures
+
     sc = MarketCrash(MarketCrash.Params(steps=800))
     res = run_scenario(sc, seed=1, out_dir=tmp_path / "crash", progress=False, plots=True)
     assert res.error is None and res.plot_error is None
-    assert "mechanics.png" in res.plots and (tmp_path / "crash" / "mechanics.png").stat().st_size
+    # auctions and closeouts are on the price panel, the pool and socialised losses
+    # with the margins: no stake or funding, so no mechanics.png
+    assert "mechanics.png" not in res.plots
+    figs = run_figures(tmp_path / "crash")
+    labels = [t.get_text() for t in figs["prices.png"].axes[0].get_legend().get_texts()]
+    assert any(x.startswith("price-monitoring auction (") for x in labels)
+    assert any(x.startswith("closeout (") for x in labels)
+    titles = [ax.get_title() for ax in figs["margins_insurance.png"].axes]
+    assert any("losses socialised" in t for t in titles)
+    sc = get_scenario("lp_competition")(get_scenario("lp_competition").Params(steps=30))
+    res = run_scenario(sc, seed=1, out_dir=tmp_path / "lp", progress=False, plots=True)
+    assert res.plot_error is None and "mechanics.png" in res.plots
     sc = get_scenario("btc_futures")(get_scenario("btc_futures").Params(steps=20))
     res = run_scenario(sc, seed=1, out_dir=tmp_path / "btc", progress=False, plots=True)
     assert res.plot_error is None and "prices.png" in res.plots

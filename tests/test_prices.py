@@ -405,6 +405,9 @@ def test_load_step_path_rows_resampling_and_start_row(tmp_path):
     path, step = load_step_path(f, 3600)
     assert list(path.prices) == [10, 11, 11, 13, 14]  # resampled: the gap holds 11
     path, _ = load_step_path(f, start_row=2)
-    assert list(path.prices) == [13, 14] and path.start is None
+    assert list(path.prices) == [13, 14]
+    assert path.start == datetime(2024, 1, 1, 3, tzinfo=UTC)  # the date of the row kept
+    path, _ = load_step_path(f, 3600, start_row=2)
+    assert list(path.prices) == [11, 13, 14] and path.start == datetime(2024, 1, 1, 2, tzinfo=UTC)
     with pytest.raises(ValueError, match="start_row 3"):
         load_step_path(f, start_row=3)

@@ -416,16 +416,20 @@ def load_step_path(
     if step_seconds is None:
         step = loaded.interval_s
         prices = loaded.prices
+        times = loaded.times_s
         how = f"one row per {step:g} s step"
     else:
         step = float(step_seconds)
         prices = loaded.resample(step).prices
+        times = np.arange(len(prices)) * step
         how = f"resampled every {step:g} s"
+    start = loaded.start
     if start_row:
         prices = prices[start_row:]
         how = f"rows from {start_row}, {how}"
+        if start is not None and start_row < len(times):
+            start = start + timedelta(seconds=float(times[start_row]))
     if len(prices) < 2:
         raise ValueError(f"start_row {start_row} leaves {len(prices)} rows of {path}")
-    grid = PricePath(np.arange(len(prices)) * step, prices,
-                     loaded.start if not start_row else None, f"{loaded.source} ({how})")
+    grid = PricePath(np.arange(len(prices)) * step, prices, start, f"{loaded.source} ({how})")
     return grid, step

@@ -1,31 +1,47 @@
-"""PNG plots of a run, drawn from its ``run.duckdb`` alone (``defisim plot RUN_DIR``).
+"""PNG plots of a run, drawn from its ``run.duckdb`` (``defisim plot RUN_DIR``).
+
+Every figure reads the same way:
+
+- **Time** on the x axis: dates (UTC, :class:`~matplotlib.dates.ConciseDateFormatter`)
+  when the run's inputs are dated (``time_origin_utc`` in ``params.json``: a run on
+  a price file with timestamps), else elapsed time with its unit (``elapsed time
+  (hours)``).
+- **Units** on every y axis: prices in the market's settlement asset (``price
+  (USDT)``), sizes in contracts, money in the settlement asset, counts, fractions;
+  the assets come from the run's ``AssetCreated`` / ``MarketCreated`` events, the
+  units of scenario KPIs from their names (:func:`kpi_unit`).
+- **One style per party** in every panel of every figure of the run
+  (:func:`party_styles`: sorted names over a 20-colour palette, then line styles),
+  named once per figure in a shared legend on the right.
+- **No repeated panels**: each curve is drawn once, in one place.
 
 Files (each only when its tables have rows):
 
-- ``prices.png``: per market, mark price, best bid and ask, and the scenario KPI
-  ``reference_price`` when there is one (then also a panel of mark minus
-  reference).
+- ``prices.png``: per market, the mark price (bucket mean, min-max shaded), the
+  scenario KPI ``reference_price`` when there is one, auctions shaded (opening in
+  grey, price monitoring in orange) and closeouts marked; then a panel of mark
+  minus reference.
 - ``spread_depth.png``: per market, the spread, and the volume at the top of the
   book and within the recorded depth levels.
-- ``positions_pnl.png``: position and PnL of every party over time.
-- ``margins_insurance.png``: margin balance of every party, and each market's
-  insurance pool.
-- ``kpis.png``: every scenario KPI, a grid of small panels.
-- ``mechanics.png``: per market with any of them, the market mechanics: the mark
-  (and reference) price with price-monitoring auctions shaded
-  (``AuctionStarted`` to ``AuctionEnded`` events) and closeouts marked
-  (``PositionClosedOut``); the insurance pool, open interest and cumulative
-  socialised losses (``LossSocialised``); target vs supplied stake (KPIs
-  ``target_stake`` / ``supplied_stake``); funding payments per contract
-  (``FundingPeriodEnded``). Drawn when the run has auctions, closeouts,
-  socialised losses, stake KPIs or funding periods.
+- ``positions_pnl.png``: the position of every party (a panel per market), and its
+  PnL (a panel per settlement asset: PnL is per party and asset, not per market).
+- ``margins_insurance.png``: the margin account of every party (a panel per
+  market), and per market the insurance pool, the cumulative socialised losses
+  (``LossSocialised`` events) and the open interest.
+- ``kpis.png``: the scenario KPIs not drawn in another figure (prices, spread,
+  insurance pool, open interest, ... are left out when the run has markets),
+  KPIs with identical series share one panel, and constant ones are listed
+  under the grid instead of drawn.
+- ``mechanics.png``: per market with any of them: target vs supplied liquidity
+  stake (KPIs ``target_stake`` / ``supplied_stake``) and funding payments per
+  contract (``FundingPeriodEnded``).
 
 Long runs are reduced for drawing to at most about :data:`MAX_POINTS` points per
 line: book and KPI series are averaged over buckets of ``k`` consecutive steps,
 with the bucket's min-max range shaded; positions, PnL and margins (step
 functions) take every ``k``-th step and the last one. Matplotlib is used through
 :class:`matplotlib.figure.Figure` with the Agg canvas, so no global backend is
-changed.
+changed. :func:`run_figures` returns the figures without saving them.
 """
 
 from __future__ import annotations
@@ -34,20 +50,37 @@ import json
 import math
 import os
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+from matplotlib import colormaps
+from matplotlib import dates as mdates
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from defisim.store import open_store
 
+FILES = (
+    "prices.png",
+    "spread_depth.png",
+    "positions_pnl.png",
+    "margins_insurance.png",
+    "kpis.png",
+    "mechanics.png",
+)
+"""The files :func:`plot_run` may write (it removes those of them it does not)."""
 MAX_POINTS = 2000
 """Most points drawn per line (about)."""
-MAX_LEGEND = 12
-"""Parties named in a legend at most (the largest by final |value|)."""
+MAX_STYLED = 40
+"""Parties drawn with their own colour and line style at most; the others (the
+least active, by peak |position| then name) are thin grey lines."""
 MAX_KPI_PANELS = 48
-"""Scenario KPIs drawn at most (alphabetical order)."""
+"""Scenario KPI panels drawn at most (alphabetical order)."""
+MAX_SPANS = 1500
+"""Auction spans shaded at most per panel (nearby ones are merged beyond that)."""
 
 _X_UNITS = (
     (3 * 86400, 86400.0, "days"),
@@ -56,9 +89,192 @@ _X_UNITS = (
     (0, 1.0, "seconds"),
 )
 
+_tab20 = colormaps["tab20"].colors
+PALETTE: tuple = tuple(_tab20[0::2]) + tuple(_tab20[1::2])
+"""Party colours: the 10 strong tab20 colours, then their 10 light variants."""
+LINESTYLES = ("-", "--", ":", "-.")
+"""Line styles for parties beyond the palette (party ``i``: ``LINESTYLES[i // 20]``)."""
+OTHER_STYLE = {"color": "0.7", "ls": "-", "lw": 0.5}
+"""Style of the parties beyond :data:`MAX_STYLED`."""
+
 
 class PlotError(Exception):
     """The run folder has no readable ``run.duckdb``."""
+
+
+# ------------------------------------------------------------------ styles, units
+def party_styles(
+    parties: Iterable[str],
+    activity: Mapping[str, float] | None = None,
+    max_styled: int = MAX_STYLED,
+) -> dict[str, dict]:
+    """The line style of every party, the same in every panel and figure of a run.
+
+    The parties kept (all of them, or the ``max_styled`` with the largest
+    ``activity``, ties by name) are sorted by name; the ``i``-th gets colour
+    ``PALETTE[i % 20]`` and line style ``LINESTYLES[i // 20 % 4]``. The others get
+    :data:`OTHER_STYLE` (and ``"other": True``).
+
+    Returns:
+        ``{party: {"color": ..., "ls": ..., "lw": ...}}`` (matplotlib keywords,
+        plus ``"other"``).
+    """
+    names = sorted(set(parties))
+    if len(names) > max_styled:
+        act = activity or {}
+        keep = set(sorted(names, key=lambda n: (-act.get(n, 0.0), n))[:max_styled])
+    else:
+        keep = set(names)
+    out: dict[str, dict] = {}
+    i = 0
+    for n in names:
+        if n in keep:
+            out[n] = {
+                "color": PALETTE[i % len(PALETTE)],
+                "ls": LINESTYLES[(i // len(PALETTE)) % len(LINESTYLES)],
+                "lw": 0.9,
+                "other": False,
+            }
+            i += 1
+        else:
+            out[n] = dict(OTHER_STYLE, other=True)
+    return out
+
+
+_PRICE_KPIS = {
+    "reference_price",
+    "mark_price",
+    "best_bid",
+    "best_ask",
+    "mid_price",
+    "mid",
+    "fundamental",
+    "oracle_price",
+    "basis",
+    "spread",
+    "mm_bid",
+    "mm_ask",
+    "mm_quoted_spread",
+}
+_PER_CONTRACT = {"funding_payment", "funding_cumulative", "funding_estimate"}
+_FRACTION = ("rate", "factor", "return", "drawdown", "fraction", "share", "capital")
+_CONTRACTS = ("inventory", "position", "volume", "exposure", "interest")
+_MONEY = (
+    "pnl",
+    "pool",
+    "loss",
+    "stake",
+    "fees",
+    "bond",
+    "slashed",
+    "peak",
+    "end",
+    "collateral",
+    "equity",
+    "margin",
+    "paid",
+    "balance",
+)
+_COUNTS = (
+    "trades",
+    "closeouts",
+    "auctions",
+    "orders",
+    "rejections",
+    "fills",
+    "epochs",
+    "periods",
+    "extensions",
+    "slashes",
+    "socialisations",
+    "crashes",
+    "transactions",
+    "accepted",
+    "rejected",
+    "open",
+    "out",
+    "trading",
+    "closed",
+    "enacted",
+)
+
+
+def kpi_unit(name: str, price_unit: str, money_unit: str, assets: Iterable[str] = ()) -> str:
+    """The unit of a scenario KPI, from its name (the axis label of its panel).
+
+    ``*_pct``: %, ``*_bps``: bps, ``*_s``: s, ``in_auction``: 0/1; prices and
+    spreads (``mark_price``, ``best_bid``, ``basis``, ...): ``price_unit``; funding
+    payments: ``price_unit`` per contract; ``*_rate``, ``*_factor``, returns,
+    drawdowns: fraction; inventories, positions, volumes, exposures, open interest:
+    contracts; PnL, pools, losses, stakes, fees, bonds, margins: ``money_unit``;
+    counts of trades, closeouts, orders, ...: count; a name ending with an asset
+    (``granter_OCEAN``): that asset. A ``.MARKET`` or ``lp_x.`` part is ignored
+    for the choice (``orders.LOAD-0``, ``lp_cheap.bond``). Otherwise ``"value"``.
+    """
+    assets = set(assets)
+    parts = name.split(".")
+    base = parts[-1] if len(parts) > 1 and parts[-1].islower() else parts[0]
+    tokens = base.split("_")
+    last = tokens[-1]
+    if last in assets:
+        return last
+    if last == "pct":
+        return "%"
+    if last == "bps":
+        return "bps"
+    if last == "s" and len(tokens) > 1:
+        return "s"
+    if base == "in_auction":
+        return "0 / 1"
+    if base in _PRICE_KPIS or last in ("price", "bid", "ask", "spread", "basis"):
+        return price_unit
+    if base in _PER_CONTRACT:
+        return f"{price_unit} per contract"
+    if last in _FRACTION or base.endswith("on_book"):
+        return "fraction"
+    if last in _CONTRACTS:
+        return "contracts"
+    if last in _MONEY:
+        return money_unit
+    if last in _COUNTS:
+        return "count"
+    return "value"
+
+
+class _Time:
+    """The x axis: dates from ``origin`` (UTC), or elapsed time in a unit fitting ``span_s``."""
+
+    def __init__(self, origin: datetime | None, span_s: float) -> None:
+        self.origin = origin
+        if origin is not None:
+            self.scale = 1.0 / 86400.0
+            self.offset = float(mdates.date2num(origin))
+            self.label = "time (UTC)"
+        else:
+            div, unit = _x_unit(span_s)
+            self.scale = 1.0 / div
+            self.offset = 0.0
+            self.label = f"elapsed time ({unit})"
+
+    def x(self, seconds) -> np.ndarray:
+        """Seconds since the run's start as x values."""
+        return self.offset + np.asarray(seconds, dtype=float) * self.scale
+
+    def width(self, seconds) -> np.ndarray:
+        """A duration in seconds as an x distance."""
+        return np.asarray(seconds, dtype=float) * self.scale
+
+    def format(self, ax, label: bool = True, ticks: bool = True) -> None:
+        """Date locator and formatter (dated runs); the x label when ``label``; no
+        tick labels unless ``ticks`` (a panel sharing the x axis of the one below)."""
+        if self.origin is not None:
+            loc = mdates.AutoDateLocator()
+            ax.xaxis.set_major_locator(loc)
+            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+        if label:
+            ax.set_xlabel(self.label)
+        if not ticks:
+            ax.tick_params(labelbottom=False)
 
 
 def _x_unit(span_s: float) -> tuple[float, str]:
@@ -137,38 +353,108 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def _legend(ax, n: int) -> None:
-    if 0 < n <= MAX_LEGEND:
-        ax.legend(fontsize=7, loc="best")
+# ------------------------------------------------------------------ the run
+class _Ctx:
+    """What every figure of one run shares: time axis, units, party styles, events."""
+
+    def __init__(self, run: _Run, origin: datetime | None) -> None:
+        self.run = run
+        span = 0.0
+        if "kpis" in run.tables:
+            span = float(run.q("SELECT max(time_s) FROM kpis")[0][0] or 0.0)
+        if "book_top" in run.tables:
+            span = max(span, (run.q("SELECT max(time_ns) FROM book_top")[0][0] or 0) / 1e9)
+        self.span_s = span
+        self.time = _Time(origin, span)
+        self.markets: list[str] = []
+        if run.count("book_top"):
+            self.markets = [
+                r[0] for r in run.q("SELECT DISTINCT market FROM book_top ORDER BY market")
+            ]
+        self.ref_where = "market IS NULL AND name = 'reference_price'"
+        self.has_ref = bool(
+            "kpis" in run.tables
+            and run.q(f"SELECT count(*) FROM kpis WHERE {self.ref_where}")[0][0]
+        )
+        self._read_assets()
+        self.mech = _mechanics_data(self)
+        self.styles: dict[str, dict] = {}
+        if run.count("positions"):
+            act = {
+                p: float(v or 0.0)
+                for p, v in run.q("SELECT party, max(abs(position)) FROM positions GROUP BY party")
+            }
+            self.styles = party_styles(act, act)
+
+    def _read_assets(self) -> None:
+        """Per market: settlement asset, price factor, money factor (from the events)."""
+        run = self.run
+        self.asset_decimals: dict[str, float] = {}
+        self.market_asset: dict[str, str] = {}
+        self.market_pf: dict[str, float] = {}
+        self.market_created_s: dict[str, float] = {}
+        if not run.count("events"):
+            return
+        for (payload,) in run.q("SELECT payload FROM events WHERE type = 'AssetCreated'"):
+            a = json.loads(payload)
+            self.asset_decimals[a.get("asset")] = 10.0 ** int(a.get("decimals", 0))
+        for t_ns, payload in run.q(
+            "SELECT time_ns, payload FROM events WHERE type = 'MarketCreated' ORDER BY seq"
+        ):
+            mk = json.loads(payload)
+            try:
+                cfg = json.loads(mk.get("config") or "{}")
+            except (TypeError, ValueError):
+                cfg = {}
+            m = mk.get("market")
+            self.market_asset[m] = mk.get("asset")
+            self.market_pf[m] = 10.0 ** int(cfg.get("decimal_places", 0))
+            self.market_created_s[m] = t_ns / 1e9
+
+    def asset(self, market: str | None = None) -> str:
+        """The settlement asset of ``market`` (or of every market, when they share
+        one); ``"settlement asset"`` when unknown or mixed."""
+        if market is not None:
+            return self.market_asset.get(market) or "settlement asset"
+        assets = {self.market_asset.get(m) for m in self.markets} or set(self.market_asset.values())
+        return assets.pop() if len(assets) == 1 and None not in assets else "settlement asset"
+
+    def price_label(self, market: str | None = None, what: str = "price") -> str:
+        """``"price (USDT)"``: prices are quoted in the settlement asset."""
+        return f"{what} ({self.asset(market)})"
+
+    def party_legend(self, fig: Figure, drawn: Iterable[str]) -> None:
+        """One legend for the figure, right of the panels: every styled party drawn,
+        in name order, and a grey entry for the others."""
+        drawn = set(drawn)
+        handles, labels = [], []
+        others = 0
+        for name, st in self.styles.items():
+            if name not in drawn:
+                continue
+            if st["other"]:
+                others += 1
+                continue
+            handles.append(Line2D([], [], color=st["color"], ls=st["ls"], lw=1.6))
+            labels.append(name)
+        if others:
+            handles.append(Line2D([], [], **{k: OTHER_STYLE[k] for k in ("color", "ls")}))
+            labels.append(f"{others} other parties")
+        if handles:
+            fig.legend(
+                handles,
+                labels,
+                loc="outside right upper",
+                fontsize=7,
+                title="party",
+                title_fontsize=8,
+                ncols=1 if len(handles) <= 30 else 2,
+                frameon=False,
+            )
 
 
-def _top(series: dict[str, tuple[np.ndarray, np.ndarray]]) -> list[str]:
-    """Names ordered by final |value|, largest first."""
-
-    def key(name: str) -> float:
-        y = series[name][1]
-        finite = y[np.isfinite(y)]
-        return -abs(finite[-1]) if finite.size else 0.0
-
-    return sorted(series, key=key)
-
-
-def _plot_parties(ax, series, xdiv: float, title: str, ylabel: str) -> None:
-    names = _top(series)
-    for i, name in enumerate(names):
-        x, y = series[name]
-        ax.plot(x / xdiv, y, lw=0.8, alpha=0.9, label=name if i < MAX_LEGEND else None)
-    ax.set_title(title, fontsize=10)
-    ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3)
-    _legend(ax, min(len(names), MAX_LEGEND))
-
-
-def plot_run(run_dir: str | os.PathLike) -> list[Path]:
-    """Draw the PNG plots of the run in ``run_dir`` (overwriting earlier ones).
-
-    Returns:
-        The paths written (none when the tables are empty).
+def run_figures(run_dir: str | os.PathLike) -> dict[str, Figure]:
+    """The figures of the run in ``run_dir``, by file name, not saved.
 
     Raises:
         PlotError: no ``run.duckdb`` in ``run_dir``, or it cannot be opened.
@@ -182,76 +468,100 @@ def plot_run(run_dir: str | os.PathLike) -> list[Path]:
     except Exception as exc:
         raise PlotError(f"cannot open {db}: {str(exc).splitlines()[0]}") from None
     try:
-        return _plot_all(_Run(store), run_dir)
+        return _figures(_Ctx(_Run(store), _time_origin(run_dir)))
     finally:
         store.close()
 
 
-def _plot_all(run: _Run, out: Path) -> list[Path]:
-    written: list[Path] = []
-    span = 0.0
-    if "kpis" in run.tables:
-        span = float(run.q("SELECT max(time_s) FROM kpis")[0][0] or 0.0)
-    if "book_top" in run.tables:
-        span = max(span, (run.q("SELECT max(time_ns) FROM book_top")[0][0] or 0) / 1e9)
-    xdiv, xunit = _x_unit(span)
-    markets = []
-    if run.count("book_top"):
-        markets = [r[0] for r in run.q("SELECT DISTINCT market FROM book_top ORDER BY market")]
-    ref_where = "market IS NULL AND name = 'reference_price'"
-    has_ref = "kpis" in run.tables and run.q(f"SELECT count(*) FROM kpis WHERE {ref_where}")[0][0]
+def plot_run(run_dir: str | os.PathLike) -> list[Path]:
+    """Draw the PNG plots of the run in ``run_dir`` (overwriting earlier ones, and
+    removing those of :data:`FILES` the run no longer has).
 
-    if markets:
-        written.append(_plot_prices(run, out, markets, xdiv, xunit, has_ref, ref_where))
-        written.append(_plot_spread(run, out, markets, xdiv, xunit))
+    Returns:
+        The paths written (none when the tables are empty).
+
+    Raises:
+        PlotError: no ``run.duckdb`` in ``run_dir``, or it cannot be opened.
+    """
+    run_dir = Path(run_dir)
+    figures = run_figures(run_dir)
+    for name in FILES:  # a figure this run no longer has (drawn by an older version)
+        if name not in figures and (run_dir / name).is_file():
+            (run_dir / name).unlink()
+    return [_save(fig, run_dir / name) for name, fig in figures.items()]
+
+
+def _time_origin(run_dir: Path) -> datetime | None:
+    """``time_origin_utc`` of the run's ``params.json`` (``None`` without one)."""
+    try:
+        params = json.loads((run_dir / "params.json").read_text())
+        text = params.get("time_origin_utc")
+        return datetime.fromisoformat(text) if text else None
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def _figures(ctx: _Ctx) -> dict[str, Figure]:
+    run = ctx.run
+    out: dict[str, Figure] = {}
+    if ctx.markets:
+        out["prices.png"] = _fig_prices(ctx)
+        out["spread_depth.png"] = _fig_spread(ctx)
     if run.count("positions"):
-        written.extend(_plot_positions(run, out, markets, xdiv, xunit))
-    kpis = _plot_kpis(run, out, xdiv, xunit)
+        out["positions_pnl.png"] = _fig_positions(ctx)
+        out["margins_insurance.png"] = _fig_margins(ctx)
+    kpis = _fig_kpis(ctx)
     if kpis is not None:
-        written.append(kpis)
-    mech = _plot_mechanics(run, out, markets, xdiv, xunit)
+        out["kpis.png"] = kpis
+    mech = _fig_mechanics(ctx)
     if mech is not None:
-        written.append(mech)
-    return written
+        out["mechanics.png"] = mech
+    return out
 
 
-def _plot_prices(run, out, markets, xdiv, xunit, has_ref, ref_where) -> Path:
-    rows_per = 2 if has_ref else 1
-    fig = Figure(figsize=(11, (3.6 + 2.0 * (rows_per - 1)) * len(markets)), layout="constrained")
-    gs = fig.add_gridspec(
-        rows_per * len(markets), 1, height_ratios=[3, 1.3][:rows_per] * len(markets)
+# ------------------------------------------------------------------ prices
+def _fig_prices(ctx: _Ctx) -> Figure:
+    run, t = ctx.run, ctx.time
+    rows_per = 2 if ctx.has_ref else 1
+    fig = Figure(
+        figsize=(11, (3.8 + 2.0 * (rows_per - 1)) * len(ctx.markets)), layout="constrained"
     )
-    for i, m in enumerate(markets):
-        ax = fig.add_subplot(gs[rows_per * i])
-        x, s = run.buckets(
-            "book_top", "time_ns", ["mark_price", "best_bid", "best_ask"], f"market = {_q(m)}"
-        )
-        x = x / 1e9 / xdiv
-        if has_ref:
-            rx, rs = run.buckets("kpis", "time_s", ["value"], ref_where)
+    gs = fig.add_gridspec(
+        rows_per * len(ctx.markets), 1, height_ratios=[3, 1.3][:rows_per] * len(ctx.markets)
+    )
+    ax0 = None
+    for i, m in enumerate(ctx.markets):
+        ax = fig.add_subplot(gs[rows_per * i], sharex=ax0)
+        ax0 = ax0 or ax
+        x, s = run.buckets("book_top", "time_ns", ["mark_price"], f"market = {_q(m)}")
+        if ctx.has_ref:
+            rx, rs = run.buckets("kpis", "time_s", ["value"], ctx.ref_where)
             ax.plot(
-                rx / xdiv,
+                t.x(rx),
                 rs["value"][0],
                 lw=2.2,
                 color="tab:blue",
                 alpha=0.45,
                 label="reference price",
             )
-        _line(ax, x, s["best_bid"], "best bid (mean)", band=False, lw=0.6, color="tab:green")
-        _line(ax, x, s["best_ask"], "best ask (mean)", band=False, lw=0.6, color="tab:red")
-        _line(ax, x, s["mark_price"], "mark price", lw=0.9, color="black")
-        ax.set_title(f"{m}: prices", fontsize=10)
+        _line(ax, t.x(x / 1e9), s["mark_price"], "mark price", lw=0.9, color="black")
+        what = _auctions_and_closeouts(ctx, ax, m)
+        ax.set_title(
+            f"{m}: mark price" + (" and reference" if ctx.has_ref else "") + what, fontsize=10
+        )
+        ax.set_ylabel(ctx.price_label(m))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best")
-        if has_ref:
-            ax2 = fig.add_subplot(gs[rows_per * i + 1], sharex=ax)
+        last = ax
+        if ctx.has_ref:
+            ax2 = fig.add_subplot(gs[rows_per * i + 1], sharex=ax0)
             rows = run.q(
                 "SELECT min(b.time_ns), avg(b.mark_price - k.value), min(b.mark_price - k.value), "
                 "max(b.mark_price - k.value) FROM book_top b JOIN kpis k ON k.step = b.step "
                 "AND k.market IS NULL AND k.name = 'reference_price' "
                 f"WHERE b.market = {_q(m)} GROUP BY b.step // {run.stride} ORDER BY 1"
             )
-            bx = _arr([r[0] for r in rows]) / 1e9 / xdiv
+            bx = t.x(_arr([r[0] for r in rows]) / 1e9)
             _line(
                 ax2,
                 bx,
@@ -261,27 +571,73 @@ def _plot_prices(run, out, markets, xdiv, xunit, has_ref, ref_where) -> Path:
             )
             ax2.axhline(0, color="grey", lw=0.6)
             ax2.set_title(f"{m}: mark minus reference price", fontsize=9)
+            ax2.set_ylabel(ctx.price_label(m, "mark − reference"), fontsize=8)
             ax2.grid(alpha=0.3)
-            ax2.set_xlabel(xunit)
-        else:
-            ax.set_xlabel(xunit)
-    return _save(fig, out / "prices.png")
+            last = ax2
+        for a in (ax, last):
+            end = a is last and i == len(ctx.markets) - 1
+            t.format(a, label=end, ticks=end)
+    return fig
 
 
-def _plot_spread(run, out, markets, xdiv, xunit) -> Path:
-    fig = Figure(figsize=(11, 5.5 * len(markets)), layout="constrained")
-    for i, m in enumerate(markets):
+def _auctions_and_closeouts(ctx: _Ctx, ax, m: str) -> str:
+    """Shade the auctions of ``m`` and mark its closeouts on ``ax``; returns the
+    title's tail naming them."""
+    t = ctx.time
+    d = ctx.mech.get(m, {})
+    what = []
+    for kind, color, name in (
+        ("opening", "0.6", "opening auction"),
+        ("price_monitoring", "tab:orange", "price-monitoring auction"),
+        ("other", "tab:olive", "other auction"),
+    ):
+        spans = [(a, b) for k, a, b in d.get("spans", []) if k == kind]
+        n = len(spans)
+        if not n:
+            continue
+        if n > MAX_SPANS:
+            spans = _merge_spans(spans, ctx.span_s / MAX_SPANS)
+        for j, (a, b) in enumerate(spans):
+            ax.axvspan(
+                t.x(a),
+                t.x(max(b, a + 1e-9)),
+                color=color,
+                alpha=0.25,
+                lw=0,
+                label=f"{name} ({n})" if j == 0 else None,
+            )
+        what.append("auctions shaded" if not what else "")
+    if d.get("closeouts"):
+        ct = t.x(np.array([c[0] for c in d["closeouts"]]))
+        cp = np.array([c[1] for c in d["closeouts"]])
+        ax.scatter(
+            ct, cp, marker="v", s=28, color="tab:red", zorder=5, label=f"closeout ({len(ct)})"
+        )
+        what.append("closeouts")
+    what = [w for w in what if w]
+    return "; " + ", ".join(what) if what else ""
+
+
+def _fig_spread(ctx: _Ctx) -> Figure:
+    run, t = ctx.run, ctx.time
+    n = len(ctx.markets)
+    fig = Figure(figsize=(11, 5.5 * n), layout="constrained")
+    ax0 = None
+    for i, m in enumerate(ctx.markets):
         cols = ["spread", "bid_volume", "ask_volume", "bid_depth", "ask_depth"]
         x, s = run.buckets("book_top", "time_ns", cols, f"market = {_q(m)}")
-        x = x / 1e9 / xdiv
-        ax = fig.add_subplot(2 * len(markets), 1, 2 * i + 1)
+        x = t.x(x / 1e9)
+        ax = fig.add_subplot(2 * n, 1, 2 * i + 1, sharex=ax0)
+        ax0 = ax0 or ax
         _line(ax, x, s["spread"], "spread", lw=0.8, color="tab:purple")
         ax.set_title(
             f"{m}: spread (bucket mean, min-max shaded)" if run.stride > 1 else f"{m}: spread",
             fontsize=10,
         )
+        ax.set_ylabel(ctx.price_label(m, "best ask − best bid"))
         ax.grid(alpha=0.3)
-        ax = fig.add_subplot(2 * len(markets), 1, 2 * i + 2)
+        t.format(ax, label=False, ticks=False)
+        ax = fig.add_subplot(2 * n, 1, 2 * i + 2, sharex=ax0)
         for col, label, color, ls in (
             ("bid_volume", "bid volume at best", "tab:green", "-"),
             ("ask_volume", "ask volume at best", "tab:red", "-"),
@@ -289,75 +645,239 @@ def _plot_spread(run, out, markets, xdiv, xunit) -> Path:
             ("ask_depth", "ask depth", "tab:red", ":"),
         ):
             _line(ax, x, s[col], label, band=False, lw=0.8, color=color, ls=ls)
-        ax.set_title(f"{m}: top-of-book volume and depth (contracts)", fontsize=10)
-        ax.set_xlabel(xunit)
+        ax.set_title(f"{m}: top-of-book volume and depth", fontsize=10)
+        ax.set_ylabel("size (contracts)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best")
-    return _save(fig, out / "spread_depth.png")
+        t.format(ax, label=i == n - 1, ticks=i == n - 1)
+    return fig
 
 
-def _plot_positions(run, out, markets, xdiv, xunit) -> list[Path]:
-    multi = len(markets) > 1
-    pos: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
-    pnl: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
-    mar: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
-    rows = run.sampled(
-        "positions", "time_ns, market, party, position, margin, pnl", order="step, market, party"
+# ------------------------------------------------------------------ parties
+def _party_series(ctx: _Ctx, cols: str, key) -> dict:
+    """``{group: {party: (seconds, values)}}`` from the sampled positions table;
+    ``key(market, party) -> group or None`` (None: skip the row)."""
+    rows = ctx.run.sampled(
+        "positions", f"time_ns, market, party, {cols}", order="step, market, party"
     )
-    for t, m, party, p, margin, q in rows:
-        name = f"{party} ({m})" if multi else party
-        for d, v in ((pos, p), (pnl, q), (mar, margin)):
-            d[name][0].append(t / 1e9)
-            d[name][1].append(v)
+    acc: dict = defaultdict(lambda: defaultdict(lambda: ([], [])))
+    for t_ns, m, party, v in rows:
+        g = key(m, party)
+        if g is None:
+            continue
+        acc[g][party][0].append(t_ns / 1e9)
+        acc[g][party][1].append(v)
+    return {
+        g: {p: (np.array(a, dtype=float), _arr(b)) for p, (a, b) in d.items()}
+        for g, d in acc.items()
+    }
 
-    def conv(d):
-        return {k: (np.array(a, dtype=float), _arr(b)) for k, (a, b) in d.items()}
 
-    fig = Figure(figsize=(11, 8), layout="constrained")
-    _plot_parties(fig.add_subplot(2, 1, 1), conv(pos), xdiv, "positions", "contracts")
-    ax = fig.add_subplot(2, 1, 2)
-    _plot_parties(ax, conv(pnl), xdiv, "PnL (equity minus minted)", "settlement asset")
-    ax.set_xlabel(xunit)
-    first = _save(fig, out / "positions_pnl.png")
-
-    fig = Figure(figsize=(11, 8), layout="constrained")
-    _plot_parties(
-        fig.add_subplot(2, 1, 1), conv(mar), xdiv, "margin account balances", "settlement asset"
-    )
-    ax = fig.add_subplot(2, 1, 2)
-    for m in markets:
-        x, s = run.buckets(
-            "kpis", "time_s", ["value"], f"market = {_q(m)} AND name = 'insurance_pool'"
+def _draw_parties(ctx: _Ctx, ax, series: dict, title: str, ylabel: str) -> None:
+    # the grey others first, under the styled parties
+    for name in sorted(series, key=lambda n: (not ctx.styles[n]["other"], n)):
+        x, y = series[name]
+        st = ctx.styles[name]
+        ax.plot(
+            ctx.time.x(x), y, color=st["color"], ls=st["ls"], lw=st["lw"], alpha=0.9, label=name
         )
-        _line(ax, x / xdiv, s["value"], m, lw=1.0)
-    ax.set_title("insurance pool", fontsize=10)
-    ax.set_xlabel(xunit)
+    ax.set_title(title, fontsize=10)
+    ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    _legend(ax, len(markets))
-    return [first, _save(fig, out / "margins_insurance.png")]
 
 
-def _plot_kpis(run, out, xdiv, xunit) -> Path | None:
+def _fig_positions(ctx: _Ctx) -> Figure:
+    pos = _party_series(ctx, "position", lambda m, p: m)
+    # PnL is the party's (equity minus minted, in the settlement asset): the same on
+    # every market row of an asset, so one line per party and asset
+    first_market: dict[str, str] = {}
+    for m in sorted(pos):
+        first_market.setdefault(ctx.asset(m), m)
+    seen: set[tuple[str, str]] = set()
+
+    def pnl_key(m, p):
+        a = ctx.asset(m)
+        if (a, p) in seen and first_market.get(a) != m:
+            return None
+        seen.add((a, p))
+        return a
+
+    pnl = _party_series(ctx, "pnl", pnl_key)
+    panels = len(pos) + len(pnl)
+    fig = Figure(figsize=(12.5, 3.6 * panels + 0.4), layout="constrained")
+    ax0 = None
+    axes = []
+    multi = len(pos) > 1
+    for m in sorted(pos):
+        ax = fig.add_subplot(panels, 1, len(axes) + 1, sharex=ax0)
+        ax0 = ax0 or ax
+        _draw_parties(
+            ctx, ax, pos[m], f"{m}: positions" if multi else "positions", "position (contracts)"
+        )
+        ax.axhline(0, color="grey", lw=0.5)
+        axes.append(ax)
+    for a in sorted(pnl):
+        ax = fig.add_subplot(panels, 1, len(axes) + 1, sharex=ax0)
+        _draw_parties(ctx, ax, pnl[a], "PnL (equity minus minted)", f"PnL ({a})")
+        axes.append(ax)
+    for ax in axes:
+        ctx.time.format(ax, label=ax is axes[-1], ticks=ax is axes[-1])
+    ctx.party_legend(fig, {p for d in list(pos.values()) + list(pnl.values()) for p in d})
+    return fig
+
+
+def _fig_margins(ctx: _Ctx) -> Figure:
+    mar = _party_series(ctx, "margin", lambda m, p: m)
+    extra = [(m, _pool_panel) for m in ctx.markets if _has_kpi(ctx.run, "insurance_pool", m)]
+    extra += [(m, _socialised_panel) for m, d in ctx.mech.items() if d["socialised"]]
+    panels = len(mar) + len(extra)
+    fig = Figure(figsize=(12.5, 3.6 * panels + 0.4), layout="constrained")
+    axes: list = []
+    ax0 = None
+    multi = len(mar) > 1
+    for m in sorted(mar):
+        ax = fig.add_subplot(panels, 1, len(axes) + 1, sharex=ax0)
+        ax0 = ax0 or ax
+        _draw_parties(
+            ctx,
+            ax,
+            mar[m],
+            f"{m}: margin accounts" if multi else "margin accounts",
+            f"margin balance ({ctx.asset(m)})",
+        )
+        axes.append(ax)
+    for m, draw in extra:
+        ax = fig.add_subplot(panels, 1, len(axes) + 1, sharex=ax0)
+        ax0 = ax0 or ax
+        draw(ctx, ax, m)
+        axes.append(ax)
+    for ax in axes:
+        ctx.time.format(ax, label=ax is axes[-1], ticks=ax is axes[-1])
+    ctx.party_legend(fig, {p for d in mar.values() for p in d})
+    return fig
+
+
+def _has_kpi(run: _Run, name: str, market: str | None) -> bool:
+    if "kpis" not in run.tables:
+        return False
+    w = "market IS NULL" if market is None else f"market = {_q(market)}"
+    return bool(run.q(f"SELECT count(*) FROM kpis WHERE {w} AND name = {_q(name)}")[0][0])
+
+
+def _pool_panel(ctx: _Ctx, ax, m: str) -> None:
+    """Insurance pool of ``m``; open interest on a twin axis."""
+    run, t = ctx.run, ctx.time
+    x, s = run.buckets("kpis", "time_s", ["value"], f"market = {_q(m)} AND name = 'insurance_pool'")
+    _line(ax, t.x(x), s["value"], "insurance pool", lw=1.0, color="tab:green")
+    if not np.any(s["value"][2] > 0):
+        ax.set_ylim(-0.05, 1.0)  # an empty pool: a flat line at 0, not a zoom on nothing
+    ax.set_ylabel(f"insurance pool ({ctx.asset(m)})", color="tab:green")
+    ax.legend(fontsize=7, loc="upper left")
+    title = f"{m}: insurance pool"
+    if _has_kpi(run, "open_interest", m):
+        ax2 = ax.twinx()
+        ox, os_ = run.buckets(
+            "kpis", "time_s", ["value"], f"market = {_q(m)} AND name = 'open_interest'"
+        )
+        _line(ax2, t.x(ox), os_["value"], "open interest", band=False, lw=0.8, color="tab:purple")
+        ax2.set_ylabel("open interest (contracts)", color="tab:purple")
+        ax2.legend(fontsize=7, loc="upper right")
+        title += " and open interest"
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+
+
+def _socialised_panel(ctx: _Ctx, ax, m: str) -> None:
+    """Cumulative losses socialised in ``m`` (``LossSocialised`` events), a step line."""
+    soc = ctx.mech[m]["socialised"]
+    last = max(ctx.span_s, soc[-1][0])
+    st = ctx.time.x(np.array([0.0] + [c[0] for c in soc] + [last]))
+    sv = np.cumsum([0.0] + [c[1] for c in soc] + [0.0])
+    ax.step(st, sv, where="post", lw=1.0, color="tab:red")
+    ax.set_ylabel(f"cumulative loss ({ctx.asset(m)})")
+    ax.set_title(f"{m}: losses socialised ({len(soc)} events)", fontsize=10)
+    ax.grid(alpha=0.3)
+
+
+# ------------------------------------------------------------------ KPIs
+_DRAWN_WITH_MARKETS = {
+    "reference_price",
+    "mark_price",
+    "best_bid",
+    "best_ask",
+    "mid_price",
+    "mid",
+    "spread",
+    "insurance_pool",
+    "open_interest",
+}
+"""Scenario KPIs that the market figures already draw (from book_top or the market KPIs)."""
+
+
+def _kpi_names_drawn_elsewhere(ctx: _Ctx) -> set[str]:
+    if not ctx.markets:
+        return set()
+    out = set(_DRAWN_WITH_MARKETS)
+    if ctx.mech:
+        if any(d.get("spans") for d in ctx.mech.values()):
+            out.add("in_auction")
+        if any(d.get("socialised") for d in ctx.mech.values()):
+            out.add("socialised_loss")
+        if any(d.get("stake") for d in ctx.mech.values()):
+            out |= {"target_stake", "supplied_stake"}
+        if any(d.get("funding") for d in ctx.mech.values()):
+            out |= {"funding_payment", "funding_cumulative"}
+    return out
+
+
+def _fig_kpis(ctx: _Ctx) -> Figure | None:
+    run, t = ctx.run, ctx.time
     if "kpis" not in run.tables:
         return None
+    skip = _kpi_names_drawn_elsewhere(ctx)
     names = [
-        r[0] for r in run.q("SELECT DISTINCT name FROM kpis WHERE market IS NULL ORDER BY name")
-    ][:MAX_KPI_PANELS]
+        r[0]
+        for r in run.q("SELECT DISTINCT name FROM kpis WHERE market IS NULL ORDER BY name")
+        if r[0] not in skip
+    ]
     if not names:
         return None
-    ncol = min(3, len(names))
-    nrow = math.ceil(len(names) / ncol)
-    fig = Figure(figsize=(4.2 * ncol, 2.8 * nrow), layout="constrained")
-    for i, name in enumerate(names):
-        ax = fig.add_subplot(nrow, ncol, i + 1)
+    # constant KPIs are listed, KPIs with identical series share a panel
+    constants: list[str] = []
+    groups: dict[tuple, list[str]] = {}
+    series: dict[str, tuple] = {}
+    for name in names:
         x, s = run.buckets("kpis", "time_s", ["value"], f"market IS NULL AND name = {_q(name)}")
-        few = len(x) <= 60
-        _line(ax, x / xdiv, s["value"], lw=1.0, marker="o" if few else None, ms=3)
-        ax.set_title(name, fontsize=9)
+        mean, lo, hi = s["value"]
+        fin = np.concatenate([lo[np.isfinite(lo)], hi[np.isfinite(hi)]])
+        if fin.size and fin.min() == fin.max():
+            constants.append(f"{name} = {fin[0]:g}")
+            continue
+        key = (x.tobytes(), np.nan_to_num(mean, nan=np.inf).tobytes())
+        groups.setdefault(key, []).append(name)
+        series[name] = (x, s["value"])
+    panels = list(groups.values())[:MAX_KPI_PANELS]
+    if not panels and not constants:
+        return None
+    price, money = ctx.price_label(None, "").strip(" ()"), ctx.asset()
+    assets = set(ctx.asset_decimals)
+    ncol = max(1, min(3, len(panels)))
+    nrow = math.ceil(len(panels) / ncol)
+    fig = Figure(figsize=(4.4 * max(ncol, 2), 2.9 * nrow + 0.5), layout="constrained")
+    for i, group in enumerate(panels):
+        ax = fig.add_subplot(nrow, ncol, i + 1)
+        x, v = series[group[0]]
+        _line(ax, t.x(x), v, lw=1.0, marker="o" if len(x) <= 60 else None, ms=3)
+        ax.set_title(" = ".join(group), fontsize=9)
+        units = {kpi_unit(n, price, money, assets) for n in group}
+        ax.set_ylabel(units.pop() if len(units) == 1 else "value", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
-        ax.set_xlabel(xunit, fontsize=7)
-    return _save(fig, out / "kpis.png")
+        t.format(ax, label=True)
+        ax.xaxis.label.set_fontsize(7)
+    if constants:
+        fig.suptitle("constant over the run: " + ", ".join(constants), fontsize=8, wrap=True)
+    return fig
 
 
 # ------------------------------------------------------------------ mechanics
@@ -368,28 +888,6 @@ _MECH_EVENTS = (
     "LossSocialised",
     "FundingPeriodEnded",
 )
-MAX_SPANS = 1500
-"""Auction spans shaded at most per panel (nearby ones are merged beyond that)."""
-
-
-def _market_units(run: _Run) -> dict[str, tuple[float, float]]:
-    """Per market: (price factor 10**decimal_places, money factor 10**asset decimals)."""
-    assets = {}
-    for (payload,) in run.q("SELECT payload FROM events WHERE type = 'AssetCreated'"):
-        a = json.loads(payload)
-        assets[a.get("asset")] = 10.0 ** int(a.get("decimals", 0))
-    out = {}
-    for (payload,) in run.q("SELECT payload FROM events WHERE type = 'MarketCreated'"):
-        mk = json.loads(payload)
-        try:
-            cfg = json.loads(mk.get("config") or "{}")
-        except (TypeError, ValueError):
-            cfg = {}
-        out[mk.get("market")] = (
-            10.0 ** int(cfg.get("decimal_places", 0)),
-            assets.get(mk.get("asset"), 1.0),
-        )
-    return out
 
 
 def _merge_spans(spans: list[tuple[float, float]], gap: float) -> list[tuple[float, float]]:
@@ -404,43 +902,43 @@ def _merge_spans(spans: list[tuple[float, float]], gap: float) -> list[tuple[flo
     return [(a, b) for a, b in out]
 
 
-def _mechanics_data(run: _Run, markets: list[str]) -> dict[str, dict]:
-    """Per market, what the mechanics figure draws (times in seconds, human units)."""
-    if not run.count("events"):
+def _mechanics_data(ctx: _Ctx) -> dict[str, dict]:
+    """Per market: auction spans ``(kind, start_s, end_s)``, closeouts ``(s, price)``,
+    socialised losses ``(s, amount)``, funding ``(end_s, payment per contract)`` and
+    whether the stake KPIs exist (human units)."""
+    run = ctx.run
+    if not run.count("events") or not ctx.markets:
         return {}
-    units = _market_units(run)
     types = ", ".join(_q(t) for t in _MECH_EVENTS)
     rows = run.q(
         f"SELECT time_ns, type, market, payload FROM events WHERE type IN ({types}) ORDER BY seq"
     )
-    data: dict[str, dict] = {}
-    open_at: dict[str, float] = {}
+    data: dict[str, dict] = {
+        m: {"spans": [], "closeouts": [], "socialised": [], "funding": []} for m in ctx.markets
+    }
+    open_at: dict[str, tuple[str, float]] = {}
     for t_ns, typ, market, payload in rows:
-        if market is None:
+        if market not in data:
             continue
-        d = data.setdefault(
-            market,
-            {"spans": [], "closeouts": [], "socialised": [], "funding": []},
-        )
-        pf, mf = units.get(market, (1.0, 1.0))
+        d = data[market]
+        pf = ctx.market_pf.get(market, 1.0)
+        mf = ctx.asset_decimals.get(ctx.market_asset.get(market), 1.0)
         e = json.loads(payload)
         t = t_ns / 1e9
-        if typ == "AuctionStarted" and e.get("auction") == "price_monitoring":
-            open_at[market] = t
-        elif typ == "AuctionEnded" and e.get("auction") == "price_monitoring":
-            if market in open_at:
-                d["spans"].append((open_at.pop(market), t))
+        kind = e.get("auction") if e.get("auction") in ("opening", "price_monitoring") else "other"
+        if typ == "AuctionStarted":
+            open_at[market] = (kind, t)
+        elif typ == "AuctionEnded":
+            k, a = open_at.pop(market, (kind, ctx.market_created_s.get(market, 0.0)))
+            d["spans"].append((k, a, t))
         elif typ == "PositionClosedOut":
             d["closeouts"].append((t, e.get("price", 0) / pf))
         elif typ == "LossSocialised":
             d["socialised"].append((t, e.get("amount", 0) / mf))
         elif typ == "FundingPeriodEnded" and not e.get("skipped"):
             d["funding"].append((e.get("end_ns", t_ns) / 1e9, e.get("funding_payment", 0) / pf))
-    end = 0.0
-    if "book_top" in run.tables:
-        end = (run.q("SELECT max(time_ns) FROM book_top")[0][0] or 0) / 1e9
-    for market, t in open_at.items():  # an auction still on at the end
-        data[market]["spans"].append((t, max(t, end)))
+    for market, (k, a) in open_at.items():  # an auction still on at the end
+        data[market]["spans"].append((k, a, max(a, ctx.span_s)))
     stake = set()
     if "kpis" in run.tables:
         stake = {
@@ -449,139 +947,71 @@ def _mechanics_data(run: _Run, markets: list[str]) -> dict[str, dict]:
                 "SELECT DISTINCT name FROM kpis WHERE name IN ('target_stake', 'supplied_stake')"
             )
         }
-    for m in markets:
-        d = data.setdefault(m, {"spans": [], "closeouts": [], "socialised": [], "funding": []})
+    for d in data.values():
         d["stake"] = len(stake) == 2
-    return {
-        m: d
-        for m, d in data.items()
-        if m in markets
-        and (d["spans"] or d["closeouts"] or d["socialised"] or d["funding"] or d["stake"])
-    }
+    return data
 
 
-def _plot_mechanics(run, out, markets, xdiv, xunit) -> Path | None:
+def _fig_mechanics(ctx: _Ctx) -> Figure | None:
     """``mechanics.png`` (see the module docstring), or None when there is nothing to draw."""
-    data = _mechanics_data(run, markets)
-    if not data:
-        return None
     layout = []
-    for m, d in data.items():
-        layout.append((m, "prices"))
-        layout.append((m, "pool"))
+    for m, d in ctx.mech.items():
         if d["stake"]:
             layout.append((m, "stake"))
         if d["funding"]:
             layout.append((m, "funding"))
+    if not layout:
+        return None
     fig = Figure(figsize=(11, 3.0 * len(layout) + 0.6), layout="constrained")
-    ref_where = "market IS NULL AND name = 'reference_price'"
-    has_ref = "kpis" in run.tables and run.q(f"SELECT count(*) FROM kpis WHERE {ref_where}")[0][0]
-    span_s = 0.0
-    if "book_top" in run.tables:
-        span_s = (run.q("SELECT max(time_ns) FROM book_top")[0][0] or 0) / 1e9
     ax0 = None
     for i, (m, kind) in enumerate(layout):
-        d = data[m]
         ax = fig.add_subplot(len(layout), 1, i + 1, sharex=ax0)
         ax0 = ax0 or ax
-        if kind == "prices":
-            _mech_prices(run, ax, m, d, xdiv, has_ref, ref_where, span_s)
-        elif kind == "pool":
-            _mech_pool(run, ax, m, d, xdiv)
-        elif kind == "stake":
-            _mech_stake(run, ax, m, xdiv)
+        if kind == "stake":
+            _mech_stake(ctx, ax, m)
         else:
-            _mech_funding(ax, m, d, xdiv)
+            _mech_funding(ctx, ax, m)
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=8)
-        if i == len(layout) - 1:
-            ax.set_xlabel(xunit)
-    return _save(fig, out / "mechanics.png")
+        last = i == len(layout) - 1
+        ctx.time.format(ax, label=last, ticks=last)
+    return fig
 
 
-def _mech_prices(run, ax, m, d, xdiv, has_ref, ref_where, span_s) -> None:
-    x, s = run.buckets("book_top", "time_ns", ["mark_price"], f"market = {_q(m)}")
-    if has_ref:
-        rx, rs = run.buckets("kpis", "time_s", ["value"], ref_where)
-        ax.plot(
-            rx / xdiv, rs["value"][0], lw=2.0, color="tab:blue", alpha=0.4, label="reference price"
-        )
-    _line(ax, x / 1e9 / xdiv, s["mark_price"], "mark price", lw=0.9, color="black")
-    spans = d["spans"]
-    n_auctions = len(spans)
-    if len(spans) > MAX_SPANS:
-        spans = _merge_spans(spans, span_s / MAX_SPANS)
-    for j, (a, b) in enumerate(spans):
-        ax.axvspan(
-            a / xdiv,
-            max(b, a + 1e-9) / xdiv,
-            color="tab:orange",
-            alpha=0.25,
-            lw=0,
-            label=f"auction ({n_auctions})" if j == 0 else None,
-        )
-    if d["closeouts"]:
-        ct = np.array([c[0] for c in d["closeouts"]]) / xdiv
-        cp = np.array([c[1] for c in d["closeouts"]])
-        ax.scatter(
-            ct, cp, marker="v", s=28, color="tab:red", zorder=5, label=f"closeout ({len(ct)})"
-        )
-    ax.set_title(f"{m}: mark price, price-monitoring auctions, closeouts", fontsize=10)
-    ax.legend(fontsize=7, loc="best")
-
-
-def _mech_pool(run, ax, m, d, xdiv) -> None:
-    x, s = run.buckets("kpis", "time_s", ["value"], f"market = {_q(m)} AND name = 'insurance_pool'")
-    _line(ax, x / xdiv, s["value"], "insurance pool", lw=1.0, color="tab:green")
-    if d["socialised"]:
-        last = max(float(x[-1]) if len(x) else 0.0, d["socialised"][-1][0])
-        st = np.array([0.0] + [c[0] for c in d["socialised"]] + [last]) / xdiv
-        sv = np.cumsum([0.0] + [c[1] for c in d["socialised"]] + [0.0])
-        ax.step(st, sv, where="post", lw=1.0, color="tab:red", label="socialised loss (cumulative)")
-    pool = s["value"][2]
-    if not d["socialised"] and not np.any(pool > 0):
-        ax.set_ylim(-0.05, 1.0)  # an empty pool: a flat line at 0, not a zoom on nothing
-    ax.set_ylabel("settlement asset", fontsize=8)
-    ax.legend(fontsize=7, loc="upper left")
-    ax2 = ax.twinx()
-    ox, os_ = run.buckets(
-        "kpis", "time_s", ["value"], f"market = {_q(m)} AND name = 'open_interest'"
-    )
-    _line(ax2, ox / xdiv, os_["value"], "open interest", band=False, lw=0.8, color="tab:purple")
-    ax2.set_ylabel("open interest (contracts)", fontsize=8, color="tab:purple")
-    ax2.tick_params(labelsize=8)
-    ax.set_title(f"{m}: insurance pool, socialised losses, open interest", fontsize=10)
-
-
-def _mech_stake(run, ax, m, xdiv) -> None:
+def _mech_stake(ctx: _Ctx, ax, m: str) -> None:
+    t = ctx.time
     for name, color in (("target_stake", "tab:red"), ("supplied_stake", "tab:blue")):
         where = f"name = {_q(name)} AND (market IS NULL OR market = {_q(m)})"
-        x, s = run.buckets("kpis", "time_s", ["value"], where)
-        _line(ax, x / xdiv, s["value"], name.replace("_", " "), lw=1.0, color=color)
-    ax.set_ylabel("settlement asset", fontsize=8)
+        x, s = ctx.run.buckets("kpis", "time_s", ["value"], where)
+        _line(ax, t.x(x), s["value"], name.replace("_", " "), lw=1.0, color=color)
+    ax.set_ylabel(f"stake ({ctx.asset(m)})", fontsize=8)
     ax.set_title(f"{m}: target vs supplied liquidity stake", fontsize=10)
     ax.legend(fontsize=7, loc="best")
 
 
-def _mech_funding(ax, m, d, xdiv) -> None:
+def _mech_funding(ctx: _Ctx, ax, m: str) -> None:
     """Funding payments as bars (the mean over buckets of ``k`` periods when there are
     more than 300), with the cumulative payment per contract held long on a twin axis."""
-    ft = np.array([f[0] for f in d["funding"]]) / xdiv
+    t = ctx.time
+    d = ctx.mech[m]
+    fs = np.array([f[0] for f in d["funding"]])
     fp = np.array([f[1] for f in d["funding"]])
-    k = max(1, math.ceil(len(ft) / 300))
+    k = max(1, math.ceil(len(fs) / 300))
     idx = np.arange(len(fp)) // k
     count = np.bincount(idx)
     bp = np.bincount(idx, weights=fp) / count  # mean payment per bucket
-    bt = ft[np.minimum((np.arange(len(count)) + 1) * k, len(ft)) - 1]  # bucket ends
-    period = float(np.median(np.diff(ft))) if len(ft) > 1 else 1.0
-    width = count * period
+    bt = fs[np.minimum((np.arange(len(count)) + 1) * k, len(fs)) - 1]  # bucket ends
+    period = float(np.median(np.diff(fs))) if len(fs) > 1 else 1.0
     colors = np.where(bp >= 0, "tab:green", "tab:red")
-    ax.bar(bt, bp, width=-0.85 * np.asarray(width), align="edge", color=colors, alpha=0.8)
+    ax.bar(
+        t.x(bt), bp, width=-0.85 * t.width(count * period), align="edge", color=colors, alpha=0.8
+    )
     ax.axhline(0, color="grey", lw=0.6)
-    ax.set_ylabel("per contract", fontsize=8)
+    unit = f"{ctx.asset(m)} per contract"
+    ax.set_ylabel(f"payment ({unit})", fontsize=8)
     ax2 = ax.twinx()
-    ax2.plot(ft, np.cumsum(fp), color="black", lw=0.9, label="cumulative (long pays)")
-    ax2.set_ylabel("cumulative per contract", fontsize=8)
+    ax2.plot(t.x(fs), np.cumsum(fp), color="black", lw=0.9, label="cumulative (long pays)")
+    ax2.set_ylabel(f"cumulative ({unit})", fontsize=8)
     ax2.tick_params(labelsize=8)
     ax2.legend(fontsize=7, loc="upper left")
     pos = int((fp > 0).sum())

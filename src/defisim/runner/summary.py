@@ -132,6 +132,13 @@ def _write_json(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
+def _time_origin(scenario: Scenario) -> str | None:
+    """``scenario.time_origin()`` as ISO 8601 text (``None`` when undated)."""
+    origin = getattr(scenario, "time_origin", None)
+    t = origin() if callable(origin) else None
+    return None if t is None else t.isoformat()
+
+
 def write_params(out: Path, scenario: Scenario, seed: int, command: list[str]) -> Path:
     """Write ``params.json`` into ``out``; returns its path."""
     from defisim import __version__
@@ -140,6 +147,7 @@ def write_params(out: Path, scenario: Scenario, seed: int, command: list[str]) -
         "scenario": scenario.name,
         "params": scenario.params.model_dump(mode="json"),
         "seed": seed,
+        "time_origin_utc": _time_origin(scenario),
         "defisim_version": __version__,
         "command": list(command),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -119,6 +120,11 @@ class PriceFileReference:
         """Number of steps (:meth:`prepare`)."""
         self.prepare()
         return self._steps  # type: ignore[return-value]
+
+    def time_origin(self) -> datetime | None:
+        """The price file's first (used) timestamp; ``None`` for a GBM."""
+        self.prepare()
+        return None if self._file_path is None else self._file_path.start
 
     def make_path(self, sim: Simulation, n: int) -> PricePath:
         """The file's path, or a GBM of ``max(n, 2)`` points from ``sim.rng("reference_price")``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -68,6 +69,13 @@ class Scenario:
 
     def build(self, sim: Simulation) -> list[Agent]:
         raise NotImplementedError
+
+    def time_origin(self) -> datetime | None:
+        """The UTC date and time of the run's time 0 when its inputs are dated (a price
+        file with timestamps), else ``None`` (synthetic inputs: time is elapsed time).
+        The runner writes it into ``params.json`` (``time_origin_utc``) and the plots
+        put dates on their time axes with it."""
+        return None
 
     def kpis(self, sim: Simulation) -> dict[str, float]:
         """Scenario KPIs after each step (recorded in the ``kpis`` table)."""
