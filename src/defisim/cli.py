@@ -552,9 +552,9 @@ def optimize(
     ] = None,
     objective: Annotated[str, typer.Option(help="KPI to optimise (its final value).")] = "",
     direction: Annotated[str, typer.Option(help="maximize or minimize.")] = "maximize",
-    trials: Annotated[int, typer.Option(help="Number of trials.", min=1)] = 20,
+    trials: Annotated[int, typer.Option(help="Number of trials (at least 1).")] = 20,
     seed: Annotated[int, typer.Option(help="Seed of the TPE sampler.", min=0)] = 0,
-    run_seeds: Annotated[int, typer.Option(help="Run seeds averaged per trial.", min=1)] = 1,
+    run_seeds: Annotated[int, typer.Option(help="Run seeds averaged per trial.")] = 1,
     out: Annotated[
         Path | None, typer.Option(help="Study folder (default studies/<scenario>).")
     ] = None,
@@ -563,7 +563,10 @@ def optimize(
         list[str] | None, typer.Option("--set", help="Fixed parameter name=value (repeatable).")
     ] = None,
 ) -> None:
-    """Optimise scenario parameters for a KPI with Optuna (storage OUT/optuna.db)."""
+    """Optimise scenario parameters for a KPI with Optuna (storage OUT/optuna.db).
+
+    Everything is checked before the folder is made; a warning says when every trial
+    gave the same objective (flat in the chosen parameters)."""
     from defisim.experiments import ExperimentError
     from defisim.experiments.optimize import parse_ranges, run_optimize
     from defisim.experiments.sweep import parse_assignments
@@ -593,6 +596,8 @@ def optimize(
     )
     for k, v in res.best_params.items():
         typer.echo(f"  {k} = {v}")
+    if res.warning:
+        typer.echo(f"warning: {res.warning}", err=True)
     typer.echo(str(res.out_dir / "history.png"))
 
 

@@ -111,8 +111,12 @@ def parse_value(model: type, name: str, raw: str, scenario: str = "") -> Any:
     from pydantic import TypeAdapter, ValidationError
 
     if name not in model.model_fields:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(model.model_fields), n=3, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
         raise ExperimentError(
-            f"scenario {scenario} has no parameter {name!r}; "
+            f"scenario {scenario} has no parameter {name!r}{hint}; "
             f"valid names: {', '.join(model.model_fields)}"
         )
     f = model.model_fields[name]
