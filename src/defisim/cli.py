@@ -481,8 +481,15 @@ def sweep(
     no_invariants: Annotated[bool, typer.Option("--no-invariants")] = False,
     no_plots: Annotated[bool, typer.Option("--no-plots")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    kpi: Annotated[
+        list[str] | None,
+        typer.Option("--kpi", help="KPI shown in the results table (repeatable)."),
+    ] = None,
 ) -> None:
-    """Run the grid of parameters times N seeds into OUT/sweep.duckdb; print means and CIs."""
+    """Run the grid of parameters times N seeds into OUT/sweep.duckdb; print means and CIs.
+
+    The table shows the --kpi columns (default: volume, trades, spread... as fit the
+    terminal); OUT/results.csv has every KPI of every point."""
     from defisim.experiments import ExperimentError, parse_grid, run_sweep
     from defisim.experiments.sweep import parse_assignments
 
@@ -504,11 +511,13 @@ def sweep(
             progress=not quiet,
             check_invariants=not no_invariants,
             plots=not no_plots,
+            kpis=list(kpi) if kpi else None,
         )
     except ExperimentError as exc:
         _fail(str(exc))
     if not quiet:
         _print_sweep(res)
+    typer.echo(f"every KPI of every point (mean, CI, n): {res.out_dir / 'results.csv'}")
     typer.echo(
         f"{res.ran} runs ({res.failed} not ok), {res.skipped} skipped, "
         f"{res.wall_s:.2f} s; {res.out_dir / 'sweep.duckdb'}"
@@ -519,29 +528,14 @@ def sweep(
 
 def _print_sweep(res) -> None:
     from rich.console import Console
-    from rich.table import Table
 
-    names = list(res.grid)
-    scen = sorted({k for _, k, *_ in res.summary if "." not in k})
-    shown = scen[:5] or sorted({k for _, k, *_ in res.summary})[:5]
-    t = Table(title="mean ± 95 % CI half-width over seeds (ok runs; all KPIs in results.csv)")
-    for n in [*names, "n", *shown]:
-        t.add_column(n, justify="right")
-    points: dict[tuple, dict[str, tuple]] = {}
-    for pt, k, n, m, lo, hi in res.summary:
-        points.setdefault(pt, {})[k] = (n, m, lo, hi)
-    for pt, kp in points.items():
-        n = max(v[0] for v in kp.values())
-        cells = []
-        for k in shown:
-            if k not in kp:
-                cells.append("")
-                continue
-            _, m, lo, hi = kp[k]
-            ci = f" ± {_fmt((hi - lo) / 2)}" if math.isfinite(lo) else ""
-            cells.append(f"{_fmt(m)}{ci}")
-        t.add_row(*[str(v) for v in pt], str(n), *cells)
-    Console().print(t)
+    from defisim.experiments.table import sweep_table
+
+    console = Console()
+    st = sweep_table(list(res.grid), res.summary, res.kpis, console.width)
+    console.print(st.table)
+    if st.left_out:
+        typer.echo(f"{len(st.left_out)} more KPIs not shown (choose columns with --kpi)")
 
 
 @app.command()
