@@ -481,8 +481,15 @@ def sweep(
     no_invariants: Annotated[bool, typer.Option("--no-invariants")] = False,
     no_plots: Annotated[bool, typer.Option("--no-plots")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    kpi: Annotated[
+        list[str] | None,
+        typer.Option("--kpi", help="KPI shown in the results table (repeatable)."),
+    ] = None,
 ) -> None:
-    """Run the grid of parameters times N seeds into OUT/sweep.duckdb; print means and CIs."""
+    """Run the grid of parameters times N seeds into OUT/sweep.duckdb; print means and CIs.
+
+    The table shows the --kpi columns (default: volume, trades, spread... as fit the
+    terminal); OUT/results.csv has every KPI of every point."""
     from defisim.experiments import ExperimentError, parse_grid, run_sweep
     from defisim.experiments.sweep import parse_assignments
 
@@ -504,11 +511,13 @@ def sweep(
             progress=not quiet,
             check_invariants=not no_invariants,
             plots=not no_plots,
+            kpis=list(kpi) if kpi else None,
         )
     except ExperimentError as exc:
         _fail(str(exc))
     if not quiet:
         _print_sweep(res)
+    typer.echo(f"every KPI of every point (mean, CI, n): {res.out_dir / 'results.csv'}")
     typer.echo(
         f"{res.ran} runs ({res.failed} not ok), {res.skipped} skipped, "
         f"{res.wall_s:.2f} s; {res.out_dir / 'sweep.duckdb'}"
@@ -519,29 +528,14 @@ def sweep(
 
 def _print_sweep(res) -> None:
     from rich.console import Console
-    from rich.table import Table
 
-    names = list(res.grid)
-    scen = sorted({k for _, k, *_ in res.summary if "." not in k})
-    shown = scen[:5] or sorted({k for _, k, *_ in res.summary})[:5]
-    t = Table(title="mean ± 95 % CI half-width over seeds (ok runs; all KPIs in results.csv)")
-    for n in [*names, "n", *shown]:
-        t.add_column(n, justify="right")
-    points: dict[tuple, dict[str, tuple]] = {}
-    for pt, k, n, m, lo, hi in res.summary:
-        points.setdefault(pt, {})[k] = (n, m, lo, hi)
-    for pt, kp in points.items():
-        n = max(v[0] for v in kp.values())
-        cells = []
-        for k in shown:
-            if k not in kp:
-                cells.append("")
-                continue
-            _, m, lo, hi = kp[k]
-            ci = f" ± {_fmt((hi - lo) / 2)}" if math.isfinite(lo) else ""
-            cells.append(f"{_fmt(m)}{ci}")
-        t.add_row(*[str(v) for v in pt], str(n), *cells)
-    Console().print(t)
+    from defisim.experiments.table import sweep_table
+
+    console = Console()
+    st = sweep_table(list(res.grid), res.summary, res.kpis, console.width)
+    console.print(st.table)
+    if st.left_out:
+        typer.echo(f"{len(st.left_out)} more KPIs not shown (choose columns with --kpi)")
 
 
 @app.command()
@@ -552,9 +546,9 @@ def optimize(
     ] = None,
     objective: Annotated[str, typer.Option(help="KPI to optimise (its final value).")] = "",
     direction: Annotated[str, typer.Option(help="maximize or minimize.")] = "maximize",
-    trials: Annotated[int, typer.Option(help="Number of trials.", min=1)] = 20,
+    trials: Annotated[int, typer.Option(help="Number of trials (at least 1).")] = 20,
     seed: Annotated[int, typer.Option(help="Seed of the TPE sampler.", min=0)] = 0,
-    run_seeds: Annotated[int, typer.Option(help="Run seeds averaged per trial.", min=1)] = 1,
+    run_seeds: Annotated[int, typer.Option(help="Run seeds averaged per trial.")] = 1,
     out: Annotated[
         Path | None, typer.Option(help="Study folder (default studies/<scenario>).")
     ] = None,
@@ -563,7 +557,10 @@ def optimize(
         list[str] | None, typer.Option("--set", help="Fixed parameter name=value (repeatable).")
     ] = None,
 ) -> None:
-    """Optimise scenario parameters for a KPI with Optuna (storage OUT/optuna.db)."""
+    """Optimise scenario parameters for a KPI with Optuna (storage OUT/optuna.db).
+
+    Everything is checked before the folder is made; a warning says when every trial
+    gave the same objective (flat in the chosen parameters)."""
     from defisim.experiments import ExperimentError
     from defisim.experiments.optimize import parse_ranges, run_optimize
     from defisim.experiments.sweep import parse_assignments
@@ -593,6 +590,8 @@ def optimize(
     )
     for k, v in res.best_params.items():
         typer.echo(f"  {k} = {v}")
+    if res.warning:
+        typer.echo(f"warning: {res.warning}", err=True)
     typer.echo(str(res.out_dir / "history.png"))
 
 

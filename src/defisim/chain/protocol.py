@@ -140,6 +140,8 @@ class Recording(TypingProtocol):
     records nothing), ``sink.kpi(step, scope, name, value)`` records a built-in KPI of
     a market or pool ``scope``, ``sink.recording`` says whether rows are kept.
     :meth:`counters` gives run totals for the summary (``trades``, ``orders``, ...).
+    An optional ``kpi_names()`` lists the built-in KPIs it records (``scope.name``),
+    so the KPIs of a run are known before it runs (:mod:`defisim.runner.kpis`).
     """
 
     tables: dict[str, dict[str, str]]

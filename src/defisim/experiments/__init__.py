@@ -5,6 +5,9 @@
 - :mod:`.stats`: means and 95 % confidence intervals (Student t).
 - :mod:`.optimize`: an Optuna study over scenario parameters.
 - :mod:`.report`: a self-contained HTML report of a run, sweep or study folder.
+- :mod:`.checks`: what a sweep or study is given, checked before anything is made
+  (KPI names known by building the scenario, parameter bounds).
+- :mod:`.table`: a sweep's results table fitted to the terminal.
 
 Errors in what the user gave raise :class:`ExperimentError` (a ``ValueError``)
 with a one-line message.

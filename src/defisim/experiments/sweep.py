@@ -14,7 +14,8 @@ A sweep folder holds:
   365-day year), ``<kpi>.max_drawdown`` (quote units) and ``<kpi>.cvar`` (95 %
   historical CVaR of one step's change, quote units);
 - ``sweep.json``: scenario, grid, seeds, fixed parameters;
-- ``results.csv``: mean and 95 % CI of every KPI per grid point (ok runs only);
+- ``results.csv``: the full results table: a row per grid point and KPI with the
+  swept values, ``kpi``, ``n`` (ok runs), ``mean``, ``ci95_low``, ``ci95_high``;
 - ``sweep-<param>.png``: every KPI against each swept parameter, with error bars.
 
 A run id is a hash of (scenario, parameters, seed), so ``resume`` skips the runs
@@ -81,6 +82,8 @@ class SweepResult:
     summary: list[tuple] = field(default_factory=list)
     plots: list[Path] = field(default_factory=list)
     interrupted: bool = False
+    kpis: list[str] | None = None
+    """The KPIs asked for (``--kpi``, checked against the scenario's), or ``None``."""
 
 
 # ------------------------------------------------------------------- parsing
@@ -111,8 +114,12 @@ def parse_value(model: type, name: str, raw: str, scenario: str = "") -> Any:
     from pydantic import TypeAdapter, ValidationError
 
     if name not in model.model_fields:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(model.model_fields), n=3, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
         raise ExperimentError(
-            f"scenario {scenario} has no parameter {name!r}; "
+            f"scenario {scenario} has no parameter {name!r}{hint}; "
             f"valid names: {', '.join(model.model_fields)}"
         )
     f = model.model_fields[name]
@@ -371,6 +378,7 @@ def run_sweep(
     check_invariants: bool = True,
     plots: bool = True,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    kpis: list[str] | None = None,
 ) -> SweepResult:
     """Run the sweep into ``out_dir`` (see the module docstring).
 
@@ -381,10 +389,14 @@ def run_sweep(
         backend: ``"local"`` (process pool; inline for ``workers <= 1``) or ``"ray"``.
         address: Ray cluster (``"auto"`` or ``host:port``); ``None`` starts one.
         resume: keep ``sweep.duckdb`` and skip the run ids already in it.
+        kpis: KPIs of interest (the results table's columns), checked against the
+            scenario's KPI names (:func:`~.checks.scenario_kpis`) before anything
+            runs; kept in ``SweepResult.kpis`` and ``sweep.json``. Every KPI is
+            recorded either way.
 
     Raises:
-        ExperimentError: bad grid/seeds/backend, ``sweep.duckdb`` exists without
-            ``resume``, unreachable Ray cluster.
+        ExperimentError: bad grid/seeds/backend, an unknown KPI, ``sweep.duckdb``
+            exists without ``resume``, unreachable Ray cluster.
     """
     from .backends import iter_results
 
@@ -393,6 +405,10 @@ def run_sweep(
     if workers < 1:
         raise ExperimentError("--workers must be at least 1")
     specs = expand_grid(scenario, grid, seeds, fixed, check_invariants)
+    if kpis is not None:
+        from .checks import check_kpis, scenario_kpis
+
+        kpis = check_kpis(kpis, scenario_kpis(scenario, specs[0].params), scenario)
     if backend == "ray" and address is not None:
         from .backends import check_address
 
@@ -411,11 +427,12 @@ def run_sweep(
         "fixed": fixed or {},
         "backend": backend,
         "workers": workers,
+        "kpis": kpis,
     }
     (out / "sweep.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
 
     store = _open_db(db)
-    result = SweepResult(out_dir=out, grid=grid)
+    result = SweepResult(out_dir=out, grid=grid, kpis=kpis)
     t0 = time.perf_counter()
     try:
         done = {r[0] for r in store.query("SELECT run_id FROM runs")}
@@ -480,6 +497,7 @@ def load_summary(sweep_dir: str | Path) -> tuple[list[str], list[tuple], dict[st
 
 
 def write_results_csv(path: Path, names: list[str], summary: list[tuple]) -> None:
+    """The summary rows as ``results.csv`` (see the module docstring)."""
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow([*names, "kpi", "n", "mean", "ci95_low", "ci95_high"])

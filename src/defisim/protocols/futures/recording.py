@@ -115,6 +115,21 @@ TABLES: dict[str, dict[str, str]] = {
 }
 """Column names and DuckDB types of the futures tables."""
 
+BUILTIN_KPIS: tuple[str, ...] = (
+    "mark_price",
+    "best_bid",
+    "best_ask",
+    "mid",
+    "spread",
+    "open_interest",
+    "volume",
+    "trades",
+    "insurance_pool",
+    "closeouts",
+)
+"""The built-in KPIs :meth:`FuturesRecording.sample` records per market (a KPI without
+a value at a step, such as the spread of a one-sided book, is left out there)."""
+
 _AUCTION_STATES = frozenset({MarketState.PENDING, MarketState.SUSPENDED})
 _EQUITY_TYPES = frozenset({"general", "margin", "bond"})
 
@@ -157,6 +172,11 @@ class FuturesRecording:
         """Run totals for the run's summary: trades, orders (distinct ids), order updates."""
         return {"trades": self.trades, "orders": len(self._order_ids),
                 "order_updates": self.order_updates}
+
+    def kpi_names(self) -> list[str]:
+        """The built-in KPI names recorded for the markets that exist now:
+        ``<market>.<name>`` for every market and every name of :data:`BUILTIN_KPIS`."""
+        return [f"{mid}.{name}" for mid in self.protocol.markets for name in BUILTIN_KPIS]
 
     def _info(self, market_id: str) -> _MarketInfo:
         info = self._markets.get(market_id)
