@@ -40,6 +40,7 @@ parameter, or a file and line) and the bound.
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 __all__ = [
     "MAX_AMOUNT",
@@ -76,6 +77,13 @@ def _finite(x: float, what: str) -> float:
     return x
 
 
+def _scaled(x: float, decimals: int) -> Decimal:
+    """``|x| * 10**decimals`` exactly (a float read through its shortest repr, as
+    :func:`~defisim.numeric.fixed.to_fixed` reads it), so a bound is met exactly."""
+    d = Decimal(repr(float(x))) if isinstance(x, float) else Decimal(x)
+    return abs(d).scaleb(decimals)
+
+
 def check_price(price: float, price_decimals: int, what: str) -> int:
     """``price`` (human units) in raw ticks, refused above :data:`MAX_PRICE_TICKS`.
 
@@ -87,14 +95,14 @@ def check_price(price: float, price_decimals: int, what: str) -> int:
     _finite(price, what)
     if price <= 0:
         raise ValueError(f"{what} must be > 0, got {price!r}")
-    raw = price * 10**price_decimals
-    if raw > MAX_PRICE_TICKS + 0.5:  # rounds to more than the bound
+    raw = _scaled(price, price_decimals)
+    if round(raw) > MAX_PRICE_TICKS:
         raise ValueError(
-            f"{what}={price:.16g} is {raw:.16g} ticks at {price_decimals} price decimals, above "
+            f"{what}: {price:.16g} is {float(raw):.16g} ticks at {price_decimals} price decimals, above "
             f"the largest price the chain represents, {max_price(price_decimals):.16g} "
             f"({MAX_PRICE_TICKS:.0e} ticks, defisim.numeric.bounds)"
         )
-    return round(raw)
+    return int(round(raw))
 
 
 def check_size(size: float, position_decimals: int, what: str) -> int:
@@ -104,14 +112,14 @@ def check_size(size: float, position_decimals: int, what: str) -> int:
         ValueError: not finite, or more than ``MAX_SIZE`` lots.
     """
     _finite(size, what)
-    raw = abs(size) * 10**position_decimals
-    if raw > MAX_SIZE + 0.5:
+    raw = _scaled(size, position_decimals)
+    if round(raw) > MAX_SIZE:
         raise ValueError(
-            f"{what}={size:.16g} is {raw:.16g} lots at {position_decimals} position decimals, "
+            f"{what}: {size:.16g} is {float(raw):.16g} lots at {position_decimals} position decimals, "
             f"above the largest size the chain represents, {MAX_SIZE / 10**position_decimals:.16g} "
             f"({MAX_SIZE:.0e} lots, defisim.numeric.bounds)"
         )
-    return round(raw)
+    return int(round(raw))
 
 
 def check_amount(amount: float, decimals: int, what: str) -> int:
@@ -121,11 +129,11 @@ def check_amount(amount: float, decimals: int, what: str) -> int:
         ValueError: not finite, or more than ``MAX_AMOUNT`` base units.
     """
     _finite(amount, what)
-    raw = abs(amount) * 10**decimals
-    if raw > MAX_AMOUNT:
+    raw = _scaled(amount, decimals)
+    if round(raw) > MAX_AMOUNT:
         raise ValueError(
-            f"{what}={amount:.16g} is {raw:.16g} base units at {decimals} decimals, above the "
+            f"{what}: {amount:.16g} is {float(raw):.16g} base units at {decimals} decimals, above the "
             f"largest amount the chain represents, {MAX_AMOUNT / 10**decimals:.16g} "
             f"({MAX_AMOUNT:.0e} base units, defisim.numeric.bounds)"
         )
-    return round(raw)
+    return int(round(raw))

@@ -114,7 +114,7 @@ class PricePath:
         if np.any(prices > MAX_PRICE):
             i = int(np.argmax(prices > MAX_PRICE))
             raise ValueError(
-                f"PricePath: prices[{i}]={prices[i]!r} is above {MAX_PRICE:.0e}, the largest "
+                f"PricePath: prices[{i}]={float(prices[i])!r} is above {MAX_PRICE:.0e}, the largest "
                 "price the chain represents (defisim.numeric.bounds)"
             )
         if self.start is not None and self.start.tzinfo is None:
