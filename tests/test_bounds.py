@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from defisim.cli import app
 from defisim.numeric import bounds
-from defisim.prices import MAX_PRICE, PriceFileError, PricePath, gbm_path, load_price_csv
+from defisim.prices import MAX_PRICE, PriceFileError, gbm_path, load_price_csv
 from defisim.runner.run import Run, RunSetupError
 from defisim.scenarios import get_scenario
 
@@ -100,16 +100,12 @@ def test_csv_price_exactly_at_the_bound_is_accepted(tmp_path):
     assert path.prices[1] == 1e15
 
 
-def test_price_path_and_gbm_refuse_prices_above_the_bound():
-    with pytest.raises(ValueError, match=r"prices\[1\]=2000000000000000\.0 is above 1e\+15"):
-        PricePath([0.0, 1.0], [1.0, 2e15])
+def test_gbm_running_away_past_float64_is_a_clear_error_not_a_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match=r"^gbm_path: mu=0\.0, sigma=10000\.0 .*outside "
-                                             r"\(0, 1e\+15\].*lower sigma"):
+                                             r"float64 range"):
             gbm_path(2000, 3600.0, 30_000.0, 0.0, 1e4, np.random.default_rng(0))
-        with pytest.raises(ValueError, match=r"gbm_path: mu=5000\.0.*to inf"):
-            gbm_path(2000, 3600.0, 30_000.0, 5000.0, 0.1, np.random.default_rng(0))
 
 
 # ------------------------------------------------------------------ scenarios
@@ -133,6 +129,13 @@ def test_a_file_price_the_market_cannot_list_is_refused_at_build(tmp_path):
 def test_a_runaway_generated_path_is_refused_with_its_parameters():
     with pytest.raises(RunSetupError, match=r"^perp_btc: gbm_path: mu=0\.0, sigma=5000\.0"):
         build("perp_btc", sigma=5000.0, steps=50)
+    # finite in float64 (about 1e78) but beyond what the market lists: named by its model
+    with pytest.raises(RunSetupError, match=r"^perp_btc: the reference path of s0=30000\.0, "
+                                            r"mu=30000\.0, sigma=0\.6: its largest price: "
+                                            r".* ticks at 2 price decimals"):
+        build("perp_btc", mu=30_000.0, steps=50)
+    # within the bound: built
+    build("perp_btc", mu=3000.0, steps=50)
 
 
 @pytest.mark.parametrize(

@@ -60,8 +60,9 @@ class PricePath:
     Attributes:
         times_s: float64 array, shape ``(n,)``, seconds since the first point;
             ``times_s[0] == 0`` and strictly increasing. Gaps are allowed.
-        prices: float64 array, shape ``(n,)``, finite, ``> 0`` and at most
-            :data:`MAX_PRICE` (1e15), in whatever
+        prices: float64 array, shape ``(n,)``, finite and ``> 0`` (a market
+            lists at most :data:`MAX_PRICE`; scenarios check that when they build
+            one), in whatever
             quote unit the source used (e.g. USDT per BTC).
         start: timezone-aware UTC datetime of the first point when known (CSV
             files), else ``None`` (synthetic paths).
@@ -73,8 +74,8 @@ class PricePath:
 
     Raises:
         ValueError: arrays not 1-D, of different lengths, fewer than 2 points,
-            ``times_s[0] != 0``, times not strictly increasing or not finite, a
-            price that is not finite and positive, or one above :data:`MAX_PRICE`.
+            ``times_s[0] != 0``, times not strictly increasing or not finite, or a
+            price that is not finite and positive.
     """
 
     times_s: np.ndarray
@@ -111,12 +112,6 @@ class PricePath:
         if np.any(bad):
             i = int(np.argmax(bad))
             raise ValueError(f"PricePath: prices must be finite and > 0; prices[{i}]={prices[i]!r}")
-        if np.any(prices > MAX_PRICE):
-            i = int(np.argmax(prices > MAX_PRICE))
-            raise ValueError(
-                f"PricePath: prices[{i}]={float(prices[i])!r} is above {MAX_PRICE:.0e}, the largest "
-                "price the chain represents (defisim.numeric.bounds)"
-            )
         if self.start is not None and self.start.tzinfo is None:
             raise ValueError("PricePath: start must be timezone-aware (UTC)")
         times.flags.writeable = False
