@@ -70,6 +70,17 @@ def test_check_size_and_amount():
         bounds.check_amount(float("inf"), 6, "a")
 
 
+def test_mint_above_the_largest_amount_is_refused():
+    from defisim import Simulation
+
+    sim = Simulation()
+    sim.create_asset("ETH", 18)
+    sim.create_party("a")
+    assert sim.mint("a", "ETH", 10**12) == 10**30  # at the bound (an int: exact)
+    with pytest.raises(ValueError, match=r"^mint amount of ETH for a: 1000000000000\.001 is "):
+        sim.mint("a", "ETH", 1e12 + 0.001)
+
+
 # ------------------------------------------------------------------ CSV files
 @pytest.mark.parametrize(
     ("price", "reason"),

@@ -50,6 +50,7 @@ def test_success_is_true_and_moves_the_bond():
         ("lp", "M", math.nan, 0.001, "INVALID_COMMITMENT"),
         ("lp", "M", -5, 0.001, "INVALID_COMMITMENT"),
         ("lp", "M", 0, 0.001, "INVALID_COMMITMENT"),
+        ("lp", "M", 1e300, 0.001, "INVALID_COMMITMENT"),  # above MAX_AMOUNT base units
         ("lp", "M", 0.5, 0.001, "COMMITMENT_TOO_LOW"),  # 50 base units < min 100
         ("lp", "M", 1000, 2.0, "INVALID_FEE"),
         ("lp", "M", 1000, math.inf, "INVALID_FEE"),

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from defisim.chain import NS_PER_SECOND, Transaction
-from defisim.numeric import ONE, UnitConverter
+from defisim.numeric import MAX_AMOUNT, ONE, UnitConverter
 from defisim.protocols.futures import (
     FuturesMarket,
     FuturesProtocol,
@@ -476,7 +476,8 @@ class FuturesFacade:
         raw = self._money_raw(asset, commitment)
         if raw is not None:
             return raw
-        detail = f"commitment must be a finite amount >= 0, got {commitment!r}"
+        detail = (f"commitment must be a finite amount >= 0 and at most {MAX_AMOUNT:.0e} base "
+                  f"units (defisim.numeric.bounds), got {commitment!r}")
         self.chain.reject(tx, party, market, "INVALID_COMMITMENT", detail)
         return LiquidityResult.rejected("INVALID_COMMITMENT", detail)
 
@@ -514,7 +515,8 @@ class FuturesFacade:
     def _money_raw(self, asset: str, amount: float) -> int | None:
         if not isinstance(amount, int | float) or not math.isfinite(amount) or amount < 0:
             return None
-        return round(amount * 10 ** self.chain.ledger.asset(asset).decimals)
+        raw = round(amount * 10 ** self.chain.ledger.asset(asset).decimals)
+        return raw if raw <= MAX_AMOUNT else None
 
     def submit_oracle_price(self, market: str, price: float, party: str = "") -> bool:
         """Publish an external (oracle) price for ``market`` (a perpetual's funding uses it).
