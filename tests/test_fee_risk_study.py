@@ -104,7 +104,7 @@ def test_the_taker_fee_rate_and_the_makers_fee_aware_intensity():
     scenario.build(sim2)
     maker = scenario.maker
     maker.initialise(sim2)
-    assert maker.commitment_reason == ""  # the bond is accepted
+    assert maker.commitment_result and maker.commitment_result.reason == ""  # bond accepted
     assert sim2.futures.liquidity_provisions(MARKET_ID)["glft"]["fee"] == pytest.approx(0.002)
     # A0 exp(-k f) with k = 500 per unit of relative price: exp(-1.375) = 0.2528
     assert maker.effective_A(sim2, 30_000.0) == pytest.approx(

@@ -68,7 +68,7 @@ def provider(sim: Simulation, **kw) -> LiquidityProvider:
     lp = LiquidityProvider("lp", "M", flat_feed(), **args)
     lp.rng = sim.rng("agent:lp")
     lp.initialise(sim)
-    assert lp.submitted == ""
+    assert lp.submitted and lp.submitted.reason == ""
     open_market(sim)
     return lp
 

@@ -312,7 +312,7 @@ def test_liquidity_provider_meets_or_misses_its_obligation():
         )
         lp.rng = sim.rng("agent:lp")
         lp.initialise(sim)
-        assert lp.submitted == "" and sim.balance("lp", "USD", "bond", "M") == 1000
+        assert lp.submitted and lp.submitted.reason == "" and sim.balance("lp", "USD", "bond", "M") == 1000
         sim.futures.submit_order("o1", "M", "buy", 1, 100)
         sim.futures.submit_order("o2", "M", "sell", 1, 100)
         sim.forward_time(1)

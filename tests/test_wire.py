@@ -22,6 +22,7 @@ from defisim.chain import InvariantViolation, Receipt, Transaction
 from defisim.chain.events import Event, TransactionRejected, Transfer, TransferBatch
 from defisim.numeric import UnitConverter
 from defisim.protocols.futures import (
+    LiquidityResult,
     MarketConfig,
     MarketState,
     OrderResult,
@@ -163,8 +164,10 @@ def test_every_event_of_the_run_round_trips(live):
 def test_receipts_and_transactions_round_trip(live):
     _, r = live
     lp = r["lp"]
-    assert type(lp) is Receipt
-    assert roundtrip(lp) == lp
+    assert type(lp) is LiquidityResult and lp and lp.status == "EXECUTED"
+    assert roundtrip(lp) == lp and type(roundtrip(lp)) is LiquidityResult
+    refused = LiquidityResult.rejected("COMMITMENT_TOO_LOW", "below the minimum")
+    assert roundtrip(refused) == refused and not roundtrip(refused)
     sim = Simulation(seed=3, execution="mempool", ordering="priority")
     sim.create_asset("USD", 2)
     for p in ("a", "b"):
@@ -355,7 +358,7 @@ def test_event_subclasses_are_allowed_without_registration():
 def test_allow_list_names_the_service_types():
     names = wire.allowed_types()
     for cls in (MarketView, OrderView, AccountView, UnitConverter, Receipt, Transaction,
-                OrderResult, MarginLevels, MarketConfig, OrderStatus, Reason, Side, TradeExecuted,
+                OrderResult, LiquidityResult, MarginLevels, MarketConfig, OrderStatus, Reason, Side, TradeExecuted,
                 TransactionRejected):
         assert names[cls.__name__] is cls
     ml = MarginLevels(10, 12, 15, 20)

@@ -3,7 +3,17 @@
 Imports nothing else of defisim (DESIGN.md, "Layers").
 """
 
+from .bounds import MAX_AMOUNT, MAX_PRICE_TICKS, MAX_SIZE
 from .fixed import ONE, ceil_div, from_fixed, to_fixed
 from .units import UnitConverter
 
-__all__ = ["ONE", "UnitConverter", "ceil_div", "from_fixed", "to_fixed"]
+__all__ = [
+    "MAX_AMOUNT",
+    "MAX_PRICE_TICKS",
+    "MAX_SIZE",
+    "ONE",
+    "UnitConverter",
+    "ceil_div",
+    "from_fixed",
+    "to_fixed",
+]

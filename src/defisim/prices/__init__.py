@@ -21,12 +21,13 @@ from .csvfile import (
     load_step_path,
 )
 from .models import SECONDS_PER_YEAR, gbm_path, ou_path
-from .path import PriceFileError, PricePath
+from .path import MAX_PRICE, PriceFileError, PricePath
 from .regimes import crash_path, jump_diffusion_path, regime_path
 
 __all__ = [
     "load_step_path",
     "EPOCH_UNIT_LIMITS",
+    "MAX_PRICE",
     "PRICE_COLUMN_NAMES",
     "SECONDS_PER_YEAR",
     "TIME_COLUMN_NAMES",

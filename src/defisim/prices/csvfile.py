@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .path import PriceFileError, PricePath
+from .path import MAX_PRICE, PriceFileError, PricePath
 
 __all__ = ["EPOCH_UNIT_LIMITS", "PRICE_COLUMN_NAMES", "TIME_COLUMN_NAMES", "load_price_csv"]
 
@@ -87,8 +87,9 @@ def load_price_csv(
             1-based line and column where it applies: missing file, empty file, no
             header row, unknown column (the message lists the columns), a row with
             the wrong number of fields, a price that is not a finite positive
-            number, an unparseable timestamp, timestamps not strictly increasing,
-            fewer than 2 data rows.
+            number or is above :data:`~defisim.prices.MAX_PRICE` (1e15, the
+            largest price the chain represents), an unparseable timestamp,
+            timestamps not strictly increasing, fewer than 2 data rows.
     """
     if time_column is not None and not isinstance(time_column, str):
         raise TypeError(f"time_column must be a str or None, got {time_column!r}")
@@ -257,6 +258,10 @@ def _load_slow(p: Path, header: list[str], ti: int, pi: int) -> PricePath:
                         column=pi + 1,
                         column_name=pname,
                     )
+                if value > MAX_PRICE:
+                    raise PriceFileError(
+                        p, _too_large(ps), line=line, column=pi + 1, column_name=pname
+                    )
                 lines.append(line)
                 t_raw.append(ts)
                 p_raw.append(ps)
@@ -326,6 +331,11 @@ def _as_number(s: str) -> int | float | None:
         return None
 
 
+def _too_large(raw: str) -> str:
+    return (f"price {raw!r} is above {MAX_PRICE:.0e}, the largest price the chain "
+            "represents (defisim.numeric.bounds)")
+
+
 def _epoch_units(values: np.ndarray) -> float:
     biggest = float(np.max(np.abs(values)))
     for limit, per_second, _name in EPOCH_UNIT_LIMITS:
@@ -353,14 +363,15 @@ def _finish(
 ) -> PricePath:
     """Validate parsed columns and build the path; :class:`_Retry` if lines are unknown."""
     _check_count(p, int(prices.size))
-    bad = ~(np.isfinite(prices) & (prices > 0))
+    bad = ~(np.isfinite(prices) & (prices > 0) & (prices <= MAX_PRICE))
     if np.any(bad):
         if lines is None or p_raw is None:
             raise _Retry
         i = int(np.argmax(bad))
+        too_large = bool(np.isfinite(prices[i]) and prices[i] > MAX_PRICE)
         raise PriceFileError(
             p,
-            f"price {p_raw[i]!r} is not a finite positive number",
+            _too_large(p_raw[i]) if too_large else f"price {p_raw[i]!r} is not a finite positive number",
             line=int(lines[i]),
             column=pi + 1,
             column_name=header[pi],

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["PriceFileError", "PricePath"]
+__all__ = ["MAX_PRICE", "PriceFileError", "PricePath"]
+
+#: The largest price a path may hold, in its own quote units: ``10**15``, the largest
+#: price in ticks the chain represents (``defisim.numeric.bounds.MAX_PRICE_TICKS``; a
+#: market at 0 price decimals lists it, one with more decimals lists less, which the
+#: scenario checks when it builds the market). Kept here as a number because
+#: ``prices`` and ``numeric`` are units of the same layer; a test keeps them equal.
+MAX_PRICE = 1e15
 
 
 class PriceFileError(ValueError):
@@ -53,7 +60,9 @@ class PricePath:
     Attributes:
         times_s: float64 array, shape ``(n,)``, seconds since the first point;
             ``times_s[0] == 0`` and strictly increasing. Gaps are allowed.
-        prices: float64 array, shape ``(n,)``, finite and ``> 0``, in whatever
+        prices: float64 array, shape ``(n,)``, finite and ``> 0`` (a market
+            lists at most :data:`MAX_PRICE`; scenarios check that when they build
+            one), in whatever
             quote unit the source used (e.g. USDT per BTC).
         start: timezone-aware UTC datetime of the first point when known (CSV
             files), else ``None`` (synthetic paths).

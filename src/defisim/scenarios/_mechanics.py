@@ -47,6 +47,7 @@ from defisim.protocols.futures import (
 )
 from defisim.protocols.futures.accounts import NETWORK_PARTY
 
+from ._bounds import check_market_inputs
 from ._zoo import (
     ASSET,
     create_futures_market,
@@ -358,6 +359,7 @@ class MechanicsScenario(Scenario):
         self.tally = MechanicsTally(self.market_id, self.track_lp)
         create_futures_market(sim, self.market_config())
         self._path = self.make_path(sim, self.total_steps() + 1)
+        check_market_inputs(sim, self.market_id, self._path, p)
         feed = ReferencePriceFeed("reference", self._path)
         self.feed = feed
         m = self.market_id

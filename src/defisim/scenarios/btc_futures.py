@@ -48,6 +48,7 @@ from defisim.agents import (
 )
 from defisim.prices import SECONDS_PER_YEAR, gbm_path
 
+from ._bounds import check_market_inputs
 from ._reference import PriceFileParams, PriceFileReference
 from ._zoo import (
     ASSET,
@@ -318,7 +319,9 @@ class BtcFutures(PriceFileReference, Scenario):
         p: BtcFuturesParams = self.params  # type: ignore[assignment]
         m = self.market_id
         create_futures_market(sim, futures_market_config(m, p))
-        feed = ReferencePriceFeed("reference", self.reference_path(sim))
+        path = self.reference_path(sim)
+        check_market_inputs(sim, m, path, p)
+        feed = ReferencePriceFeed("reference", path)
         self.feed = feed
         agents: list[Agent] = [
             feed,

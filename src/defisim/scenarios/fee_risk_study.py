@@ -88,6 +88,7 @@ from .ideal_market_maker import MakerTally, maker_kpis
 if TYPE_CHECKING:
     from defisim.agents import Agent, ReferencePriceFeed
     from defisim.prices import PricePath
+    from defisim.protocols.futures import LiquidityResult
     from defisim.service import Simulation
 
 MARKET_ID = "BTCUSDT-FUT"
@@ -171,7 +172,8 @@ class FeeAwareGLFTMaker(GLFTMarketMaker):
         Other arguments: as :class:`~defisim.agents.GLFTMarketMaker` (``A`` is ``A0``).
 
     Attributes:
-        base_A: ``A0``; commitment_reason: "" when the commitment was accepted.
+        base_A: ``A0``; commitment_result: the commitment's
+        :class:`~defisim.protocols.futures.LiquidityResult` (true when accepted).
     """
 
     def __init__(
@@ -192,14 +194,14 @@ class FeeAwareGLFTMaker(GLFTMarketMaker):
         self.fee_bid = float(fee_bid)
         self.fee_aware = fee_aware
         self.base_A = self.A
-        self.commitment_reason: str | None = None
+        self.commitment_result: LiquidityResult | None = None
 
     def initialise(self, sim: Simulation) -> None:
         """Create and fund the party, then bond the commitment."""
         super().initialise(sim)
-        self.commitment_reason = sim.futures.submit_liquidity(
+        self.commitment_result = sim.futures.submit_liquidity(
             self.name, self.market, self.commitment, self.fee_bid
-        ).reason
+        )
 
     def effective_A(self, sim: Simulation, s: float) -> float:
         """``A0 exp(-k f)`` (fills per second), ``k`` per unit of relative price."""

@@ -31,6 +31,7 @@ from defisim.agents import (
 )
 from defisim.prices import gbm_path
 
+from ._bounds import check_market_inputs
 from ._zoo import (
     ASSET,
     ASSET_DECIMALS,
@@ -117,6 +118,7 @@ class LoadTest(Scenario):
                 opening_auction_duration_s=p.opening_auction_s,
             )
             path = gbm_path(max(n, 2), dt, p.s0, 0.0, p.sigma, sim.rng(f"reference_price:{i}"))
+            check_market_inputs(sim, m, path, p)
             feed = ReferencePriceFeed(f"feed_{i}", path)
             self.feeds.append(feed)
             agents += [feed, OpeningAuctionTrader(f"auctioneer_{i}", m, feed, asset=ASSET)]

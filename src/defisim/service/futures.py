@@ -18,12 +18,12 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from defisim.chain import NS_PER_SECOND, Receipt, Transaction
-from defisim.chain.transactions import REJECTED
-from defisim.numeric import ONE, UnitConverter
+from defisim.chain import NS_PER_SECOND, Transaction
+from defisim.numeric import MAX_AMOUNT, ONE, UnitConverter
 from defisim.protocols.futures import (
     FuturesMarket,
     FuturesProtocol,
+    LiquidityResult,
     MarketConfig,
     MarketState,
     OrderResult,
@@ -433,42 +433,53 @@ class FuturesFacade:
             round(enact_at * NS_PER_SECOND))))
 
     # ---------------------------------------------------- liquidity provision
-    def submit_liquidity(self, party: str, market: str, commitment: float, fee: float) -> Receipt:
+    def submit_liquidity(self, party: str, market: str, commitment: float,
+                         fee: float) -> LiquidityResult:
         """Commit ``commitment`` asset units as a liquidity bond, bidding ``fee`` (a fraction,
         e.g. 0.001) for the market's liquidity fee factor (spec section 8).
 
-        Returns a :class:`~defisim.chain.Receipt`: ``accepted``, else ``reason`` (also a
-        rejection event)."""
+        Returns a :class:`~defisim.protocols.futures.LiquidityResult`: true only when
+        the bond moved; when rejected it is false, with ``reason`` (also a rejection
+        event). In mempool mode it is ``PENDING`` (false) until the block closes."""
         m = self.protocol.markets.get(market)
         if m is None:
             return self._send(party, "submit_liquidity", market, 0, fee)
-        raw = self._money_raw(m.asset, commitment)
-        if raw is None:
-            detail = f"commitment must be a finite amount >= 0, got {commitment!r}"
-            self.chain.reject("submit_liquidity", party, market, "INVALID_COMMITMENT", detail)
-            return Receipt(REJECTED, "INVALID_COMMITMENT", detail, block=self.chain.block)
+        raw = self._commitment_raw("submit_liquidity", party, market, m.asset, commitment)
+        if isinstance(raw, LiquidityResult):
+            return raw
         return self._send(party, "submit_liquidity", market, raw, fee)
 
     def amend_liquidity(self, party: str, market: str, commitment: float | None = None,
-                        fee: float | None = None) -> str:
+                        fee: float | None = None) -> LiquidityResult:
         """Change a commitment or its fee bid; a reduction below the target stake pays the
-        early-exit penalty at the epoch end. Returns a :class:`~defisim.chain.Receipt`."""
+        early-exit penalty at the epoch end. Returns a
+        :class:`~defisim.protocols.futures.LiquidityResult` (true only on success)."""
         m = self.protocol.markets.get(market)
         if m is None:
             return self._send(party, "amend_liquidity", market, None, fee)
         raw = None
         if commitment is not None:
-            raw = self._money_raw(m.asset, commitment)
-            if raw is None:
-                detail = f"commitment must be a finite amount >= 0, got {commitment!r}"
-                self.chain.reject("amend_liquidity", party, market, "INVALID_COMMITMENT", detail)
-                return Receipt(REJECTED, "INVALID_COMMITMENT", detail, block=self.chain.block)
+            raw = self._commitment_raw("amend_liquidity", party, market, m.asset, commitment)
+            if isinstance(raw, LiquidityResult):
+                return raw
         return self._send(party, "amend_liquidity", market, raw, fee)
 
-    def cancel_liquidity(self, party: str, market: str) -> Receipt:
+    def cancel_liquidity(self, party: str, market: str) -> LiquidityResult:
         """Cancel a commitment (the bond returns at the epoch end); a
-        :class:`~defisim.chain.Receipt`."""
+        :class:`~defisim.protocols.futures.LiquidityResult` (true only on success)."""
         return self._send(party, "cancel_liquidity", market)
+
+    def _commitment_raw(self, tx: str, party: str, market: str, asset: str,
+                        commitment: Any) -> int | LiquidityResult:
+        """``commitment`` in base units, or the rejection of a commitment that is not a
+        finite amount >= 0 (with its rejection event)."""
+        raw = self._money_raw(asset, commitment)
+        if raw is not None:
+            return raw
+        detail = (f"commitment must be a finite amount >= 0 and at most {MAX_AMOUNT:.0e} base "
+                  f"units (defisim.numeric.bounds), got {commitment!r}")
+        self.chain.reject(tx, party, market, "INVALID_COMMITMENT", detail)
+        return LiquidityResult.rejected("INVALID_COMMITMENT", detail)
 
     def liquidity_provisions(self, market: str) -> dict[str, dict[str, float]]:
         """Each LP's commitment (asset units), fee bid, equity-like share and bond balance."""
@@ -504,7 +515,8 @@ class FuturesFacade:
     def _money_raw(self, asset: str, amount: float) -> int | None:
         if not isinstance(amount, int | float) or not math.isfinite(amount) or amount < 0:
             return None
-        return round(amount * 10 ** self.chain.ledger.asset(asset).decimals)
+        raw = round(amount * 10 ** self.chain.ledger.asset(asset).decimals)
+        return raw if raw <= MAX_AMOUNT else None
 
     def submit_oracle_price(self, market: str, price: float, party: str = "") -> bool:
         """Publish an external (oracle) price for ``market`` (a perpetual's funding uses it).

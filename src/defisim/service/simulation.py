@@ -26,6 +26,7 @@ from defisim.chain import NS_PER_SECOND, Chain, ChainProtocol, Receipt, Transact
 from defisim.chain import ledger as acct
 from defisim.chain.event_log import EventCursor
 from defisim.chain.rng import RandomStreams
+from defisim.numeric.bounds import check_amount
 
 PROTOCOLS: dict[str, tuple[Callable[[], ChainProtocol], Callable[[Any, Any], Any] | None]] = {}
 """Protocol name -> (factory of the protocol, factory of its facade ``(sim, protocol)``)."""
@@ -273,13 +274,15 @@ class Simulation:
         """Faucet: credit ``amount`` asset units to ``party``'s general account; returns base units.
 
         Raises:
-            ValueError: unknown party or asset, negative or non-finite amount.
+            ValueError: unknown party or asset, negative or non-finite amount, or
+                more than :data:`~defisim.numeric.MAX_AMOUNT` base units.
         """
         a = self.chain.ledger.asset(asset) if asset in self.chain.ledger.assets else None
         if a is None:
             raise ValueError(f"unknown asset {asset!r}; known: {sorted(self.chain.ledger.assets)}")
         if not math.isfinite(amount) or amount < 0:
             raise ValueError(f"mint amount must be finite and >= 0, got {amount!r}")
+        check_amount(amount, a.decimals, f"mint amount of {asset} for {party}")
         raw = round(amount * 10**a.decimals)
         self.mint_raw(party, asset, raw)
         return raw

@@ -188,7 +188,7 @@ def _load_defaults() -> None:
     from defisim.numeric.units import UnitConverter
     from defisim.protocols.futures import liquidity, margin, params, perpetual, price_monitoring
     from defisim.protocols.futures import types as ftypes
-    from defisim.protocols.futures.state import OrderResult
+    from defisim.protocols.futures.state import LiquidityResult, OrderResult
 
     from .futures import MarketView, OrderView
     from .simulation import AccountView
@@ -199,7 +199,7 @@ def _load_defaults() -> None:
         # the chain's values
         Transaction, Bundle, Receipt, FeeMarketParams,
         # the futures protocol's results, enums and parameters
-        OrderResult, margin.MarginLevels,
+        OrderResult, LiquidityResult, margin.MarginLevels,
         ftypes.Side, ftypes.OrderType, ftypes.TimeInForce, ftypes.PegReference,
         ftypes.OrderStatus, ftypes.MarketState, ftypes.TradeType, ftypes.Reason,
         liquidity.LiquidityReason,

@@ -80,12 +80,12 @@ def execute(sim: Simulation, tx: dict, order_of_tx: dict[int, int]) -> tuple[boo
         return True, "CANCELLED" if n else "NOTHING", 0
     if k in ("lp_submit", "lp_amend", "lp_cancel"):
         if k == "lp_submit":
-            reason = sim.futures.submit_liquidity(g("party"), g("market"), g("commitment"), g("fee"))
+            res = sim.futures.submit_liquidity(g("party"), g("market"), g("commitment"), g("fee"))
         elif k == "lp_amend":
-            reason = sim.futures.amend_liquidity(g("party"), g("market"), g("commitment"), g("fee"))
+            res = sim.futures.amend_liquidity(g("party"), g("market"), g("commitment"), g("fee"))
         else:
-            reason = sim.futures.cancel_liquidity(g("party"), g("market"))
-        return (True, "OK", 0) if reason.accepted else (False, str(reason.reason), 0)
+            res = sim.futures.cancel_liquidity(g("party"), g("market"))
+        return (True, "OK", 0) if res.accepted else (False, str(res.reason), 0)
     if k in ("oracle", "transfer", "burn"):
         if k == "oracle":
             ok = sim.futures.submit_oracle_price(g("market"), g("price"))

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Literal
 from ..trading import MarketAgent
 
 if TYPE_CHECKING:
+    from defisim.protocols.futures import LiquidityResult
     from defisim.service import Simulation
 
     from ..feeds.reference import ReferencePriceFeed
@@ -218,7 +219,9 @@ class LiquidityProvider(MarketAgent):
         )
         self.hedge_above = hedge_above
         self.anchor = anchor
-        self.submitted: str | None = None
+        #: the commitment's :class:`~defisim.protocols.futures.LiquidityResult` (true
+        #: when the bond was accepted); ``None`` before :meth:`initialise`
+        self.submitted: LiquidityResult | None = None
         self.steps_quoted = 0
         self.steps_away = 0
         self._stv = 1.0
@@ -241,7 +244,7 @@ class LiquidityProvider(MarketAgent):
         self._range = float(lp.price_range)
         self._epoch_s = float(lp.epoch_s)
         self.submitted = sim.futures.submit_liquidity(self.name, self.market, self.commitment,
-                                                      self.fee).reason
+                                                      self.fee)
 
     def centre(self, sim: Simulation) -> float:
         """The ladder's centre ``c`` (quote units)."""
@@ -307,8 +310,8 @@ class LiquidityProvider(MarketAgent):
 
     def step(self, sim: Simulation) -> None:
         m = self.market
-        if not self.trading(sim, m) or self.submitted:
-            return
+        if not self.trading(sim, m) or (self.submitted is not None and not self.submitted.accepted):
+            return  # no quotes without a commitment (a rejected one stays rejected)
         if not self._present(sim):
             self.steps_away += 1
             if sim.futures.open_orders(self.name, m):

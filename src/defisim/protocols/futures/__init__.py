@@ -38,7 +38,7 @@ from .perpetual import FundingCalculator, PerpetualParams
 from .price_monitoring import PriceMonitor, PriceMonitoringParams, PriceMonitoringTrigger
 from .protocol import FuturesProtocol
 from .risk import RiskFactors, lognormal_risk_factors
-from .state import OrderResult, PartyState
+from .state import LiquidityResult, OrderResult, PartyState
 from .types import (
     MarketState,
     Order,
@@ -84,6 +84,7 @@ __all__ = [
     "MarginScaling",
     "Order",
     "OrderBook",
+    "LiquidityResult",
     "OrderResult",
     "OrderStatus",
     "OrderType",

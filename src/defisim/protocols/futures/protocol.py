@@ -12,7 +12,7 @@ from .events import MarketCreated
 from .market import FuturesMarket
 from .params import MarketConfig
 from .recording import TABLES, FuturesRecording
-from .state import OrderResult
+from .state import LIQUIDITY_PENDING, LiquidityResult, OrderResult
 from .types import OrderStatus, Reason
 
 if TYPE_CHECKING:
@@ -86,34 +86,35 @@ class FuturesProtocol(ChainProtocol):
             return m.cancel_all(sender)
         return sum(m.cancel_all(sender) for m in self.markets.values())
 
-    def _liquidity_receipt(self, reason: str) -> Receipt:
-        if reason:
-            return Receipt(REJECTED, reason, block=self.chain.block)
-        return Receipt(EXECUTED, block=self.chain.block)
+    def _no_market_liquidity(self, tx: str, party: str, market: str) -> LiquidityResult:
+        r = self._no_market(tx, party, market)
+        return LiquidityResult.rejected(r.reason, r.detail)
 
-    def tx_submit_liquidity(self, sender: str, market: str, commitment: int, fee: float) -> Receipt:
+    def tx_submit_liquidity(self, sender: str, market: str, commitment: int,
+                            fee: float) -> LiquidityResult:
         m = self.markets.get(market)
         if m is None:
-            return self._liquidity_receipt(self._no_market("submit_liquidity", sender, market).reason)
-        return self._liquidity_receipt(m.submit_liquidity(sender, commitment, fee))
+            return self._no_market_liquidity("submit_liquidity", sender, market)
+        return m.submit_liquidity(sender, commitment, fee)
 
     def tx_amend_liquidity(self, sender: str, market: str, commitment: int | None,
-                           fee: float | None) -> Receipt:
+                           fee: float | None) -> LiquidityResult:
         m = self.markets.get(market)
         if m is None:
-            return self._liquidity_receipt(self._no_market("amend_liquidity", sender, market).reason)
-        return self._liquidity_receipt(m.amend_liquidity(sender, commitment, fee))
+            return self._no_market_liquidity("amend_liquidity", sender, market)
+        return m.amend_liquidity(sender, commitment, fee)
 
-    def tx_cancel_liquidity(self, sender: str, market: str) -> Receipt:
+    def tx_cancel_liquidity(self, sender: str, market: str) -> LiquidityResult:
         m = self.markets.get(market)
         if m is None:
-            return self._liquidity_receipt(self._no_market("cancel_liquidity", sender, market).reason)
-        return self._liquidity_receipt(m.cancel_liquidity(sender))
+            return self._no_market_liquidity("cancel_liquidity", sender, market)
+        return m.cancel_liquidity(sender)
 
     def tx_oracle_price(self, sender: str, market: str, price: int) -> Receipt:
         m = self.markets.get(market)
         if m is None:
-            return self._liquidity_receipt(self._no_market("oracle_price", "", market).reason)
+            r = self._no_market("oracle_price", "", market)
+            return Receipt(REJECTED, r.reason, r.detail, block=self.chain.block)
         try:
             m.submit_oracle_price(price)
         except ValueError as exc:
@@ -133,6 +134,8 @@ class FuturesProtocol(ChainProtocol):
     def pending_result(self, tx: Transaction) -> Any:
         if tx.call in ("submit_order", "amend_order", "cancel_order"):
             return OrderResult(0, OrderStatus.PENDING, tx_id=tx.tx_id)
+        if tx.call in ("submit_liquidity", "amend_liquidity", "cancel_liquidity"):
+            return LiquidityResult(LIQUIDITY_PENDING, tx_id=tx.tx_id)
         return super().pending_result(tx)
 
     def recording(self, depth_levels: int = 10, **options: Any) -> FuturesRecording:

@@ -23,6 +23,7 @@ from defisim.numeric.fixed import ONE, ceil_div, to_fixed
 
 from . import accounts as acct
 from .events import LiquidityEpochEnded, LiquidityProvisionUpdated
+from .state import LiquidityResult
 from .types import MarketState
 
 if TYPE_CHECKING:
@@ -35,10 +36,11 @@ class ProvisionMixin:
     """Liquidity commitments and their epochs."""
 
     # ----------------------------------------------------------- transactions
-    def submit_liquidity(self, party: str, commitment: int, fee: float | str) -> str:
+    def submit_liquidity(self, party: str, commitment: int, fee: float | str) -> LiquidityResult:
         """Commit ``commitment`` base units of bond with fee bid ``fee`` (a fraction).
 
-        Returns "" when accepted, else the reason code (a rejection event is emitted)."""
+        Returns a :class:`LiquidityResult`: true when the bond moved, else false with
+        the reason code (a rejection event is emitted)."""
         if self.state not in _OPEN:
             return self._lp_reject("submit_liquidity", party, "MARKET_NOT_TRADING", f"market is {self.state}")
         if party not in self.ledger.parties:
@@ -53,9 +55,10 @@ class ProvisionMixin:
         return self._lp_apply("submit_liquidity", party, act)
 
     def amend_liquidity(self, party: str, commitment: int | None = None,
-                        fee: float | str | None = None) -> str:
+                        fee: float | str | None = None) -> LiquidityResult:
         """Change a commitment (bond moves now for increases, at the epoch end for
-        decreases, with the early-exit penalty) or its fee bid."""
+        decreases, with the early-exit penalty) or its fee bid; a
+        :class:`LiquidityResult`."""
         ps = self.parties.get(party)
         if ps is None or not self.liquidity.is_liquidity_provider(party):
             return self._lp_reject("amend_liquidity", party, "NOT_LIQUIDITY_PROVIDER", f"{party!r} has no commitment")
@@ -68,19 +71,20 @@ class ProvisionMixin:
                                    commitment=commitment, fee=fee_fixed)
         return self._lp_apply("amend_liquidity", party, act)
 
-    def cancel_liquidity(self, party: str) -> str:
-        """Cancel a commitment; the bond returns at the epoch end (less any penalty)."""
+    def cancel_liquidity(self, party: str) -> LiquidityResult:
+        """Cancel a commitment; the bond returns at the epoch end (less any penalty).
+        A :class:`LiquidityResult`."""
         ps = self.parties.get(party)
         if ps is None or not self.liquidity.is_liquidity_provider(party):
             return self._lp_reject("cancel_liquidity", party, "NOT_LIQUIDITY_PROVIDER", f"{party!r} has no commitment")
         act = self.liquidity.cancel(party, self.chain.now, self.ledger.balance(ps.bond_key))
         return self._lp_apply("cancel_liquidity", party, act)
 
-    def _lp_reject(self, tx: str, party: str, reason: str, detail: str) -> str:
+    def _lp_reject(self, tx: str, party: str, reason: str, detail: str) -> LiquidityResult:
         self.chain.reject(tx, party, self.market_id, reason, detail)
-        return reason
+        return LiquidityResult.rejected(reason, detail)
 
-    def _lp_apply(self, tx: str, party: str, act) -> str:
+    def _lp_apply(self, tx: str, party: str, act) -> LiquidityResult:
         if act.reason:
             return self._lp_reject(tx, party, act.reason, act.detail)
         ps = self.party_state(party)
@@ -90,7 +94,7 @@ class ProvisionMixin:
         if act.to_general:
             led.transfer(ps.bond_key, ps.general_key, act.to_general, "lp_bond_release")
         self._emit_provision(party, tx)
-        return ""
+        return LiquidityResult.executed()
 
     def _emit_provision(self, party: str, what: str) -> None:
         p = self.liquidity.provision(party)

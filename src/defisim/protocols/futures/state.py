@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from defisim.numeric.fixed import ONE
 
 from . import accounts as acct
@@ -124,3 +126,67 @@ class OrderResult:
             f"OrderResult(id={self.order_id}, {self.status}, reason={self.reason!r}, "
             f"trades={len(self.trades)})"
         )
+
+
+#: :attr:`LiquidityResult.status` of a commitment change that took effect.
+LIQUIDITY_EXECUTED = "EXECUTED"
+#: :attr:`LiquidityResult.status` of a refused one (:attr:`LiquidityResult.reason` says why).
+LIQUIDITY_REJECTED = "REJECTED"
+#: :attr:`LiquidityResult.status` while the transaction waits in the mempool.
+LIQUIDITY_PENDING = "PENDING"
+
+
+@dataclass(frozen=True, slots=True)
+class LiquidityResult:
+    """What happened to a liquidity commitment transaction (submit, amend, cancel).
+
+    The counterpart of :class:`OrderResult` for ``submit_liquidity``,
+    ``amend_liquidity`` and ``cancel_liquidity``. ``bool(result)`` is true only when
+    the change took effect (``status == "EXECUTED"``), so
+    ``if sim.futures.submit_liquidity(...):`` reads as it should; a rejection is
+    false and carries its reason code.
+
+    Attributes:
+        status: ``"EXECUTED"``, ``"REJECTED"`` (a ``TransactionRejected`` event says
+            why) or ``"PENDING"`` (waiting in the mempool; the chain's receipt of
+            ``tx_id`` tells the outcome once the block closes).
+        reason: the reason code when rejected (``MARKET_NOT_FOUND``,
+            ``MARKET_NOT_TRADING``, ``PARTY_NOT_FOUND``, ``INVALID_FEE``,
+            ``INVALID_COMMITMENT``, ``NOT_LIQUIDITY_PROVIDER``, a
+            :class:`~defisim.protocols.futures.liquidity.LiquidityReason`, ...), else ``""``.
+        detail: prose about the rejection, else ``""``.
+        tx_id: the transaction's id while pending (0 otherwise, as for orders).
+    """
+
+    status: str
+    reason: str = ""
+    detail: str = ""
+    tx_id: int = 0
+
+    @classmethod
+    def executed(cls) -> LiquidityResult:
+        """The result of a change that took effect."""
+        return _LIQUIDITY_OK
+
+    @classmethod
+    def rejected(cls, reason: str, detail: str = "") -> LiquidityResult:
+        """The result of a refused change with its reason code."""
+        return cls(LIQUIDITY_REJECTED, str(reason), detail)
+
+    @property
+    def accepted(self) -> bool:
+        """True unless the transaction was rejected (pending counts as accepted, as
+        for :attr:`OrderResult.accepted`)."""
+        return self.status != LIQUIDITY_REJECTED
+
+    @property
+    def ok(self) -> bool:
+        """True only when the change took effect (the same as ``bool(result)``)."""
+        return self.status == LIQUIDITY_EXECUTED
+
+    def __bool__(self) -> bool:
+        """True only when the change took effect; false when rejected or pending."""
+        return self.status == LIQUIDITY_EXECUTED
+
+
+_LIQUIDITY_OK = LiquidityResult(LIQUIDITY_EXECUTED)
