@@ -73,6 +73,16 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _require_extra(extra: str, feature: str) -> None:
+    """Exit 2 with one ``error:`` line naming ``extra`` unless its modules import."""
+    from defisim.extras import MissingExtraError, require
+
+    try:
+        require(extra, feature=feature)
+    except MissingExtraError as exc:
+        _fail(str(exc))
+
+
 def _one_line(exc: BaseException) -> str:
     from defisim.runner.loop import one_line as one
 
@@ -483,6 +493,8 @@ def sweep(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Run the grid of parameters times N seeds into OUT/sweep.duckdb; print means and CIs."""
+    if backend == "ray":
+        _require_extra("ray", "defisim sweep --backend ray")
     from defisim.experiments import ExperimentError, parse_grid, run_sweep
     from defisim.experiments.sweep import parse_assignments
 
@@ -564,6 +576,7 @@ def optimize(
     ] = None,
 ) -> None:
     """Optimise scenario parameters for a KPI with Optuna (storage OUT/optuna.db)."""
+    _require_extra("optimize", "defisim optimize")
     from defisim.experiments import ExperimentError
     from defisim.experiments.optimize import parse_ranges, run_optimize
     from defisim.experiments.sweep import parse_assignments
@@ -649,6 +662,7 @@ def train(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Train an offline soft actor-critic trader on SCENARIO (collect, fit Q, improve)."""
+    _require_extra("rl", "defisim train")
     from pydantic import ValidationError
 
     from defisim.envs import EnvSetupError
@@ -707,6 +721,7 @@ def evaluate(
     no_baselines: Annotated[bool, typer.Option("--no-baselines")] = False,
 ) -> None:
     """Evaluate a trained policy against random, hold, buy-and-hold and zero-intelligence."""
+    _require_extra("rl", "defisim evaluate")
     from defisim.envs import EnvSetupError
     from defisim.learning.workflow import evaluate_checkpoint
 

@@ -81,9 +81,11 @@ def run_optimize(
     Raises:
         ExperimentError: bad direction/trials, a KPI the scenario does not have
             (the names are listed), or no trial succeeded.
+        MissingExtraError: Optuna is not installed (the ``optimize`` extra).
     """
-    import optuna
+    from defisim.extras import require
 
+    optuna = require("optimize", "optuna", feature="defisim optimize")
     if direction not in ("maximize", "minimize"):
         raise ExperimentError(f"--direction must be maximize or minimize, got {direction!r}")
     if trials < 1:

@@ -385,6 +385,7 @@ def run_sweep(
     Raises:
         ExperimentError: bad grid/seeds/backend, ``sweep.duckdb`` exists without
             ``resume``, unreachable Ray cluster.
+        MissingExtraError: ``backend="ray"`` without Ray (the ``ray`` extra).
     """
     from .backends import iter_results
 
@@ -392,6 +393,10 @@ def run_sweep(
         raise ExperimentError(f"unknown backend {backend!r}; use local or ray")
     if workers < 1:
         raise ExperimentError("--workers must be at least 1")
+    if backend == "ray":
+        from defisim.extras import require
+
+        require("ray", "ray", feature="defisim sweep --backend ray")  # before anything is written
     specs = expand_grid(scenario, grid, seeds, fixed, check_invariants)
     if backend == "ray" and address is not None:
         from .backends import check_address
