@@ -11,7 +11,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 # Test files that import an extra's packages at module level (pyproject.toml's extras;
 # `pip install -e '.[test]'` has them all): in a venv without them they are not
-# collected, and the header says so.
+# collected, and the summary says so.
 NEEDS_EXTRA = {
     "test_envs.py": ("gymnasium", "pettingzoo"),
     "test_learning.py": ("torch", "gymnasium"),
@@ -24,13 +24,12 @@ MISSING = {
 collect_ignore = [name for name, missing in MISSING.items() if missing]
 
 
-def pytest_report_header(config):
+def pytest_terminal_summary(terminalreporter):
     if collect_ignore:
-        return [
+        terminalreporter.write_line(
             "not collected (extras not installed): "
             + ", ".join(f"{n} (no {', '.join(MISSING[n])})" for n in collect_ignore)
-        ]
-    return None
+        )
 
 
 def pytest_collection_modifyitems(config, items):
