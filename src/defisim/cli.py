@@ -19,7 +19,9 @@ Verbs:
 
 Errors in what the user gave (unknown scenario, bad ``--set``, malformed price
 file, existing run folder) print one line starting with ``error:`` on stderr and
-exit with status 2, leaving no run folder. A run stopped by an invariant
+exit with status 2, leaving no run folder; so does a verb whose extra is not
+installed (train / evaluate: ``rl``, optimize: ``optimize``, sweep --backend ray:
+``ray``; :mod:`defisim.extras`), naming the extra. A run stopped by an invariant
 violation exits 1 (its folder has ``summary.json`` with the error); Ctrl-C exits
 130 (the folder has what was recorded and ``"interrupted": true``).
 """
