@@ -10,6 +10,7 @@ fresh-install check of the same (a real core-only venv) is ``.ci/core_install_ch
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -42,7 +43,7 @@ sys.meta_path.insert(0, _NoExtras())
 
 def _python(code: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run ``code`` after the blocker in a fresh interpreter (``sys.argv[1:]`` = args)."""
-    env = {"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin", "HOME": str(cwd or ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
     return subprocess.run(
         [sys.executable, "-c", BLOCKER + textwrap.dedent(code), *args],
         capture_output=True,
