@@ -11,6 +11,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# the core (simulate, record, plot); `make test` installs every extra too (.[test])
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e .
 	touch $@
@@ -22,9 +23,12 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-## the main job: a BTC futures market around real hourly prices (a GBM path without the file)
+## the main job: a BTC futures market around real hourly prices (a GBM path without the file);
+## the core install is enough. --force: a second `make run` replaces the previous run.
 run: install
-	$(BIN)/defisim run btc_futures $(if $(wildcard $(PRICES)),--prices $(PRICES),) --out $(OUT)
+	$(BIN)/defisim run btc_futures $(if $(wildcard $(PRICES)),--prices $(PRICES),) --out $(OUT) --force
+	@echo "defisim is in $(BIN): run \`. $(BIN)/activate\` then \`defisim --help\`, or $(BIN)/defisim ..."
+	@echo "train/evaluate, optimize, sweep --backend ray need extras: $(BIN)/pip install -e '.[all]'"
 
 ## the whole test suite (lint first)
 test: install-test

@@ -154,6 +154,7 @@ def test_sweep_ray_same_as_local(tmp_path):
 
 
 def test_optimize_is_deterministic(tmp_path):
+    pytest.importorskip("optuna")  # the optimize extra
     from defisim.experiments.optimize import parse_ranges, run_optimize
 
     ranges = parse_ranges("btc_futures", ["sigma=0.2:1.0", "taker_count=1:3"])
@@ -171,6 +172,8 @@ def test_optimize_is_deterministic(tmp_path):
 
 
 def test_cli_sweep_optimize_report_and_errors(tmp_path):
+    pytest.importorskip("optuna")  # the optimize extra
+    pytest.importorskip("ray")  # the ray extra (an unreachable --address)
     runner = CliRunner()
     d = tmp_path / "sw"
     res = runner.invoke(

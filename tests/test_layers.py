@@ -11,7 +11,8 @@ a lower layer, never a unit of its own layer or of a higher one:
 
 - foundations, each on its own: ``numeric``, ``metrics``, ``store``, ``chain`` (DESIGN:
   they "import nothing else of defisim"), and the two utilities ``prices`` and
-  ``progress``, which import nothing of defisim either;
+  ``progress``, which import nothing of defisim either, and ``extras`` (the optional
+  dependencies, :func:`defisim.extras.require`);
 - ``protocols``: each protocol (``protocols.futures``, ``protocols.governance``, ...)
   is a unit: it imports no other protocol;
 - ``service``; then the package root ``defisim/__init__.py`` (the public re-exports
@@ -54,7 +55,7 @@ SRC = ROOT / "src"
 PACKAGE = SRC / "defisim"
 
 LAYERS: list[tuple[str, ...]] = [
-    ("numeric", "metrics", "store", "chain", "prices", "progress"),
+    ("numeric", "metrics", "store", "chain", "prices", "progress", "extras"),
     ("protocols",),
     ("service",),
     ("",),  # the package root, defisim/__init__.py

@@ -7,6 +7,8 @@ import io
 import re
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -41,6 +43,7 @@ def test_readme_mechanics_example_runs():
 
 
 def test_readme_learning_example_runs():
+    pytest.importorskip("gymnasium")  # the rl extra
     block = next(b for b in re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
                  if "defisim/Trading-v0" in b)
     env: dict = {}

@@ -19,7 +19,9 @@ Verbs:
 
 Errors in what the user gave (unknown scenario, bad ``--set``, malformed price
 file, existing run folder) print one line starting with ``error:`` on stderr and
-exit with status 2, leaving no run folder. A run stopped by an invariant
+exit with status 2, leaving no run folder; so does a verb whose extra is not
+installed (train / evaluate: ``rl``, optimize: ``optimize``, sweep --backend ray:
+``ray``; :mod:`defisim.extras`), naming the extra. A run stopped by an invariant
 violation exits 1 (its folder has ``summary.json`` with the error); Ctrl-C exits
 130 (the folder has what was recorded and ``"interrupted": true``).
 """
@@ -71,6 +73,16 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     first = " ".join(message.split("\n")[0].split()) if message else "failed"
     typer.echo(f"error: {first}", err=True)
     raise typer.Exit(code)
+
+
+def _require_extra(extra: str, feature: str) -> None:
+    """Exit 2 with one ``error:`` line naming ``extra`` unless its modules import."""
+    from defisim.extras import MissingExtraError, require
+
+    try:
+        require(extra, feature=feature)
+    except MissingExtraError as exc:
+        _fail(str(exc))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -490,6 +502,8 @@ def sweep(
 
     The table shows the --kpi columns (default: volume, trades, spread... as fit the
     terminal); OUT/results.csv has every KPI of every point."""
+    if backend == "ray":
+        _require_extra("ray", "defisim sweep --backend ray")
     from defisim.experiments import ExperimentError, parse_grid, run_sweep
     from defisim.experiments.sweep import parse_assignments
 
@@ -561,6 +575,7 @@ def optimize(
 
     Everything is checked before the folder is made; a warning says when every trial
     gave the same objective (flat in the chosen parameters)."""
+    _require_extra("optimize", "defisim optimize")
     from defisim.experiments import ExperimentError
     from defisim.experiments.optimize import parse_ranges, run_optimize
     from defisim.experiments.sweep import parse_assignments
@@ -648,6 +663,7 @@ def train(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Train an offline soft actor-critic trader on SCENARIO (collect, fit Q, improve)."""
+    _require_extra("rl", "defisim train")
     from pydantic import ValidationError
 
     from defisim.envs import EnvSetupError
@@ -706,6 +722,7 @@ def evaluate(
     no_baselines: Annotated[bool, typer.Option("--no-baselines")] = False,
 ) -> None:
     """Evaluate a trained policy against random, hold, buy-and-hold and zero-intelligence."""
+    _require_extra("rl", "defisim evaluate")
     from defisim.envs import EnvSetupError
     from defisim.learning.workflow import evaluate_checkpoint
 

@@ -10,7 +10,14 @@ Episodes start from a snapshot of the scenario after its warm-up
 (:class:`ScenarioSession`), reseeded per episode.
 """
 
-import gymnasium
+try:
+    import gymnasium
+    import pettingzoo  # noqa: F401
+except ImportError:  # one message naming the extra (defisim.extras)
+    from defisim.extras import require
+
+    require("rl", "gymnasium", "pettingzoo", feature="defisim.envs")
+    raise
 
 from .actions import ActionConfig
 from .multi import MultiAgentTradingEnv

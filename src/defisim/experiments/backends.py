@@ -134,12 +134,12 @@ def iter_ray(specs: list[RunSpec], workers: int, address: str | None) -> Iterato
     it started.
 
     Raises:
-        ExperimentError: Ray not installed, or the cluster cannot be reached.
+        ExperimentError: the cluster cannot be reached.
+        MissingExtraError: Ray is not installed (the ``ray`` extra).
     """
-    try:
-        import ray
-    except ImportError:
-        raise ExperimentError("the ray backend needs ray: pip install 'defisim[ray]'") from None
+    from defisim.extras import require
+
+    ray = require("ray", "ray", feature="defisim sweep --backend ray")
     started = False
     if not ray.is_initialized():
         kwargs: dict[str, Any] = {"logging_level": "ERROR", "log_to_driver": False}

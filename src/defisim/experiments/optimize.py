@@ -112,9 +112,11 @@ def run_optimize(
         ExperimentError: bad direction/trials, parameters the model refuses, a
             KPI the scenario does not have (the closest and all names listed), or no
             trial succeeded.
+        MissingExtraError: Optuna is not installed (the ``optimize`` extra).
     """
-    import optuna
+    from defisim.extras import require
 
+    optuna = require("optimize", "optuna", feature="defisim optimize")
     if direction not in ("maximize", "minimize"):
         raise ExperimentError(f"--direction must be maximize or minimize, got {direction!r}")
     if trials < 1:

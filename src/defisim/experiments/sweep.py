@@ -397,6 +397,7 @@ def run_sweep(
     Raises:
         ExperimentError: bad grid/seeds/backend, an unknown KPI, ``sweep.duckdb``
             exists without ``resume``, unreachable Ray cluster.
+        MissingExtraError: ``backend="ray"`` without Ray (the ``ray`` extra).
     """
     from .backends import iter_results
 
@@ -404,6 +405,10 @@ def run_sweep(
         raise ExperimentError(f"unknown backend {backend!r}; use local or ray")
     if workers < 1:
         raise ExperimentError("--workers must be at least 1")
+    if backend == "ray":
+        from defisim.extras import require
+
+        require("ray", "ray", feature="defisim sweep --backend ray")  # before anything is written
     specs = expand_grid(scenario, grid, seeds, fixed, check_invariants)
     if kpis is not None:
         from .checks import check_kpis, scenario_kpis

@@ -10,6 +10,15 @@
   checkpoints, a log and a plot; :func:`evaluate_policy`.
 """
 
+try:
+    import gymnasium  # noqa: F401
+    import torch  # noqa: F401
+except ImportError:  # one message naming the extra (defisim.extras)
+    from defisim.extras import require
+
+    require("rl", "torch", "gymnasium", feature="defisim.learning")
+    raise
+
 from .rollout import EpisodeStats, check_spaces, epsilon_greedy, random_policy, run_episode
 from .sac import DiscreteSAC, ObservationNormalizer, SACConfig
 from .train import (

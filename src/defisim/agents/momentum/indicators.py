@@ -204,7 +204,8 @@ class CMO(Indicator):
 
     Raises:
         ValueError: ``period`` below 1.
-        ImportError: TA-Lib is not installed (``pip install ta-lib``).
+        MissingExtraError: TA-Lib is not installed (an ``ImportError``; the ``ta``
+            extra: ``pip install 'defisim[ta]'``).
     """
 
     name = "cmo"
@@ -217,10 +218,9 @@ class CMO(Indicator):
         super().__init__(lower, upper)
         if period < 1:
             raise ValueError("the CMO period must be >= 1")
-        try:
-            import talib
-        except ImportError as exc:  # an optional dependency until it is declared
-            raise ImportError("the CMO needs TA-Lib (pip install ta-lib)") from exc
+        from defisim.extras import require
+
+        talib = require("ta", "talib", feature="the CMO indicator")
         self._talib_cmo = talib.CMO
         self._period = int(period)
         self._window: deque[float] = deque(maxlen=self._period + 1)

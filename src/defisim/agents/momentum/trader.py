@@ -69,7 +69,7 @@ class MomentumTrader(MarketAgent):
             or indicator, or an indicator parameter out of range.
         TypeError: ``indicator_params`` with an indicator object, or a parameter the
             named indicator does not take.
-        ImportError: ``indicator="cmo"`` without TA-Lib installed (``pip install ta-lib``).
+        ImportError: ``indicator="cmo"`` without TA-Lib installed (the ``ta`` extra).
     """
 
     phase = 2
