@@ -70,7 +70,8 @@ def max_price(price_decimals: int, tick: int = 1) -> float:
 
 
 def _finite(x: float, what: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, int | float):
+    # Decimals are exact amounts (simplegrant mints them), as good as ints and floats
+    if isinstance(x, bool) or not isinstance(x, int | float | Decimal):
         raise ValueError(f"{what} must be a number, got {x!r}")
     if not math.isfinite(x):
         raise ValueError(f"{what} must be finite, got {x!r}")
