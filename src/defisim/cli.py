@@ -272,7 +272,7 @@ def run(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of failures.")] = False,
 ) -> None:
     """Run SCENARIO and record it into a run folder."""
-    from defisim.runner import RunSetupError, default_run_dir, run_scenario
+    from defisim.runner import RunSetupError, check_run_dir, default_run_dir, run_scenario
 
     try:
         scn = build_scenario(
@@ -294,6 +294,9 @@ def run(
             if out_dir.is_dir()
             else f"run folder {out_dir} exists and is not a folder"
         )
+    problem = check_run_dir(out_dir)
+    if problem is not None:
+        _fail(problem)
     try:
         result = run_scenario(
             scn,
@@ -305,19 +308,26 @@ def run(
             force=force,
             command=list(sys.argv),
             record_accounts_every=accounts_every,
+            handle_sigterm=True,
         )
     except (RunSetupError, FileExistsError) as exc:
         if debug:
             traceback.print_exc()
         _fail(_one_line(exc))
-    except KeyboardInterrupt:
-        _fail(f"interrupted; partial run in {out_dir}", EXIT_INTERRUPTED)
+    except KeyboardInterrupt as exc:
+        by = getattr(exc, "signal_name", None)
+        _fail(f"interrupted{f' by {by}' if by else ''}; run in {out_dir} (see summary.json)",
+              EXIT_INTERRUPTED)
     except Exception as exc:
         if debug:
             traceback.print_exc()
+        where = (
+            "see summary.json" if (out_dir / "summary.json").is_file()
+            else "summary.json could not be written"
+        )
         _fail(
             f"run failed: {type(exc).__name__}: {_one_line(exc)} "
-            f"(run folder {out_dir}, see summary.json; --debug for the traceback)",
+            f"(run folder {out_dir}, {where}; --debug for the traceback)",
             EXIT_FAILED,
         )
 
@@ -326,8 +336,9 @@ def run(
     else:
         typer.echo(str(result.out_dir))
     if result.interrupted:
+        by = f" by {result.stop_signal}" if result.stop_signal not in (None, "SIGINT") else ""
         _fail(
-            f"interrupted after {result.steps} of {result.total_steps} steps; partial run "
+            f"interrupted{by} after {result.steps} of {result.total_steps} steps; partial run "
             f"in {result.out_dir}",
             EXIT_INTERRUPTED,
         )
@@ -377,14 +388,21 @@ def _fmt(v: float) -> str:
 @app.command()
 def plot(run_dir: Annotated[Path, typer.Argument(help="A run folder (with run.duckdb).")]) -> None:
     """Redraw the PNG plots of RUN_DIR from its run.duckdb."""
-    from defisim.runner import PlotError, plot_run
+    from defisim.runner import PlotError, lock_holder, plot_run, run_status
 
     if not run_dir.is_dir():
         _fail(f"run folder {run_dir} does not exist")
+    holder = lock_holder(run_dir)
+    if holder is not None:
+        _fail(f"run folder {run_dir} is still being written by a running run (pid {holder}); "
+              "plot it when it ends")
     try:
         written = plot_run(run_dir)
     except PlotError as exc:
         _fail(str(exc))
+    status = run_status(run_dir)
+    if not status.complete:
+        typer.echo(f"warning: {status.message}", err=True)
     for p in written:
         typer.echo(str(p))
     if not written:
@@ -605,12 +623,15 @@ def report(
 ) -> None:
     """Write a self-contained HTML report of a run, sweep or study folder."""
     from defisim.experiments import ExperimentError
-    from defisim.experiments.report import build_report
+    from defisim.experiments.report import build_report, incomplete_run
 
     try:
         path = build_report(folder, out)
     except ExperimentError as exc:
         _fail(str(exc))
+    warning = incomplete_run(folder)
+    if warning:
+        typer.echo(f"warning: {warning}", err=True)
     typer.echo(str(path))
 
 
