@@ -374,3 +374,28 @@ def test_sigterm_exits_130_with_a_summary_and_a_second_writer_is_refused(tmp_pat
     assert not (out / "run.lock").exists()
     st = run_status(out)
     assert not st.complete and "interrupted by SIGTERM" in st.message
+
+
+def test_a_signal_inside_a_hold_is_raised_when_the_hold_ends():
+    from defisim.runner.loop import RunInterrupted, _Signals
+
+    with _Signals(True) as sig:
+        assert signal.getsignal(signal.SIGTERM) == sig._on_signal
+        with pytest.raises(RunInterrupted) as info:
+            with sig.hold():
+                os.kill(os.getpid(), signal.SIGTERM)
+                done = "the held body ran to its end"
+        assert done and info.value.signal_name == "SIGTERM"
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_an_ignored_signal_stays_ignored():
+    from defisim.runner.loop import _Signals
+
+    prev = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        with _Signals(True):
+            assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGTERM)  # ignored: nothing happens
+    finally:
+        signal.signal(signal.SIGTERM, prev)

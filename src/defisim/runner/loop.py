@@ -141,27 +141,41 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 class _Signals:
-    """SIGTERM raised as :class:`RunInterrupted` while ``armed``; later ones, and any
-    while disarmed, only noted. :meth:`hold` also defers Ctrl-C (closing the store
-    and writing the summary must not be cut in half). Installed only in the main
-    thread; the previous handlers are restored on exit."""
+    """SIGTERM and Ctrl-C (SIGINT) as :class:`RunInterrupted` while the run steps.
+
+    While ``armed`` and not inside :meth:`hold` the first signal raises at once;
+    inside :meth:`hold` (recording a step, committing, closing the store, writing
+    the summary) it is noted and raised when the hold ends, so no step is half
+    recorded and no file half written. Once disarmed (after stepping) a signal is
+    only noted. A second Ctrl-C always raises ``KeyboardInterrupt`` (the way out
+    of a stuck close). Installed only in the main thread and only over handlers
+    that do not ignore the signal; the previous handlers are restored on exit.
+    """
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled and threading.current_thread() is threading.main_thread()
         self.armed = True
         self.received: str | None = None
+        self._raised = False
+        self._held = 0
         self._prev: dict[int, object] = {}
 
     def _on_signal(self, signum: int, frame: object) -> None:
-        name = signal.Signals(signum).name
-        if self.received is None:
-            self.received = name
-            if self.armed:
-                raise RunInterrupted(name)
+        if self.received is not None:
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            return
+        self.received = signal.Signals(signum).name
+        if self.armed and not self._held:
+            self._raised = True
+            raise RunInterrupted(self.received)
 
     def __enter__(self) -> _Signals:
         if self.enabled:
-            self._prev[signal.SIGTERM] = signal.signal(signal.SIGTERM, self._on_signal)
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                prev = signal.getsignal(signum)
+                if prev is not signal.SIG_IGN and prev is not None:
+                    self._prev[signum] = signal.signal(signum, self._on_signal)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -171,17 +185,34 @@ class _Signals:
 
     @contextmanager
     def hold(self) -> Iterator[None]:
-        """Defer SIGTERM and SIGINT for the duration (noted in ``received``)."""
-        if not self.enabled:
-            yield
-            return
-        armed, self.armed = self.armed, False
-        prev_int = signal.signal(signal.SIGINT, self._on_signal)
+        """Defer the signals for the duration; an armed one noted meanwhile is raised
+        when the body ends normally."""
+        self._held += 1
         try:
             yield
         finally:
-            signal.signal(signal.SIGINT, prev_int)
-            self.armed = armed
+            self._held -= 1
+        if self.armed and not self._held and self.received is not None and not self._raised:
+            self._raised = True
+            raise RunInterrupted(self.received)
+
+
+class _HeldSink:
+    """A sink whose ``record`` (a step's rows and any commit) no signal cuts in half."""
+
+    def __init__(self, sink: RecorderSink, signals: _Signals) -> None:
+        self.sink = sink
+        self.signals = signals
+
+    def record(self, run: Run, step: int, kpis: dict[str, float] | None, final: bool) -> None:
+        with self.signals.hold():
+            self.sink.record(run, step, kpis, final)
+
+    def pending(self, run: Run, step: int) -> None:
+        self.sink.pending(run, step)
+
+    def close(self) -> None:
+        self.sink.close()
 
 
 def run_scenario(
@@ -287,15 +318,18 @@ def _run_in(run: Run, scenario: Scenario, seed: int, out: Path | None, signals: 
     t0 = time.perf_counter()
     bar = ProgressBar(steps, scenario.name, progress, unit="steps")
     try:
-        if out is not None:
-            from defisim.store import RunStore
+        try:
+            if out is not None:
+                from defisim.store import RunStore
 
-            write_params(out, scenario, seed, list(sys.argv) if command is None else command)
-            store = RunStore(out / "run.duckdb")
-        rec = Recorder(store, accounts_every=record_accounts_every, depth_levels=depth_levels,
-                       planned_steps=steps)
-        run.sinks.insert(0, RecorderSink(rec))
-        run.run(on_step=bar.update)
+                write_params(out, scenario, seed, list(sys.argv) if command is None else command)
+                store = RunStore(out / "run.duckdb")
+            rec = Recorder(store, accounts_every=record_accounts_every,
+                           depth_levels=depth_levels, planned_steps=steps)
+            run.sinks.insert(0, _HeldSink(RecorderSink(rec), signals))
+            run.run(on_step=bar.update)
+        finally:
+            signals.armed = False  # from here on a signal is noted, raised at the very end
     except KeyboardInterrupt as exc:
         interrupted = True
         stop_signal = getattr(exc, "signal_name", "SIGINT")
@@ -304,7 +338,12 @@ def _run_in(run: Run, scenario: Scenario, seed: int, out: Path | None, signals: 
     except BaseException as exc:  # an agent's, the scenario's or the folder's failure
         error, error_type = f"{type(exc).__name__}: {exc}", type(exc).__name__
         pending = exc
+    if interrupted and rec is not None and rec.finished:
+        interrupted = False  # the signal came with the final record: the data is complete
     done = run.step
+    if rec is not None and rec.last_step is not None and not rec.finished:
+        # stopped after step k was recorded but before the loop counted it
+        done = max(done, rec.last_step + 1)
     with signals.hold():
         if interrupted or error is not None:
             run.record_pending()  # the events of the step that stopped
@@ -326,7 +365,6 @@ def _run_in(run: Run, scenario: Scenario, seed: int, out: Path | None, signals: 
     wall = time.perf_counter() - t0
     if stop_signal is None and signals.received is not None and not interrupted:
         stop_signal = signals.received  # arrived while closing: the data is complete
-    signals.armed = False  # from here on a signal only ends the command after the summary
 
     result = RunResult(
         scenario=scenario.name,
