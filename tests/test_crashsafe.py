@@ -379,6 +379,7 @@ def test_sigterm_exits_130_with_a_summary_and_a_second_writer_is_refused(tmp_pat
 def test_a_signal_inside_a_hold_is_raised_when_the_hold_ends():
     from defisim.runner.loop import RunInterrupted, _Signals
 
+    before = signal.getsignal(signal.SIGTERM)
     with _Signals(True) as sig:
         assert signal.getsignal(signal.SIGTERM) == sig._on_signal
         with pytest.raises(RunInterrupted) as info:
@@ -386,7 +387,7 @@ def test_a_signal_inside_a_hold_is_raised_when_the_hold_ends():
                 os.kill(os.getpid(), signal.SIGTERM)
                 done = "the held body ran to its end"
         assert done and info.value.signal_name == "SIGTERM"
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert signal.getsignal(signal.SIGTERM) == before
 
 
 def test_an_ignored_signal_stays_ignored():
