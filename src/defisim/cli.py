@@ -18,10 +18,16 @@ Verbs:
 - ``defisim evaluate CHECKPOINT --episodes N``: the trained policy against baselines.
 
 Errors in what the user gave (unknown scenario, bad ``--set``, malformed price
-file, existing run folder) print one line starting with ``error:`` on stderr and
-exit with status 2, leaving no run folder. A run stopped by an invariant
-violation exits 1 (its folder has ``summary.json`` with the error); Ctrl-C exits
-130 (the folder has what was recorded and ``"interrupted": true``).
+file, absurd ``--steps``, an ``--out`` that cannot be created or written, an
+existing run folder, one another run is writing even with ``--force``) print
+one line starting with ``error:`` on stderr and exit with status 2, creating or
+deleting nothing. Once the run folder exists every end writes ``summary.json``:
+a run stopped by an invariant violation, an exception, or a failure to write the
+folder or close the store exits 1 (the summary has the error); Ctrl-C or SIGTERM
+exits 130 (the folder has what was recorded, ``"interrupted": true`` and the
+``"signal"``). ``plot`` and ``report`` on an incomplete run folder print
+``warning: incomplete run: <why>`` on stderr (the report shows a banner) and
+still exit 0; ``plot`` on a folder a run is writing exits 2.
 """
 
 from __future__ import annotations

@@ -4,18 +4,26 @@ It drives a :class:`~defisim.runner.run.Run` (the one stepping loop, see
 :mod:`defisim.runner.run`) with a :class:`~defisim.runner.run.RecorderSink` over the
 run store, a progress bar, and the run folder's files:
 
-1. The run is set up (steps, step length, simulation, agents); bad input raises
-   :class:`RunSetupError` before anything is written. Only then is the run folder
-   created, ``params.json`` written and the store opened.
+1. The run is set up (steps, step length, simulation, agents) and the output
+   location checked (:func:`~defisim.runner.folder.check_run_dir`); bad input,
+   or any failure of the setup, raises :class:`RunSetupError` before anything is
+   written. Only then is the run folder created and locked
+   (:class:`~defisim.runner.folder.RunLock`, held to the end), ``params.json``
+   written and the store opened.
 2. The run steps to the end (every agent's ``initialise``, then each step: wake
-   the due agents, close the block, record; then ``finish``).
+   the due agents, close the block, record; then ``finish``). The recorder
+   commits all tables together at step boundaries (crash-consistent, see
+   :mod:`defisim.runner.recorder`).
 3. Plots, the scenario's ``after_run``, and ``summary.json`` last.
 
-Stops: Ctrl-C (``KeyboardInterrupt``) stops stepping; what was recorded is
-flushed and ``summary.json`` says ``"interrupted": true``. An
-:class:`~defisim.chain.InvariantViolation` stops the run; the events of the
-failing block are recorded and the summary carries the error text. Any other
-exception writes the summary with the error, then propagates.
+Stops: Ctrl-C (``KeyboardInterrupt``), and SIGTERM with ``handle_sigterm``,
+stop stepping; what was recorded is flushed and ``summary.json`` says
+``"interrupted": true`` and the ``"signal"``. With ``handle_sigterm`` a signal
+never cuts a step's recording, the store's close or the summary in half (it is
+raised when they end). An :class:`~defisim.chain.InvariantViolation` stops the
+run; the events of the failing block are recorded and the summary carries the
+error text. Any other exception, including a failure to write the folder or to
+close the store, writes the summary with the error, then propagates.
 """
 
 from __future__ import annotations
