@@ -257,8 +257,10 @@ def test_force_on_a_locked_folder_is_refused_and_deletes_nothing(tmp_path):
         line = _error_line(r)
         assert f"run folder {out} is in use by a running run (pid {os.getpid()})" in line
         assert (out / "run.duckdb").read_text() == "someone else's data"
+        r = runner.invoke(app, ["run", "simplegrant", "--out", str(out), "-q"])
+        assert r.exit_code == 2 and "is in use by a running run" in _error_line(r)
         r = runner.invoke(app, ["plot", str(out)])
-        assert r.exit_code == 2 and "still being written" in _error_line(r)
+        assert r.exit_code == 2 and "is in use by a running run" in _error_line(r)
         with pytest.raises(RunFolderBusy):
             RunLock(out).acquire()
     assert lock_holder(out) is None and not (out / "run.lock").exists()

@@ -278,7 +278,13 @@ def run(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of failures.")] = False,
 ) -> None:
     """Run SCENARIO and record it into a run folder."""
-    from defisim.runner import RunSetupError, check_run_dir, default_run_dir, run_scenario
+    from defisim.runner import (
+        RunSetupError,
+        check_run_dir,
+        default_run_dir,
+        in_use,
+        run_scenario,
+    )
 
     try:
         scn = build_scenario(
@@ -294,6 +300,9 @@ def run(
     except _UserError as exc:
         _fail(str(exc), exc.code)
     out_dir = out if out is not None else default_run_dir(scn.name, seed)
+    busy = in_use(out_dir)
+    if busy is not None:
+        _fail(busy)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
         _fail(
             f"run folder {out_dir} exists and is not empty (use --force to overwrite)"
@@ -322,8 +331,11 @@ def run(
         _fail(_one_line(exc))
     except KeyboardInterrupt as exc:
         by = getattr(exc, "signal_name", None)
-        _fail(f"interrupted{f' by {by}' if by else ''}; run in {out_dir} (see summary.json)",
-              EXIT_INTERRUPTED)
+        where = (
+            f"run in {out_dir} (see summary.json)" if (out_dir / "summary.json").is_file()
+            else "no run folder was written"
+        )
+        _fail(f"interrupted{f' by {by}' if by else ''}; {where}", EXIT_INTERRUPTED)
     except Exception as exc:
         if debug:
             traceback.print_exc()
@@ -394,14 +406,13 @@ def _fmt(v: float) -> str:
 @app.command()
 def plot(run_dir: Annotated[Path, typer.Argument(help="A run folder (with run.duckdb).")]) -> None:
     """Redraw the PNG plots of RUN_DIR from its run.duckdb."""
-    from defisim.runner import PlotError, lock_holder, plot_run, run_status
+    from defisim.runner import PlotError, in_use, plot_run, run_status
 
     if not run_dir.is_dir():
         _fail(f"run folder {run_dir} does not exist")
-    holder = lock_holder(run_dir)
-    if holder is not None:
-        _fail(f"run folder {run_dir} is still being written by a running run (pid {holder}); "
-              "plot it when it ends")
+    busy = in_use(run_dir)
+    if busy is not None:
+        _fail(busy)
     try:
         written = plot_run(run_dir)
     except PlotError as exc:

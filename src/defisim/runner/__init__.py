@@ -7,7 +7,15 @@ Entry points: :class:`Run` (step a scenario: environments, sweeps, tests) and
 last, ``summary.json``.
 """
 
-from .folder import RunFolderBusy, RunLock, RunStatus, check_run_dir, lock_holder, run_status
+from .folder import (
+    RunFolderBusy,
+    RunLock,
+    RunStatus,
+    check_run_dir,
+    in_use,
+    lock_holder,
+    run_status,
+)
 from .loop import RUN_FILES, RunInterrupted, default_run_dir, prepare_run_dir, run_scenario
 from .plots import PlotError, plot_run
 from .recorder import SCHEMAS, Recorder
@@ -43,6 +51,7 @@ __all__ = [
     "RunSetupError",
     "RunStatus",
     "check_run_dir",
+    "in_use",
     "lock_holder",
     "run_status",
     "default_run_dir",

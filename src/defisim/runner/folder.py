@@ -31,6 +31,7 @@ __all__ = [
     "RunLock",
     "RunStatus",
     "check_run_dir",
+    "in_use",
     "lock_holder",
     "run_status",
 ]
@@ -105,12 +106,7 @@ class RunLock:
             os.close(fd)
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 return self  # no locking on this file system
-            pid = _read_pid(self.pid_file)
-            who = f"pid {pid}" if pid else "another process"
-            raise RunFolderBusy(
-                f"run folder {self.folder} is in use by a running run ({who}); "
-                "wait for it to end or stop it first"
-            ) from None
+            raise RunFolderBusy(_busy(self.folder, _read_pid(self.pid_file))) from None
         self._fd = fd
         try:
             self.pid_file.write_text(f"{os.getpid()}\n")
@@ -147,6 +143,18 @@ def _read_pid(path: Path) -> int | None:
         return int(text) if text else None
     except (OSError, ValueError):
         return None
+
+
+def _busy(folder: Path, pid: int | None) -> str:
+    who = f"pid {pid}" if pid else "another process"
+    return f"run folder {folder} is in use by a running run ({who}); wait for it to end or stop it"
+
+
+def in_use(folder: str | os.PathLike) -> str | None:
+    """``"run folder F is in use by a running run (pid N); ..."`` when a live process
+    holds ``folder``'s lock, else ``None``."""
+    pid = lock_holder(folder)
+    return None if pid is None else _busy(Path(folder), pid)
 
 
 def lock_holder(folder: str | os.PathLike) -> int | None:

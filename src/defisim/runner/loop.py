@@ -191,6 +191,12 @@ class _Signals:
             signal.signal(signum, prev)  # type: ignore[arg-type]
         self._prev.clear()
 
+    def check(self) -> None:
+        """Raise the signal noted while disarmed or held, if armed now (once)."""
+        if self.armed and not self._held and self.received is not None and not self._raised:
+            self._raised = True
+            raise RunInterrupted(self.received)
+
     @contextmanager
     def hold(self) -> Iterator[None]:
         """Defer the signals for the duration; an armed one noted meanwhile is raised
@@ -200,9 +206,7 @@ class _Signals:
             yield
         finally:
             self._held -= 1
-        if self.armed and not self._held and self.received is not None and not self._raised:
-            self._raised = True
-            raise RunInterrupted(self.received)
+        self.check()
 
 
 class _HeldSink:
@@ -290,25 +294,29 @@ def run_scenario(
 
     out: Path | None = None
     lock: RunLock | None = None
-    if record:
-        target = out_dir if out_dir is not None else default_run_dir(scenario.name, seed)
-        problem = check_run_dir(target)
-        if problem is not None:
-            raise RunSetupError(problem)
+    with _Signals(handle_sigterm) as signals:
+        signals.armed = False  # a signal while the folder is made: noted, raised once it exists
         try:
-            out, lock = _open_run_dir(target, force)
-        except FileExistsError:
-            raise
-        except OSError as exc:  # created nothing usable: report it as bad output
-            raise RunSetupError(f"cannot create run folder {target}: {one_line(exc)}") from exc
-    try:
-        with _Signals(handle_sigterm) as signals:
+            if record:
+                target = out_dir if out_dir is not None else default_run_dir(scenario.name, seed)
+                problem = check_run_dir(target)
+                if problem is not None:
+                    raise RunSetupError(problem)
+                try:
+                    out, lock = _open_run_dir(target, force)
+                except FileExistsError:
+                    raise
+                except OSError as exc:  # created nothing usable: report it as bad output
+                    raise RunSetupError(
+                        f"cannot create run folder {target}: {one_line(exc)}"
+                    ) from exc
+            signals.armed = True
             return _run_in(run, scenario, seed, out, signals, progress=progress,
                            record_accounts_every=record_accounts_every, plots=plots,
                            command=command, depth_levels=depth_levels)
-    finally:
-        if lock is not None:
-            lock.release()
+        finally:
+            if lock is not None:
+                lock.release()
 
 
 def _run_in(run: Run, scenario: Scenario, seed: int, out: Path | None, signals: _Signals, *,
@@ -327,6 +335,7 @@ def _run_in(run: Run, scenario: Scenario, seed: int, out: Path | None, signals: 
     bar = ProgressBar(steps, scenario.name, progress, unit="steps")
     try:
         try:
+            signals.check()
             if out is not None:
                 from defisim.store import RunStore
 

@@ -393,7 +393,7 @@ class Recorder:
             ):
                 self._commit()
 
-    HAND_OVER_ROWS = 50_000
+    HAND_OVER_ROWS = 150_000
     """Rows buffered here (all tables) before they are written in one transaction."""
 
     COMMIT_SECONDS = 2.0
