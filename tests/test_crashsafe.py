@@ -194,6 +194,8 @@ def test_read_only_parent_exits_2_creating_nothing(tmp_path):
 
 @pytest.mark.parametrize(("args", "expect"), [
     (["--steps", "1000000000000"], "steps must be <= 100,000,000, got 1,000,000,000,000"),
+    (["--steps", "1e12"], "steps must be <= 100,000,000, got 1,000,000,000,000"),
+    (["--steps", "1.5"], "--steps must be a whole number, got '1.5'"),
     (["--set", "steps=1e12"], "steps must be <= 100,000,000"),
     (["--steps", "100000000"], "beyond the clock's range"),  # 1e8 hours
 ])

@@ -244,7 +244,8 @@ def build_scenario(name: str, sets: list[str] | None = None, options: dict[str, 
 def run(
     scenario: Annotated[str, typer.Argument(help="Scenario name (see `defisim scenarios`).")],
     steps: Annotated[
-        int | None, typer.Option(help="Number of steps (default: the scenario's).")
+        str | None,
+        typer.Option(metavar="N", help="Number of steps (default: the scenario's; 1e5 is fine)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Root seed of every random stream.", min=0)] = 0,
     out: Annotated[
@@ -291,7 +292,7 @@ def run(
             scenario,
             set_,
             {
-                "--steps": steps,
+                "--steps": _parse_steps(steps),
                 "--prices": prices,
                 "--price-column": price_column,
                 "--time-column": time_column,
@@ -368,6 +369,27 @@ def run(
         _fail(f"{detail} (run folder {result.out_dir}, see summary.json)", EXIT_FAILED)
     if result.plot_error:
         typer.echo(f"warning: plots failed: {result.plot_error}", err=True)
+
+
+def _parse_steps(text: str | None) -> int | None:
+    """``--steps``: a whole number, also written like ``1e5`` or ``100_000``.
+
+    Raises:
+        _UserError: anything else.
+    """
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        x = float(text)
+    except ValueError:
+        x = math.nan
+    if not math.isfinite(x) or x != int(x):
+        raise _UserError(f"--steps must be a whole number, got {text!r}")
+    return int(x)
 
 
 def _print_summary(result) -> None:
