@@ -75,8 +75,10 @@ def fingerprint_run(scenario: str, seed: int, overrides: dict) -> dict[str, str]
         digests: dict[str, str] = {}
         con = duckdb.connect(str(out / "run.duckdb"), read_only=True)
         try:
+            # the store's own progress row (__defisim_progress) is not a result table
             names = sorted(r[0] for r in con.execute(
-                "SELECT table_name FROM information_schema.tables").fetchall())
+                "SELECT table_name FROM information_schema.tables").fetchall()
+                if not r[0].startswith("__defisim"))
             for name in names:
                 h = hashlib.sha256()
                 cols = con.execute(f'DESCRIBE "{name}"').fetchall()

@@ -18,12 +18,18 @@ Verbs:
 - ``defisim evaluate CHECKPOINT --episodes N``: the trained policy against baselines.
 
 Errors in what the user gave (unknown scenario, bad ``--set``, malformed price
-file, existing run folder) print one line starting with ``error:`` on stderr and
-exit with status 2, leaving no run folder; so does a verb whose extra is not
-installed (train / evaluate: ``rl``, optimize: ``optimize``, sweep --backend ray:
-``ray``; :mod:`defisim.extras`), naming the extra. A run stopped by an invariant
-violation exits 1 (its folder has ``summary.json`` with the error); Ctrl-C exits
-130 (the folder has what was recorded and ``"interrupted": true``).
+file, absurd ``--steps``, an ``--out`` that cannot be created or written, an
+existing run folder, one another run is writing even with ``--force``) print
+one line starting with ``error:`` on stderr and exit with status 2, creating or
+deleting nothing; so does a verb whose extra is not installed (train / evaluate:
+``rl``, optimize: ``optimize``, sweep --backend ray: ``ray``; :mod:`defisim.extras`),
+naming the extra. Once the run folder exists every end writes ``summary.json``:
+a run stopped by an invariant violation, an exception, or a failure to write the
+folder or close the store exits 1 (the summary has the error); Ctrl-C or SIGTERM
+exits 130 (the folder has what was recorded, ``"interrupted": true`` and the
+``"signal"``). ``plot`` and ``report`` on an incomplete run folder print
+``warning: incomplete run: <why>`` on stderr (the report shows a banner) and
+still exit 0; ``plot`` on a folder a run is writing exits 2.
 """
 
 from __future__ import annotations
@@ -250,7 +256,8 @@ def build_scenario(name: str, sets: list[str] | None = None, options: dict[str, 
 def run(
     scenario: Annotated[str, typer.Argument(help="Scenario name (see `defisim scenarios`).")],
     steps: Annotated[
-        int | None, typer.Option(help="Number of steps (default: the scenario's).")
+        str | None,
+        typer.Option(metavar="N", help="Number of steps (default: the scenario's; 1e5 is fine)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Root seed of every random stream.", min=0)] = 0,
     out: Annotated[
@@ -284,14 +291,20 @@ def run(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of failures.")] = False,
 ) -> None:
     """Run SCENARIO and record it into a run folder."""
-    from defisim.runner import RunSetupError, default_run_dir, run_scenario
+    from defisim.runner import (
+        RunSetupError,
+        check_run_dir,
+        default_run_dir,
+        in_use,
+        run_scenario,
+    )
 
     try:
         scn = build_scenario(
             scenario,
             set_,
             {
-                "--steps": steps,
+                "--steps": _parse_steps(steps),
                 "--prices": prices,
                 "--price-column": price_column,
                 "--time-column": time_column,
@@ -300,12 +313,18 @@ def run(
     except _UserError as exc:
         _fail(str(exc), exc.code)
     out_dir = out if out is not None else default_run_dir(scn.name, seed)
+    busy = in_use(out_dir)
+    if busy is not None:
+        _fail(busy)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
         _fail(
             f"run folder {out_dir} exists and is not empty (use --force to overwrite)"
             if out_dir.is_dir()
             else f"run folder {out_dir} exists and is not a folder"
         )
+    problem = check_run_dir(out_dir)
+    if problem is not None:
+        _fail(problem)
     try:
         result = run_scenario(
             scn,
@@ -317,19 +336,29 @@ def run(
             force=force,
             command=list(sys.argv),
             record_accounts_every=accounts_every,
+            handle_sigterm=True,
         )
     except (RunSetupError, FileExistsError) as exc:
         if debug:
             traceback.print_exc()
         _fail(_one_line(exc))
-    except KeyboardInterrupt:
-        _fail(f"interrupted; partial run in {out_dir}", EXIT_INTERRUPTED)
+    except KeyboardInterrupt as exc:
+        by = getattr(exc, "signal_name", None)
+        where = (
+            f"run in {out_dir} (see summary.json)" if (out_dir / "summary.json").is_file()
+            else "no run folder was written"
+        )
+        _fail(f"interrupted{f' by {by}' if by else ''}; {where}", EXIT_INTERRUPTED)
     except Exception as exc:
         if debug:
             traceback.print_exc()
+        where = (
+            "see summary.json" if (out_dir / "summary.json").is_file()
+            else "summary.json could not be written"
+        )
         _fail(
             f"run failed: {type(exc).__name__}: {_one_line(exc)} "
-            f"(run folder {out_dir}, see summary.json; --debug for the traceback)",
+            f"(run folder {out_dir}, {where}; --debug for the traceback)",
             EXIT_FAILED,
         )
 
@@ -338,8 +367,9 @@ def run(
     else:
         typer.echo(str(result.out_dir))
     if result.interrupted:
+        by = f" by {result.stop_signal}" if result.stop_signal not in (None, "SIGINT") else ""
         _fail(
-            f"interrupted after {result.steps} of {result.total_steps} steps; partial run "
+            f"interrupted{by} after {result.steps} of {result.total_steps} steps; partial run "
             f"in {result.out_dir}",
             EXIT_INTERRUPTED,
         )
@@ -351,6 +381,27 @@ def run(
         _fail(f"{detail} (run folder {result.out_dir}, see summary.json)", EXIT_FAILED)
     if result.plot_error:
         typer.echo(f"warning: plots failed: {result.plot_error}", err=True)
+
+
+def _parse_steps(text: str | None) -> int | None:
+    """``--steps``: a whole number, also written like ``1e5`` or ``100_000``.
+
+    Raises:
+        _UserError: anything else.
+    """
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        x = float(text)
+    except ValueError:
+        x = math.nan
+    if not math.isfinite(x) or x != int(x):
+        raise _UserError(f"--steps must be a whole number, got {text!r}")
+    return int(x)
 
 
 def _print_summary(result) -> None:
@@ -389,14 +440,20 @@ def _fmt(v: float) -> str:
 @app.command()
 def plot(run_dir: Annotated[Path, typer.Argument(help="A run folder (with run.duckdb).")]) -> None:
     """Redraw the PNG plots of RUN_DIR from its run.duckdb."""
-    from defisim.runner import PlotError, plot_run
+    from defisim.runner import PlotError, in_use, plot_run, run_status
 
     if not run_dir.is_dir():
         _fail(f"run folder {run_dir} does not exist")
+    busy = in_use(run_dir)
+    if busy is not None:
+        _fail(busy)
     try:
         written = plot_run(run_dir)
     except PlotError as exc:
         _fail(str(exc))
+    status = run_status(run_dir)
+    if not status.complete:
+        typer.echo(f"warning: {status.message}", err=True)
     for p in written:
         typer.echo(str(p))
     if not written:
@@ -619,12 +676,15 @@ def report(
 ) -> None:
     """Write a self-contained HTML report of a run, sweep or study folder."""
     from defisim.experiments import ExperimentError
-    from defisim.experiments.report import build_report
+    from defisim.experiments.report import build_report, incomplete_run
 
     try:
         path = build_report(folder, out)
     except ExperimentError as exc:
         _fail(str(exc))
+    warning = incomplete_run(folder)
+    if warning:
+        typer.echo(f"warning: {warning}", err=True)
     typer.echo(str(path))
 
 

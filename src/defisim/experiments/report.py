@@ -3,6 +3,10 @@
 Everything is inline: the PNGs as base64 ``data:`` URIs, the parameters and the
 KPI table as HTML. Folder kinds: a sweep (``sweep.json`` + ``sweep.duckdb``), a
 study (``optimize.json``), a run (``params.json`` / ``summary.json``).
+
+A run that did not complete (no ``summary.json``: killed; interrupted; failed; or
+its store holds fewer steps than planned, see
+:func:`defisim.runner.run_status`) gets a red banner at the top saying so.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ _CSS = (
     "table{border-collapse:collapse;font-size:13px;margin:1em 0}"
     "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
     "th{background:#eee}td.l,th.l{text-align:left}img{max-width:100%;margin:1em 0}"
+    ".incomplete{background:#fdd;border:2px solid #c00;color:#600;padding:.8em 1em;"
+    "font-weight:bold;margin:1em 0}"
 )
 
 
@@ -62,6 +68,27 @@ def _params_table(params: dict[str, Any]) -> str:
     return _table(
         ["parameter", "value"], [[k, json.dumps(v, default=str)] for k, v in params.items()], 2
     )
+
+
+def _is_run(d: Path) -> bool:
+    if (d / "sweep.json").is_file() and (d / "sweep.duckdb").is_file():
+        return False
+    if (d / "optimize.json").is_file():
+        return False
+    return (d / "params.json").is_file() or (d / "summary.json").is_file()
+
+
+def incomplete_run(folder: str | Path) -> str | None:
+    """``"incomplete run: <why>"`` when ``folder`` is a run folder whose run did not
+    complete (:func:`defisim.runner.run_status`), else ``None`` (a complete run, a
+    sweep or study folder, or no folder)."""
+    from defisim.runner import run_status
+
+    d = Path(folder)
+    if not d.is_dir() or not _is_run(d):
+        return None
+    status = run_status(d)
+    return None if status.complete else status.message
 
 
 def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
@@ -109,6 +136,9 @@ def _run(d: Path) -> tuple[str, str]:
     p = params.get("params", params)
     if isinstance(p, dict) and p:
         parts.append("<h2>Parameters</h2>" + _params_table(p))
+    warning = incomplete_run(d)
+    if warning:
+        parts.insert(0, f"<div class='incomplete' role='alert'>{html.escape(warning)}</div>")
     info = {k: v for k, v in summary.items() if not isinstance(v, dict | list)}
     if info:
         parts.append("<h2>Run</h2>" + _params_table(info))

@@ -7,7 +7,16 @@ Entry points: :class:`Run` (step a scenario: environments, sweeps, tests) and
 last, ``summary.json``.
 """
 
-from .loop import RUN_FILES, default_run_dir, prepare_run_dir, run_scenario
+from .folder import (
+    RunFolderBusy,
+    RunLock,
+    RunStatus,
+    check_run_dir,
+    in_use,
+    lock_holder,
+    run_status,
+)
+from .loop import RUN_FILES, RunInterrupted, default_run_dir, prepare_run_dir, run_scenario
 from .plots import PlotError, plot_run
 from .recorder import SCHEMAS, Recorder
 from .run import (
@@ -35,8 +44,16 @@ __all__ = [
     "wake_agents",
     "PlotError",
     "Recorder",
+    "RunFolderBusy",
+    "RunInterrupted",
+    "RunLock",
     "RunResult",
     "RunSetupError",
+    "RunStatus",
+    "check_run_dir",
+    "in_use",
+    "lock_holder",
+    "run_status",
     "default_run_dir",
     "plot_run",
     "prepare_run_dir",

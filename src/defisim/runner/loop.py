@@ -4,26 +4,38 @@ It drives a :class:`~defisim.runner.run.Run` (the one stepping loop, see
 :mod:`defisim.runner.run`) with a :class:`~defisim.runner.run.RecorderSink` over the
 run store, a progress bar, and the run folder's files:
 
-1. The run is set up (steps, step length, simulation, agents); bad input raises
-   :class:`RunSetupError` before anything is written. Only then is the run folder
-   created, ``params.json`` written and the store opened.
+1. The run is set up (steps, step length, simulation, agents) and the output
+   location checked (:func:`~defisim.runner.folder.check_run_dir`); bad input,
+   or any failure of the setup, raises :class:`RunSetupError` before anything is
+   written. Only then is the run folder created and locked
+   (:class:`~defisim.runner.folder.RunLock`, held to the end), ``params.json``
+   written and the store opened.
 2. The run steps to the end (every agent's ``initialise``, then each step: wake
-   the due agents, close the block, record; then ``finish``).
+   the due agents, close the block, record; then ``finish``). The recorder
+   commits all tables together at step boundaries (crash-consistent, see
+   :mod:`defisim.runner.recorder`).
 3. Plots, the scenario's ``after_run``, and ``summary.json`` last.
 
-Stops: Ctrl-C (``KeyboardInterrupt``) stops stepping; what was recorded is
-flushed and ``summary.json`` says ``"interrupted": true``. An
-:class:`~defisim.chain.InvariantViolation` stops the run; the events of the
-failing block are recorded and the summary carries the error text. Any other
-exception writes the summary with the error, then propagates.
+Stops: Ctrl-C (``KeyboardInterrupt``), and SIGTERM with ``handle_sigterm``,
+stop stepping; what was recorded is flushed and ``summary.json`` says
+``"interrupted": true`` and the ``"signal"``. With ``handle_sigterm`` a signal
+never cuts a step's recording, the store's close or the summary in half (it is
+raised when they end). An :class:`~defisim.chain.InvariantViolation` stops the
+run; the events of the failing block are recorded and the summary carries the
+error text. Any other exception, including a failure to write the folder or to
+close the store, writes the summary with the error, then propagates.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +43,7 @@ from typing import TYPE_CHECKING
 from defisim.chain import InvariantViolation
 from defisim.progress import ProgressBar
 
+from .folder import RunLock, check_run_dir
 from .recorder import Recorder
 from .run import (
     RecorderSink,
@@ -51,6 +64,7 @@ if TYPE_CHECKING:
 __all__ = [
     "RUN_FILES",
     "AgentScheduler",
+    "RunInterrupted",
     "RunSetupError",
     "build_agents",
     "default_run_dir",
@@ -63,8 +77,9 @@ __all__ = [
 ]
 
 
-RUN_FILES = ("run.duckdb", "run.duckdb.wal", "params.json", "summary.json")
-"""Files a run writes into its folder (plus ``*.png`` plots)."""
+RUN_FILES = ("run.duckdb", "run.duckdb.wal", "params.json", "summary.json", "run.lock")
+"""Files a run writes into its folder (plus ``*.png`` plots; ``run.lock`` only while
+it runs)."""
 
 
 # --------------------------------------------------------------------- helpers
@@ -79,11 +94,20 @@ def prepare_run_dir(path: str | os.PathLike, force: bool = False) -> Path:
 
     An existing empty folder is used as is. A non-empty one is refused unless
     ``force``; with ``force`` only the files a run writes (:data:`RUN_FILES` and
-    ``*.png``) are removed, nothing else.
+    ``*.png``) are removed, nothing else, and never while another live run holds
+    the folder's lock (:class:`~defisim.runner.folder.RunLock`).
 
     Raises:
         FileExistsError: ``path`` is a non-empty folder and ``force`` is false, or a file.
+        RunFolderBusy: (a ``FileExistsError``) another run is writing the folder.
     """
+    p, lock = _open_run_dir(path, force)
+    lock.release()
+    return p
+
+
+def _open_run_dir(path: str | os.PathLike, force: bool) -> tuple[Path, RunLock]:
+    """:func:`prepare_run_dir`, returning the folder's lock, held."""
     p = Path(path)
     if p.exists():
         if not p.is_dir():
@@ -93,19 +117,116 @@ def prepare_run_dir(path: str | os.PathLike, force: bool = False) -> Path:
                 raise FileExistsError(
                     f"run folder {p} exists and is not empty (use --force to overwrite)"
                 )
-            for name in RUN_FILES:
-                f = p / name
-                if f.is_dir():
-                    shutil.rmtree(f)
-                elif f.exists():
+            lock = RunLock(p).acquire()
+            try:
+                for name in RUN_FILES:
+                    f = p / name
+                    if f.is_dir():
+                        shutil.rmtree(f)
+                    elif f.exists():
+                        f.unlink()
+                for f in p.glob("*.png"):
                     f.unlink()
-            for f in p.glob("*.png"):
-                f.unlink()
+            except BaseException:
+                lock.release()
+                raise
+            return p, lock
     p.mkdir(parents=True, exist_ok=True)
-    return p
+    return p, RunLock(p).acquire()
 
 
 # ------------------------------------------------------------------------ run
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by a signal (SIGTERM), handled like Ctrl-C.
+
+    Attributes:
+        signal_name: ``"SIGTERM"``.
+    """
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+
+
+class _Signals:
+    """SIGTERM and Ctrl-C (SIGINT) as :class:`RunInterrupted` while the run steps.
+
+    While ``armed`` and not inside :meth:`hold` the first signal raises at once;
+    inside :meth:`hold` (recording a step, committing, closing the store, writing
+    the summary) it is noted and raised when the hold ends, so no step is half
+    recorded and no file half written. Once disarmed (after stepping) a signal is
+    only noted. A second Ctrl-C always raises ``KeyboardInterrupt`` (the way out
+    of a stuck close). Installed only in the main thread and only over handlers
+    that do not ignore the signal; the previous handlers are restored on exit.
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and threading.current_thread() is threading.main_thread()
+        self.armed = True
+        self.received: str | None = None
+        self._raised = False
+        self._held = 0
+        self._prev: dict[int, object] = {}
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        if self.received is not None:
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            return
+        self.received = signal.Signals(signum).name
+        if self.armed and not self._held:
+            self._raised = True
+            raise RunInterrupted(self.received)
+
+    def __enter__(self) -> _Signals:
+        if self.enabled:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                prev = signal.getsignal(signum)
+                if prev is not signal.SIG_IGN and prev is not None:
+                    self._prev[signum] = signal.signal(signum, self._on_signal)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, prev in self._prev.items():
+            signal.signal(signum, prev)  # type: ignore[arg-type]
+        self._prev.clear()
+
+    def check(self) -> None:
+        """Raise the signal noted while disarmed or held, if armed now (once)."""
+        if self.armed and not self._held and self.received is not None and not self._raised:
+            self._raised = True
+            raise RunInterrupted(self.received)
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Defer the signals for the duration; an armed one noted meanwhile is raised
+        when the body ends normally."""
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+        self.check()
+
+
+class _HeldSink:
+    """A sink whose ``record`` (a step's rows and any commit) no signal cuts in half."""
+
+    def __init__(self, sink: RecorderSink, signals: _Signals) -> None:
+        self.sink = sink
+        self.signals = signals
+
+    def record(self, run: Run, step: int, kpis: dict[str, float] | None, final: bool) -> None:
+        with self.signals.hold():
+            self.sink.record(run, step, kpis, final)
+
+    def pending(self, run: Run, step: int) -> None:
+        self.sink.pending(run, step)
+
+    def close(self) -> None:
+        self.sink.close()
+
+
 def run_scenario(
     scenario: Scenario,
     seed: int = 0,
@@ -121,6 +242,7 @@ def run_scenario(
     depth_levels: int = 10,
     hooks: list[StepHook] | tuple[StepHook, ...] = (),
     skip_idle: bool = False,
+    handle_sigterm: bool = False,
 ) -> RunResult:
     """Run ``scenario`` once (the loop of the module docstring).
 
@@ -141,63 +263,125 @@ def run_scenario(
         depth_levels: book levels per side summed into ``book_top``'s depth.
         hooks: step hooks ``hook(run, step, kpis)`` (per-step measurements).
         skip_idle: jump over idle grid steps (:mod:`defisim.runner.run`).
+        handle_sigterm: treat SIGTERM like Ctrl-C while the run steps (what
+            ``defisim run`` does; only in the main thread, the previous handler is
+            restored). Closing the store and writing the summary are never cut
+            short by SIGTERM or Ctrl-C then.
 
     Returns:
-        A :class:`RunResult`. ``interrupted`` is true after Ctrl-C; ``error``
-        holds the text of an :class:`InvariantViolation` (the run stopped).
+        A :class:`RunResult`. ``interrupted`` is true after Ctrl-C or SIGTERM
+        (``stop_signal`` says which); ``error`` holds the text of an
+        :class:`InvariantViolation` (the run stopped).
 
     Raises:
         RunSetupError: (a ``ValueError``) bad ``seed``, steps, ``step_seconds``,
-            a failing ``build`` or agent names, before anything is written.
-        FileExistsError: ``out_dir`` is not empty and ``force`` is false.
-        Exception: whatever an agent or the scenario raises (after the summary
-            with the error is written).
+            a failing ``build`` or agent names, or an unusable ``out_dir``, before
+            anything is written.
+        FileExistsError: ``out_dir`` is not empty and ``force`` is false, or
+            (:class:`~defisim.runner.folder.RunFolderBusy`) another run holds it.
+        Exception: whatever an agent or the scenario raises, or a failure to
+            write the folder or close the store (after the summary with the error
+            is written).
     """
-    run = Run(scenario, seed, check_invariants=check_invariants, keep_events=True,
-              skip_idle=skip_idle)
+    try:
+        run = Run(scenario, seed, check_invariants=check_invariants, keep_events=True,
+                  skip_idle=skip_idle)
+    except RunSetupError:
+        raise
+    except Exception as exc:  # nothing is written yet: the run could not start
+        raise RunSetupError(f"{scenario.name}: {type(exc).__name__}: {one_line(exc)}") from exc
     run.hooks.extend(hooks)
-    steps = run.steps
 
     out: Path | None = None
+    lock: RunLock | None = None
+    with _Signals(handle_sigterm) as signals:
+        signals.armed = False  # a signal while the folder is made: noted, raised once it exists
+        try:
+            if record:
+                target = out_dir if out_dir is not None else default_run_dir(scenario.name, seed)
+                problem = check_run_dir(target)
+                if problem is not None:
+                    raise RunSetupError(problem)
+                try:
+                    out, lock = _open_run_dir(target, force)
+                except FileExistsError:
+                    raise
+                except OSError as exc:  # created nothing usable: report it as bad output
+                    raise RunSetupError(
+                        f"cannot create run folder {target}: {one_line(exc)}"
+                    ) from exc
+            signals.armed = True
+            return _run_in(run, scenario, seed, out, signals, progress=progress,
+                           record_accounts_every=record_accounts_every, plots=plots,
+                           command=command, depth_levels=depth_levels)
+        finally:
+            if lock is not None:
+                lock.release()
+
+
+def _run_in(run: Run, scenario: Scenario, seed: int, out: Path | None, signals: _Signals, *,
+            progress: bool, record_accounts_every: int, plots: bool,
+            command: list[str] | None, depth_levels: int) -> RunResult:
+    """Step ``run`` into the folder ``out`` (created, locked) and write its summary."""
+    steps = run.steps
     store = None
-    if record:
-        from defisim.store import RunStore
-
-        out = prepare_run_dir(
-            out_dir if out_dir is not None else default_run_dir(scenario.name, seed), force
-        )
-        write_params(out, scenario, seed, list(sys.argv) if command is None else command)
-        store = RunStore(out / "run.duckdb")
-    rec = Recorder(store, accounts_every=record_accounts_every, depth_levels=depth_levels)
-    run.sinks.insert(0, RecorderSink(rec))
-
-    bar = ProgressBar(steps, scenario.name, progress, unit="steps")
+    rec = None
     interrupted = False
+    stop_signal: str | None = None
     error: str | None = None
     error_type: str | None = None
-    t0 = time.perf_counter()
     pending: BaseException | None = None
+    t0 = time.perf_counter()
+    bar = ProgressBar(steps, scenario.name, progress, unit="steps")
     try:
-        run.run(on_step=bar.update)
-    except KeyboardInterrupt:
+        try:
+            signals.check()
+            if out is not None:
+                from defisim.store import RunStore
+
+                write_params(out, scenario, seed, list(sys.argv) if command is None else command)
+                store = RunStore(out / "run.duckdb")
+            rec = Recorder(store, accounts_every=record_accounts_every,
+                           depth_levels=depth_levels, planned_steps=steps)
+            run.sinks.insert(0, _HeldSink(RecorderSink(rec), signals))
+            run.run(on_step=bar.update)
+        finally:
+            signals.armed = False  # from here on a signal is noted, raised at the very end
+    except KeyboardInterrupt as exc:
         interrupted = True
-        run.record_pending()
+        stop_signal = getattr(exc, "signal_name", "SIGINT")
     except InvariantViolation as exc:
         error, error_type = str(exc), type(exc).__name__
-        run.record_pending()
-    except BaseException as exc:  # an agent's or the scenario's bug: record it, then re-raise
+    except BaseException as exc:  # an agent's, the scenario's or the folder's failure
         error, error_type = f"{type(exc).__name__}: {exc}", type(exc).__name__
         pending = exc
-        run.record_pending()
-    finally:
-        done = run.step
+    if interrupted and rec is not None and rec.finished:
+        interrupted = False  # the signal came with the final record: the data is complete
+    done = run.step
+    if rec is not None and rec.last_step is not None and not rec.finished:
+        # stopped after step k was recorded but before the loop counted it
+        done = max(done, rec.last_step + 1)
+    with signals.hold():
+        if interrupted or error is not None:
+            run.record_pending()  # the events of the step that stopped
         bar.stop(done)
+        close_error: BaseException | None = None
         try:
             run.close()
-        finally:
+        except Exception as exc:
+            close_error = exc
+        try:
             if store is not None:
                 store.close()
+        except Exception as exc:
+            close_error = close_error or exc
+        if close_error is not None and error is None:
+            error = f"closing the run store failed: {type(close_error).__name__}: {close_error}"
+            error_type = type(close_error).__name__
+            pending = pending or close_error
     wall = time.perf_counter() - t0
+    if stop_signal is None and signals.received is not None and not interrupted:
+        stop_signal = signals.received  # arrived while closing: the data is complete
 
     result = RunResult(
         scenario=scenario.name,
@@ -206,18 +390,19 @@ def run_scenario(
         total_steps=steps,
         wall_s=wall,
         interrupted=interrupted,
+        stop_signal=stop_signal,
         error=error,
         error_type=error_type,
         out_dir=out,
-        kpis=dict(rec.last_kpis),
-        trades=rec.trades,
-        orders=rec.orders,
-        order_updates=rec.order_updates,
-        events=rec.events,
-        event_counts=dict(rec.counts),
+        kpis=dict(rec.last_kpis) if rec is not None else {},
+        trades=rec.trades if rec is not None else 0,
+        orders=rec.orders if rec is not None else 0,
+        order_updates=rec.order_updates if rec is not None else 0,
+        events=rec.events if rec is not None else 0,
+        event_counts=dict(rec.counts) if rec is not None else {},
     )
-    if out is not None:
-        if plots and not interrupted:
+    if out is not None and rec is not None:
+        if plots and not interrupted and signals.received is None:
             try:
                 from .plots import plot_run
 
@@ -231,8 +416,16 @@ def run_scenario(
         scenario.after_run(result)
     except KeyboardInterrupt as exc:
         pending = pending or exc
+    except Exception as exc:
+        if result.error is None:
+            result.error = f"after_run failed: {type(exc).__name__}: {exc}"
+            result.error_type = type(exc).__name__
+        pending = pending or exc
     if out is not None:
-        write_summary(out, result)
+        with signals.hold():
+            write_summary(out, result)
+    if pending is None and signals.received is not None and not interrupted:
+        pending = RunInterrupted(signals.received)
     if pending is not None:
         raise pending
     return result

@@ -7,7 +7,11 @@ scenario's KPIs and samples the ``accounts``, and hands each protocol's
 :meth:`~defisim.chain.ChainProtocol.recording` the events and the step so it adds
 its own rows (the futures protocol's ``trades``, ``orders``, ``book_top``,
 ``positions`` and built-in KPIs: :mod:`defisim.protocols.futures.recording`). The
-store (:class:`defisim.store.RunStore`) buffers rows and writes them in batches.
+store (:class:`defisim.store.RunStore`) buffers rows and writes them in batches,
+always at a step boundary and in one transaction with the step
+(``RunStore.flush(step=...)``): a run killed at any point, even by SIGKILL, leaves
+every table holding exactly the steps up to the store's recorded last step
+(``RunStore.progress()``), committed at least every :attr:`Recorder.COMMIT_SECONDS`.
 With ``store=None`` it only counts (a run with ``record=False`` still reports
 trades, orders and final KPIs).
 
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import fields
@@ -225,17 +230,25 @@ class Recorder:
             depth).
         recordings: the protocols' recording parts (``ChainProtocol.recording``);
             ``None``: taken from the simulation at the first record.
+        planned_steps: the steps the run is to make, kept in the store's progress
+            row (``None``: not known).
 
     Attributes:
         counts: events per event class name.
         trades, order_updates, orders: from the protocols' counters (0 without them).
         last_kpis: the latest value of every KPI (``name`` for the scenario's,
             ``market.name`` for a protocol's built-ins).
+        last_step: the last step recorded completely (``None`` before the first).
+        finished: the final record was made.
     """
 
     def __init__(self, store: Any | None, accounts_every: int = 1, depth_levels: int = 10,
-                 recordings: list | None = None) -> None:
+                 recordings: list | None = None, planned_steps: int | None = None) -> None:
         self.store = store
+        self.planned_steps = planned_steps
+        self.last_step: int | None = None
+        self.finished = False
+        self._committed_at = time.perf_counter()
         self.accounts_every = accounts_every
         self.depth_levels = depth_levels
         self.seq = 0
@@ -370,21 +383,39 @@ class Recorder:
             decimals = {a: 10**x.decimals for a, x in ledger.assets.items()}
             for (typ, owner, asset, market), bal in ledger.balances.items():
                 acc.append((step, time_ns, typ, owner, asset, market, bal, bal / decimals[asset]))
-        if store is not None and sum(map(len, self._buf.values())) >= self.HAND_OVER_ROWS:
-            self._hand_over()
+        if store is not None:
+            self.last_step = step
+            self.finished = self.finished or final
+            if (
+                final
+                or sum(map(len, self._buf.values())) >= self.HAND_OVER_ROWS
+                or time.perf_counter() - self._committed_at >= self.COMMIT_SECONDS
+            ):
+                self._commit()
 
-    HAND_OVER_ROWS = 8192
-    """Rows buffered here before they are handed to the store (fewer, larger calls)."""
+    HAND_OVER_ROWS = 150_000
+    """Rows buffered here (all tables) before they are written in one transaction."""
+
+    COMMIT_SECONDS = 2.0
+    """The longest time between two commits (what a crash can lose, in wall time)."""
 
     def _hand_over(self) -> None:
-        store = self.store
-        for name, rows in self._buf.items():
-            if rows:
-                store.append_many(name, rows)
-                self._buf[name] = []
+        self.store.extend(self._buf)
+        for name in self._buf:
+            self._buf[name] = []
+
+    def _commit(self) -> None:
+        """Write every complete step so far in one transaction, with the progress row."""
+        self._hand_over()
+        if self.last_step is None:
+            self.store.flush()
+        else:
+            self.store.flush(step=self.last_step, final=self.finished,
+                             planned_steps=self.planned_steps)
+        self._committed_at = time.perf_counter()
 
     def close(self) -> None:
-        """Hand over what is buffered and flush the store (it stays open)."""
+        """Write what is buffered (the events of a step that stopped too) with the last
+        complete step, in one transaction (the store stays open)."""
         if self.store is not None:
-            self._hand_over()
-            self.store.flush()
+            self._commit()

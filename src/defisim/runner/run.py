@@ -132,10 +132,10 @@ def step_ns_of(step_seconds: float) -> int:
 
 
 def validate_steps(scenario: Scenario) -> int:
-    """``scenario.total_steps()`` as a non-negative int.
+    """``scenario.total_steps()`` as an int from 0 to :data:`MAX_STEPS`.
 
     Raises:
-        ValueError: not an integer, or negative (exceptions of ``total_steps``,
+        ValueError: not an integer, negative or too many (exceptions of ``total_steps``,
             e.g. a malformed price file, propagate).
     """
     n = scenario.total_steps()
@@ -143,7 +143,27 @@ def validate_steps(scenario: Scenario) -> int:
         raise ValueError(f"scenario {scenario.name}: total_steps() returned {n!r}, not an int")
     if n < 0:
         raise ValueError(f"steps must be >= 0, got {n}")
+    if n > MAX_STEPS:
+        raise ValueError(f"steps must be <= {MAX_STEPS:,}, got {n:,}")
     return n
+
+
+MAX_STEPS = 100_000_000
+"""The most steps one run may make (about three years of one-second steps; the
+``step`` columns are 32-bit and a run this long records for days)."""
+
+
+def check_run_length(steps: int, step_ns: int) -> None:
+    """Refuse a run whose last block time does not fit the chain's int64 nanoseconds.
+
+    Raises:
+        ValueError: ``steps * step_ns`` beyond ``2**63 - 1`` (about 292 years).
+    """
+    if steps * step_ns > 2**63 - 1:
+        raise ValueError(
+            f"{steps:,} steps of {step_ns / NS_PER_SECOND:g} s end beyond the clock's range "
+            "(2**63 - 1 ns, about 292 years)"
+        )
 
 
 def build_agents(scenario: Scenario, sim: Simulation) -> list[Agent]:
@@ -235,6 +255,7 @@ class Run:
         try:
             self.steps = validate_steps(scenario)
             self.step_ns = step_ns_of(scenario.params.step_seconds)
+            check_run_length(self.steps, self.step_ns)
             self.sim = scenario.make_simulation(seed, check_invariants, keep_events=keep_events)
             self.agents = build_agents(scenario, self.sim)
         except (ValueError, TypeError, KeyError, NotImplementedError, OSError) as exc:

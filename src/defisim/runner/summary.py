@@ -12,7 +12,7 @@
      "trades", "orders" (distinct order ids), "order_updates", "events",
      "event_counts" {class name: n}, "kpis" {name: final value},
      "risk" {party: {asset: {"capital", "first_step", "last_step", <summarize keys>}}},
-     "risk_error": str | null, "interrupted": bool,
+     "risk_error": str | null, "interrupted": bool, "signal": str | null,
      "error": str | null, "error_type": str | null, "plots": [file names],
      "plot_error": str | null, "finished_utc": ISO-8601}
 
@@ -45,7 +45,11 @@ class RunResult:
         scenario, seed: what ran.
         steps: steps completed (``total_steps`` unless interrupted or failed).
         wall_s: wall-clock seconds of the loop (initialise to the last record).
-        interrupted: stopped by Ctrl-C.
+        interrupted: stopped by Ctrl-C or SIGTERM before the last step (what was
+            recorded is kept).
+        stop_signal: the signal that stopped the command (``"SIGINT"`` for Ctrl-C,
+            ``"SIGTERM"``), else ``None``; set with ``interrupted`` false when it
+            came after the last step was recorded (the data is complete).
         error, error_type: text and class name of what stopped the run (an
             :class:`InvariantViolation` or an exception), else ``None``.
         out_dir: the run folder (``None`` when not recording).
@@ -65,6 +69,7 @@ class RunResult:
     total_steps: int
     wall_s: float
     interrupted: bool = False
+    stop_signal: str | None = None
     error: str | None = None
     error_type: str | None = None
     out_dir: Path | None = None
@@ -109,6 +114,7 @@ class RunResult:
             },
             "risk_error": self.risk_error,
             "interrupted": self.interrupted,
+            "signal": self.stop_signal,
             "error": self.error,
             "error_type": self.error_type,
             "plots": list(self.plots),

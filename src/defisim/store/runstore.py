@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-__all__ = ["COLUMN_TYPES", "RunStore", "open_store"]
+__all__ = ["COLUMN_TYPES", "PROGRESS_TABLE", "Progress", "RunStore", "open_store"]
 
 #: Column types a table may declare, with the Arrow type rows are converted to.
 #: HUGEINT (128-bit) goes through ``decimal128(38, 0)``, so it holds integers up to
@@ -53,6 +53,31 @@ _ALIASES = {
 _INT_TYPES = frozenset({"BIGINT", "INTEGER", "SMALLINT", "UBIGINT", "HUGEINT"})
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _BUF_VIEW = "__defisim_flush_buffer"
+PROGRESS_TABLE = "__defisim_progress"
+"""The store's own table (one row): the last step whose rows are all written, whether
+that was the final record of the run, and the planned number of steps. Hidden from
+:meth:`RunStore.tables`; read it with :meth:`RunStore.progress`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far a run store got (see :meth:`RunStore.flush`).
+
+    Attributes:
+        last_step: every table holds every row of steps ``<= last_step`` (the rows
+            of later steps, if any, are the events of a step that stopped).
+        final: the run's final record (after ``finish``) is written: the run ended.
+        planned_steps: the steps the run was to make (``None`` if not given).
+    """
+
+    last_step: int
+    final: bool
+    planned_steps: int | None
+
+    @property
+    def complete(self) -> bool:
+        """The final record is written and no planned step is missing."""
+        return self.final and (self.planned_steps is None or self.last_step >= self.planned_steps)
 
 
 def _canonical_type(sql_type: str) -> str | None:
@@ -73,12 +98,19 @@ class RunStore:
 
     Rows are kept as tuples in a Python list per table (an append costs a length
     check and a ``list.append``). A flush transposes each buffer into columns,
-    converts them to a ``pyarrow.Table`` with the declared types and writes it with
-    one ``INSERT ... SELECT`` per table. A table's buffer is flushed automatically
-    when it holds ``flush_rows`` rows, and every buffer on :meth:`flush`,
+    converts them to a ``pyarrow.Table`` with the declared types and writes every
+    table with one ``INSERT ... SELECT`` each, all in ONE transaction: the file
+    holds all of a flush or none of it, whenever the process dies (even SIGKILL;
+    DuckDB replays its committed write-ahead log on the next open). Every buffer is
+    flushed when one table's buffer holds ``flush_rows`` rows (:meth:`append`,
+    :meth:`append_many`; :meth:`extend` never flushes), and on :meth:`flush`,
     :meth:`close`, :meth:`query`, :meth:`table`, :meth:`row_count` and
-    :meth:`export_parquet`. Each INSERT commits on its own: what was flushed
-    stays in the file whatever happens later.
+    :meth:`export_parquet`.
+
+    Crash-consistent recording: append a step's rows with :meth:`extend` and call
+    ``flush(step=k)`` at step boundaries; the same transaction records ``k`` in the
+    store's progress row (:meth:`progress`), so after any crash every table holds
+    exactly the rows of the steps up to the recorded one.
 
     Values are checked when they are converted, i.e. at flush, not at append:
 
@@ -223,7 +255,7 @@ class RunStore:
         rows = buf.rows
         rows.append(row)
         if len(rows) >= self.flush_rows:
-            self._flush_table(table, buf)
+            self.flush()
 
     def append_many(self, table: str, rows: list[tuple]) -> None:
         """Buffer many rows; all are checked for length before any is buffered.
@@ -241,7 +273,29 @@ class RunStore:
                 raise self._bad_length(table, buf, row)
         buf.rows.extend(rows)
         if len(buf.rows) >= self.flush_rows:
-            self._flush_table(table, buf)
+            self.flush()
+
+    def extend(self, batches: dict[str, list[tuple]]) -> None:
+        """Buffer rows of several tables at once, never flushing (see the class docs).
+
+        Every row of every table is checked for length before any is buffered.
+
+        Raises:
+            ValueError: undeclared table or bad row length; nothing is buffered.
+        """
+        checked = []
+        for table, rows in batches.items():
+            buf = self._buffers.get(table)
+            if buf is None:
+                raise self._undeclared(table)
+            width = len(buf.names)
+            for row in rows:
+                if len(row) != width:
+                    raise self._bad_length(table, buf, row)
+            checked.append((buf, rows))
+        for buf, rows in checked:
+            if rows:
+                buf.rows.extend(rows)
 
     def pending(self, table: str) -> int:
         """Rows of ``table`` buffered and not yet written.
@@ -254,23 +308,89 @@ class RunStore:
             raise self._undeclared(table)
         return len(buf.rows)
 
-    def flush(self) -> None:
-        """Write every non-empty buffer (one INSERT per table).
+    def flush(
+        self, *, step: int | None = None, final: bool = False, planned_steps: int | None = None
+    ) -> None:
+        """Write every non-empty buffer in one transaction (one INSERT per table).
+
+        Args:
+            step: also record, in the same transaction, that every row of the steps
+                up to ``step`` is now written (:meth:`progress`); ``None``: leave
+                the progress row as it is.
+            final: with ``step``: this is the run's final record.
+            planned_steps: with ``step``: the steps the run was to make.
 
         Raises:
             ValueError: rows that could not be converted (the first such error;
-                every other table is still flushed, and the good rows of the
-                failing batch are written).
+                the good rows of every batch are still written, the bad ones are
+                dropped). If a buffer cannot be converted at all, nothing is
+                written and every buffer is kept.
+            duckdb.Error: the write failed; the transaction is rolled back and the
+                buffers are kept.
         """
-        first: Exception | None = None
-        for name, buf in self._buffers.items():
-            if buf.rows:
+        pending = [(name, buf) for name, buf in self._buffers.items() if buf.rows]
+        if not pending and step is None:
+            return
+        self._check_writable()
+        con = self._conn()
+        prepared: list[tuple[str, _Buffer, pa.Table | None]] = []
+        first: ValueError | None = None
+        for name, buf in pending:
+            data, problem = self._convert(name, buf)
+            prepared.append((name, buf, data))
+            first = first or problem
+        con.begin()
+        try:
+            for name, buf, data in prepared:
+                if data is None:
+                    continue
+                cols = ", ".join(f'"{n}"' for n in buf.names)
+                con.register(_BUF_VIEW, data)
                 try:
-                    self._flush_table(name, buf)
-                except Exception as exc:
-                    first = first or exc
+                    con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM {_BUF_VIEW}')
+                finally:
+                    con.unregister(_BUF_VIEW)
+            if step is not None:
+                con.execute(
+                    f'CREATE TABLE IF NOT EXISTS "{PROGRESS_TABLE}" '
+                    "(last_step BIGINT, final BOOLEAN, planned_steps BIGINT)"
+                )
+                con.execute(f'DELETE FROM "{PROGRESS_TABLE}"')
+                con.execute(
+                    f'INSERT INTO "{PROGRESS_TABLE}" VALUES (?, ?, ?)',
+                    [int(step), bool(final), planned_steps],
+                )
+            con.commit()
+        except BaseException:
+            try:
+                con.rollback()
+            except Exception:  # the connection itself failed: nothing more to undo
+                pass
+            raise
+        for _name, buf, _data in prepared:
+            buf.rows = []
         if first is not None:
             raise first
+
+    def progress(self) -> Progress | None:
+        """The last :meth:`flush` with a ``step`` (``None`` if there was none).
+
+        Rows buffered and not yet flushed are not counted (nothing is flushed here).
+        """
+        con = self._conn()
+        (exists,) = con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'main' AND table_name = ?",
+            [PROGRESS_TABLE],
+        ).fetchone()
+        if not exists:
+            return None
+        row = con.execute(
+            f'SELECT last_step, final, planned_steps FROM "{PROGRESS_TABLE}"'
+        ).fetchone()
+        if row is None:
+            return None
+        return Progress(int(row[0]), bool(row[1]), None if row[2] is None else int(row[2]))
 
     def close(self) -> None:
         """Flush and close. Idempotent; the connection is closed even if the flush raises."""
@@ -338,7 +458,8 @@ class RunStore:
             self._conn()
             .execute(
                 "SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY table_name"
+                "WHERE table_schema = 'main' AND table_type = 'BASE TABLE' "
+                "AND NOT starts_with(table_name, '__defisim') ORDER BY table_name"
             )
             .fetchall()
         )
@@ -353,7 +474,7 @@ class RunStore:
         self._check_exists(table)
         buf = self._buffers.get(table)
         if buf is not None and buf.rows:
-            self._flush_table(table, buf)
+            self.flush()
         (count,) = self._conn().execute(f'SELECT count(*) FROM "{table}"').fetchone()
         return int(count)
 
@@ -434,28 +555,19 @@ class RunStore:
             f"{row!r:.200}"
         )
 
-    def _flush_table(self, table: str, buf: _Buffer) -> None:
-        rows = buf.rows
-        if not rows:
-            return
-        con = self._conn()
-        columns = _transpose(rows, len(buf.names))
+    def _convert(self, table: str, buf: _Buffer) -> tuple[pa.Table | None, ValueError | None]:
+        """The buffer as an Arrow table (``None``: no good row) and the error of the
+        rows dropped (``None``: none). Raises ``ValueError`` when the buffer cannot
+        be converted at all (it is kept)."""
+        columns = _transpose(buf.rows, len(buf.names))
         try:
             arrays = [_to_arrow(col, t) for col, t in zip(columns, buf.types, strict=True)]
             problem = None
         except (pa.ArrowException, OverflowError, TypeError, ValueError):
             arrays, problem = self._drop_bad_rows(table, buf)
-        if arrays is not None:
-            data = pa.Table.from_arrays(arrays, names=list(buf.names))
-            cols = ", ".join(f'"{n}"' for n in buf.names)
-            con.register(_BUF_VIEW, data)
-            try:
-                con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM {_BUF_VIEW}')
-            finally:
-                con.unregister(_BUF_VIEW)
-        buf.rows = []
-        if problem is not None:
-            raise problem
+        if arrays is None:
+            return None, problem
+        return pa.Table.from_arrays(arrays, names=list(buf.names)), problem
 
     def _drop_bad_rows(self, table: str, buf: _Buffer) -> tuple[list[pa.Array] | None, ValueError]:
         """Slow path: find the rows that cannot be converted, keep the rest."""
