@@ -66,6 +66,14 @@ __all__ = [
 RUN_FILES = ("run.duckdb", "run.duckdb.wal", "params.json", "summary.json")
 """Files a run writes into its folder (plus ``*.png`` plots)."""
 
+STORE_FLUSH_ROWS = 10_000
+"""Rows the run store buffers per table before writing them (each pending row costs
+about half a kilobyte of Python objects, so this bounds the buffers to tens of MB)."""
+
+STORE_MEMORY_LIMIT = "64MB"
+"""DuckDB's memory limit while a run writes its store: the pages written are evicted
+from its cache beyond it, so a long recorded run's memory stays flat."""
+
 
 # --------------------------------------------------------------------- helpers
 def default_run_dir(scenario: str, seed: int, root: str | os.PathLike = "runs") -> Path:
@@ -167,7 +175,8 @@ def run_scenario(
             out_dir if out_dir is not None else default_run_dir(scenario.name, seed), force
         )
         write_params(out, scenario, seed, list(sys.argv) if command is None else command)
-        store = RunStore(out / "run.duckdb")
+        store = RunStore(out / "run.duckdb", flush_rows=STORE_FLUSH_ROWS,
+                         memory_limit=STORE_MEMORY_LIMIT)
     rec = Recorder(store, accounts_every=record_accounts_every, depth_levels=depth_levels)
     run.sinks.insert(0, RecorderSink(rec))
 
