@@ -66,7 +66,8 @@ class TxLog:
             (``None``: all in memory). Memory then stays flat however long the run.
         max_order_refs: when the order references (:attr:`tx_of_order`) exceed this,
             forget those of orders no longer open, except the :data:`RECENT_ORDERS`
-            latest (``None``: keep all). Only what :meth:`order_ref` and the generator
+            latest (``None``: keep all; with more open orders than this, the next
+            pruning waits until the references have doubled). Only what :meth:`order_ref` and the generator
             look up is kept, so the transactions generated do not change. For the log
             of a generating run, not of a replay (a replayed ``ref`` may target any
             order its original run could).
@@ -84,6 +85,7 @@ class TxLog:
         self.keep = keep
         self.spill_after = spill_after
         self.max_order_refs = max_order_refs
+        self._prune_at = max_order_refs or 0  # prune beyond this many references
         self._entries: list[dict] = []  # the newest entries (all of them without a spill)
         self._outcomes: dict[int, str] = {}  # the outcomes of the transactions in _entries
         self._spill: BinaryIO | None = None  # older chunks: pickled (entries, outcomes), zlib
@@ -196,7 +198,7 @@ class TxLog:
         if oid:
             self.order_of_tx[tx["id"]] = oid
             self.tx_of_order[oid] = tx["id"]
-            if self.max_order_refs is not None and len(self.tx_of_order) > self.max_order_refs:
+            if self.max_order_refs is not None and len(self.tx_of_order) > self._prune_at:
                 self._prune_order_refs(sim)
         self.stats[(tx["kind"], label, outcome.split(":")[0] if label == "crashed" else outcome)] += 1
         text = f"{label} {outcome}"
@@ -213,6 +215,8 @@ class TxLog:
         kept = [(oid, self.tx_of_order[oid]) for oid in keys if oid in live or oid in recent]
         self.tx_of_order = dict(kept)
         self.order_of_tx = {tx_id: oid for oid, tx_id in kept}
+        # many open orders: prune again only when the references have doubled (amortised)
+        self._prune_at = max(self.max_order_refs or 0, 2 * len(kept))
 
     def order_ref(self, order_id: int) -> dict:
         """``{"ref": tx id}`` for an order a logged transaction created, else ``{"order_id"}``."""
