@@ -81,6 +81,10 @@ RUN_FILES = ("run.duckdb", "run.duckdb.wal", "params.json", "summary.json", "run
 """Files a run writes into its folder (plus ``*.png`` plots; ``run.lock`` only while
 it runs)."""
 
+STORE_MEMORY_LIMIT = "64MB"
+"""DuckDB's memory limit while a run writes its store: the pages written are evicted
+from its cache beyond it, so a long recorded run's memory stays flat."""
+
 
 # --------------------------------------------------------------------- helpers
 def default_run_dir(scenario: str, seed: int, root: str | os.PathLike = "runs") -> Path:
@@ -340,7 +344,7 @@ def _run_in(run: Run, scenario: Scenario, seed: int, out: Path | None, signals: 
                 from defisim.store import RunStore
 
                 write_params(out, scenario, seed, list(sys.argv) if command is None else command)
-                store = RunStore(out / "run.duckdb")
+                store = RunStore(out / "run.duckdb", memory_limit=STORE_MEMORY_LIMIT)
             rec = Recorder(store, accounts_every=record_accounts_every,
                            depth_levels=depth_levels, planned_steps=steps)
             run.sinks.insert(0, _HeldSink(RecorderSink(rec), signals))

@@ -189,6 +189,9 @@ def write_summary(out: Path, result: RunResult) -> Path:
     return p
 
 
+RISK_MEMORY_LIMIT = "256MB"
+"""DuckDB's memory limit for :func:`party_risk`'s query (tried first; without it if short)."""
+
 _RISK_SQL = """
 WITH
   mk AS (
@@ -249,7 +252,16 @@ def party_risk(
         )[0]
         if span[0] is None:
             return {}
-        rows = store.query(_RISK_SQL)
+        # bounded first (its hash tables grow with the run: 900 MB at 100,000 fuzz steps
+        # unbounded, 440 MB bounded); a run too long for the bound gets DuckDB's default
+        store.query(f"SET memory_limit = '{RISK_MEMORY_LIMIT}'")
+        try:
+            rows = store.query(_RISK_SQL)
+        except Exception as exc:
+            if "OutOfMemory" not in type(exc).__name__:
+                raise
+            store.query("RESET memory_limit")
+            rows = store.query(_RISK_SQL)
     dt_ns, dsteps = span
     period_s = dt_ns / dsteps / 1e9 if dsteps and dt_ns > 0 else 1.0
     out: dict[str, dict[str, dict[str, float]]] = {}

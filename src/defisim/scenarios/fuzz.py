@@ -173,10 +173,20 @@ class Fuzz(Scenario):
             out += [(f"fz_{profile}_{i}", profile, rate) for i in range(count)]
         return out
 
-    def setup_world(self, sim: Simulation, keep_log: bool = True) -> FuzzContext:
+    LOG_IN_MEMORY = 50_000
+    """Entries the generating run's transaction log keeps in memory; older ones go to a
+    temporary file (:class:`~defisim.agents.fuzzers.TxLog` ``spill_after``)."""
+    ORDER_REFS = 5_000
+    """Order references the generating run's log keeps before forgetting those of closed
+    orders (:class:`~defisim.agents.fuzzers.TxLog` ``max_order_refs``)."""
+
+    def setup_world(self, sim: Simulation, keep_log: bool = True, *, bounded: bool = False,
+                    ) -> FuzzContext:
         """Create the assets, markets and funded parties; return the fuzz context.
 
         Deterministic and draws no randomness, so a replay starts from the same state.
+        ``bounded``: the log of a generating run (:meth:`build`), whose memory stays flat
+        (:data:`LOG_IN_MEMORY`, :data:`ORDER_REFS`); a replay's log keeps everything.
         """
         p: FuzzParams = self.params  # type: ignore[assignment]
         for asset, dec in ASSETS.items():
@@ -201,7 +211,9 @@ class Fuzz(Scenario):
             sim.add_invariant_check("fuzz", monitor.invariant_errors)  # a crash: a violation
         steps = self.total_steps()
         close_after = p.close_after * steps * p.step_seconds if p.close_after < 1 else math.inf
-        ctx = FuzzContext(infos, parties, dict(ASSETS), funding, TxLog(monitor, keep=keep_log),
+        log = TxLog(monitor, keep=keep_log, spill_after=self.LOG_IN_MEMORY if bounded else None,
+                    max_order_refs=self.ORDER_REFS if bounded else None)
+        ctx = FuzzContext(infos, parties, dict(ASSETS), funding, log,
                           invalid_p=p.invalid_prob, extreme_p=p.extreme_prob, wild_p=p.wild_prob,
                           governance=p.governance,
                           closable=tuple(m for m in p.close_markets if m in infos),
@@ -250,7 +262,7 @@ class Fuzz(Scenario):
 
     # ------------------------------------------------------------------- build
     def build(self, sim: Simulation) -> list[Agent]:
-        ctx = self.setup_world(sim)
+        ctx = self.setup_world(sim, bounded=True)
         agents: list[Agent] = [BlockMarker("fz_blocks", ctx.log)]
         agents += [FuzzAgent(name, profile, ctx, rate) for name, profile, rate in self.roster()]
         return agents

@@ -458,7 +458,7 @@ def after_run(scenario: Any, result: Any, echo: Callable[[str], None] = print) -
     if result.error_type != "InvariantViolation":
         return None
     echo(f"fuzz: invariant violation after {result.steps} steps; shrinking the "
-         f"{len(scenario.ctx.log.entries) if scenario.ctx else 0}-entry sequence ...")
+         f"{len(scenario.ctx.log) if scenario.ctx else 0}-entry sequence ...")
     last = [time.perf_counter()]
 
     def progress(line: str) -> None:  # at most one status line every 10 s

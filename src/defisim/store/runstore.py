@@ -132,6 +132,11 @@ class RunStore:
             ``":memory:"``.
         flush_rows: rows buffered per table before an automatic flush (>= 1).
         read_only: open an existing file for reading only (see :func:`open_store`).
+        memory_limit: DuckDB's ``memory_limit`` for this database (e.g. ``"128MB"``;
+            ``None``: DuckDB's default, 80 % of the machine's memory). DuckDB keeps the
+            pages it wrote cached up to the limit, so a long run's store grows the
+            process by the size of its file unless this is set; the setting holds for
+            every connection to the file in this process while it is open.
 
     Raises:
         ValueError: ``flush_rows`` not a positive int.
@@ -139,7 +144,8 @@ class RunStore:
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], flush_rows: int = 50_000, *, read_only: bool = False
+        self, path: str | os.PathLike[str], flush_rows: int = 50_000, *, read_only: bool = False,
+        memory_limit: str | None = None,
     ) -> None:
         if isinstance(flush_rows, bool) or not isinstance(flush_rows, int) or flush_rows < 1:
             raise ValueError(f"RunStore: flush_rows must be an int >= 1, got {flush_rows!r}")
@@ -167,6 +173,8 @@ class RunStore:
                 self._con = duckdb.connect(target)
         else:
             self._con = duckdb.connect(target)
+        if memory_limit is not None:
+            self._con.execute(f"SET memory_limit = '{_memory_limit(memory_limit)}'")
 
     # ------------------------------------------------------------------ writing
 
@@ -602,6 +610,15 @@ class RunStore:
             f"row(s) of {len(rows)}, wrote the other {len(good)}"
         )
         return arrays, err
+
+
+def _memory_limit(text: str) -> str:
+    """``text`` if it is a DuckDB memory size (``"128MB"``, ``"1.5 GiB"``), else ValueError."""
+    import re
+
+    if not isinstance(text, str) or not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", text.strip()):
+        raise ValueError(f"RunStore: memory_limit must be a size like '128MB', got {text!r}")
+    return text.strip()
 
 
 def _to_arrow(values: list | tuple, sql_type: str) -> pa.Array:

@@ -62,7 +62,7 @@ from .draws import Draw, RngDraw, chance, pick, weighted
 from .execution import TX_KINDS, execute, resolve_order
 from .fuzz_agent import FuzzAgent
 from .generator import BAD_MARKETS, BAD_PARTIES, PROFILE_KINDS, PROFILES, TxGenerator
-from .log import BLOCK, EXPECTED_ERRORS, CrashMonitor, CrashSink, TxLog
+from .log import BLOCK, EXPECTED_ERRORS, RECENT_ORDERS, CrashMonitor, CrashSink, TxLog
 
 __all__ = [
     "BAD_MARKETS",
@@ -71,6 +71,7 @@ __all__ = [
     "EXPECTED_ERRORS",
     "PROFILES",
     "PROFILE_KINDS",
+    "RECENT_ORDERS",
     "TX_KINDS",
     "BlockMarker",
     "CrashMonitor",

@@ -8,6 +8,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from .draws import Draw, chance, pick, weighted
+from .log import RECENT_ORDERS
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
@@ -157,7 +158,7 @@ class TxGenerator:
                 return self.ctx.log.order_ref(v.order_id), v, info
         log = self.ctx.log
         if log.tx_of_order and chance(draw, 0.5):  # an order some transaction created (maybe dead)
-            oid = pick(draw, list(islice(reversed(log.tx_of_order), 50)))  # the 50 latest
+            oid = pick(draw, list(islice(reversed(log.tx_of_order), RECENT_ORDERS)))  # the 50 latest
             return log.order_ref(oid), None, info
         return {"order_id": pick(draw, (0, -1, 10**9, 2**63))}, None, info
 
