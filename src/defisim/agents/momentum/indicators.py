@@ -39,6 +39,11 @@ step earlier (no signal while either is ``None``, i.e. warming up):
 - :class:`RSIMACD`: see its doc.
 
 Indicators are plain objects (no lambdas), so a trader holding one pickles.
+
+Memory stays flat in long runs: an indicator keeps its last :data:`HISTORY` to
+``2 * HISTORY`` values, and the talipp objects under it are purged of inputs and
+outputs older than that (``purge_oldest``). Every lookback here is far shorter
+(periods of tens of steps), so the values are the same as with the whole history.
 """
 
 from __future__ import annotations
@@ -51,6 +56,19 @@ from talipp import indicators as ta
 
 Reading = Literal["oscillator", "trend"]
 
+HISTORY = 1024
+"""Values an indicator keeps at least (older ones are dropped in blocks of this size)."""
+
+
+def _trim(history: list, talipp_objects: tuple = ()) -> None:
+    """Drop the oldest :data:`HISTORY` entries of ``history`` and of each talipp
+    indicator once they hold ``2 * HISTORY`` (amortised O(1) per step)."""
+    if len(history) >= 2 * HISTORY:
+        del history[:HISTORY]
+    for ind in talipp_objects:
+        if len(ind.input_values) >= 2 * HISTORY:
+            ind.purge_oldest(HISTORY)
+
 
 class Indicator:
     """One indicator value per price and the threshold-crossing rule of its ``reading``.
@@ -62,7 +80,8 @@ class Indicator:
         lower, upper: thresholds (default :attr:`default_thresholds`).
 
     Attributes:
-        values: the value after each price (``None`` while warming up).
+        values: the value after each of the last prices (``None`` while warming up;
+            at least the last :data:`HISTORY` are kept).
 
     Raises:
         ValueError: ``lower > upper``.
@@ -80,6 +99,10 @@ class Indicator:
             raise ValueError("need lower <= upper")
         self.values: list[float | None] = []
 
+    #: The talipp indicators under this one (purged with the history).
+    def _talipp(self) -> tuple:
+        return ()
+
     def value(self, price: float) -> float | None:
         """Add ``price`` to the underlying indicator(s) and return the new value."""
         raise NotImplementedError
@@ -89,6 +112,7 @@ class Indicator:
         x = self.value(price)
         prev = self.values[-1] if self.values else None
         self.values.append(x)
+        _trim(self.values, self._talipp())
         if x is None or prev is None:
             return 0
         lo, hi = self.lower, self.upper
@@ -121,6 +145,9 @@ class RSI(Indicator):
         super().__init__(lower, upper)
         self._ind = ta.RSI(period)
 
+    def _talipp(self) -> tuple:
+        return (self._ind,)
+
     def value(self, price: float) -> float | None:
         self._ind.add(price)
         return self._ind[-1]
@@ -146,6 +173,9 @@ class StochRSI(Indicator):
         super().__init__(lower, upper)
         self._ind = ta.StochRSI(period, stoch_period, k_smoothing, d_smoothing)
 
+    def _talipp(self) -> tuple:
+        return (self._ind,)
+
     def value(self, price: float) -> float | None:
         self._ind.add(price)
         v = self._ind[-1]
@@ -165,6 +195,9 @@ class APO(Indicator):
     ) -> None:
         super().__init__(lower, upper)
         self._fast, self._slow = ta.EMA(fast), ta.EMA(slow)
+
+    def _talipp(self) -> tuple:
+        return (self._fast, self._slow)
 
     def value(self, price: float) -> float | None:
         self._fast.add(price)
@@ -191,6 +224,9 @@ class MACD(Indicator):
     ) -> None:
         super().__init__(lower, upper)
         self._ind = ta.MACD(fast, slow, signal_period)
+
+    def _talipp(self) -> tuple:
+        return (self._ind,)
 
     def value(self, price: float) -> float | None:
         self._ind.add(price)
@@ -282,7 +318,8 @@ class RSIMACD(Indicator):
 
     @property
     def values(self) -> list[tuple[float | None, float | None]]:  # type: ignore[override]
-        """``(RSI, MACD histogram)`` after each price (read from the indicators)."""
+        """``(RSI, MACD histogram)`` after each of the last prices (read from the
+        indicators; at least the last :data:`HISTORY` are kept)."""
         return [
             (r, None if m is None else m.histogram) for r, m in zip(self.rsi, self.macd, strict=True)
         ]
@@ -291,6 +328,9 @@ class RSIMACD(Indicator):
         """Add one price; return +1 buy, -1 sell, 2 exit long, -2 exit short, 0 nothing."""
         self.rsi.add(price)
         self.macd.add(price)
+        for ind in (self.rsi, self.macd):
+            if len(ind.input_values) >= 2 * HISTORY:
+                ind.purge_oldest(HISTORY)
         rsi = self.rsi[-1]
         mv = self.macd[-1]
         hist = None if mv is None else mv.histogram

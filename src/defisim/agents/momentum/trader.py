@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..trading import MarketAgent
-from .indicators import Indicator, make_indicator
+from .indicators import Indicator, _trim, make_indicator
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
@@ -62,7 +62,8 @@ class MomentumTrader(MarketAgent):
     Attributes:
         indicator: the indicator (its values, thresholds and ``talipp`` objects are
             inspectable).
-        signals: ``(time, +1 / -1 / 0 for an exit)`` of every signal acted on.
+        signals: ``(time, +1 / -1 / 0 for an exit)`` of the signals acted on (the last
+            :data:`~.indicators.HISTORY` at least).
 
     Raises:
         ValueError: a reference price source without a feed, an unknown price source
@@ -168,3 +169,4 @@ class MomentumTrader(MarketAgent):
         res = self.send_with_retry(sim, side, size, None, order_type="MARKET", time_in_force="IOC")
         if res is not None and res.accepted:
             self.signals.append((sim.now, signal if abs(signal) == 1 else 0))
+            _trim(self.signals)
