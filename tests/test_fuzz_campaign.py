@@ -38,9 +38,22 @@ def test_a_small_campaign_counts_what_the_scenario_counts():
     assert s.transactions == run.kpis["transactions"] == s.accepted + s.rejected + s.crashed
     assert s.accepted == run.kpis["accepted"] and s.steps == 120
     assert res.transactions == res.seeds[0].transactions + s.transactions
-    assert 0 < res.peak_rss_mb < 2000
+    assert 50 < res.peak_rss_mb < MAX_RSS_MB
     lines = res.report().splitlines()
     assert len(lines) == 3 and lines[-1].startswith(f"total: {res.transactions:,} transactions, 0 violations")
+
+
+def test_a_seed_reports_its_own_peak_not_its_big_parents():
+    """``ru_maxrss`` survives ``exec``: a seed spawned by a 400 MB parent must still
+    report its own peak (``VmHWM``), about 200 MB for a short run."""
+    import numpy as np
+
+    ballast = np.ones(50_000_000)  # 400 MB touched in this (the parent) process
+    try:
+        res = run_campaign([7], 50, workers=1)
+    finally:
+        del ballast
+    assert 50 < res.peak_rss_mb < 350, res.report()
 
 
 @pytest.mark.slow

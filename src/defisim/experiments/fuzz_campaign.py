@@ -2,7 +2,7 @@
 
 :func:`run_campaign` runs ``fuzz`` (invariants on, nothing recorded) for each seed in a
 fresh process (``spawn``, one seed per process, ``workers`` at a time), so each seed's
-peak resident memory (``ru_maxrss``, which the process reports itself) is its own. A
+peak resident memory (:func:`peak_rss_mb`, which the process reports itself) is its own. A
 seed that stops on an invariant violation is shrunk (``params.shrink``) and, with
 ``failures_dir``, saved there as ``fuzz-failure-<seed>.json`` (``defisim replay-fuzz``
 replays it; ``defisim run fuzz --seed S --steps N`` reruns the seed).
@@ -25,6 +25,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import resource
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -115,6 +116,25 @@ def _scenario_class(core: str):
     return Fuzz
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB since it started its program.
+
+    On Linux the ``VmHWM`` line of ``/proc/self/status`` (the high-water mark of this
+    program's memory): ``ru_maxrss`` is carried over an ``exec``, so a process spawned
+    by a big parent (pytest after heavy tests) would report the parent's peak.
+    Elsewhere ``ru_maxrss`` (KiB on Linux and BSDs, bytes on macOS).
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 1024
+
+
 def run_seed(seed: int, steps: int, core: str = "python", params: dict[str, Any] | None = None,
              failures_dir: str | None = None) -> SeedResult:
     """Run ``fuzz`` for ``seed`` in this process (invariants on, nothing recorded).
@@ -143,7 +163,7 @@ def run_seed(seed: int, steps: int, core: str = "python", params: dict[str, Any]
             path = str(save_failure(failures_dir, failure))
     if log is not None:
         log.close()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    peak = peak_rss_mb()
     return SeedResult(seed, result.steps, core, sum(by_label.values()), by_label["accepted"],
                       by_label["rejected"], by_label["crashed"], result.error, path,
                       round(wall, 3), round(cpu, 3), round(peak, 1))
