@@ -220,10 +220,7 @@ def run_optimize(
 
 def plot_history(path: Path, study: Any, objective: str, direction: str) -> Path:
     """The objective of every completed trial and the best so far (matplotlib)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from defisim.runner.plots import new_figure
 
     xs, ys = [], []
     for t in study.trials:
@@ -234,7 +231,7 @@ def plot_history(path: Path, study: Any, objective: str, direction: str) -> Path
     for y in ys:
         cur = y if cur is None else (max(cur, y) if direction == "maximize" else min(cur, y))
         best.append(cur)
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = new_figure(figsize=(7, 4))
     ax.plot(xs, ys, "o", label=objective, alpha=0.7)
     ax.step(xs, best, where="post", color="C3", label="best so far")
     ax.set_xlabel("trial")
@@ -243,5 +240,4 @@ def plot_history(path: Path, study: Any, objective: str, direction: str) -> Path
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
     return path

@@ -513,17 +513,14 @@ def write_results_csv(path: Path, names: list[str], summary: list[tuple]) -> Non
 def plot_sweep(out: Path, names: list[str], summary: list[tuple]) -> list[Path]:
     """One PNG per swept parameter: a panel per KPI, the mean against the parameter
     with 95 % CI error bars, one line per combination of the other parameters."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from defisim.runner.plots import new_figure
 
     kpis = sorted({r[1] for r in summary})
     written: list[Path] = []
     for i, pname in enumerate(names):
         ncols = min(4, len(kpis))
         nrows = math.ceil(len(kpis) / ncols)
-        fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.0 * nrows), squeeze=False)
+        fig, axes = new_figure(nrows, ncols, figsize=(4.2 * ncols, 3.0 * nrows), squeeze=False)
         values = sorted({r[0][i] for r in summary}, key=_key)
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
         for ax, kpi in zip(axes.flat, kpis, strict=False):
@@ -558,7 +555,6 @@ def plot_sweep(out: Path, names: list[str], summary: list[tuple]) -> list[Path]:
         fig.tight_layout(rect=(0, 0.05 if labels else 0, 1, 0.97))
         path = out / f"sweep-{pname}.png"
         fig.savefig(path, dpi=80)
-        plt.close(fig)
         written.append(path)
     return written
 

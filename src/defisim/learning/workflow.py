@@ -224,12 +224,9 @@ def _write_tables(results: dict[str, PolicyEvaluation], out: Path) -> None:
 
 
 def _plot(results: dict[str, PolicyEvaluation], out: Path) -> None:
-    import matplotlib
+    from defisim.runner.plots import new_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, (ax, ax2) = new_figure(1, 2, figsize=(12, 4.5))
     for name, ev in results.items():
         paths = _stack(ev.result.step_pnl)
         mean = np.nanmean(paths, axis=0)
@@ -247,9 +244,8 @@ def _plot(results: dict[str, PolicyEvaluation], out: Path) -> None:
     ax2.tick_params(axis="x", rotation=20)
     fig.tight_layout()
     fig.savefig(out / "pnl.png", dpi=110)
-    plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = new_figure(figsize=(7, 4))
     for name, ev in results.items():
         paths = _stack(ev.result.step_position)
         ax.plot(np.arange(1, paths.shape[1] + 1), np.nanmean(paths, axis=0), label=name)
@@ -259,11 +255,10 @@ def _plot(results: dict[str, PolicyEvaluation], out: Path) -> None:
     ax.legend()
     fig.tight_layout()
     fig.savefig(out / "position.png", dpi=110)
-    plt.close(fig)
 
     # every episode of each policy: PnL (top) and position (bottom), one column each
     names = list(results)
-    fig, axes = plt.subplots(2, len(names), figsize=(3.2 * len(names), 5.5), sharex=True,
+    fig, axes = new_figure(2, len(names), figsize=(3.2 * len(names), 5.5), sharex=True,
                              squeeze=False)
     for j, name in enumerate(names):
         ev = results[name].result
@@ -278,7 +273,6 @@ def _plot(results: dict[str, PolicyEvaluation], out: Path) -> None:
     fig.suptitle("per episode")
     fig.tight_layout()
     fig.savefig(out / "episodes.png", dpi=100)
-    plt.close(fig)
 
 
 def _stack(paths: list[np.ndarray]) -> np.ndarray:

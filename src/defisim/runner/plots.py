@@ -347,6 +347,16 @@ def _line(ax, x, series, label=None, band=True, **kw) -> None:
         ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
 
 
+def new_figure(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], **subplot_kw):
+    """``(figure, axes)`` like ``pyplot.subplots`` but on its own Agg canvas: no pyplot
+    state and no global backend switch (safe inside a notebook or a GUI program);
+    nothing to close. ``subplot_kw`` goes to :meth:`Figure.subplots` (``squeeze``,
+    ``sharex``, ...)."""
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(nrows, ncols, **subplot_kw)
+
+
 def _save(fig: Figure, path: Path) -> Path:
     FigureCanvasAgg(fig)
     fig.savefig(path, dpi=110)
