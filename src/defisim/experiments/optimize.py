@@ -220,7 +220,7 @@ def run_optimize(
 
 def plot_history(path: Path, study: Any, objective: str, direction: str) -> Path:
     """The objective of every completed trial and the best so far (matplotlib)."""
-    from defisim.runner.plots import new_figure
+    from defisim.runner.plot_style import new_figure
 
     xs, ys = [], []
     for t in study.trials:

@@ -513,7 +513,7 @@ def write_results_csv(path: Path, names: list[str], summary: list[tuple]) -> Non
 def plot_sweep(out: Path, names: list[str], summary: list[tuple]) -> list[Path]:
     """One PNG per swept parameter: a panel per KPI, the mean against the parameter
     with 95 % CI error bars, one line per combination of the other parameters."""
-    from defisim.runner.plots import new_figure
+    from defisim.runner.plot_style import new_figure
 
     kpis = sorted({r[1] for r in summary})
     written: list[Path] = []

@@ -224,7 +224,7 @@ def _write_tables(results: dict[str, PolicyEvaluation], out: Path) -> None:
 
 
 def _plot(results: dict[str, PolicyEvaluation], out: Path) -> None:
-    from defisim.runner.plots import new_figure
+    from defisim.runner.plot_style import new_figure
 
     fig, (ax, ax2) = new_figure(1, 2, figsize=(12, 4.5))
     for name, ev in results.items():
