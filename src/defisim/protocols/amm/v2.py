@@ -816,6 +816,8 @@ def _swap_along(
         for i, pair in enumerate(pairs):
             dst = pairs[i + 1].address if i + 1 < n else to
             a_in, a_out = amounts[i], amounts[i + 1]
+            if i and pairs[i - 1] is pair:  # the previous hop sent its output to itself
+                a_in = 0
             if path[i] == pair.token0:
                 events.extend(pair.swap(0, a_out, dst, a_in, 0, now, sender)[2])
             else:
