@@ -49,9 +49,9 @@ def rejects(p: BPool, reason: str, fn, *args) -> None:
     assert state(p) == before
 
 
-def ocean_pool(variant: str = "balancer") -> BPool:
+def ocean_pool(variant: str = "balancer", factory: str = "factory") -> BPool:
     """Spec 4.6: DT 100e18 weight 3e18, OCEAN 1000e18 weight 7e18, fee 1e15, finalised."""
-    p = BPool(CTRL, variant=variant)
+    p = BPool(CTRL, factory=factory, variant=variant)
     p.bind(CTRL, "DT", 100 * E, 3 * E)
     p.bind(CTRL, "OCEAN", 1000 * E, 7 * E)
     p.set_swap_fee(CTRL, FEE)
@@ -260,6 +260,25 @@ def test_single_asset_ignores_public_swap():
     )
 
 
+def test_public_not_finalized_pool_swaps_but_no_single_asset_join():
+    p = BPool(CTRL)
+    p.bind(CTRL, "DT", 100 * E, 3 * E)
+    p.bind(CTRL, "OCEAN", 1000 * E, 7 * E)
+    p.set_swap_fee(CTRL, FEE)
+    rejects(p, "ERR_SWAP_NOT_PUBLIC", p.swap_exact_amount_in, "b", "OCEAN", 10 * E, "DT", 0,
+            INF)
+    p.set_public_swap(CTRL, True)
+    rejects(p, "ERR_NOT_FINALIZED", p.joinswap_extern_amount_in, "lp", "OCEAN", E, 0)
+    rejects(p, "ERR_NOT_FINALIZED", p.exitswap_extern_amount_out, "lp", "OCEAN", E, INF)
+    assert p.swap_exact_amount_in("b", "OCEAN", 10 * E, "DT", 0, INF).amount_out == (
+        2292741528351587900
+    )
+    # the controller can still rebind after swaps (not finalised): pushes back the decrease
+    r = p.rebind(CTRL, "DT", 50 * E, 3 * E)
+    assert r.tokens_out[0] == ("DT", CTRL, 50 * E - 2292741528351587900)
+    assert p.invariant_errors() == []
+
+
 # --- spec 4.0: balancer-core pool.js ------------------------------------------------------
 def test_upstream_pool_scenario():
     p = BPool("admin")
@@ -325,6 +344,8 @@ def test_max_tokens():
 
 def test_rebind_unbind_gulp():
     p = BPool(CTRL)
+    assert p.factory == CTRL  # the constructor sets both to msg.sender
+    p.factory = "factory"
     assert p.bind(CTRL, "A", 10 * E, 2 * E).tokens_in == (("A", 10 * E),)
     p.bind(CTRL, "B", 5 * E, 3 * E)
     p.bind(CTRL, "C", 7 * E, 4 * E)
@@ -386,7 +407,7 @@ def test_ocean_setup_vectors():
         Transfer("bpool", CTRL, INIT_POOL_SUPPLY),
     )
     assert p.finalized and p.public_swap and p.swap_fee == FEE
-    assert state(p) == state(ocean_pool("ocean_v3"))
+    assert state(p) == state(ocean_pool("ocean_v3", factory=CTRL))
     assert p.swap_exact_amount_in("b", "OCEAN", 10 * E, "DT", 0, INF).amount_out == (
         2292741528351587900
     )

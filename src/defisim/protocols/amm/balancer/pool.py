@@ -175,9 +175,9 @@ class BPool:
         controller: the creator, controller of the pool (``None`` with
             ``variant="ocean_v3"`` gives an uninitialised proxy clone: call
             :meth:`initialize`).
-        factory: the factory (receives the zero exit fee); defaults to the controller for
-            Ocean (its constructor initialises with ``msg.sender`` as both), else
-            ``"factory"``.
+        factory: the factory (receives the zero exit fee); defaults to the controller:
+            the constructor sets both to ``msg.sender`` (a ``BFactory`` then hands the
+            control to the user with ``setController``).
         address: the pool's own address (holds pulled shares before a burn).
         variant: ``"balancer"`` (balancer-core) or ``"ocean_v3"``.
 
@@ -203,7 +203,7 @@ class BPool:
         self.address = address
         self.controller: str | None = controller
         if factory is None:
-            factory = controller if variant == "ocean_v3" else "factory"
+            factory = controller
         self.factory: str | None = factory
         self.initialized = controller is not None
         self.public_swap = False
