@@ -553,3 +553,11 @@ def test_single_join_then_exit_never_returns_more(b0, b1, w0, w1, fee, frac):
     except PoolError:
         return
     assert out <= a_in
+
+
+def test_dust_swap_reverts_div_zero():
+    """1 wei in rounds y to exactly BONE, so 0 out: the last check ``bdiv(aI, aO)``
+    reverts ``ERR_DIV_ZERO`` (spec 3.4) and nothing changes."""
+    p = ocean_pool()
+    rejects(p, "ERR_DIV_ZERO", p.swap_exact_amount_in, "b", "OCEAN", 1, "DT", 0, INF)
+    rejects(p, "ERR_MATH_APPROX", p.join_pool, "lp", 1, [INF, INF])
