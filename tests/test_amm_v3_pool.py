@@ -317,7 +317,7 @@ def encode_price_sqrt(reserve1: int, reserve0: int) -> int:
         Decimal(1).scaleb(-40), rounding=ROUND_HALF_UP, context=ctx
     )
     s = ctx.sqrt(q).quantize(Decimal(1).scaleb(-40), rounding=ROUND_HALF_UP, context=ctx)
-    return int((s * (1 << 96)).to_integral_value(rounding=ROUND_FLOOR))
+    return int(ctx.multiply(s, Decimal(1 << 96)).to_integral_value(rounding=ROUND_FLOOR))
 
 
 MIN_T, MAX_T = -887220, 887220  # getMinTick / getMaxTick for spacing 60
