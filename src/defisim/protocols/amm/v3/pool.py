@@ -95,6 +95,29 @@ class V3Pool:
         self.balance0 = 0
         self.balance1 = 0
 
+    @classmethod
+    def from_observed(
+        cls,
+        fee: int,
+        sqrt_price_x96: int,
+        tick: int,
+        liquidity: int,
+        tick_spacing: int | None = None,
+    ) -> V3Pool:
+        """An initialised pool in an observed state (``Swap`` event fields: sqrtPriceX96,
+        tick, liquidity) with no positions and no initialised ticks, for replays of real
+        data (spec 4.7). Its liquidity is not backed by ticks, so :meth:`invariant_errors`
+        reports that; initialise ticks through ``ticks``/``bitmap`` where nets are known.
+        Balances start at 0: use :meth:`quote`, or set ``balance0``/``balance1``."""
+        pool = cls(fee, tick_spacing)
+        if not MIN_SQRT_RATIO <= sqrt_price_x96 < MAX_SQRT_RATIO:
+            raise PoolError("R", f"sqrtPriceX96 {sqrt_price_x96} out of range")
+        pool.sqrt_price_x96 = sqrt_price_x96
+        pool.tick = tick
+        pool.liquidity = liquidity
+        pool.unlocked = True
+        return pool
+
     # ------------------------------------------------------------------ views
     @property
     def slot0(self) -> tuple[int, int, int, bool]:
@@ -328,6 +351,8 @@ class V3Pool:
     def _swap_compute(self, zero_for_one: bool, amount_specified: int, limit: int | None):
         if amount_specified == 0:
             raise PoolError("AS", "amountSpecified is 0")
+        if not -_INT255 <= amount_specified < _INT255:
+            raise PoolError("V3_CAST", f"amountSpecified {amount_specified} is not an int256")
         if not self.unlocked:
             raise PoolError("LOK", "pool not initialised")
         sqrt_price = self.sqrt_price_x96
