@@ -1,6 +1,16 @@
 """The Uniswap V3 pool core (spec ``amm.md`` section 2): one module per contract library."""
 
-from .events import Burn, Collect, CollectProtocol, Initialize, Mint, SetFeeProtocol, Swap
+from .events import (
+    Burn,
+    Collect,
+    CollectProtocol,
+    IncreaseObservationCardinalityNext,
+    Initialize,
+    Mint,
+    SetFeeProtocol,
+    Swap,
+)
+from .oracle import Oracle
 from .pool import FEE_TIER_TICK_SPACING, V3Pool
 from .position import PositionInfo
 from .tick import TickInfo
@@ -14,9 +24,11 @@ __all__ = [
     "MIN_TICK",
     "Burn",
     "Collect",
+    "IncreaseObservationCardinalityNext",
     "CollectProtocol",
     "Initialize",
     "Mint",
+    "Oracle",
     "PositionInfo",
     "SetFeeProtocol",
     "Swap",

@@ -71,3 +71,9 @@ class CollectProtocol:
     recipient: Any
     amount0: int
     amount1: int
+
+
+@dataclass(frozen=True, slots=True)
+class IncreaseObservationCardinalityNext:
+    observationCardinalityNextOld: int
+    observationCardinalityNextNew: int

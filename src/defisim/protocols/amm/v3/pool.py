@@ -5,7 +5,10 @@ completely or raises :class:`PoolError` with the contract's revert code, leaving
 unchanged. Token amounts are raw base units; ``balance0``/``balance1`` are the contract's
 ``balanceOf(pool)`` (the chain plug-in keeps the ledger in sync).
 
-Not modelled: the oracle (observations, ``observe``, cardinality; 2.11) and ``flash``.
+Time: the operations that write an oracle observation (``initialize``, ``mint``, ``burn``,
+``swap``) take ``time``, the block timestamp in seconds (keyword, default 0: pass it when
+the oracle matters). Not modelled: ``flash`` and the per-tick oracle "outside" values
+(``snapshotCumulativesInside``; spec 2.11).
 """
 
 from __future__ import annotations
@@ -15,8 +18,18 @@ from typing import Any
 from ..errors import PoolError
 from . import position as _position
 from . import tick as _tick
-from .events import Burn, Collect, CollectProtocol, Initialize, Mint, SetFeeProtocol, Swap
+from .events import (
+    Burn,
+    Collect,
+    CollectProtocol,
+    IncreaseObservationCardinalityNext,
+    Initialize,
+    Mint,
+    SetFeeProtocol,
+    Swap,
+)
 from .liquidity_math import add_delta
+from .oracle import Oracle
 from .sqrt_price_math import get_amount0_delta_signed, get_amount1_delta_signed
 from .swap_math import compute_swap_step
 from .tick_bitmap import flip_tick, next_initialized_tick_within_one_word
@@ -67,6 +80,7 @@ class V3Pool:
         "positions",
         "balance0",
         "balance1",
+        "oracle",
     )
 
     def __init__(self, fee: int, tick_spacing: int | None = None, factory_owner: Any = None):
@@ -94,6 +108,7 @@ class V3Pool:
         self.positions: dict[tuple[Any, int, int], _position.PositionInfo] = {}
         self.balance0 = 0
         self.balance1 = 0
+        self.oracle = Oracle()
 
     @classmethod
     def from_observed(
@@ -103,6 +118,7 @@ class V3Pool:
         tick: int,
         liquidity: int,
         tick_spacing: int | None = None,
+        time: int = 0,
     ) -> V3Pool:
         """An initialised pool in an observed state (``Swap`` event fields: sqrtPriceX96,
         tick, liquidity) with no positions and no initialised ticks, for replays of real
@@ -116,6 +132,7 @@ class V3Pool:
         pool.tick = tick
         pool.liquidity = liquidity
         pool.unlocked = True
+        pool.oracle.initialize(time)
         return pool
 
     # ------------------------------------------------------------------ views
@@ -138,6 +155,12 @@ class V3Pool:
             {k: p.astuple() for k, p in self.positions.items()},
             self.balance0,
             self.balance1,
+            (
+                tuple(self.oracle.observations),
+                self.oracle.index,
+                self.oracle.cardinality,
+                self.oracle.cardinality_next,
+            ),
         )
 
     def fee_growth_inside(self, tick_lower: int, tick_upper: int) -> tuple[int, int]:
@@ -161,8 +184,9 @@ class V3Pool:
         return (info.tokens_owed0 + f0) & _MASK128, (info.tokens_owed1 + f1) & _MASK128
 
     # ------------------------------------------------------------- operations
-    def initialize(self, sqrt_price_x96: int) -> Initialize:
-        """Set the first price. Raises ``AI`` if already initialised, ``R`` if out of range."""
+    def initialize(self, sqrt_price_x96: int, *, time: int = 0) -> Initialize:
+        """Set the first price and the first oracle observation at ``time`` (seconds).
+        Raises ``AI`` if already initialised, ``R`` if out of range."""
         if self.sqrt_price_x96 != 0:
             raise PoolError("AI", "pool already initialised")
         tick = get_tick_at_sqrt_ratio(sqrt_price_x96)
@@ -170,6 +194,7 @@ class V3Pool:
         self.tick = tick
         self.fee_protocol = 0
         self.unlocked = True
+        self.oracle.initialize(time)
         return Initialize(sqrt_price_x96, tick)
 
     def _check_lock(self) -> None:
@@ -217,10 +242,12 @@ class V3Pool:
                 amount1 = get_amount1_delta_signed(sqrt_lower, sqrt_upper, delta)
         return (key, pos, lower, upper, flipped_lower, flipped_upper, liquidity, amount0, amount1)
 
-    def _commit_position(self, data, delta: int) -> None:
+    def _commit_position(self, data, delta: int, time: int) -> None:
         key, pos, lower, upper, flipped_lower, flipped_upper, liquidity = data[:7]
         tick_lower, tick_upper = key[1], key[2]
         if delta != 0:
+            if tick_lower <= self.tick < tick_upper:
+                self.oracle.write(time, self.tick, self.liquidity)
             for t, info, flipped in (
                 (tick_lower, lower, flipped_lower),
                 (tick_upper, upper, flipped_upper),
@@ -243,6 +270,8 @@ class V3Pool:
         amount: int,
         paid0: int | None = None,
         paid1: int | None = None,
+        *,
+        time: int = 0,
     ) -> Mint:
         """Add ``amount`` liquidity to ``owner``'s position (spec 2.9).
 
@@ -265,12 +294,14 @@ class V3Pool:
             raise PoolError("M0", f"paid {p0} < owed {amount0} of token0")
         if amount1 > 0 and p1 < amount1:
             raise PoolError("M1", f"paid {p1} < owed {amount1} of token1")
-        self._commit_position(data, amount)
+        self._commit_position(data, amount, time)
         self.balance0 += p0
         self.balance1 += p1
         return Mint(sender, owner, tick_lower, tick_upper, amount, amount0, amount1)
 
-    def burn(self, owner: Any, tick_lower: int, tick_upper: int, amount: int) -> Burn:
+    def burn(
+        self, owner: Any, tick_lower: int, tick_upper: int, amount: int, *, time: int = 0
+    ) -> Burn:
         """Remove ``amount`` liquidity from the caller's position; the amounts (rounded down)
         are added to ``tokensOwed``, nothing is transferred. ``amount == 0`` pokes the fees.
         Raises ``LOK``, ``V3_CAST``, ``TLU``/``TLM``/``TUM``, ``NP``, ``LS`` (spec 2.9)."""
@@ -279,7 +310,7 @@ class V3Pool:
             raise PoolError("V3_CAST", f"amount {amount} does not fit int128")
         data = self._modify_position(owner, tick_lower, tick_upper, -amount)
         amount0, amount1 = -data[7], -data[8]
-        self._commit_position(data, -amount)
+        self._commit_position(data, -amount, time)
         if amount0 > 0 or amount1 > 0:
             pos = data[1]
             pos.tokens_owed0 = (pos.tokens_owed0 + amount0) & _MASK128
@@ -440,6 +471,8 @@ class V3Pool:
         amount_specified: int,
         sqrt_price_limit_x96: int | None = None,
         paid: int | None = None,
+        *,
+        time: int = 0,
     ) -> Swap:
         """``UniswapV3Pool.swap`` (spec 2.10). ``amount_specified > 0`` is exact input,
         ``< 0`` exact output; ``sqrt_price_limit_x96=None`` means no limit (MIN+1 / MAX−1).
@@ -458,6 +491,8 @@ class V3Pool:
         out_balance = self.balance1 if zero_for_one else self.balance0
         if amount_out > out_balance:
             raise PoolError("TF", f"pool cannot pay {amount_out} (balance {out_balance})")
+        if tick != self.tick:
+            self.oracle.write(time, self.tick, self.liquidity)
         ticks = self.ticks
         if zero_for_one:
             g1 = self.fee_growth_global1_x128
@@ -481,6 +516,25 @@ class V3Pool:
         self.tick = tick
         self.liquidity = liquidity
         return Swap(sender, recipient, amount0, amount1, sqrt_price, liquidity, tick)
+
+    # ----------------------------------------------------------------- oracle
+    def increase_observation_cardinality_next(
+        self, observation_cardinality_next: int
+    ) -> IncreaseObservationCardinalityNext | None:
+        """Grow the oracle's ring buffer (capped at 65,535); returns the event, or ``None``
+        when nothing changed (the contract emits nothing then). Raises ``LOK``."""
+        self._check_lock()
+        old = self.oracle.cardinality_next
+        new = self.oracle.grow(observation_cardinality_next)
+        return IncreaseObservationCardinalityNext(old, new) if new != old else None
+
+    def observe(
+        self, time: int, seconds_agos: list[int] | tuple[int, ...]
+    ) -> tuple[list[int], list[int]]:
+        """``(tickCumulatives, secondsPerLiquidityCumulativeX128s)`` at ``time − secondsAgo``
+        for each entry (``time`` is now, in seconds). TWAP tick between two entries =
+        ``(tc2 − tc1)/(t2 − t1)``. Raises ``I`` (not initialised) and ``OLD``."""
+        return self.oracle.observe(time, seconds_agos, self.tick, self.liquidity)
 
     # ------------------------------------------------------------- invariants
     def invariant_errors(self) -> list[str]:
