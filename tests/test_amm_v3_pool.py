@@ -355,3 +355,20 @@ def test_upstream_mint_burn_collect_round_trip():
     pool.burn("w", -240, 0, 10000)
     c = pool.collect("w", "w", -240, 0, 2**128 - 1, 2**128 - 1)
     assert (c.amount0, c.amount1) == (120, 0)
+
+
+def test_flash_fees_and_rejections():
+    pool = p2_pool(fee_protocol=True)
+    b0, b1 = pool.balance0, pool.balance1
+    rejects(pool, "F0", pool.flash, "b", "b", 10**7, 0, 10**7 + 29999, None)
+    rejects(pool, "F1", pool.flash, "b", "b", 0, 10**6, None, 10**6 + 2999)
+    rejects(pool, "TF", pool.flash, "b", "b", b0 + 1, 0)
+    ev = pool.flash("b", "b", 10**7, 10**6, 10**7 + 40000, None)
+    assert (ev.paid0, ev.paid1) == (40000, 3000)  # fee = ⌈a·3000/1e6⌉; overpay is fee too
+    assert (pool.protocol_fees0, pool.protocol_fees1) == (10000, 750)
+    assert pool.fee_growth_global0_x128 == (30000 << 128) // (15 * 10**17)
+    assert pool.fee_growth_global1_x128 == (2250 << 128) // (15 * 10**17)
+    assert (pool.balance0, pool.balance1) == (b0 + 40000, b1 + 3000)
+    assert pool.invariant_errors() == []
+    empty = new_pool()
+    rejects(empty, "L", empty.flash, "b", "b", 1, 1)

@@ -77,3 +77,13 @@ class CollectProtocol:
 class IncreaseObservationCardinalityNext:
     observationCardinalityNextOld: int
     observationCardinalityNextNew: int
+
+
+@dataclass(frozen=True, slots=True)
+class Flash:
+    sender: Any
+    recipient: Any
+    amount0: int
+    amount1: int
+    paid0: int
+    paid1: int

@@ -7,7 +7,7 @@ unchanged. Token amounts are raw base units; ``balance0``/``balance1`` are the c
 
 Time: the operations that write an oracle observation (``initialize``, ``mint``, ``burn``,
 ``swap``) take ``time``, the block timestamp in seconds (keyword, default 0: pass it when
-the oracle matters). Not modelled: ``flash`` and the per-tick oracle "outside" values
+the oracle matters). Not modelled: the per-tick oracle "outside" values
 (``snapshotCumulativesInside``; spec 2.11).
 """
 
@@ -22,12 +22,14 @@ from .events import (
     Burn,
     Collect,
     CollectProtocol,
+    Flash,
     IncreaseObservationCardinalityNext,
     Initialize,
     Mint,
     SetFeeProtocol,
     Swap,
 )
+from .full_math import mul_div, mul_div_rounding_up
 from .liquidity_math import add_delta
 from .oracle import Oracle
 from .sqrt_price_math import get_amount0_delta_signed, get_amount1_delta_signed
@@ -516,6 +518,53 @@ class V3Pool:
         self.tick = tick
         self.liquidity = liquidity
         return Swap(sender, recipient, amount0, amount1, sqrt_price, liquidity, tick)
+
+    def flash(
+        self,
+        sender: Any,
+        recipient: Any,
+        amount0: int,
+        amount1: int,
+        repaid0: int | None = None,
+        repaid1: int | None = None,
+    ) -> Flash:
+        """Lend ``amount0``/``amount1`` for one callback; ``repaid_i`` is everything sent
+        back in it (principal included; default: principal + fee). ``paid_i = repaid_i −
+        amount_i`` must be ≥ ``⌈amount_i·fee/10^6⌉`` (``F0``/``F1``); all of it is fee: the
+        protocol takes ``⌊paid_i/f_i⌋``, the rest grows ``feeGrowthGlobal_i``. Raises
+        ``LOK``, ``L`` (no liquidity), ``TF`` (pool cannot lend that much); spec 2.11."""
+        self._check_lock()
+        liquidity = self.liquidity
+        if liquidity <= 0:
+            raise PoolError("L", "flash with zero liquidity")
+        fee0 = mul_div_rounding_up(amount0, self.fee, 1_000_000)
+        fee1 = mul_div_rounding_up(amount1, self.fee, 1_000_000)
+        if amount0 > self.balance0 or amount1 > self.balance1:
+            raise PoolError("TF", "pool balance below the flash amount")
+        r0 = amount0 + fee0 if repaid0 is None else repaid0
+        r1 = amount1 + fee1 if repaid1 is None else repaid1
+        paid0, paid1 = r0 - amount0, r1 - amount1
+        if paid0 < fee0:
+            raise PoolError("F0", f"paid {paid0} < fee {fee0} of token0")
+        if paid1 < fee1:
+            raise PoolError("F1", f"paid {paid1} < fee {fee1} of token1")
+        if paid0 > 0:
+            f = self.fee_protocol % 16
+            share = paid0 // f if f else 0
+            self.protocol_fees0 = (self.protocol_fees0 + share) & _MASK128
+            self.fee_growth_global0_x128 = (
+                self.fee_growth_global0_x128 + mul_div(paid0 - share, _Q128, liquidity)
+            ) & _MASK256
+        if paid1 > 0:
+            f = self.fee_protocol >> 4
+            share = paid1 // f if f else 0
+            self.protocol_fees1 = (self.protocol_fees1 + share) & _MASK128
+            self.fee_growth_global1_x128 = (
+                self.fee_growth_global1_x128 + mul_div(paid1 - share, _Q128, liquidity)
+            ) & _MASK256
+        self.balance0 += paid0
+        self.balance1 += paid1
+        return Flash(sender, recipient, amount0, amount1, paid0, paid1)
 
     # ----------------------------------------------------------------- oracle
     def increase_observation_cardinality_next(
