@@ -6,9 +6,11 @@ The built-in protocols register here (``governance``, ``futures`` with
 :func:`register_protocol` and adds no line to this package or to another protocol.
 """
 
+from defisim.protocols.amm.protocol import AmmProtocol
 from defisim.protocols.futures import FuturesProtocol
 from defisim.protocols.governance import Governance
 
+from .amm import AmmFacade, AmmPoolView
 from .futures import FuturesFacade, MarketView, OrderView
 from .simulation import (
     DEFAULT_PROTOCOLS,
@@ -21,11 +23,14 @@ from .simulation import (
 
 register_protocol("governance", Governance)
 register_protocol("futures", FuturesProtocol, FuturesFacade)
+register_protocol("amm", AmmProtocol, AmmFacade)
 
 __all__ = [
     "DEFAULT_PROTOCOLS",
     "PROTOCOLS",
     "AccountView",
+    "AmmFacade",
+    "AmmPoolView",
     "FuturesFacade",
     "MarketView",
     "OrderView",
