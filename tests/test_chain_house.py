@@ -24,8 +24,9 @@ def test_simulation_composes_protocols_and_reaches_them_by_name():
     assert lean.protocols == ["futures"]
     with pytest.raises(AttributeError, match=r"no attribute 'governance' \(protocols on this chain: \['futures'\]\)"):
         lean.governance  # noqa: B018
-    with pytest.raises(KeyError, match="unknown protocol 'amm'"):
-        Simulation(seed=1, protocols=["amm"])
+    with pytest.raises(KeyError, match="unknown protocol 'no_such_protocol'"):
+        Simulation(seed=1, protocols=["no_such_protocol"])
+    assert Simulation(seed=1, protocols=["amm"]).protocols == ["amm"]
 
 
 def test_a_protocol_name_is_registered_once_and_an_instance_without_facade_is_its_own():
