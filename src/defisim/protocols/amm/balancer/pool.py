@@ -675,30 +675,8 @@ class BPool:
         amount_out = calcOutGivenIn(bi, wi, bo, wo, token_amount_in, fee)
         if amount_out < min_amount_out:
             raise PoolError("ERR_LIMIT_OUT", f"{amount_out} < {min_amount_out}")
-        new_bi = badd(bi, token_amount_in)
-        if ri is ro:  # tokenIn == tokenOut: one storage record, both updates apply to it
-            new_bi = new_bo = bsub(new_bi, amount_out)
-        else:
-            new_bo = bsub(bo, amount_out)
-        sp_after = calcSpotPrice(new_bi, wi, new_bo, wo, fee)
-        if sp_after < sp_before:
-            raise PoolError("ERR_MATH_APPROX", "spot price fell")
-        if sp_after > max_price:
-            raise PoolError("ERR_LIMIT_PRICE", f"{sp_after} > {max_price}")
-        if sp_before > bdiv(token_amount_in, amount_out):
-            raise PoolError("ERR_MATH_APPROX", "effective price below spot")
-        if amount_out > self.token_balances.get(token_out, 0) + (ri is ro) * token_amount_in:
-            raise PoolError("[POOL_TOKEN_BALANCE]", token_out)
-        ri.balance = new_bi
-        ro.balance = new_bo
-        self._add_token(token_in, token_amount_in)
-        self._sub_token(token_out, amount_out)
-        return Result(
-            tokens_in=((token_in, token_amount_in),),
-            tokens_out=((token_out, caller, amount_out),),
-            spot_price_after=sp_after,
-            events=(LOG_SWAP(caller, token_in, token_out, token_amount_in, amount_out),),
-        )
+        return self._settle_swap(caller, ri, ro, token_in, token_out, token_amount_in,
+                                 amount_out, sp_before, max_price)
 
     def swap_exact_amount_out(
         self, caller: str, token_in: str, max_amount_in: int, token_out: str,
@@ -721,29 +699,41 @@ class BPool:
         amount_in = calcInGivenOut(bi, wi, bo, wo, token_amount_out, fee)
         if amount_in > max_amount_in:
             raise PoolError("ERR_LIMIT_IN", f"{amount_in} > {max_amount_in}")
+        return self._settle_swap(caller, ri, ro, token_in, token_out, amount_in,
+                                 token_amount_out, sp_before, max_price)
+
+    def _settle_swap(
+        self, caller: str, ri: Record, ro: Record, token_in: str, token_out: str,
+        amount_in: int, amount_out: int, sp_before: int, max_price: int,
+    ) -> Result:
+        """The common end of both swaps (``BPool.swapExactAmountIn``/``Out`` after the
+        amount is computed): new balances, the spot-price checks in the contract's
+        order, then the commit. Nothing changes before the last check passes."""
+        fee = self.swap_fee
+        bi, wi, bo, wo = ri.balance, ri.denorm, ro.balance, ro.denorm
         new_bi = badd(bi, amount_in)
         if ri is ro:  # tokenIn == tokenOut: one storage record, both updates apply to it
-            new_bi = new_bo = bsub(new_bi, token_amount_out)
+            new_bi = new_bo = bsub(new_bi, amount_out)
         else:
-            new_bo = bsub(bo, token_amount_out)
+            new_bo = bsub(bo, amount_out)
         sp_after = calcSpotPrice(new_bi, wi, new_bo, wo, fee)
         if sp_after < sp_before:
             raise PoolError("ERR_MATH_APPROX", "spot price fell")
         if sp_after > max_price:
             raise PoolError("ERR_LIMIT_PRICE", f"{sp_after} > {max_price}")
-        if sp_before > bdiv(amount_in, token_amount_out):
+        if sp_before > bdiv(amount_in, amount_out):
             raise PoolError("ERR_MATH_APPROX", "effective price below spot")
-        if token_amount_out > self.token_balances.get(token_out, 0) + (ri is ro) * amount_in:
+        if amount_out > self.token_balances.get(token_out, 0) + (ri is ro) * amount_in:
             raise PoolError("[POOL_TOKEN_BALANCE]", token_out)
         ri.balance = new_bi
         ro.balance = new_bo
         self._add_token(token_in, amount_in)
-        self._sub_token(token_out, token_amount_out)
+        self._sub_token(token_out, amount_out)
         return Result(
             tokens_in=((token_in, amount_in),),
-            tokens_out=((token_out, caller, token_amount_out),),
+            tokens_out=((token_out, caller, amount_out),),
             spot_price_after=sp_after,
-            events=(LOG_SWAP(caller, token_in, token_out, amount_in, token_amount_out),),
+            events=(LOG_SWAP(caller, token_in, token_out, amount_in, amount_out),),
         )
 
     # ------------------------------------------------------------------ single-asset
