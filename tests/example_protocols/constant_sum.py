@@ -31,13 +31,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from defisim.chain.events import Event
 from defisim.chain.ledger import AccountKey, general
 from defisim.chain.protocol import ChainProtocol
 from defisim.chain.transactions import EXECUTED, REJECTED, Receipt, Transaction
+from defisim.numeric import amount_to_raw
 from defisim.service import register_protocol
 
 if TYPE_CHECKING:
@@ -481,20 +481,6 @@ class PoolView:
         return self.reserve_a + self.reserve_b
 
 
-def to_raw(amount: Any, decimals: int) -> int | None:
-    """``amount`` asset units (int, float or Decimal) to base units, to the nearest
-    (half to even, through the decimal text, so ``0.1`` is exactly ``10**(decimals-1)``);
-    ``None`` for a negative, non-finite or non-numeric amount."""
-    if isinstance(amount, bool) or not isinstance(amount, int | float | Decimal):
-        return None
-    try:
-        d = Decimal(str(amount))
-    except InvalidOperation:
-        return None
-    if not d.is_finite() or d < 0:
-        return None
-    return int(round(d.scaleb(decimals)))
-
 
 class ConstantSumFacade:
     """``sim.constsum``: create pools, add and remove liquidity, swap, read pools.
@@ -556,7 +542,7 @@ class ConstantSumFacade:
         p = self._get(pool_id)
         if asset_in not in (p.asset_a, p.asset_b):
             raise ValueError(f"pool {pool_id} swaps {p.asset_a} and {p.asset_b}, not {asset_in!r}")
-        raw = to_raw(amount_in, p.decimals)
+        raw = amount_to_raw(amount_in, p.decimals)
         if raw is None:
             raise ValueError(f"amount must be a finite number >= 0, got {amount_in!r}")
         return swap_amounts(raw, p.fee_bps)[0] / 10**p.decimals
@@ -577,7 +563,7 @@ class ConstantSumFacade:
                                 f"unknown pool {pool_id!r}; known: {sorted(self.protocol.pools)}")
         out = []
         for a in amounts:
-            raw = to_raw(a, p.decimals)
+            raw = amount_to_raw(a, p.decimals)
             if raw is None:
                 return self._reject(tx, party, pool_id, Reason.INVALID_AMOUNT,
                                     f"amounts must be finite numbers >= 0, got {a!r}")
@@ -646,6 +632,5 @@ __all__ = [
     "register",
     "reserve",
     "swap_amounts",
-    "to_raw",
     "withdrawal_amounts",
 ]

@@ -5,7 +5,7 @@ Imports nothing else of defisim (DESIGN.md, "Layers").
 
 from .bounds import MAX_AMOUNT, MAX_PRICE_TICKS, MAX_SIZE
 from .fixed import ONE, ceil_div, from_fixed, to_fixed
-from .units import UnitConverter
+from .units import UnitConverter, amount_to_raw
 
 __all__ = [
     "MAX_AMOUNT",
@@ -13,6 +13,7 @@ __all__ = [
     "MAX_SIZE",
     "ONE",
     "UnitConverter",
+    "amount_to_raw",
     "ceil_div",
     "from_fixed",
     "to_fixed",

@@ -11,6 +11,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+
+def amount_to_raw(amount: Any, decimals: int) -> int | None:
+    """``amount`` asset units (int, float or Decimal) in base units, to the nearest
+    (half to even, through the decimal text, so ``0.1`` is exactly ``10**(decimals-1)``);
+    ``None`` for a negative, non-finite or non-numeric amount (the caller names it in
+    its rejection)."""
+    if isinstance(amount, bool) or not isinstance(amount, int | float | Decimal):
+        return None
+    try:
+        d = Decimal(str(amount))
+    except InvalidOperation:
+        return None
+    if not d.is_finite() or d < 0:
+        return None
+    return int(round(d.scaleb(decimals)))
 
 
 @dataclass(frozen=True, slots=True)

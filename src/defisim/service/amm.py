@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from defisim.chain.transactions import REJECTED, Receipt, Transaction
+from defisim.numeric import amount_to_raw
 from defisim.protocols.amm.errors import PoolError
 from defisim.protocols.amm.protocol import MAX_UINT256, NAME, AmmProtocol, Reason
 from defisim.protocols.amm.v2_router import get_amounts_in, get_amounts_out
@@ -34,19 +34,6 @@ class AmmPoolView:
     lp_supply_raw: int
     fee: float
 
-
-def to_raw(amount: Any, decimals: int) -> int | None:
-    """``amount`` (int, float or Decimal asset units) to base units, nearest (half to
-    even, through the decimal text); ``None`` if negative, non-finite or not a number."""
-    if isinstance(amount, bool) or not isinstance(amount, int | float | Decimal):
-        return None
-    try:
-        d = Decimal(str(amount))
-    except InvalidOperation:
-        return None
-    if not d.is_finite() or d < 0:
-        return None
-    return int(round(d.scaleb(decimals)))
 
 
 class AmmFacade:
@@ -113,7 +100,7 @@ class AmmFacade:
     def _raw(self, asset: str, amount: Any) -> int:
         if asset not in self.chain.ledger.assets:
             raise ValueError(f"unknown asset {asset!r}")
-        raw = to_raw(amount, self._dec(asset))
+        raw = amount_to_raw(amount, self._dec(asset))
         if raw is None:
             raise ValueError(f"amount must be a finite number >= 0, got {amount!r}")
         return raw
@@ -135,7 +122,7 @@ class AmmFacade:
             if not isinstance(asset, str) or asset not in self.chain.ledger.assets:
                 self.chain.reject(tx, party, "", Reason.UNKNOWN_ASSET, f"unknown asset {asset!r}")
                 return Receipt(REJECTED, Reason.UNKNOWN_ASSET, f"unknown asset {asset!r}", block=self.chain.block)
-            raw = to_raw(amount, self._dec(asset))
+            raw = amount_to_raw(amount, self._dec(asset))
             if raw is None:
                 d = f"amounts must be finite numbers >= 0, got {amount!r}"
                 self.chain.reject(tx, party, "", Reason.INVALID_ARGUMENT, d)
@@ -161,7 +148,7 @@ class AmmFacade:
         raws = self._raws("remove_liquidity", party, ((asset_a, min_a), (asset_b, min_b)))
         if isinstance(raws, Receipt):
             return raws
-        liq = to_raw(liquidity, 18)
+        liq = amount_to_raw(liquidity, 18)
         if liq is None:
             d = f"liquidity must be a finite number >= 0, got {liquidity!r}"
             self.chain.reject("remove_liquidity", party, "", Reason.INVALID_ARGUMENT, d)
@@ -202,4 +189,4 @@ class AmmFacade:
                           self._path_conv(path))
 
 
-__all__ = ["AmmFacade", "AmmPoolView", "to_raw"]
+__all__ = ["AmmFacade", "AmmPoolView"]
