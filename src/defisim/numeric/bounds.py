@@ -85,6 +85,21 @@ def _scaled(x: float, decimals: int) -> Decimal:
     return abs(d).scaleb(decimals)
 
 
+def _check_scaled(x: float, decimals: int, bound: int, what: str, units: str,
+                  decimals_name: str, largest: str, largest_value: float) -> int:
+    """``x`` scaled by ``10**decimals`` to raw units, refused above ``bound`` raw units
+    (the shared body of the ``check_*`` functions; the message names ``what``)."""
+    raw = _scaled(x, decimals)
+    whole = int(round(raw))
+    if whole > bound:
+        raise ValueError(
+            f"{what}: {x:.16g} is {float(raw):.16g} {units} at {decimals} {decimals_name}, above "
+            f"the largest {largest} the chain represents, {largest_value:.16g} "
+            f"({bound:.0e} {units}, defisim.numeric.bounds)"
+        )
+    return whole
+
+
 def check_price(price: float, price_decimals: int, what: str) -> int:
     """``price`` (human units) in raw ticks, refused above :data:`MAX_PRICE_TICKS`.
 
@@ -96,14 +111,8 @@ def check_price(price: float, price_decimals: int, what: str) -> int:
     _finite(price, what)
     if price <= 0:
         raise ValueError(f"{what} must be > 0, got {price!r}")
-    raw = _scaled(price, price_decimals)
-    if round(raw) > MAX_PRICE_TICKS:
-        raise ValueError(
-            f"{what}: {price:.16g} is {float(raw):.16g} ticks at {price_decimals} price decimals, above "
-            f"the largest price the chain represents, {max_price(price_decimals):.16g} "
-            f"({MAX_PRICE_TICKS:.0e} ticks, defisim.numeric.bounds)"
-        )
-    return int(round(raw))
+    return _check_scaled(price, price_decimals, MAX_PRICE_TICKS, what, "ticks",
+                         "price decimals", "price", max_price(price_decimals))
 
 
 def check_size(size: float, position_decimals: int, what: str) -> int:
@@ -113,14 +122,8 @@ def check_size(size: float, position_decimals: int, what: str) -> int:
         ValueError: not finite, or more than ``MAX_SIZE`` lots.
     """
     _finite(size, what)
-    raw = _scaled(size, position_decimals)
-    if round(raw) > MAX_SIZE:
-        raise ValueError(
-            f"{what}: {size:.16g} is {float(raw):.16g} lots at {position_decimals} position decimals, "
-            f"above the largest size the chain represents, {MAX_SIZE / 10**position_decimals:.16g} "
-            f"({MAX_SIZE:.0e} lots, defisim.numeric.bounds)"
-        )
-    return int(round(raw))
+    return _check_scaled(size, position_decimals, MAX_SIZE, what, "lots",
+                         "position decimals", "size", MAX_SIZE / 10**position_decimals)
 
 
 def check_amount(amount: float, decimals: int, what: str) -> int:
@@ -130,11 +133,5 @@ def check_amount(amount: float, decimals: int, what: str) -> int:
         ValueError: not finite, or more than ``MAX_AMOUNT`` base units.
     """
     _finite(amount, what)
-    raw = _scaled(amount, decimals)
-    if round(raw) > MAX_AMOUNT:
-        raise ValueError(
-            f"{what}: {amount:.16g} is {float(raw):.16g} base units at {decimals} decimals, above the "
-            f"largest amount the chain represents, {MAX_AMOUNT / 10**decimals:.16g} "
-            f"({MAX_AMOUNT:.0e} base units, defisim.numeric.bounds)"
-        )
-    return int(round(raw))
+    return _check_scaled(amount, decimals, MAX_AMOUNT, what, "base units", "decimals",
+                         "amount", MAX_AMOUNT / 10**decimals)
