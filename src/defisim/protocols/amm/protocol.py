@@ -244,6 +244,14 @@ class AmmProtocol(ChainProtocol):
         self.chain.reject(tx, party if isinstance(party, str) else repr(party), market, reason, detail)
         return Receipt(REJECTED, reason, detail, block=self.chain.block)
 
+    def _pair(self, tx: str, sender: str, asset_a: str, asset_b: str):
+        """``(pair core, pool entry)`` of the V2 pair of two assets, or the rejection
+        receipt (``[V2_NO_PAIR]``) when there is none."""
+        pair = self.v2_factory.get_pair(asset_a, asset_b)
+        if pair is None:
+            return self._reject(tx, sender, "", Reason.NO_PAIR, f"no pool for {asset_a}/{asset_b}")
+        return pair, self.pools[pair.address]
+
     def _check_common(self, tx: str, sender: Any, assets: Any, ints: dict[str, Any]) -> Receipt | None:
         """Reject a bad sender, asset or integer argument (before any state is read)."""
         led = self.chain.ledger
@@ -295,10 +303,10 @@ class AmmProtocol(ChainProtocol):
             "amount_a_min": amount_a_min, "amount_b_min": amount_b_min, "deadline_s": deadline_s})
         if bad is not None:
             return bad
-        pair = self.v2_factory.get_pair(asset_a, asset_b)
-        if pair is None:
-            return self._reject(tx, sender, "", Reason.NO_PAIR, f"no pool for {asset_a}/{asset_b}")
-        entry = self.pools[pair.address]
+        found = self._pair(tx, sender, asset_a, asset_b)
+        if isinstance(found, Receipt):
+            return found
+        pair, entry = found
         pid = entry.pool_id
         snap = pair._snapshot()
         first = pair.total_supply == 0
@@ -337,10 +345,10 @@ class AmmProtocol(ChainProtocol):
             "deadline_s": deadline_s})
         if bad is not None:
             return bad
-        pair = self.v2_factory.get_pair(asset_a, asset_b)
-        if pair is None:
-            return self._reject(tx, sender, "", Reason.NO_PAIR, f"no pool for {asset_a}/{asset_b}")
-        entry = self.pools[pair.address]
+        found = self._pair(tx, sender, asset_a, asset_b)
+        if isinstance(found, Receipt):
+            return found
+        pair, entry = found
         pid = entry.pool_id
         led = self.chain.ledger
         have = led.balance(general(sender, entry.lp_asset))
