@@ -10,7 +10,7 @@ from defisim.protocols.amm.protocol import AmmProtocol
 from defisim.protocols.futures import FuturesProtocol
 from defisim.protocols.governance import Governance
 
-from .amm import AmmFacade, AmmPoolView
+from .amm import AmmFacade, AmmPoolView, PositionView
 from .futures import FuturesFacade, MarketView, OrderView
 from .simulation import (
     DEFAULT_PROTOCOLS,
@@ -31,6 +31,7 @@ __all__ = [
     "AccountView",
     "AmmFacade",
     "AmmPoolView",
+    "PositionView",
     "FuturesFacade",
     "MarketView",
     "OrderView",

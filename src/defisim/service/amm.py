@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from defisim.chain.transactions import REJECTED, Receipt, Transaction
@@ -11,17 +13,25 @@ from defisim.numeric import amount_to_raw
 from defisim.protocols.amm.errors import PoolError
 from defisim.protocols.amm.protocol import MAX_UINT256, NAME, AmmProtocol, Reason
 from defisim.protocols.amm.v2_router import get_amounts_in, get_amounts_out
+from defisim.protocols.amm.v3 import MAX_SQRT_RATIO, MAX_TICK, MIN_SQRT_RATIO, MIN_TICK
+from defisim.protocols.amm.v3.tick_math import get_sqrt_ratio_at_tick, get_tick_at_sqrt_ratio
 
 if TYPE_CHECKING:
     from .simulation import Simulation
 
 
+_Q96 = 1 << 96
+
+
 @dataclass(frozen=True, slots=True)
 class AmmPoolView:
     """One pool now. ``assets`` in the core's order (token0, token1); ``reserves`` in
-    asset units, ``reserves_raw`` in base units; ``price`` = reserve1 / reserve0 in
-    asset units (the price of token0 in token1; 0 when empty); ``lp_supply`` in LP
-    units (18 decimals, including the 1,000 locked base units); ``fee`` a fraction."""
+    asset units, ``reserves_raw`` in base units (V3: the pool's token balances, fees
+    and owed amounts included); ``price`` the marginal price of token0 in token1, asset
+    units (V2: reserve1 / reserve0, 0 when empty; V3: (√P / 2^96)² scaled by the
+    decimals); ``lp_supply`` in LP units (V2: 18 decimals, including the 1,000 locked
+    base units; V3: 0); ``fee`` a fraction. V3 only (else None): ``tick``, active
+    ``liquidity`` and ``sqrt_price_x96`` (Q64.96), and ``tick_spacing``."""
 
     pool_id: str
     kind: str
@@ -33,7 +43,38 @@ class AmmPoolView:
     lp_supply: float
     lp_supply_raw: int
     fee: float
+    tick: int | None = None
+    liquidity: int | None = None
+    sqrt_price_x96: int | None = None
+    tick_spacing: int | None = None
 
+    def price_of(self, asset: str) -> float:
+        """The marginal price of ``asset`` in the pool's other asset (asset units):
+        ``price`` for token0, ``1 / price`` for token1 (0 when the price is 0).
+        Raises ``ValueError`` for an asset not in the pool."""
+        if asset == self.assets[0]:
+            return self.price
+        if asset == self.assets[1]:
+            return 1 / self.price if self.price else 0.0
+        raise ValueError(f"{self.pool_id} holds {self.assets}, not {asset!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    """A V3 position now: ``party``'s liquidity in ``[tick_lower, tick_upper)`` of
+    ``pool_id``; ``amount0``/``amount1`` what burning all of it would return now and
+    ``fees0``/``fees1`` what it is owed (fees earned up to now, as if poked, plus
+    burned but uncollected amounts), both in asset units of token0 / token1."""
+
+    pool_id: str
+    party: str
+    tick_lower: int
+    tick_upper: int
+    liquidity: int
+    amount0: float
+    amount1: float
+    fees0: float
+    fees1: float
 
 
 class AmmFacade:
@@ -64,18 +105,140 @@ class AmmFacade:
     def _dec(self, asset: str) -> int:
         return self.chain.ledger.assets[asset].decimals
 
+    def _entry(self, pool_id: str) -> Any:
+        try:
+            return self.protocol.pools[pool_id]
+        except (KeyError, TypeError):
+            raise KeyError(f"unknown pool {pool_id!r}; known: {sorted(self.protocol.pools)}") from None
+
     def pool_view(self, pool_id: str) -> AmmPoolView:
         """The pool now. Raises ``KeyError`` naming the known pools."""
+        e = self._entry(pool_id)
+        core = e.core
+        d0, d1 = (10 ** self._dec(a) for a in e.assets)
+        if e.kind == "V2":
+            raw = (core.reserve0, core.reserve1)
+            human = (raw[0] / d0, raw[1] / d1)
+            price = human[1] / human[0] if human[0] else 0.0
+            return AmmPoolView(pool_id, e.kind, e.assets, e.lp_asset, human, raw, price,
+                               core.total_supply / 10**18, core.total_supply, 0.003)
+        raw = (core.balance0, core.balance1)
+        return AmmPoolView(pool_id, e.kind, e.assets, e.lp_asset, (raw[0] / d0, raw[1] / d1), raw,
+                           self._sqrt_to_price(core.sqrt_price_x96, d0, d1), 0.0, 0,
+                           core.fee / 1_000_000, core.tick, core.liquidity, core.sqrt_price_x96,
+                           core.tick_spacing)
+
+    # -- V3 prices and ticks ------------------------------------------------------
+    @staticmethod
+    def _sqrt_to_price(sqrt_price_x96: int, d0: int, d1: int) -> float:
+        return float(Fraction(sqrt_price_x96 * sqrt_price_x96 * d0, d1 << 192))
+
+    def _price_to_sqrt(self, price: Any, d0: int, d1: int) -> int:
         try:
-            e = self.protocol.pools[pool_id]
-        except KeyError:
-            raise KeyError(f"unknown pool {pool_id!r}; known: {sorted(self.protocol.pools)}") from None
-        pair = e.core
-        raw = (pair.reserve0, pair.reserve1)
-        human = tuple(r / 10 ** self._dec(a) for r, a in zip(raw, e.assets, strict=True))
-        price = human[1] / human[0] if human[0] else 0.0
-        return AmmPoolView(pool_id, e.kind, e.assets, e.lp_asset, human, raw, price,
-                           pair.total_supply / 10**18, pair.total_supply, 0.003)
+            fr = Fraction(price)
+        except (TypeError, ValueError):
+            raise ValueError(f"price must be a finite number > 0, got {price!r}") from None
+        if fr <= 0:
+            raise ValueError(f"price must be a finite number > 0, got {price!r}")
+        ratio = fr * d1 / d0  # token1 base units per token0 base unit
+        return math.isqrt(ratio.numerator * (1 << 192) // ratio.denominator)
+
+    def sqrt_price_x96(self, asset0: str, asset1: str, price: float) -> int:
+        """√P in Q64.96 for ``price`` (asset units of ``asset1`` per ``asset0``, the
+        core's token order: ``asset0 < asset1``), rounded down. Raises ``ValueError``."""
+        return self._price_to_sqrt(price, 10 ** self._dec(asset0), 10 ** self._dec(asset1))
+
+    def price_to_tick(self, pool_id: str, price: float) -> int:
+        """The usable tick (a multiple of the pool's spacing, rounded down) at ``price``
+        (token0 in token1, asset units, as :attr:`AmmPoolView.price`). Raises
+        ``KeyError`` (unknown pool), ``ValueError`` (bad price or not a V3 pool)."""
+        e = self._v3(pool_id)
+        d0, d1 = (10 ** self._dec(a) for a in e.assets)
+        sp = min(max(self._price_to_sqrt(price, d0, d1), MIN_SQRT_RATIO), MAX_SQRT_RATIO - 1)
+        spacing = e.core.tick_spacing
+        tick = get_tick_at_sqrt_ratio(sp) // spacing * spacing
+        lo = -(MAX_TICK // spacing) * spacing
+        return min(max(tick, lo), -lo)
+
+    def tick_to_price(self, pool_id: str, tick: int) -> float:
+        """The price (token0 in token1, asset units) at ``tick`` of a V3 pool."""
+        e = self._v3(pool_id)
+        if type(tick) is not int or not MIN_TICK <= tick <= MAX_TICK:
+            raise ValueError(f"tick must be an int in [{MIN_TICK}, {MAX_TICK}], got {tick!r}")
+        d0, d1 = (10 ** self._dec(a) for a in e.assets)
+        return self._sqrt_to_price(get_sqrt_ratio_at_tick(tick), d0, d1)
+
+    def _v3(self, pool_id: str) -> Any:
+        e = self._entry(pool_id)
+        if e.kind != "V3":
+            raise ValueError(f"{pool_id} is a {e.kind} pool, not V3")
+        return e
+
+    def positions(self, party: str | None = None, pool_id: str | None = None) -> list[PositionView]:
+        """The V3 positions with liquidity or owed tokens, optionally of one party and/or
+        one pool, in creation order."""
+        out = []
+        for pid, e in self.protocol.pools.items():
+            if e.kind != "V3" or (pool_id is not None and pid != pool_id):
+                continue
+            for (owner, lo, up) in e.core.positions:
+                if party is None or owner == party:
+                    v = self.position(owner, pid, lo, up)
+                    if v is not None:
+                        out.append(v)
+        return out
+
+    def position(self, party: str, pool_id: str, tick_lower: int, tick_upper: int) -> PositionView | None:
+        """One V3 position now (None if it holds no liquidity and is owed nothing)."""
+        e = self._v3(pool_id)
+        pool = e.core
+        info = pool.positions.get((party, tick_lower, tick_upper))
+        if info is None:
+            return None
+        owed0, owed1 = pool.position_tokens_owed(party, tick_lower, tick_upper)
+        if info.liquidity == 0 and owed0 == 0 and owed1 == 0:
+            return None
+        a0, a1 = (pool.modify_preview(party, tick_lower, tick_upper, -info.liquidity)
+                  if info.liquidity else (0, 0))
+        d0, d1 = (10 ** self._dec(a) for a in e.assets)
+        return PositionView(pool_id, party, tick_lower, tick_upper, info.liquidity, a0 / d0,
+                            a1 / d1, owed0 / d0, owed1 / d1)
+
+    def quote(self, pool_id: str, asset_in: str, amount: float, exact: str = "in",
+              asset_out: str | None = None) -> float:
+        """What :meth:`swap` would give now, changing nothing: with ``exact="in"`` the
+        output for ``amount`` of ``asset_in``; with ``exact="out"`` the input needed for
+        ``amount`` of the other asset. Asset units. Raises ``KeyError`` (unknown pool),
+        ``ValueError`` (bad amount or asset, or the pool's error, e.g. not enough
+        liquidity)."""
+        e = self._entry(pool_id)
+        asset_out = self._other(e, asset_in, asset_out)
+        raw = self._raw(asset_in if exact == "in" else asset_out, amount)
+        if exact not in ("in", "out"):
+            raise ValueError(f"exact must be 'in' or 'out', got {exact!r}")
+        try:
+            if e.kind == "V2":
+                path = (asset_in, asset_out)
+                amounts = (get_amounts_out(self.protocol.v2_factory, raw, path) if exact == "in"
+                           else get_amounts_in(self.protocol.v2_factory, raw, path))
+                got = amounts[-1] if exact == "in" else amounts[0]
+            else:
+                zfo = asset_in == e.assets[0]
+                a0, a1, *_ = e.core.quote(zfo, raw if exact == "in" else -raw)
+                got = (-a1 if zfo else -a0) if exact == "in" else (a0 if zfo else a1)
+        except PoolError as err:
+            raise ValueError(f"cannot quote {pool_id}: {err}") from None
+        return got / 10 ** self._dec(asset_out if exact == "in" else asset_in)
+
+    @staticmethod
+    def _other(e: Any, asset_in: str, asset_out: str | None) -> str:
+        if asset_in not in e.assets:
+            raise ValueError(f"{e.pool_id} holds {e.assets}, not {asset_in!r}")
+        if asset_out is None:
+            if len(e.assets) != 2:
+                raise ValueError(f"{e.pool_id} has {len(e.assets)} assets: name asset_out")
+            return e.assets[1] if asset_in == e.assets[0] else e.assets[0]
+        return asset_out
 
     def quote_exact_in(self, path: tuple[str, ...], amount_in: float) -> float:
         """What :meth:`swap_exact_in` of ``amount_in`` along ``path`` pays now (asset
@@ -189,4 +352,163 @@ class AmmFacade:
                           self._path_conv(path))
 
 
-__all__ = ["AmmFacade", "AmmPoolView"]
+    # -- any pool kind ------------------------------------------------------------
+    def _rejected(self, tx: str, party: Any, market: str, reason: str, detail: str) -> Receipt:
+        self.chain.reject(tx, party if isinstance(party, str) else repr(party), market, reason, detail)
+        return Receipt(REJECTED, reason, detail, block=self.chain.block)
+
+    def swap(self, party: str, pool_id: str, asset_in: str, amount: float, *, exact: str = "in",
+             limit: float | None = None, price_limit: float | None = None,
+             asset_out: str | None = None, deadline: float | None = None) -> Receipt:
+        """Swap ``asset_in`` for the pool's other asset (or ``asset_out``) in one pool of
+        any kind.
+
+        Args:
+            amount: asset units paid of ``asset_in`` (``exact="in"``) or received of the
+                other asset (``exact="out"``).
+            limit: the minimum received (exact in; default 0) or the maximum paid (exact
+                out; default unlimited), asset units.
+            price_limit: V3 only: the price (token0 in token1, asset units, as
+                :attr:`AmmPoolView.price`) at which the swap stops; below the current
+                price when selling token0, above it when buying.
+            deadline: latest chain time in seconds (None: none).
+
+        ``value``: ``(amount_in, amount_out)`` in asset units. Bad input (unknown pool or
+        asset, a negative/NaN amount, a bad ``exact``) is a ``TransactionRejected``
+        event and a rejected receipt; so is everything the pool rejects.
+        """
+        tx = "swap"
+        e = self.protocol.pools.get(pool_id) if isinstance(pool_id, str) else None
+        if e is None:
+            return self._rejected(tx, party, "", Reason.UNKNOWN_POOL,
+                                  f"unknown pool {pool_id!r}; known: {sorted(self.protocol.pools)}")
+        if exact not in ("in", "out"):
+            return self._rejected(tx, party, pool_id, Reason.INVALID_ARGUMENT,
+                                  f"exact must be 'in' or 'out', got {exact!r}")
+        try:
+            asset_out = self._other(e, asset_in, asset_out)
+        except ValueError as err:
+            return self._rejected(tx, party, pool_id, Reason.INVALID_ARGUMENT, str(err))
+        exact_in = exact == "in"
+        amount_asset, limit_asset = (asset_in, asset_out) if exact_in else (asset_out, asset_in)
+        raws = self._raws(tx, party, ((amount_asset, amount),
+                                      (limit_asset, 0 if limit is None else limit)))
+        if isinstance(raws, Receipt):
+            return raws
+        raw_amount, raw_limit = raws
+        if limit is None and not exact_in:
+            raw_limit = MAX_UINT256
+        if raw_amount == 0:
+            return self._rejected(tx, party, pool_id, Reason.INVALID_ARGUMENT,
+                                  f"amount must be > 0, got {amount!r}")
+        sqrt_limit = 0
+        if price_limit is not None:
+            if e.kind != "V3":
+                return self._rejected(tx, party, pool_id, Reason.INVALID_ARGUMENT,
+                                      "price_limit applies to V3 pools only")
+            try:
+                d0, d1 = (10 ** self._dec(a) for a in e.assets)
+                sqrt_limit = self._price_to_sqrt(price_limit, d0, d1)
+            except ValueError as err:
+                return self._rejected(tx, party, pool_id, Reason.INVALID_ARGUMENT, f"price_limit: {err}")
+        din, dout = 10 ** self._dec(asset_in), 10 ** self._dec(asset_out)
+        return self._send(party, tx, (pool_id, asset_in, asset_out, raw_amount, raw_limit, exact_in,
+                                      self._deadline(deadline), sqrt_limit),
+                          lambda v: (v[0] / din, v[1] / dout))
+
+    # -- V3 -----------------------------------------------------------------------
+    def create_v3_pool(self, asset_a: str, asset_b: str, fee: int = 3000, *, price: float,
+                       tick_spacing: int | None = None) -> str:
+        """Create and initialise a V3 pool at ``price`` (asset units of ``asset_b`` per
+        ``asset_a``); ``fee`` in pips (100, 500, 3000, 10000). Returns the pool id
+        ``"V3:<token0>/<token1>/<fee>"``. Raises ``ValueError`` on bad input."""
+        for a in (asset_a, asset_b):
+            if not isinstance(a, str) or a not in self.chain.ledger.assets:
+                raise ValueError(f"unknown asset {a!r}; known: {sorted(self.chain.ledger.assets)}")
+        try:
+            fr = Fraction(price)
+        except (TypeError, ValueError):
+            raise ValueError(f"price must be a finite number > 0, got {price!r}") from None
+        if fr <= 0:
+            raise ValueError(f"price must be a finite number > 0, got {price!r}")
+        t0, t1 = sorted((asset_a, asset_b))
+        p01 = fr if t0 == asset_a else 1 / fr
+        sp = self.sqrt_price_x96(t0, t1, p01)
+        return self.protocol.create_v3_pool(asset_a, asset_b, fee, sp, tick_spacing)
+
+    def _v3_tx_pool(self, tx: str, party: Any, pool_id: Any) -> Any:
+        e = self.protocol.pools.get(pool_id) if isinstance(pool_id, str) else None
+        if e is None or e.kind != "V3":
+            what = "unknown pool" if e is None else f"not a V3 pool ({e.kind})"
+            return self._rejected(tx, party, "", Reason.UNKNOWN_POOL if e is None else
+                                  Reason.INVALID_ARGUMENT, f"{what}: {pool_id!r}")
+        return e
+
+    def mint_position(self, party: str, pool_id: str, tick_lower: int, tick_upper: int,
+                      amount0: float = 0, amount1: float = 0, *, liquidity: int | None = None,
+                      min0: float = 0, min1: float = 0, deadline: float | None = None) -> Receipt:
+        """Add liquidity to ``party``'s V3 position ``[tick_lower, tick_upper)``.
+
+        With ``liquidity=None`` the position manager's rule: the largest liquidity
+        ``amount0``/``amount1`` (asset units of token0 / token1, the pool's order) buy
+        at the execution-time price; with ``liquidity`` (raw int) exactly that, paying
+        at most the amounts given (give generous amounts). ``min0``/``min1`` guard
+        against price moves. Ticks must be multiples of the pool's spacing.
+        ``value``: ``(liquidity, amount0, amount1)`` (raw liquidity, asset units).
+        """
+        tx = "v3_mint"
+        e = self._v3_tx_pool(tx, party, pool_id)
+        if isinstance(e, Receipt):
+            return e
+        t0, t1 = e.assets
+        raws = self._raws(tx, party, ((t0, amount0), (t1, amount1), (t0, min0), (t1, min1)))
+        if isinstance(raws, Receipt):
+            return raws
+        if liquidity is not None and (type(liquidity) is not int or liquidity <= 0):
+            return self._rejected(tx, party, pool_id, Reason.INVALID_ARGUMENT,
+                                  f"liquidity must be an int > 0, got {liquidity!r}")
+        d0, d1 = 10 ** self._dec(t0), 10 ** self._dec(t1)
+        return self._send(party, tx, (pool_id, tick_lower, tick_upper, *raws, self._deadline(deadline),
+                                      liquidity or 0),
+                          lambda v: (v[0], v[1] / d0, v[2] / d1))
+
+    def burn_position(self, party: str, pool_id: str, tick_lower: int, tick_upper: int,
+                      liquidity: int | None = None, *, collect: bool = True, min0: float = 0,
+                      min1: float = 0, deadline: float | None = None) -> Receipt:
+        """Remove ``liquidity`` (raw int; None: all of it) from ``party``'s V3 position
+        and, with ``collect``, pay out everything owed (the burned amounts and the fees).
+        ``value``: ``(amount0, amount1, collected0, collected1)`` in asset units."""
+        tx = "v3_burn"
+        e = self._v3_tx_pool(tx, party, pool_id)
+        if isinstance(e, Receipt):
+            return e
+        t0, t1 = e.assets
+        raws = self._raws(tx, party, ((t0, min0), (t1, min1)))
+        if isinstance(raws, Receipt):
+            return raws
+        if liquidity is None:
+            info = e.core.positions.get((party, tick_lower, tick_upper))
+            liquidity = info.liquidity if info is not None else 0
+        if type(liquidity) is not int or liquidity < 0:
+            return self._rejected(tx, party, pool_id, Reason.INVALID_ARGUMENT,
+                                  f"liquidity must be an int >= 0, got {liquidity!r}")
+        d0, d1 = 10 ** self._dec(t0), 10 ** self._dec(t1)
+        return self._send(party, tx, (pool_id, tick_lower, tick_upper, liquidity, *raws,
+                                      self._deadline(deadline), bool(collect)),
+                          lambda v: (v[0] / d0, v[1] / d1, v[2] / d0, v[3] / d1))
+
+    def collect(self, party: str, pool_id: str, tick_lower: int, tick_upper: int) -> Receipt:
+        """Pay ``party`` everything its V3 position is owed so far (credited by burns and
+        pokes; poke with ``burn_position(..., liquidity=0)`` to credit fees first).
+        ``value``: ``(amount0, amount1)`` in asset units."""
+        tx = "v3_collect"
+        e = self._v3_tx_pool(tx, party, pool_id)
+        if isinstance(e, Receipt):
+            return e
+        d0, d1 = (10 ** self._dec(a) for a in e.assets)
+        m = (1 << 128) - 1
+        return self._send(party, tx, (pool_id, tick_lower, tick_upper, m, m),
+                          lambda v: (v[0] / d0, v[1] / d1))
+
+
+__all__ = ["AmmFacade", "AmmPoolView", "PositionView"]

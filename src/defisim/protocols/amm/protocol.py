@@ -1,189 +1,79 @@
 """The AMM chain plug-in (``amm``): pools of several kinds on the null chain, by pool id.
 
-Implemented kind: Uniswap V2 pairs (``../shared/specs/amm.md`` section 1), run by the
-exact core in :mod:`.v2_pair` / :mod:`.v2_router`. The core holds the pair's state and
-its token balances; this plug-in moves the same amounts on the chain's ledger, turns a
-core :class:`~.errors.PoolError` into a ``TransactionRejected`` event whose reason is
-the contract's revert string, and checks at every block end that the ledger and the
-core agree (spec section 5).
+Kinds: Uniswap V2 pairs (:mod:`.plugin_v2`, spec ``amm.md`` section 1) and Uniswap V3
+pools (:mod:`.plugin_v3`, section 2), each run by its exact core (:mod:`.v2_pair`,
+:mod:`.v3`). A core holds the pool's state and its token balances; this plug-in moves
+the same amounts on the chain's ledger, turns a core :class:`~.errors.PoolError` into a
+``TransactionRejected`` event whose reason is the contract's revert string, and checks
+at every block end that the ledger and the core agree (spec section 5).
 
 Ledger layout (account keys ``(type, owner, asset, scope)``; scope = the pool id):
 
 - ``("amm_reserve", "", asset, pool_id)``: the pool's balance of ``asset``
-  (= the core's ``balance0`` / ``balance1``), :func:`reserve`;
+  (= the core's token balance), :func:`reserve`;
 - ``("amm_locked", "", lp_asset, pool_id)``: the 1,000 ``MINIMUM_LIQUIDITY`` LP that
-  the first mint locks at the zero address, :func:`locked`;
-- LP tokens held by parties: their general accounts in ``<pool_id>-LP`` (18 decimals).
-  In the core every party-held LP token sits at one address, :data:`LP_HOLDER`, so LP
-  moved between parties on the ledger stays consistent with the core.
+  a V2 pair's first mint locks at the zero address, :func:`locked`;
+- fungible LP tokens held by parties (V2): their general accounts in ``<pool_id>-LP``
+  (18 decimals). In the core every party-held LP token sits at one address,
+  :data:`LP_HOLDER`, so LP moved between parties on the ledger stays consistent.
+  V3 positions belong to the party that minted them and live in the core.
 
-Pool ids are ``"<KIND>:<token0>/<token1>"`` (``"V2:USDC/WETH"``, tokens sorted as the
-factory sorts them). V3 and Balancer pools are meant to join as further kinds of
-:class:`PoolEntry` with their own handlers; nothing here is V2-specific except the
-``_v2_*`` helpers and the transactions that name the V2 router.
+Pool ids: ``"V2:<token0>/<token1>"``, ``"V3:<token0>/<token1>/<fee>"`` (tokens sorted
+as the factories sort them).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from defisim.chain.events import Event
-from defisim.chain.ledger import AccountKey, general
 from defisim.chain.protocol import ChainProtocol
-from defisim.chain.transactions import EXECUTED, REJECTED, Receipt
+from defisim.chain.transactions import Receipt
 
-from .errors import PoolError
-from .v2_pair import MINIMUM_LIQUIDITY, ZERO_ADDRESS, Burn, Mint, Swap, Sync, V2Factory, V2Pair
-from .v2_router import (
-    add_liquidity,
-    get_amounts_in,
-    get_amounts_out,
-    remove_liquidity,
-    swap_exact_tokens_for_tokens,
-    swap_tokens_for_exact_tokens,
+from .plugin_base import (
+    LOCKED_TYPE,
+    LP_DECIMALS,
+    LP_HOLDER,
+    MAX_UINT256,
+    NAME,
+    RESERVE_TYPE,
+    AmmPoolCreated,
+    PoolEntry,
+    Reason,
+    locked,
+    lp_asset_id,
+    reserve,
 )
+from .plugin_v2 import V2_GAS, V2Burn, V2Mint, V2Swap, V2Sync, V2Transactions, v2_pool_id
+from .plugin_v3 import (
+    V3_GAS,
+    V3Burn,
+    V3Collect,
+    V3Initialize,
+    V3Mint,
+    V3Swap,
+    V3Transactions,
+    v3_pool_id,
+)
+from .v2_pair import V2Factory
 
-NAME = "amm"
-"""The protocol's name on the chain, in transactions and as ``sim.amm``."""
-
-RESERVE_TYPE = "amm_reserve"
-"""Ledger account type of a pool's token balances."""
-LOCKED_TYPE = "amm_locked"
-"""Ledger account type of a pool's permanently locked LP (V2: the 1,000 minimum)."""
-LP_HOLDER = "amm:ledger"
-"""The core address that holds every LP token held by parties (the ledger says who)."""
-LP_DECIMALS = 18
-MAX_UINT256 = (1 << 256) - 1
-
-GAS = {"add_liquidity": 150_000, "remove_liquidity": 130_000, "swap_exact_in": 110_000,
-       "swap_exact_out": 115_000, "sync": 50_000, "skim": 50_000}
-"""Gas of each transaction in mempool mode (a multi-hop swap costs the same)."""
-
-
-def reserve(pool_id: str, asset: str) -> AccountKey:
-    """Ledger key of pool ``pool_id``'s balance of ``asset``."""
-    return (RESERVE_TYPE, "", asset, pool_id)
+GAS = {**V2_GAS, **V3_GAS, "swap": 120_000}
+"""Gas of each transaction in mempool mode."""
 
 
-def locked(pool_id: str, lp_asset: str) -> AccountKey:
-    """Ledger key of pool ``pool_id``'s locked LP tokens."""
-    return (LOCKED_TYPE, "", lp_asset, pool_id)
-
-
-def v2_pool_id(asset_a: str, asset_b: str) -> str:
-    """The id of the V2 pool of two assets (either order)."""
-    t0, t1 = sorted((asset_a, asset_b))
-    return f"V2:{t0}/{t1}"
-
-
-def lp_asset_id(pool_id: str) -> str:
-    """The ledger asset of a pool's LP tokens."""
-    return f"{pool_id}-LP"
-
-
-class Reason:
-    """The plug-in's own rejection reasons. Every other reason is the core's revert
-    string (spec section 0), e.g. ``"UniswapV2Router: EXPIRED"``."""
-
-    PARTY_NOT_FOUND = "PARTY_NOT_FOUND"
-    UNKNOWN_ASSET = "UNKNOWN_ASSET"
-    INVALID_ARGUMENT = "INVALID_ARGUMENT"
-    NO_PAIR = "[V2_NO_PAIR]"
-    TRANSFER_FROM_FAILED = "TransferHelper: TRANSFER_FROM_FAILED"
-    LP_UNDERFLOW = "ds-math-sub-underflow"
-
-
-# ---------------------------------------------------------------------- events (spec 5)
-@dataclass(frozen=True, slots=True)
-class AmmPoolCreated(Event):
-    """Pool ``market`` of kind ``kind`` (``"V2"``) over ``assets``; LP in ``lp_asset``."""
-
-    market: str
-    kind: str
-    assets: tuple
-    lp_asset: str
-    fee_bps: int
-
-
-@dataclass(frozen=True, slots=True)
-class V2Mint(Event):
-    """The pair's ``Mint(sender, amount0, amount1)``; ``party`` got ``liquidity`` LP."""
-
-    market: str
-    party: str
-    amount0: int
-    amount1: int
-    liquidity: int
-
-
-@dataclass(frozen=True, slots=True)
-class V2Burn(Event):
-    """The pair's ``Burn(sender, amount0, amount1, to)``; ``party`` burned ``liquidity``."""
-
-    market: str
-    party: str
-    amount0: int
-    amount1: int
-    to: str
-    liquidity: int
-
-
-@dataclass(frozen=True, slots=True)
-class V2Swap(Event):
-    """The pair's ``Swap(sender, amount0In, amount1In, amount0Out, amount1Out, to)``;
-    ``to`` is the party or, mid-path, the next pool's id."""
-
-    market: str
-    party: str
-    amount0_in: int
-    amount1_in: int
-    amount0_out: int
-    amount1_out: int
-    to: str
-
-
-@dataclass(frozen=True, slots=True)
-class V2Sync(Event):
-    """The pair's ``Sync(reserve0, reserve1)`` (every ``_update``)."""
-
-    market: str
-    party: str
-    reserve0: int
-    reserve1: int
-
-
-# ---------------------------------------------------------------------- state
-@dataclass(slots=True)
-class PoolEntry:
-    """One pool: its id, kind (``"V2"``), assets (the core's token order), LP asset and
-    the kind's core object (:class:`~.v2_pair.V2Pair` for V2)."""
-
-    pool_id: str
-    kind: str
-    assets: tuple[str, ...]
-    lp_asset: str
-    core: Any
-
-
-def _is_uint(x: Any) -> bool:
-    return type(x) is int and 0 <= x <= MAX_UINT256
-
-
-class AmmProtocol(ChainProtocol):
+class AmmProtocol(V2Transactions, V3Transactions, ChainProtocol):
     """Every AMM pool on a chain, by pool id.
 
-    Set-up (raise ``ValueError``): :meth:`create_pair`, :meth:`set_fee_to`.
-    Transactions (``Transaction(sender, "amm", call, args)``, raw integers, Uniswap V2
-    router semantics, each all-or-nothing; deadlines in whole seconds of chain time):
+    Set-up (raise ``ValueError``): :meth:`create_pair` (V2), :meth:`set_fee_to` (V2),
+    :meth:`create_v3_pool`. Transactions (``Transaction(sender, "amm", call, args)``,
+    raw integers, each all-or-nothing; deadlines in whole seconds of chain time):
 
-    - ``add_liquidity(asset_a, asset_b, amount_a_desired, amount_b_desired,
-      amount_a_min, amount_b_min, deadline_s)`` -> ``value = (amount_a, amount_b, liquidity)``
-    - ``remove_liquidity(asset_a, asset_b, liquidity, amount_a_min, amount_b_min,
-      deadline_s)`` -> ``(amount_a, amount_b)``
-    - ``swap_exact_in(path, amount_in, amount_out_min, deadline_s)`` -> amounts along path
-    - ``swap_exact_out(path, amount_out, amount_in_max, deadline_s)`` -> amounts along path
-    - ``sync(pool_id)``, ``skim(pool_id)`` (skim pays the excess to the sender)
+    - any pool kind: ``swap(pool_id, asset_in, asset_out, amount, limit, exact_in,
+      deadline_s, price_limit=0)`` -> ``value = (amount_in, amount_out)``
+      (:meth:`tx_swap`);
+    - V2 router: ``add_liquidity``, ``remove_liquidity``, ``swap_exact_in``,
+      ``swap_exact_out`` (multi-hop paths), ``sync`` (:class:`~.plugin_v2.V2Transactions`);
+    - V3 positions: ``v3_mint``, ``v3_burn``, ``v3_collect``
+      (:class:`~.plugin_v3.V3Transactions`).
 
     A rejection emits ``TransactionRejected`` (reason: the contract's revert string or
     a :class:`Reason`) and changes nothing else.
@@ -197,272 +87,55 @@ class AmmProtocol(ChainProtocol):
         self.v2_factory = V2Factory(fee_to_setter="")
         self.fee_to_party: str | None = None
 
-    # -- set-up -------------------------------------------------------------------
-    def create_pair(self, asset_a: str, asset_b: str) -> str:
-        """Create the empty V2 pair of two ledger assets and its LP asset
-        (``<pool_id>-LP``, 18 decimals); returns the pool id ``"V2:<token0>/<token1>"``.
+    # -- the kind-independent swap --------------------------------------------------
+    def tx_swap(self, sender: str, pool_id: str, asset_in: str, asset_out: str, amount: int,
+                limit: int, exact_in: bool, deadline_s: int, price_limit: int = 0) -> Receipt:
+        """Swap ``asset_in`` for ``asset_out`` in one pool.
 
-        Raises:
-            ValueError: an asset id that is not a string or not on the ledger, equal
-                assets, an existing pair, or the LP asset id already taken.
+        Args:
+            amount: base units of ``asset_in`` paid (``exact_in``) or of ``asset_out``
+                received (not ``exact_in``).
+            limit: the minimum received (exact in) or maximum paid (exact out), base units.
+            deadline_s: latest chain time, whole seconds.
+            price_limit: V3 only: a ``sqrtPriceLimitX96`` the swap stops at (0: none;
+                spec 2.10). Must be 0 for V2.
+
+        ``value``: ``(amount_in, amount_out)`` in base units. Rejections: the kind's
+        router/periphery reasons (``UniswapV2Router: INSUFFICIENT_OUTPUT_AMOUNT``,
+        ``Too little received``, ``SPL``, ...), ``UNKNOWN_POOL``, ``INVALID_ARGUMENT``.
         """
-        led = self.chain.ledger
-        for a in (asset_a, asset_b):
-            if not isinstance(a, str) or a not in led.assets:
-                raise ValueError(f"unknown asset {a!r}; known: {sorted(led.assets)}")
-        try:
-            pair = self.v2_factory.new_pair(asset_a, asset_b)
-        except PoolError as e:
-            raise ValueError(f"cannot create pair {asset_a}/{asset_b}: {e}") from None
-        pool_id = v2_pool_id(asset_a, asset_b)
-        pair.address = pool_id
-        lp = lp_asset_id(pool_id)
-        led.create_asset(lp, LP_DECIMALS)  # ValueError if taken
-        self.v2_factory.register(pair)
-        self.pools[pool_id] = PoolEntry(pool_id, "V2", (pair.token0, pair.token1), lp, pair)
-        self.chain.emit(AmmPoolCreated(*self.chain.stamp(), pool_id, "V2", (pair.token0, pair.token1),
-                                       lp, 30))
-        return pool_id
-
-    def set_fee_to(self, party: str | None) -> None:
-        """Switch the V2 protocol fee (spec 1.6) on, paid in LP to ``party``, or off (None).
-
-        Raises:
-            ValueError: unknown party.
-        """
-        if party is not None and party not in self.chain.ledger.parties:
-            raise ValueError(f"unknown party {party!r}")
-        self.fee_to_party = party
-        self.v2_factory.fee_to = LP_HOLDER if party is not None else None
-
-    # -- helpers ------------------------------------------------------------------
-    def now_s(self) -> int:
-        """The chain's time in whole seconds (the core's ``block.timestamp``)."""
-        return self.chain.now // 1_000_000_000
-
-    def _reject(self, tx: str, party: Any, market: str, reason: str, detail: str) -> Receipt:
-        self.chain.reject(tx, party if isinstance(party, str) else repr(party), market, reason, detail)
-        return Receipt(REJECTED, reason, detail, block=self.chain.block)
-
-    def _pair(self, tx: str, sender: str, asset_a: str, asset_b: str):
-        """``(pair core, pool entry)`` of the V2 pair of two assets, or the rejection
-        receipt (``[V2_NO_PAIR]``) when there is none."""
-        pair = self.v2_factory.get_pair(asset_a, asset_b)
-        if pair is None:
-            return self._reject(tx, sender, "", Reason.NO_PAIR, f"no pool for {asset_a}/{asset_b}")
-        return pair, self.pools[pair.address]
-
-    def _check_common(self, tx: str, sender: Any, assets: Any, ints: dict[str, Any]) -> Receipt | None:
-        """Reject a bad sender, asset or integer argument (before any state is read)."""
-        led = self.chain.ledger
-        if not isinstance(sender, str) or sender not in led.parties:
-            return self._reject(tx, sender, "", Reason.PARTY_NOT_FOUND, f"unknown party {sender!r}")
-        for a in assets:
-            if not isinstance(a, str) or a not in led.assets:
-                return self._reject(tx, sender, "", Reason.UNKNOWN_ASSET, f"unknown asset {a!r}")
-        for name, v in ints.items():
-            if not _is_uint(v):
-                return self._reject(tx, sender, "", Reason.INVALID_ARGUMENT,
-                                    f"{name} must be an integer in [0, 2**256), got {v!r}")
-        return None
-
-    def _path(self, tx: str, sender: Any, path: Any) -> tuple[str, ...] | Receipt:
-        if not isinstance(path, tuple | list) or not all(isinstance(a, str) for a in path):
-            return self._reject(tx, sender, "", Reason.INVALID_ARGUMENT,
-                                f"path must be a tuple of asset ids, got {path!r}")
-        return tuple(path)
-
-    def _emit_v2(self, pool_id: str, party: str, ev: Any, liquidity: int = 0, to_map: Any = None) -> None:
-        stamp = self.chain.stamp()
-        if type(ev) is Sync:
-            self.chain.emit(V2Sync(*stamp, pool_id, party, ev.reserve0, ev.reserve1))
-        elif type(ev) is Mint:
-            self.chain.emit(V2Mint(*stamp, pool_id, party, ev.amount0, ev.amount1, liquidity))
-        elif type(ev) is Burn:
-            self.chain.emit(V2Burn(*stamp, pool_id, party, ev.amount0, ev.amount1, party, liquidity))
-        elif type(ev) is Swap:
-            to = to_map.get(ev.to, ev.to) if to_map else ev.to
-            self.chain.emit(V2Swap(*stamp, pool_id, party, ev.amount0In, ev.amount1In,
-                                   ev.amount0Out, ev.amount1Out, to))
-        # the core's LP Transfer events are the ledger's Issued / Burned events here
-
-    def _pay_fee_lp(self, entry: PoolEntry, fee_liq: int) -> None:
-        if fee_liq:
-            self.chain.ledger.issue(general(self.fee_to_party, entry.lp_asset), fee_liq, "amm_protocol_fee")
-
-    # -- transactions -------------------------------------------------------------
-    def tx_add_liquidity(self, sender: str, asset_a: str, asset_b: str, amount_a_desired: int,
-                         amount_b_desired: int, amount_a_min: int, amount_b_min: int,
-                         deadline_s: int) -> Receipt:
-        """``UniswapV2Router02.addLiquidity`` to an existing pair (spec 1.7): pays the
-        optimal amounts (<= desired) from the sender and issues LP to it. ``value``:
-        ``(amount_a, amount_b, liquidity)``, base units."""
-        tx = "add_liquidity"
-        bad = self._check_common(tx, sender, (asset_a, asset_b), {
-            "amount_a_desired": amount_a_desired, "amount_b_desired": amount_b_desired,
-            "amount_a_min": amount_a_min, "amount_b_min": amount_b_min, "deadline_s": deadline_s})
+        tx = "swap"
+        bad = self._check_common(tx, sender, (asset_in, asset_out), {
+            "amount": amount, "limit": limit, "deadline_s": deadline_s, "price_limit": price_limit})
         if bad is not None:
             return bad
-        found = self._pair(tx, sender, asset_a, asset_b)
-        if isinstance(found, Receipt):
-            return found
-        pair, entry = found
+        entry = self._pool(tx, sender, pool_id, ("V2", "V3"))
+        if isinstance(entry, Receipt):
+            return entry
         pid = entry.pool_id
-        snap = pair._snapshot()
-        first = pair.total_supply == 0
-        supply0 = pair.total_supply
-        try:
-            amount_a, amount_b, liq, _, events = add_liquidity(
-                self.v2_factory, asset_a, asset_b, amount_a_desired, amount_b_desired,
-                amount_a_min, amount_b_min, LP_HOLDER, deadline_s, self.now_s())
-        except PoolError as e:
-            return self._reject(tx, sender, pid, e.reason, e.detail)
-        led = self.chain.ledger
-        for asset, amount in ((asset_a, amount_a), (asset_b, amount_b)):
-            have = led.balance(general(sender, asset))
-            if have < amount:
-                pair._restore(snap)
-                return self._reject(tx, sender, pid, Reason.TRANSFER_FROM_FAILED,
-                                    f"{sender} holds {have} {asset}, needs {amount}")
-        led.transfer(general(sender, asset_a), reserve(pid, asset_a), amount_a, "amm_deposit")
-        led.transfer(general(sender, asset_b), reserve(pid, asset_b), amount_b, "amm_deposit")
-        lock = MINIMUM_LIQUIDITY if first else 0
-        self._pay_fee_lp(entry, pair.total_supply - supply0 - liq - lock)
-        if lock:
-            led.issue(locked(pid, entry.lp_asset), lock, "amm_locked_liquidity")
-        led.issue(general(sender, entry.lp_asset), liq, "amm_liquidity")
-        for ev in events:
-            self._emit_v2(pid, sender, ev, liq)
-        return Receipt(EXECUTED, block=self.chain.block, value=(amount_a, amount_b, liq))
-
-    def tx_remove_liquidity(self, sender: str, asset_a: str, asset_b: str, liquidity: int,
-                            amount_a_min: int, amount_b_min: int, deadline_s: int) -> Receipt:
-        """``UniswapV2Router02.removeLiquidity`` (spec 1.4, 1.7): burns ``liquidity`` LP of
-        the sender and pays it the pool's assets. ``value``: ``(amount_a, amount_b)``."""
-        tx = "remove_liquidity"
-        bad = self._check_common(tx, sender, (asset_a, asset_b), {
-            "liquidity": liquidity, "amount_a_min": amount_a_min, "amount_b_min": amount_b_min,
-            "deadline_s": deadline_s})
+        if asset_in == asset_out or asset_in not in entry.assets or asset_out not in entry.assets:
+            return self._reject(tx, sender, pid, Reason.INVALID_ARGUMENT,
+                                f"{pid} swaps between {entry.assets}, not {asset_in} -> {asset_out}")
+        if type(exact_in) is not bool:
+            return self._reject(tx, sender, pid, Reason.INVALID_ARGUMENT,
+                                f"exact_in must be a bool, got {exact_in!r}")
+        if entry.kind == "V2":
+            if price_limit:
+                return self._reject(tx, sender, pid, Reason.INVALID_ARGUMENT,
+                                    "price_limit applies to V3 pools only")
+            return self._swap(tx, sender, (asset_in, asset_out), amount, limit, deadline_s, exact_in)
+        bad = self._expired(tx, sender, pid, deadline_s)
         if bad is not None:
             return bad
-        found = self._pair(tx, sender, asset_a, asset_b)
-        if isinstance(found, Receipt):
-            return found
-        pair, entry = found
-        pid = entry.pool_id
-        led = self.chain.ledger
-        have = led.balance(general(sender, entry.lp_asset))
-        if have < liquidity:
-            return self._reject(tx, sender, pid, Reason.LP_UNDERFLOW,
-                                f"{sender} holds {have} {entry.lp_asset}, burns {liquidity}")
-        supply0 = pair.total_supply
-        try:
-            amount_a, amount_b, events = remove_liquidity(
-                self.v2_factory, asset_a, asset_b, liquidity, amount_a_min, amount_b_min,
-                LP_HOLDER, sender, deadline_s, self.now_s())
-        except PoolError as e:
-            return self._reject(tx, sender, pid, e.reason, e.detail)
-        self._pay_fee_lp(entry, pair.total_supply - supply0 + liquidity)
-        led.burn(general(sender, entry.lp_asset), liquidity)
-        led.transfer(reserve(pid, asset_a), general(sender, asset_a), amount_a, "amm_withdrawal")
-        led.transfer(reserve(pid, asset_b), general(sender, asset_b), amount_b, "amm_withdrawal")
-        for ev in events:
-            self._emit_v2(pid, sender, ev, liquidity)
-        return Receipt(EXECUTED, block=self.chain.block, value=(amount_a, amount_b))
-
-    def _swap(self, tx: str, sender: Any, path: Any, amount: Any, limit: Any, deadline_s: Any,
-              exact_in: bool) -> Receipt:
-        names = ("amount_in", "amount_out_min") if exact_in else ("amount_out", "amount_in_max")
-        p = self._path(tx, sender, path)
-        if isinstance(p, Receipt):
-            return p
-        bad = self._check_common(tx, sender, p, {names[0]: amount, names[1]: limit,
-                                                 "deadline_s": deadline_s})
-        if bad is not None:
-            return bad
-        f = self.v2_factory
-        pairs = [f.get_pair(p[i], p[i + 1]) for i in range(len(p) - 1)]
-        market = pairs[0].address if pairs and pairs[0] is not None else ""
-        # the sender's funds are known before the swap: check them first (all-or-nothing)
-        try:
-            amounts = (get_amounts_out(f, amount, p) if exact_in else get_amounts_in(f, amount, p))
-        except PoolError:
-            amounts = None  # the router call below raises the same error after its checks
-        if amounts is not None:
-            have = self.chain.ledger.balance(general(sender, p[0]))
-            if have < amounts[0]:
-                return self._reject(tx, sender, market, Reason.TRANSFER_FROM_FAILED,
-                                    f"{sender} holds {have} {p[0]}, needs {amounts[0]}")
-        try:
-            if exact_in:
-                amounts, events = swap_exact_tokens_for_tokens(f, amount, limit, p, sender, deadline_s,
-                                                               self.now_s())
-            else:
-                amounts, events = swap_tokens_for_exact_tokens(f, amount, limit, p, sender, deadline_s,
-                                                               self.now_s())
-        except PoolError as e:
-            return self._reject(tx, sender, market, e.reason, e.detail)
-        led = self.chain.ledger
-        led.transfer(general(sender, p[0]), reserve(pairs[0].address, p[0]), amounts[0], "amm_swap_in")
-        for i, pair in enumerate(pairs):
-            src = reserve(pair.address, p[i + 1])
-            dst = (reserve(pairs[i + 1].address, p[i + 1]) if i + 1 < len(pairs)
-                   else general(sender, p[i + 1]))
-            if src != dst:
-                led.transfer(src, dst, amounts[i + 1], "amm_swap_out" if i + 1 == len(pairs) else "amm_hop")
-        for i, pair in enumerate(pairs):  # the core's events: (Sync, Swap) per hop
-            for ev in events[2 * i:2 * i + 2]:
-                self._emit_v2(pair.address, sender, ev)
-        return Receipt(EXECUTED, block=self.chain.block, value=tuple(amounts))
-
-    def tx_swap_exact_in(self, sender: str, path: tuple[str, ...], amount_in: int,
-                         amount_out_min: int, deadline_s: int) -> Receipt:
-        """``swapExactTokensForTokens`` along ``path`` (asset ids; spec 1.7): pays exactly
-        ``amount_in`` of ``path[0]`` for at least ``amount_out_min`` of ``path[-1]``.
-        ``value``: the amounts along the path, base units."""
-        return self._swap("swap_exact_in", sender, path, amount_in, amount_out_min, deadline_s, True)
-
-    def tx_swap_exact_out(self, sender: str, path: tuple[str, ...], amount_out: int,
-                          amount_in_max: int, deadline_s: int) -> Receipt:
-        """``swapTokensForExactTokens`` along ``path`` (spec 1.7): receives exactly
-        ``amount_out`` of ``path[-1]`` for at most ``amount_in_max`` of ``path[0]``.
-        ``value``: the amounts along the path."""
-        return self._swap("swap_exact_out", sender, path, amount_out, amount_in_max, deadline_s, False)
-
-    def tx_sync(self, sender: str, pool_id: str) -> Receipt:
-        """The pair's ``sync()``: reserves := balances (spec 1.5)."""
-        entry = self.pools.get(pool_id) if isinstance(pool_id, str) else None
-        if entry is None:
-            return self._reject("sync", sender, "", Reason.NO_PAIR, f"unknown pool {pool_id!r}")
-        try:
-            ev = entry.core.sync(self.now_s())
-        except PoolError as e:
-            return self._reject("sync", sender, pool_id, e.reason, e.detail)
-        self._emit_v2(pool_id, sender if isinstance(sender, str) else "", ev)
-        return Receipt(EXECUTED, block=self.chain.block, value=(ev.reserve0, ev.reserve1))
+        return self._v3_swap(tx, sender, entry, asset_in, amount, limit, exact_in, price_limit)
 
     # -- checks -------------------------------------------------------------------
     def invariant_errors(self) -> list[str]:
-        """Per pool: the ledger's pool balances equal the core's token balances, the LP
-        asset's ledger supply equals the core's ``totalSupply``, the locked account holds
-        the zero address's LP, and the core's own spec section 5 invariants."""
-        led = self.chain.ledger
-        errors = []
+        """Every pool's checks (:meth:`_v2_invariant_errors`, :meth:`_v3_invariant_errors`)."""
+        errors: list[str] = []
         for pid, e in self.pools.items():
-            pair: V2Pair = e.core
-            for asset, core_bal in ((pair.token0, pair.balance0), (pair.token1, pair.balance1)):
-                held = led.balance(reserve(pid, asset))
-                if held != core_bal:
-                    errors.append(f"amm pool {pid}: ledger holds {held} {asset}, core balance {core_bal}")
-            supply = led.supply.get(e.lp_asset, 0)
-            if supply != pair.total_supply:
-                errors.append(f"amm pool {pid}: {e.lp_asset} ledger supply {supply} != "
-                              f"core totalSupply {pair.total_supply}")
-            lk = led.balance(locked(pid, e.lp_asset))
-            if lk != pair.balance_of.get(ZERO_ADDRESS, 0):
-                errors.append(f"amm pool {pid}: locked LP {lk} != core zero-address LP "
-                              f"{pair.balance_of.get(ZERO_ADDRESS, 0)}")
-            errors.extend(f"amm pool {pid}: {m}" for m in pair.invariant_errors())
+            check: Any = self._v2_invariant_errors if e.kind == "V2" else self._v3_invariant_errors
+            errors.extend(check(pid, e))
         return errors
 
 
@@ -471,6 +144,7 @@ __all__ = [
     "LOCKED_TYPE",
     "LP_DECIMALS",
     "LP_HOLDER",
+    "MAX_UINT256",
     "NAME",
     "RESERVE_TYPE",
     "AmmPoolCreated",
@@ -481,8 +155,14 @@ __all__ = [
     "V2Mint",
     "V2Swap",
     "V2Sync",
+    "V3Burn",
+    "V3Collect",
+    "V3Initialize",
+    "V3Mint",
+    "V3Swap",
     "locked",
     "lp_asset_id",
     "reserve",
     "v2_pool_id",
+    "v3_pool_id",
 ]

@@ -185,6 +185,20 @@ class V3Pool:
         f0, f1 = _position.fees_since(info, *self.fee_growth_inside(tick_lower, tick_upper))
         return (info.tokens_owed0 + f0) & _MASK128, (info.tokens_owed1 + f1) & _MASK128
 
+    def modify_preview(
+        self, owner: Any, tick_lower: int, tick_upper: int, delta: int
+    ) -> tuple[int, int]:
+        """What changing ``owner``'s position by ``delta`` liquidity would move now,
+        changing nothing: for ``delta > 0`` the amounts a mint owes (rounded up), for
+        ``delta < 0`` the amounts a burn credits (rounded down, returned positive).
+        Raises the mint's/burn's tick and liquidity errors (``TLU``, ``TLM``, ``TUM``,
+        ``LO``, ``LS``, ``NP``, ``V3_TICK_SPACING``); spec 2.9."""
+        self._check_lock()
+        data = self._modify_position(owner, tick_lower, tick_upper, delta)
+        if delta < 0:
+            return -data[7], -data[8]
+        return data[7], data[8]
+
     # ------------------------------------------------------------- operations
     def initialize(self, sqrt_price_x96: int, *, time: int = 0) -> Initialize:
         """Set the first price and the first oracle observation at ``time`` (seconds).
