@@ -36,9 +36,11 @@ the resulting state. A swap that nothing reproduces is listed with a reason, and
 *resynchronised* from its row (price, tick, liquidity): that is the only place the replay
 takes state from the file, and ``resyncs`` counts it. COLLECT rows are counted, not checked
 (fees owed to positions opened before the day are unknown). Fee growth, the oracle and the
-token balances are not tracked: the file has nothing to check them against. Ticks carry a
-placeholder ``liquidity_gross`` (1, or ``|net|``): only the bitmap and ``liquidityNet`` take
-part in swaps.
+token balances are not tracked: the file has nothing to check them against. A tick is
+initialised exactly while its net is non-zero (a tick with gross > 0 but net 0 cannot be seen
+in the file, and leaving such ticks uninitialised is what reproduces the swaps that pass them:
+an initialised tick splits a swap step and changes its rounding); ticks carry ``|net|`` as a
+placeholder ``liquidity_gross``: only the bitmap and ``liquidityNet`` take part in swaps.
 
 Row numbers: ``row`` is the 0-based index of a data row (row 0 is the line after the header),
 as in spec 4.7; ``line`` is the 1-based line of the file (the header is line 1).
@@ -463,14 +465,19 @@ def format_result(result: UniswapV3ReplayResult) -> str:
 
 
 def _set_net(pool: V3Pool, tick: int, net: int) -> None:
-    """Initialise ``tick`` (bitmap bit and :class:`TickInfo`) with ``net``, placeholder gross."""
+    """Give ``tick`` the ``liquidityNet`` ``net``: initialised (bitmap bit and
+    :class:`TickInfo`, placeholder gross) while ``net != 0``, uninitialised at 0."""
     info = pool.ticks.get(tick)
-    if info is None:
+    if net == 0:
+        if info is not None:
+            del pool.ticks[tick]
+            flip_tick(pool.bitmap, tick, pool.tick_spacing)
+    elif info is None:
         flip_tick(pool.bitmap, tick, pool.tick_spacing)
-        pool.ticks[tick] = TickInfo(max(abs(net), 1), net)
+        pool.ticks[tick] = TickInfo(abs(net), net)
     else:
         info.liquidity_net = net
-        info.liquidity_gross = max(abs(net), 1)
+        info.liquidity_gross = abs(net)
 
 
 def replay_uniswap_v3(
@@ -575,11 +582,12 @@ class _Replay:
         else:
             cands = list(_crossed(pool.tick, ev.tick[i], zfo, pool.tick_spacing))
             unknown = [t for t in cands if t not in self.nets.base]
-            if unknown and want_l != pool.liquidity or len(unknown) > 1:
-                where = ", ".join(str(t) for t in cands)
+            if unknown and (want_l != pool.liquidity or len(unknown) > 1):
+                names = ", ".join(str(t) for t in unknown)
                 reason = (
-                    f"crosses {len(cands)} ticks ({where}) whose individual nets are unknown "
-                    f"({len(unknown)} only seen summed)"
+                    f"crosses {len(cands)} ticks ({cands[0]} to {cands[-1]}), {len(unknown)} of "
+                    f"them ({names}) with nets only ever seen summed, so their individual nets "
+                    f"are unknown"
                 )
             else:
                 reason = (
