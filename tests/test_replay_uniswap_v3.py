@@ -130,7 +130,8 @@ def test_synthetic_day_reproduces_and_infers_nets(tmp_path):
     # every crossed bound, from the swaps alone; 20 and 50 (only today's mint) have base 0
     assert nets.base == crossed | {20: 0, 50: 0}
     r = replay_uniswap_v3(path)
-    assert r.swaps == r.swaps_matched == sum(1 for row in path.read_text().split("\n")[1:] if ",SWAP," in row) - 1
+    swap_rows = sum(1 for row in path.read_text().split("\n") if ",SWAP," in row)
+    assert r.swaps == r.swaps_matched == swap_rows - 1  # all but the seed
     assert r.unmatched == [] and r.resyncs == 0
     assert r.exact_output >= 2 and r.exact_input > 100
     assert (r.mints, r.mints_matched, r.burns, r.burns_matched) == (1, 1, 2, 2)
@@ -154,6 +155,9 @@ def test_synthetic_day_wrong_amount_is_unmatched_and_resynced(tmp_path):
     assert "reproduces it" in u["reason"]
 
 
+UNMATCHED_ROWS = (1827, 1828, 1874, 1875, 4375, 4377, 4378, 4412, 4413, 4414, 4426, 4427, 4428)
+
+
 @needs_data
 def test_real_day():
     r = replay_uniswap_v3(DATA)
@@ -166,9 +170,7 @@ def test_real_day():
     assert r.liquidity_changing_swaps == 567 and r.single_candidate_swaps == 484
     assert r.net_conflicts == 0 and r.resyncs == 13
     assert r.unresolved_ticks == [198980, 198990] + list(range(199320, 199390, 10))
-    assert [u["row"] for u in r.unmatched] == [
-        1827, 1828, 1874, 1875, 4375, 4377, 4378, 4412, 4413, 4414, 4426, 4427, 4428
-    ]
+    assert tuple(u["row"] for u in r.unmatched) == UNMATCHED_ROWS
     assert all("only ever seen summed" in u["reason"] for u in r.unmatched)
     assert r.events_matched == 6032 + 54 + 55 + 14
     # row 90 (spec 4.7): crosses 199030 going down with net -72789684269746546
@@ -194,20 +196,35 @@ def write(tmp_path: Path, text: str) -> Path:
     [
         ("", "line 1: the file is empty"),
         (HEADER + "\n", "no data rows"),
-        (HEADER.replace(",sqrtPriceX96", ",price") + "\n" + GOOD_SWAP, "missing column 'sqrtPriceX96'"),
-        (HEADER + "\n" + GOOD_SWAP + "\n" + GOOD_SWAP.replace("-22686110", "-2.5e7"),
-         "line 3 (row 1), column 'amount0': not an integer: '-2.5e7'"),
-        (HEADER + "\n" + GOOD_SWAP.replace("199045.0", "199045.5"),
-         "line 2 (row 0), column 'current_tick': not an integer"),
-        (HEADER + "\n" + GOOD_SWAP.replace(",SWAP,", ",FLASH,"),
-         "line 2 (row 0), column 'tx_type': unknown tx_type 'FLASH'"),
-        (HEADER + "\n" + GOOD_SWAP.replace(",SWAP,", ",MINT,"),
-         "line 2 (row 0), column 'tick_lower': not an integer, got an empty field"),
-        (HEADER + "\n" + GOOD_SWAP.replace(",12453647101533358277,", ",,"),
-         "line 2 (row 0), column 'total_liquidity': not an integer"),
+        (
+            HEADER.replace(",sqrtPriceX96", ",price") + "\n" + GOOD_SWAP,
+            "missing column 'sqrtPriceX96'",
+        ),
+        (
+            HEADER + "\n" + GOOD_SWAP + "\n" + GOOD_SWAP.replace("-22686110", "-2.5e7"),
+            "line 3 (row 1), column 'amount0': not an integer: '-2.5e7'",
+        ),
+        (
+            HEADER + "\n" + GOOD_SWAP.replace("199045.0", "199045.5"),
+            "line 2 (row 0), column 'current_tick': not an integer",
+        ),
+        (
+            HEADER + "\n" + GOOD_SWAP.replace(",SWAP,", ",FLASH,"),
+            "line 2 (row 0), column 'tx_type': unknown tx_type 'FLASH'",
+        ),
+        (
+            HEADER + "\n" + GOOD_SWAP.replace(",SWAP,", ",MINT,"),
+            "line 2 (row 0), column 'tick_lower': not an integer, got an empty field",
+        ),
+        (
+            HEADER + "\n" + GOOD_SWAP.replace(",12453647101533358277,", ",,"),
+            "line 2 (row 0), column 'total_liquidity': not an integer",
+        ),
         (HEADER + "\n" + GOOD_SWAP.rsplit(",", 5)[0], "line 2 (row 0): 14 fields"),
-        (HEADER + "\n" + GOOD_SWAP.replace("1662995104975155420368771254341874", "0"),
-         "column 'sqrtPriceX96': 0 outside"),
+        (
+            HEADER + "\n" + GOOD_SWAP.replace("1662995104975155420368771254341874", "0"),
+            "column 'sqrtPriceX96': 0 outside",
+        ),
     ],
 )
 def test_format_errors_name_line_row_and_column(tmp_path, text, where):
@@ -219,7 +236,11 @@ def test_format_errors_name_line_row_and_column(tmp_path, text, where):
 
 def test_tick_columns_accept_floats_and_file_needs_a_swap(tmp_path):
     ev = read_tick_csv(write(tmp_path, HEADER + "\n" + GOOD_SWAP))
-    assert (ev.tick, ev.amount0, ev.total_liquidity) == ([199045], [-22686110], [12453647101533358277])
+    assert (ev.tick, ev.amount0, ev.total_liquidity) == (
+        [199045],
+        [-22686110],
+        [12453647101533358277],
+    )
     collect = GOOD_SWAP.replace(",SWAP,", ",COLLECT,").replace(",,,,", ",,199040.0,199050.0,")
     with pytest.raises(UniswapV3FormatError, match="no SWAP row"):
         replay_uniswap_v3(write(tmp_path, HEADER + "\n" + collect))

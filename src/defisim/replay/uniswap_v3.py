@@ -515,7 +515,9 @@ def replay_uniswap_v3(
     return UniswapV3ReplayResult(
         events=n,
         events_checked=rep.swaps + rep.mints + rep.burns + rep.pokes,
-        events_matched=rep.swaps_matched + rep.mints_matched + rep.burns_matched
+        events_matched=rep.swaps_matched
+        + rep.mints_matched
+        + rep.burns_matched
         + rep.pokes_matched,
         swaps=rep.swaps,
         swaps_matched=rep.swaps_matched,
@@ -630,7 +632,8 @@ class _Replay:
             except PoolError:
                 return None
 
-        a0s, a1s, ps, ts, ls = ev.amount0, ev.amount1, ev.sqrt_price_x96, ev.tick, ev.total_liquidity
+        a0s, a1s, ls = ev.amount0, ev.amount1, ev.total_liquidity
+        ps, ts = ev.sqrt_price_x96, ev.tick
         swaps = exact_input = exact_output = price_limit = 0
         for i in range(first + 1, len(kind)):
             k = kind[i]
