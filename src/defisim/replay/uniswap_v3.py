@@ -492,7 +492,8 @@ def replay_uniswap_v3(
 
     Returns:
         :class:`UniswapV3ReplayResult`. On the 2024-01-05 USDC/WETH file: 6,032 of 6,045
-        swaps reproduced, 54/54 mints, 55/55 burns, 32 inferred ticks.
+        swaps reproduced (5,227 exact in, 614 exact out, 191 price limit), 54/54 mints,
+        55/55 non-zero burns, 14/14 pokes, 32 inferred ticks, 13 resyncs.
 
     Raises:
         FileNotFoundError: no such file.
