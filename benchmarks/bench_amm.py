@@ -10,7 +10,10 @@ than wall time) beside wall time:
   (ledger transfers, events, receipt), immediate mode, invariants off;
 - V3 core: exact-input swaps of 1e15 on a pool with three positions, and swaps large
   enough to cross initialised ticks;
-- Balancer V1 core: ``swap_exact_amount_in`` on the spec's 4.6 Ocean pool.
+- Balancer V1 core: ``swap_exact_amount_in`` on the spec's 4.6 Ocean pool;
+- V3 replay: ``replay_uniswap_v3`` of the real USDC/WETH day (spec 4.7, 6,045 checked
+  swaps, each run through the pool's swap loop from the replayed state; net inference
+  included, CSV parsing excluded), repeated; skipped when ``../shared/data`` is absent.
 
 Usage::
 
@@ -22,8 +25,13 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 E18 = 10**18
+V3_DAY = (
+    Path(__file__).resolve().parents[1].parent
+    / "shared/data/uniswap_v3/ethereum-0x88e6a0c2ddd26feeb64f039a2c41296fcb3f5640-2024-01-05.tick.csv"
+)
 
 
 def timed(n: int, body: Callable[[int], None]) -> tuple[float, float]:
@@ -118,6 +126,20 @@ def balancer_core(n: int) -> tuple[float, float]:
     return timed(n, swap)
 
 
+def v3_replay(repeats: int) -> tuple[float, float]:
+    """``(wall s, CPU s)`` of ``repeats`` replays of the real day, parsing excluded (the
+    result's own timers around both passes)."""
+    from defisim.replay.uniswap_v3 import replay_uniswap_v3
+
+    wall = cpu = 0.0
+    for _ in range(repeats):
+        r = replay_uniswap_v3(V3_DAY)
+        assert r.swaps_matched == 6032, r.swaps_matched
+        wall += r.seconds
+        cpu += r.cpu_seconds
+    return wall, cpu
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--swaps", type=int, default=100_000, help="swaps per case")
@@ -131,6 +153,12 @@ def main() -> None:
         ("V3 core, tick-crossing swaps", small, lambda k: v3_core(k, 10**22)),
         ("Balancer V1 core (4.6 pool)", n // 2, balancer_core),
     )
+    repeats = max(1, n // 10_000)
+    if V3_DAY.exists():  # 6,045 checked swaps a replay
+        label = "V3 replay, USDC/WETH 2024-01-05"
+        cases += ((label, 6045 * repeats, lambda k: v3_replay(repeats)),)
+    else:
+        print(f"skipped: V3 replay ({V3_DAY} is absent)")
     print(f"{'case':<34}{'swaps':>9}{'wall s':>9}{'CPU s':>8}{'swaps/CPU-s':>13}")
     for label, swaps, run in cases:
         wall, cpu = run(swaps)

@@ -10,6 +10,8 @@ Verbs:
 - ``defisim scenarios``: the scenarios and their parameters.
 - ``defisim replay-lobster MESSAGE_CSV ORDERBOOK_CSV [--json]``: replay a LOBSTER
   sample through the order book and compare with its book file.
+- ``defisim replay-uniswap-v3 TICK_CSV [--json]``: replay a day of Uniswap V3 pool
+  events (demeter-fetch ``tick.csv``) through the V3 pool and check every swap to the wei.
 - ``defisim replay-fuzz FILE``: replay a saved fuzz failure (``fuzz-failure-<seed>.json``);
   exit 1 if it still violates an invariant.
 - ``defisim sweep`` / ``optimize`` / ``report``: experiments (:mod:`defisim.experiments`).
@@ -498,6 +500,24 @@ def replay_lobster_cmd(
 
     try:
         result = replay_lobster(message_csv, orderbook_csv)
+    except (ValueError, OSError) as exc:
+        _fail(_one_line(exc))
+    if as_json:
+        typer.echo(json.dumps(result.to_json_dict()))
+    else:
+        typer.echo(format_result(result))
+
+
+@app.command("replay-uniswap-v3")
+def replay_uniswap_v3_cmd(
+    tick_csv: Annotated[Path, typer.Argument(help="demeter-fetch Uniswap V3 tick.csv file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Replay a day of Uniswap V3 pool events through the V3 pool and check every event."""
+    from defisim.replay.uniswap_v3 import format_result, replay_uniswap_v3
+
+    try:
+        result = replay_uniswap_v3(tick_csv)
     except (ValueError, OSError) as exc:
         _fail(_one_line(exc))
     if as_json:
