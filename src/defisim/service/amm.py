@@ -417,14 +417,21 @@ class AmmFacade:
                           lambda v: (v[0] / din, v[1] / dout))
 
     # -- V3 -----------------------------------------------------------------------
-    def create_v3_pool(self, asset_a: str, asset_b: str, fee: int = 3000, *, price: float,
+    def create_v3_pool(self, asset_a: str, asset_b: str, fee: int = 3000, *,
+                       price: float | None = None, sqrt_price_x96: int | None = None,
                        tick_spacing: int | None = None) -> str:
         """Create and initialise a V3 pool at ``price`` (asset units of ``asset_b`` per
-        ``asset_a``); ``fee`` in pips (100, 500, 3000, 10000). Returns the pool id
-        ``"V3:<token0>/<token1>/<fee>"``. Raises ``ValueError`` on bad input."""
+        ``asset_a``) or at an exact ``sqrt_price_x96`` (Q64.96, √(token1 base units per
+        token0 base unit), token0 the smaller asset id; for replays); ``fee`` in pips
+        (100, 500, 3000, 10000). Returns the pool id ``"V3:<token0>/<token1>/<fee>"``.
+        Raises ``ValueError`` on bad input (give exactly one of the two prices)."""
         for a in (asset_a, asset_b):
             if not isinstance(a, str) or a not in self.chain.ledger.assets:
                 raise ValueError(f"unknown asset {a!r}; known: {sorted(self.chain.ledger.assets)}")
+        if (price is None) == (sqrt_price_x96 is None):
+            raise ValueError("give exactly one of price and sqrt_price_x96")
+        if sqrt_price_x96 is not None:
+            return self.protocol.create_v3_pool(asset_a, asset_b, fee, sqrt_price_x96, tick_spacing)
         try:
             fr = Fraction(price)
         except (TypeError, ValueError):
