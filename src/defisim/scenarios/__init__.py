@@ -13,6 +13,7 @@ from . import (  # noqa: F401  (importing a module registers its scenarios)
     market_crash,
     perp_btc,
     rmsc04,
+    uniswap_v3_day,
 )
 from .base import Scenario, ScenarioParams, get_scenario, register, scenario_names
 from .simplegrant import SimpleGrant  # noqa: F401  (registers simplegrant)
