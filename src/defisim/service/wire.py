@@ -190,12 +190,13 @@ def _load_defaults() -> None:
     from defisim.protocols.futures import types as ftypes
     from defisim.protocols.futures.state import LiquidityResult, OrderResult
 
+    from .amm import AmmPoolView, PositionView
     from .futures import MarketView, OrderView
     from .simulation import AccountView
 
     for cls in (
         # the service's views
-        AccountView, MarketView, OrderView, UnitConverter,
+        AccountView, MarketView, OrderView, UnitConverter, AmmPoolView, PositionView,
         # the chain's values
         Transaction, Bundle, Receipt, FeeMarketParams,
         # the futures protocol's results, enums and parameters
