@@ -153,11 +153,16 @@ class AmmEnvConfig(BaseModel):
 
     @model_validator(mode="after")
     def _reward_fits_mode(self) -> AmmEnvConfig:
-        if self.reward is None:
-            self.reward = "pnl" if self.mode == "swapper" else "fees_minus_il"
-        elif self.mode == "swapper" and self.reward != "pnl":
+        if self.mode == "swapper" and self.reward not in (None, "pnl"):
             raise ValueError(f"reward {self.reward!r} needs mode='lp' (a swapper earns no fees)")
         return self
+
+    @property
+    def reward_kind(self) -> str:
+        """``reward``, or the mode's default (``pnl`` / ``fees_minus_il``)."""
+        if self.reward is not None:
+            return self.reward
+        return "pnl" if self.mode == "swapper" else "fees_minus_il"
 
 
 def parse_amm_config(config: AmmEnvConfig | dict[str, Any] | None,
@@ -167,8 +172,7 @@ def parse_amm_config(config: AmmEnvConfig | dict[str, Any] | None,
     Raises:
         EnvSetupError: unknown or badly typed parameters (one line naming them).
     """
-    base = (config.model_dump(exclude={"reward"} if config.reward is None else set())
-            if isinstance(config, AmmEnvConfig) else dict(config or {}))
+    base = config.model_dump() if isinstance(config, AmmEnvConfig) else dict(config or {})
     base.update(overrides)
     try:
         return AmmEnvConfig(**base)
@@ -412,7 +416,7 @@ class AmmEnv(gym.Env):
         self._last_fee_tokens = (fq, fb)
         self._fee_value += fee_step
         il = self._il(h, p)
-        kind = self.config.reward
+        kind = self.config.reward_kind
         if kind == "pnl":
             r = v - self._last_v
         elif kind == "fees":
