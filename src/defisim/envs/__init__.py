@@ -2,6 +2,7 @@
 
 - :class:`TradingEnv`: a Gymnasium environment, one learning party trading among a
   scenario's agents (registered as ``defisim/Trading-v0``);
+- :class:`AmmEnv`: a learning swapper or LP on an AMM pool (``defisim/Amm-v0``);
 - :func:`make_vector_env`: many of them in one process (a Gymnasium vector env);
 - :class:`MultiAgentTradingEnv`: a PettingZoo parallel environment with several
   learning parties (competing market makers, a maker against a taker, ...).
@@ -20,6 +21,7 @@ except ImportError:  # one message naming the extra (defisim.extras)
     raise
 
 from .actions import ActionConfig
+from .amm import AmmEnv, AmmEnvConfig
 from .multi import MultiAgentTradingEnv
 from .observations import DEFAULT_OBSERVATION, FEATURES, ObservationBuilder, ObservationError
 from .rewards import RewardConfig
@@ -30,14 +32,22 @@ from .vector import make_vector_env
 ENV_ID = "defisim/Trading-v0"
 """The Gymnasium id of :class:`TradingEnv`: ``gymnasium.make(ENV_ID, scenario=...)``."""
 
+AMM_ENV_ID = "defisim/Amm-v0"
+"""The Gymnasium id of :class:`AmmEnv`: ``gymnasium.make(AMM_ENV_ID, mode="lp")``."""
+
 if ENV_ID not in gymnasium.registry:
     gymnasium.register(id=ENV_ID, entry_point="defisim.envs.trading:TradingEnv")
+if AMM_ENV_ID not in gymnasium.registry:
+    gymnasium.register(id=AMM_ENV_ID, entry_point="defisim.envs.amm:AmmEnv")
 
 __all__ = [
+    "AMM_ENV_ID",
     "DEFAULT_OBSERVATION",
     "ENV_ID",
     "FEATURES",
     "ActionConfig",
+    "AmmEnv",
+    "AmmEnvConfig",
     "EnvSetupError",
     "EpisodeState",
     "MultiAgentTradingEnv",

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import math
 import pickle
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
 
 from defisim.chain.rng import RandomStreams
 from defisim.runner.run import Run, RunSetupError, one_line, step_ns_of
@@ -103,10 +104,16 @@ class ScenarioSession:
             ``warmup_steps + episode_steps`` so price paths cover the episode.
         base_seed: the seed the scenario is built and warmed up with.
         check_invariants: check the chain's invariants at every block end.
+        venue: ``"futures"`` (``market`` is a futures market, default its first) or
+            ``"amm"`` (``market`` is an AMM pool id, default the scenario's first pool;
+            :attr:`asset` is then ``""``).
+        fund: how a learner is funded, ``fund(sim, market, party, collateral)``
+            (default: mint ``collateral`` of the market's settlement asset); a
+            ``ValueError`` it raises becomes an :class:`EnvSetupError`.
 
     Raises:
-        EnvSetupError: unknown scenario, bad parameters, an unknown market, a
-            learner name the scenario already uses, or a failing build.
+        EnvSetupError: unknown scenario, bad parameters, an unknown market or pool,
+            a learner name the scenario already uses, or a failing build.
     """
 
     def __init__(
@@ -119,6 +126,8 @@ class ScenarioSession:
         episode_steps: int = 100,
         base_seed: int = 0,
         check_invariants: bool = False,
+        venue: Literal["futures", "amm"] = "futures",
+        fund: Callable[[Simulation, str, str, float], None] | None = None,
     ) -> None:
         try:
             cls = get_scenario(scenario)
@@ -147,13 +156,18 @@ class ScenarioSession:
         except RunSetupError as exc:
             raise EnvSetupError(f"{scenario}: build failed: {one_line(exc.__cause__ or exc)}") from exc
         sim, agents = run.sim, run.agents
-        markets = list(sim.futures.markets)
+        if venue == "amm":
+            markets = sim.amm.pools() if "amm" in sim.protocols else []
+            what = "AMM pool"
+        else:
+            markets = list(sim.futures.markets) if "futures" in sim.protocols else []
+            what = "market"
         if not markets:
-            raise EnvSetupError(f"scenario {scenario} creates no market to trade")
+            raise EnvSetupError(f"scenario {scenario} creates no {what} to trade")
         self.market = market if market is not None else markets[0]
         if self.market not in markets:
-            raise EnvSetupError(f"market {self.market!r} not in scenario {scenario}: {markets}")
-        self.asset = sim.futures.market_view(self.market).asset
+            raise EnvSetupError(f"{what} {self.market!r} not in scenario {scenario}: {markets}")
+        self.asset = sim.futures.market_view(self.market).asset if venue == "futures" else ""
         taken = set(sim.parties) | {a.name for a in agents}
         for name, collateral in self.learners.items():
             if name in taken:
@@ -162,7 +176,13 @@ class ScenarioSession:
             if not (math.isfinite(collateral) and collateral > 0):
                 raise EnvSetupError(f"learner {name!r}: collateral must be > 0, got {collateral}")
             sim.create_party(name)
-            sim.mint(name, self.asset, collateral)
+            if fund is None:
+                sim.mint(name, self.asset, collateral)
+            else:
+                try:
+                    fund(sim, self.market, name, collateral)
+                except ValueError as exc:
+                    raise EnvSetupError(f"learner {name!r}: {one_line(exc)}") from None
         run.start()
         state = EpisodeState(run)
         state.advance(warmup_steps)
