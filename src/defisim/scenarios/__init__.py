@@ -4,6 +4,7 @@ from . import (  # noqa: F401  (importing a module registers its scenarios)
     btc_futures,
     comprehensive_market,
     fee_risk_study,
+    mev_sandwich,
     fuzz,
     historic_market_maker,
     ideal_market_maker,

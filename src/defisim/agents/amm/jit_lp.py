@@ -76,7 +76,7 @@ class JitLiquidityProvider(Agent):
 
     Attributes:
         attempted, captured (mint, swap and burn executed in that order), fee_income,
-        pnl (quote units, cumulative), gas_native, history.
+        pnl (quote units, cumulative), gas_native, tips_native (native units), history.
 
     Raises:
         ValueError: bad parameters; in :meth:`initialise` a pool that is not V3, or
@@ -104,7 +104,7 @@ class JitLiquidityProvider(Agent):
         self.tip_bid = tip_bid
         self.min_profit = min_profit
         self.attempted = self.captured = 0
-        self.fee_income = self.pnl = self.gas_native = 0.0
+        self.fee_income = self.pnl = self.gas_native = self.tips_native = 0.0
         self.history: list[dict] = []
         self._open: list[tuple[PendingSwap, int, int, int]] = []
         self._order: dict[int, int] = {}
@@ -213,6 +213,7 @@ class JitLiquidityProvider(Agent):
                    - self._native_quote(view, gas_raw))
             if self._native is not None:
                 self.gas_native += gas_raw / 10 ** self._native[1]
+                self.tips_native += (rm.tip + rb.tip) / 10 ** self._native[1]
             om, ob, ov = self._order.get(m_id), self._order.get(b_id), self._order.get(v.tx.tx_id)
             ok_v = rv is not None and rv.status == "EXECUTED"
             captured = ok_m and ok_b and ok_v and (om is None or ov is None or ob is None

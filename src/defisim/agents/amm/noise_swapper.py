@@ -46,12 +46,21 @@ class AmmNoiseSwapper(Agent):
             price then.
         tip: priority fee per gas, native units (with a fee market; ignored without).
         first_dt_s: ``dt`` of the first wake-up, seconds.
+        reversion: mean reversion of the flow (>= 0; 0: none): the buy probability is
+            ``buy_prob + reversion * ln(anchor_price / price)`` clipped to [0, 1], so
+            that the flow leans against the pool price's drift (a stand-in for the
+            arbitrage that ties a pool to other venues).
+        anchor_price: the base asset's price in quote units the flow reverts to
+            (``None``: the pool's price at the first swap).
 
     Attributes:
         sent, buys, sells: swaps sent (and by direction); volume_quote: their sizes,
         quote units; executed, rejected (``{reason: count}``); volume_in_quote:
         executed input valued in quote at execution; shortfall_bps: one entry per
-        executed swap; shortfall_quote: the sum of ``quote - out`` valued in quote.
+        executed swap; shortfall_quote: the sum of ``quote - out`` valued in quote;
+        expected_quote: the sum of the executed swaps' quotes valued in quote;
+        gas_native, tips_native: native units paid for gas (burned and tipped) and
+        as tips alone.
 
     Raises:
         ValueError: bad parameters.
@@ -62,7 +71,8 @@ class AmmNoiseSwapper(Agent):
     def __init__(self, name: str, pool_id: str, *, quote_asset: str, rate_per_s: float = 1 / 60,
                  buy_prob: float = 0.5, mean_size: float = 1_000.0, size_sigma: float = 0.5,
                  slippage: float = 0.01, funds: dict[str, float] | None = None, tip: float = 1e-9,
-                 first_dt_s: float = 0.0) -> None:
+                 first_dt_s: float = 0.0, reversion: float = 0.0,
+                 anchor_price: float | None = None) -> None:
         super().__init__(name)
         if not (math.isfinite(rate_per_s) and rate_per_s >= 0):
             raise ValueError(f"{name}: rate_per_s must be finite and >= 0, got {rate_per_s!r}")
@@ -74,6 +84,10 @@ class AmmNoiseSwapper(Agent):
             raise ValueError(f"{name}: size_sigma must be finite and >= 0, got {size_sigma!r}")
         if not 0 <= slippage < 1:
             raise ValueError(f"{name}: slippage must be in [0, 1), got {slippage!r}")
+        if not (math.isfinite(reversion) and reversion >= 0):
+            raise ValueError(f"{name}: reversion must be finite and >= 0, got {reversion!r}")
+        if anchor_price is not None and not anchor_price > 0:
+            raise ValueError(f"{name}: anchor_price must be > 0, got {anchor_price!r}")
         if tip < 0:
             raise ValueError(f"{name}: tip must be >= 0, got {tip!r}")
         self.pool_id = pool_id
@@ -86,6 +100,9 @@ class AmmNoiseSwapper(Agent):
         self.funds = funds
         self.tip = tip
         self.first_dt_s = first_dt_s
+        self.reversion = reversion
+        self.anchor_price = anchor_price
+        self.expected_quote = 0.0
         self.base_asset = ""
         self.sent = self.buys = self.sells = self.executed = 0
         self.volume_quote = 0.0
@@ -95,6 +112,8 @@ class AmmNoiseSwapper(Agent):
         self.shortfall_quote = 0.0
         self._pending: dict[int, tuple[str, str, float]] = {}
         self._last: float | None = None
+        self._native_scale = 0
+        self.gas_native = self.tips_native = 0.0
 
     # ------------------------------------------------------------------ lifecycle
     def initialise(self, sim: Simulation) -> None:
@@ -119,8 +138,10 @@ class AmmNoiseSwapper(Agent):
         for asset, amount in funds.items():
             if amount > 0:
                 sim.mint(self.name, asset, amount)
-        if sim.fee_market is not None:
+        fm = sim.fee_market
+        if fm is not None:
             sim.set_gas_price(self.name, self.tip)
+            self._native_scale = 10**fm.native_decimals
 
     def step(self, sim: Simulation) -> None:
         self.settle(sim)
@@ -145,12 +166,18 @@ class AmmNoiseSwapper(Agent):
 
     def swap_once(self, sim: Simulation) -> None:
         """Draw a direction and a size and send one swap (module docstring)."""
-        buy = bool(self.rng.random() < self.buy_prob)
+        u = self.rng.random()
         size = self.draw_size()
         view = sim.amm.pool_view(self.pool_id)
         px = view.price_of(self.base_asset)
         if px <= 0:
             return
+        p_buy = self.buy_prob
+        if self.reversion:
+            if self.anchor_price is None:
+                self.anchor_price = px
+            p_buy = min(max(p_buy + self.reversion * math.log(self.anchor_price / px), 0.0), 1.0)
+        buy = bool(u < p_buy)
         asset_in, asset_out = ((self.quote_asset, self.base_asset) if buy
                                else (self.base_asset, self.quote_asset))
         amount = size if buy else size / px
@@ -191,6 +218,9 @@ class AmmNoiseSwapper(Agent):
 
     def _record(self, sim: Simulation, rc, asset_in: str, asset_out: str, expected: float,
                 raw: bool) -> None:
+        if self._native_scale:
+            self.gas_native += (rc.fee_burned + rc.tip) / self._native_scale
+            self.tips_native += rc.tip / self._native_scale
         if not rc.accepted or rc.status != "EXECUTED":
             reason = rc.reason or rc.status
             self.rejected[reason] = self.rejected.get(reason, 0) + 1
@@ -205,6 +235,7 @@ class AmmNoiseSwapper(Agent):
         self.volume_in_quote += amount_in * px_in
         self.shortfall_bps.append((expected - out) / expected * 1e4)
         self.shortfall_quote += (expected - out) * px_out
+        self.expected_quote += expected * px_out
 
     @property
     def rejected_count(self) -> int:
