@@ -44,7 +44,8 @@ def plan_v2_sandwich(reserve_in: int, reserve_out: int, victim: PendingSwap,
     ``(r_out - o_f - o_v, r_in + f + x)``. ``f_max`` is the largest ``f <= budget`` with
     ``o_v(f) >= min_out`` (bisection: the victim's limit still passes); the profit
     ``back_out(f) - f`` is maximised over ``[0, f_max]`` by ternary search (it is
-    unimodal: concave for the constant product). Returns ``None`` when the victim's swap
+    unimodal: concave for the constant product, up to rounding, so the search ends with
+    a scan of 32 base units around its result). Returns ``None`` when the victim's swap
     fails even alone, or no front-run makes a profit before gas.
     """
     x, m = victim.amount_in, victim.min_out
@@ -79,7 +80,8 @@ def plan_v2_sandwich(reserve_in: int, reserve_out: int, victim: PendingSwap,
             a = m1 + 1
         else:
             b = m2
-    best = max(range(a, b + 1), key=profit)
+    # integer rounding makes the profit jagged by a base unit or two: look around
+    best = max(range(max(a - 32, 0), min(b + 32, f_max) + 1), key=lambda f: (profit(f), -f))
     if best <= 0 or profit(best) <= 0:
         return None
     of = v2_amount_out(best, reserve_in, reserve_out)
