@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 
 from defisim import Simulation
-from defisim.agents.amm import AmmNoiseSwapper, JitLiquidityProvider, SandwichSearcher, plan_v2_sandwich
+from defisim.agents.amm import (
+    AmmNoiseSwapper,
+    JitLiquidityProvider,
+    SandwichSearcher,
+    plan_v2_sandwich,
+)
 from defisim.agents.amm._mempool import PendingSwap, v2_amount_out
 from defisim.chain.transactions import Transaction
 

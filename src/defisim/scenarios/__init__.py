@@ -4,7 +4,6 @@ from . import (  # noqa: F401  (importing a module registers its scenarios)
     btc_futures,
     comprehensive_market,
     fee_risk_study,
-    mev_sandwich,
     fuzz,
     historic_market_maker,
     ideal_market_maker,
@@ -12,6 +11,7 @@ from . import (  # noqa: F401  (importing a module registers its scenarios)
     load_test,
     lp_competition,
     market_crash,
+    mev_sandwich,
     perp_btc,
     rmsc04,
 )
