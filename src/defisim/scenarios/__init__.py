@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (importing a module registers its scenarios)
     load_test,
     lp_competition,
     market_crash,
+    mev_sandwich,
     perp_btc,
     rmsc04,
     uniswap_v3_day,

@@ -363,6 +363,15 @@ class Simulation:
         scale = 10**fm.native_decimals
         self.chain.set_gas_price(party, round(tip * scale), 0 if max_fee is None else round(max_fee * scale))
 
+    @property
+    def fee_market(self) -> Any:
+        """The fee market's parameters (a frozen :class:`~defisim.chain.FeeMarketParams`:
+        native asset and decimals, gas limit, block producer), or ``None`` without one
+        (immediate mode, or mempool mode with ``fifo``/``random`` and no explicit fee
+        market). Agents read it to price gas (receipts' ``fee_burned`` and ``tip`` are
+        base units of ``native_asset``)."""
+        return self.chain.fee_market
+
     def base_fee(self, raw: bool = False) -> float | int:
         """The current base fee per gas (native units; 0 without a fee market)."""
         fm = self.chain.fee_market
