@@ -132,7 +132,7 @@ def test_swap_rows_equal_the_receipts(amm_run):
     by_key = sorted(receipts, key=lambda x: (x[0], x[1]))
     for row, (n, pool, a_in, rec) in zip(sorted(rows, key=lambda x: (x[0], x[1])), by_key,
                                          strict=True):
-        assert row[1] == pool and row[2] == "trader" and row[3] == a_in
+        assert row[0] == n - 1 and row[1] == pool and row[2] == "trader" and row[3] == a_in
         assert row[4] == ("B" if a_in == "A" else "A")
         assert (row[7], row[8]) == rec.value  # the receipt, in asset units
         assert row[5] / dec[a_in] == row[7] and row[6] / dec[row[4]] == row[8]  # raw = receipt's raw
