@@ -248,3 +248,16 @@ def test_fork_keeps_ledger_and_core_together():
     assert sim.amm.swap("bob", PID, "OCEAN", 5.0).value[1] < first.value[1]  # price moved
     fork.forward_time(1)
     sim.forward_time(1)
+
+
+def test_facade_price_limit_is_max_price_in_asset_units():
+    sim = make()
+    # spot before = 4.290004290004290004 OCEAN per DT (fee included), after 4.4345777...
+    r = sim.amm.swap("bob", PID, "OCEAN", 10.0, price_limit=4.29)
+    assert not r.accepted and r.reason == "ERR_BAD_LIMIT_PRICE"
+    r = sim.amm.swap("bob", PID, "OCEAN", 10.0, price_limit=4.43)
+    assert not r.accepted and r.reason == "ERR_LIMIT_PRICE"
+    r = sim.amm.swap("bob", PID, "OCEAN", 10.0, price_limit=4.44)
+    assert r.accepted and r.value == (10.0, 2292741528351587900 / E18)
+    r = sim.amm.swap("bob", PID, "OCEAN", 1.0, price_limit=-1)
+    assert not r.accepted and r.reason == "INVALID_ARGUMENT"
