@@ -404,6 +404,7 @@ def _run_in(run: Run, scenario: Scenario, seed: int, out: Path | None, signals: 
         order_updates=rec.order_updates if rec is not None else 0,
         events=rec.events if rec is not None else 0,
         event_counts=dict(rec.counts) if rec is not None else {},
+        counters=rec.counters() if rec is not None else {},
     )
     if out is not None and rec is not None:
         if plots and not interrupted and signals.received is None:

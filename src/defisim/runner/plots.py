@@ -32,6 +32,8 @@ Files (each only when its tables have rows):
   insurance pool, open interest, ... are left out when the run has markets),
   KPIs with identical series share one panel, and constant ones are listed
   under the grid instead of drawn.
+- ``amm.png``: per AMM pool, its price (and the reference price), TVL and liquidity,
+  cumulative volume and fees (:mod:`defisim.runner.plots_amm`).
 - ``mechanics.png``: per market with any of them: target vs supplied liquidity
   stake (KPIs ``target_stake`` / ``supplied_stake``) and funding payments per
   contract (``FundingPeriodEnded``).
@@ -80,6 +82,7 @@ FILES = (
     "margins_insurance.png",
     "kpis.png",
     "mechanics.png",
+    "amm.png",
 )
 """The files :func:`plot_run` may write (it removes those of them it does not)."""
 MAX_POINTS = 2000
@@ -312,6 +315,12 @@ def _figures(ctx: _Ctx) -> dict[str, Figure]:
     mech = _fig_mechanics(ctx)
     if mech is not None:
         out["mechanics.png"] = mech
+    if run.count("amm_pools"):
+        from .plots_amm import fig_amm
+
+        amm = fig_amm(ctx)
+        if amm is not None:
+            out["amm.png"] = amm
     return out
 
 

@@ -298,6 +298,15 @@ class Recorder:
     def _counter(self, name: str) -> int:
         return sum(r.counters().get(name, 0) for r in self.recordings or ())
 
+    def counters(self) -> dict[str, int]:
+        """Every protocol recording's run totals (``trades``, ``orders``, ``swaps``,
+        ``mints``, ...), summed over the recordings that report them."""
+        out: dict[str, int] = {}
+        for r in self.recordings or ():
+            for k, v in r.counters().items():
+                out[k] = out.get(k, 0) + v
+        return out
+
     @property
     def trades(self) -> int:
         return self._counter("trades")

@@ -10,7 +10,9 @@
 
     {"scenario", "seed", "steps" (steps run), "total_steps", "wall_s", "steps_per_s",
      "trades", "orders" (distinct order ids), "order_updates", "events",
-     "event_counts" {class name: n}, "kpis" {name: final value},
+     "event_counts" {class name: n}, "counters" {name: n} (every protocol's run
+     totals: trades, orders, order_updates, swaps, mints, burns, ...),
+     "kpis" {name: final value},
      "risk" {party: {asset: {"capital", "first_step", "last_step", <summarize keys>}}},
      "risk_error": str | null, "interrupted": bool, "signal": str | null,
      "error": str | null, "error_type": str | null, "plots": [file names],
@@ -57,6 +59,8 @@ class RunResult:
             ``"<market>.<name>"``).
         trades, orders, order_updates, events: counts (``orders`` = distinct ids).
         event_counts: events per event class.
+        counters: every protocol recording's run totals (futures ``trades``,
+            ``orders``, ``order_updates``; AMM ``swaps``, ``mints``, ``burns``).
         plots: PNG files drawn; plot_error: why plotting failed, if it did.
         risk: per party, per settlement asset, the risk and performance metrics
             of its PnL series (:func:`party_risk`); filled by :func:`write_summary`
@@ -79,6 +83,7 @@ class RunResult:
     order_updates: int = 0
     events: int = 0
     event_counts: dict[str, int] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
     plots: list[str] = field(default_factory=list)
     plot_error: str | None = None
     risk: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
@@ -107,6 +112,7 @@ class RunResult:
             "order_updates": self.order_updates,
             "events": self.events,
             "event_counts": dict(sorted(self.event_counts.items())),
+            "counters": dict(sorted(self.counters.items())),
             "kpis": {k: (v if math.isfinite(v) else None) for k, v in self.kpis.items()},
             "risk": {
                 party: {asset: _finite_or_none(m) for asset, m in by_asset.items()}

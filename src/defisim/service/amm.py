@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from defisim.chain.transactions import REJECTED, Receipt, Transaction
 from defisim.numeric import amount_to_raw
+from defisim.protocols.amm.balancer.bmath import calcInGivenOut, calcOutGivenIn
+from defisim.protocols.amm.balancer.bnum import BONE, MAX_IN_RATIO, MAX_OUT_RATIO, bmul
 from defisim.protocols.amm.errors import PoolError
 from defisim.protocols.amm.protocol import MAX_UINT256, NAME, AmmProtocol, Reason
 from defisim.protocols.amm.v2_router import get_amounts_in, get_amounts_out
@@ -29,9 +31,13 @@ class AmmPoolView:
     asset units, ``reserves_raw`` in base units (V3: the pool's token balances, fees
     and owed amounts included); ``price`` the marginal price of token0 in token1, asset
     units (V2: reserve1 / reserve0, 0 when empty; V3: (√P / 2^96)² scaled by the
-    decimals); ``lp_supply`` in LP units (V2: 18 decimals, including the 1,000 locked
-    base units; V3: 0); ``fee`` a fraction. V3 only (else None): ``tick``, active
-    ``liquidity`` and ``sqrt_price_x96`` (Q64.96), and ``tick_spacing``."""
+    decimals; Balancer: the spot price of token0 in token1 *with* the swap fee,
+    ``getSpotPrice(token1, token0)``, what buying a little token0 costs); ``lp_supply``
+    in LP units (V2, Balancer: 18 decimals, V2 including the 1,000 locked base units;
+    V3: 0); ``fee`` a fraction. V3 only (else None): ``tick``, active ``liquidity`` and
+    ``sqrt_price_x96`` (Q64.96), and ``tick_spacing``. Balancer only (else None):
+    ``weights``, the normalised weights (fractions summing to 1) in ``assets`` order;
+    ``reserves`` are then the recorded balances of all its tokens."""
 
     pool_id: str
     kind: str
@@ -47,16 +53,18 @@ class AmmPoolView:
     liquidity: int | None = None
     sqrt_price_x96: int | None = None
     tick_spacing: int | None = None
+    weights: tuple[float, ...] | None = None
 
     def price_of(self, asset: str) -> float:
         """The marginal price of ``asset`` in the pool's other asset (asset units):
-        ``price`` for token0, ``1 / price`` for token1 (0 when the price is 0).
-        Raises ``ValueError`` for an asset not in the pool."""
+        ``price`` for token0, ``1 / price`` for token1 (0 when the price is 0). A
+        Balancer pool's other tokens: use ``sim.amm.spot_price``. Raises ``ValueError``
+        for an asset not among the first two."""
         if asset == self.assets[0]:
             return self.price
         if asset == self.assets[1]:
             return 1 / self.price if self.price else 0.0
-        raise ValueError(f"{self.pool_id} holds {self.assets}, not {asset!r}")
+        raise ValueError(f"{self.pool_id}: price_of covers {self.assets[:2]}, not {asset!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +130,14 @@ class AmmFacade:
             price = human[1] / human[0] if human[0] else 0.0
             return AmmPoolView(pool_id, e.kind, e.assets, e.lp_asset, human, raw, price,
                                core.total_supply / 10**18, core.total_supply, 0.003)
+        if e.kind == "BAL":
+            raw = tuple(core.records[a].balance for a in e.assets)
+            human = tuple(r / 10 ** self._dec(a) for r, a in zip(raw, e.assets, strict=True))
+            tw = core.total_weight
+            return AmmPoolView(pool_id, e.kind, e.assets, e.lp_asset, human, raw,
+                               self.spot_price(pool_id, e.assets[0], e.assets[1]),
+                               core.total_supply / 10**18, core.total_supply, core.swap_fee / BONE,
+                               weights=tuple(core.records[a].denorm / tw for a in e.assets))
         raw = (core.balance0, core.balance1)
         return AmmPoolView(pool_id, e.kind, e.assets, e.lp_asset, (raw[0] / d0, raw[1] / d1), raw,
                            self._sqrt_to_price(core.sqrt_price_x96, d0, d1), 0.0, 0,
@@ -222,6 +238,8 @@ class AmmFacade:
                 amounts = (get_amounts_out(self.protocol.v2_factory, raw, path) if exact == "in"
                            else get_amounts_in(self.protocol.v2_factory, raw, path))
                 got = amounts[-1] if exact == "in" else amounts[0]
+            elif e.kind == "BAL":
+                got = self._bal_quote(e.core, asset_in, asset_out, raw, exact == "in")
             else:
                 zfo = asset_in == e.assets[0]
                 a0, a1, *_ = e.core.quote(zfo, raw if exact == "in" else -raw)
@@ -229,6 +247,35 @@ class AmmFacade:
         except PoolError as err:
             raise ValueError(f"cannot quote {pool_id}: {err}") from None
         return got / 10 ** self._dec(asset_out if exact == "in" else asset_in)
+
+    @staticmethod
+    def _bal_quote(core: Any, asset_in: str, asset_out: str, raw: int, exact_in: bool) -> int:
+        """``calcOutGivenIn`` / ``calcInGivenOut`` (spec 3.3) with the swap's ratio caps."""
+        if asset_out not in core.records or asset_in == asset_out:
+            raise PoolError("ERR_NOT_BOUND", f"{asset_out}")
+        ri, ro = core.records[asset_in], core.records[asset_out]
+        if exact_in:
+            if raw > bmul(ri.balance, MAX_IN_RATIO):
+                raise PoolError("ERR_MAX_IN_RATIO", f"{raw}")
+            return calcOutGivenIn(ri.balance, ri.denorm, ro.balance, ro.denorm, raw, core.swap_fee)
+        if raw > bmul(ro.balance, MAX_OUT_RATIO):
+            raise PoolError("ERR_MAX_OUT_RATIO", f"{raw}")
+        return calcInGivenOut(ri.balance, ri.denorm, ro.balance, ro.denorm, raw, core.swap_fee)
+
+    def spot_price(self, pool_id: str, asset: str, quote_asset: str, fee: bool = True) -> float:
+        """A Balancer pool's spot price of ``asset`` in ``quote_asset`` (asset units of
+        ``quote_asset`` per unit of ``asset``): ``getSpotPrice(quote_asset, asset)``
+        (spec 3.3 ``calcSpotPrice``), with the swap fee unless ``fee=False``. Raises
+        ``KeyError`` (unknown pool), ``ValueError`` (not a Balancer pool, unbound asset)."""
+        e = self._entry(pool_id)
+        if e.kind != "BAL":
+            raise ValueError(f"{pool_id} is a {e.kind} pool, not BAL")
+        if asset not in e.assets or quote_asset not in e.assets:
+            raise ValueError(f"{pool_id} holds {e.assets}, not {asset!r}/{quote_asset!r}")
+        core = e.core
+        raw = (core.get_spot_price(quote_asset, asset) if fee
+               else core.get_spot_price_sans_fee(quote_asset, asset))
+        return raw / BONE * 10 ** self._dec(asset) / 10 ** self._dec(quote_asset)
 
     @staticmethod
     def _other(e: Any, asset_in: str, asset_out: str | None) -> str:
@@ -368,9 +415,11 @@ class AmmFacade:
                 other asset (``exact="out"``).
             limit: the minimum received (exact in; default 0) or the maximum paid (exact
                 out; default unlimited), asset units.
-            price_limit: V3 only: the price (token0 in token1, asset units, as
+            price_limit: V3: the price (token0 in token1, asset units, as
                 :attr:`AmmPoolView.price`) at which the swap stops; below the current
-                price when selling token0, above it when buying.
+                price when selling token0, above it when buying. Balancer: ``maxPrice``,
+                the highest spot price (asset units of ``asset_in`` per ``asset_out``,
+                fee included) allowed before and after the swap (``ERR_LIMIT_PRICE``).
             deadline: latest chain time in seconds (None: none).
 
         ``value``: ``(amount_in, amount_out)`` in asset units. Bad input (unknown pool or
@@ -402,7 +451,17 @@ class AmmFacade:
             return self._rejected(tx, party, pool_id, Reason.INVALID_ARGUMENT,
                                   f"amount must be > 0, got {amount!r}")
         sqrt_limit = 0
-        if price_limit is not None:
+        if price_limit is not None and e.kind == "BAL":
+            try:
+                fr = Fraction(price_limit)
+            except (TypeError, ValueError):
+                fr = Fraction(-1)
+            if fr <= 0:
+                return self._rejected(tx, party, pool_id, Reason.INVALID_ARGUMENT,
+                                      f"price_limit must be a finite number > 0, got {price_limit!r}")
+            sqrt_limit = int(fr * BONE * 10 ** self._dec(asset_in) / 10 ** self._dec(asset_out))
+            sqrt_limit = max(sqrt_limit, 1)
+        elif price_limit is not None:
             if e.kind != "V3":
                 return self._rejected(tx, party, pool_id, Reason.INVALID_ARGUMENT,
                                       "price_limit applies to V3 pools only")
@@ -516,6 +575,134 @@ class AmmFacade:
         m = (1 << 128) - 1
         return self._send(party, tx, (pool_id, tick_lower, tick_upper, m, m),
                           lambda v: (v[0] / d0, v[1] / d1))
+
+    # -- Balancer -----------------------------------------------------------------
+    def create_balancer_pool(self, controller: str, tokens: dict[str, tuple[float, float]],
+                             swap_fee: float = 0.003, variant: str = "balancer") -> str:
+        """Create, fund and finalise a Balancer V1 weighted pool (spec 3.4).
+
+        Args:
+            controller: the party paying the balances and receiving the first 100 LP
+                (``<pool_id>-LP``, 18 decimals).
+            tokens: ``{asset: (amount, weight)}`` in binding order: asset units pulled
+                from the controller, and the denormalised weight (1 to 50; total at
+                most 50; a weight of 1 is ``1e18`` in the contract).
+            swap_fee: a fraction (0.003 = 0.3 %), in [1e-6, 0.1].
+            variant: ``"balancer"`` or ``"ocean_v3"``.
+
+        Returns the pool id ``"BAL:<asset1>/<asset2>/..."``. Raises ``ValueError`` on
+        bad input or the core's revert (``ERR_MIN_WEIGHT``, ``ERR_MIN_BALANCE``, ...).
+        """
+        if not isinstance(tokens, dict):
+            raise ValueError(f"tokens must be a dict asset -> (amount, weight), got {tokens!r}")
+        raw: dict[str, tuple[int, int]] = {}
+        for a, aw in tokens.items():
+            if not (isinstance(aw, tuple | list) and len(aw) == 2):
+                raise ValueError(f"{a}: give (amount, weight), got {aw!r}")
+            amount = self._raw(a, aw[0])
+            weight = amount_to_raw(aw[1], 18)
+            if weight is None:
+                raise ValueError(f"{a}: weight must be a finite number >= 0, got {aw[1]!r}")
+            raw[a] = (amount, weight)
+        fee = amount_to_raw(swap_fee, 18)
+        if fee is None:
+            raise ValueError(f"swap_fee must be a finite number >= 0, got {swap_fee!r}")
+        return self.protocol.create_balancer_pool(controller, raw, fee, variant)
+
+    def _bal_tx_pool(self, tx: str, party: Any, pool_id: Any) -> Any:
+        e = self.protocol.pools.get(pool_id) if isinstance(pool_id, str) else None
+        if e is None or e.kind != "BAL":
+            what = "unknown pool" if e is None else f"not a Balancer pool ({e.kind})"
+            return self._rejected(tx, party, "", Reason.UNKNOWN_POOL if e is None else
+                                  Reason.INVALID_ARGUMENT, f"{what}: {pool_id!r}")
+        return e
+
+    def _lp_raw(self, tx: str, party: Any, amount: Any) -> int | Receipt:
+        raw = amount_to_raw(amount, 18)
+        if raw is None:
+            return self._rejected(tx, party, "", Reason.INVALID_ARGUMENT,
+                                  f"LP amount must be a finite number >= 0, got {amount!r}")
+        return raw
+
+    def _bal_conv(self, e: Any) -> Any:
+        decs = [10 ** self._dec(a) for a in e.assets]
+        return lambda v: (v[0] / 10**18, tuple(x / d for x, d in zip(v[1], decs, strict=True)))
+
+    def join_pool(self, party: str, pool_id: str, lp_amount: float,
+                  max_amounts: dict[str, float] | None = None) -> Receipt:
+        """``joinPool``: get ``lp_amount`` LP units for the proportional amount of every
+        token, each at most ``max_amounts[asset]`` (asset units; default unlimited).
+        ``value``: ``(lp_amount, amounts_in)``, amounts in the pool's token order."""
+        tx = "bal_join_pool"
+        e = self._bal_tx_pool(tx, party, pool_id)
+        if isinstance(e, Receipt):
+            return e
+        lp = self._lp_raw(tx, party, lp_amount)
+        if isinstance(lp, Receipt):
+            return lp
+        maxes = [MAX_UINT256] * len(e.assets)
+        if max_amounts:
+            raws = self._raws(tx, party, tuple(max_amounts.items()))
+            if isinstance(raws, Receipt):
+                return raws
+            for a, r in zip(max_amounts, raws, strict=True):
+                if a in e.assets:
+                    maxes[e.assets.index(a)] = r
+        return self._send(party, tx, (pool_id, lp, tuple(maxes)), self._bal_conv(e))
+
+    def exit_pool(self, party: str, pool_id: str, lp_amount: float,
+                  min_amounts: dict[str, float] | None = None) -> Receipt:
+        """``exitPool``: give ``lp_amount`` LP units for the proportional amount of every
+        token, each at least ``min_amounts[asset]`` (asset units; default 0).
+        ``value``: ``(lp_amount, amounts_out)``, amounts in the pool's token order."""
+        tx = "bal_exit_pool"
+        e = self._bal_tx_pool(tx, party, pool_id)
+        if isinstance(e, Receipt):
+            return e
+        lp = self._lp_raw(tx, party, lp_amount)
+        if isinstance(lp, Receipt):
+            return lp
+        mins = [0] * len(e.assets)
+        if min_amounts:
+            raws = self._raws(tx, party, tuple(min_amounts.items()))
+            if isinstance(raws, Receipt):
+                return raws
+            for a, r in zip(min_amounts, raws, strict=True):
+                if a in e.assets:
+                    mins[e.assets.index(a)] = r
+        return self._send(party, tx, (pool_id, lp, tuple(mins)), self._bal_conv(e))
+
+    def join_single(self, party: str, pool_id: str, asset: str, amount: float,
+                    min_lp: float = 0) -> Receipt:
+        """``joinswapExternAmountIn``: pay exactly ``amount`` of one token for at least
+        ``min_lp`` LP units. ``value``: ``(amount_in, lp_out)`` (asset / LP units)."""
+        tx = "bal_joinswap_extern_amount_in"
+        e = self._bal_tx_pool(tx, party, pool_id)
+        if isinstance(e, Receipt):
+            return e
+        raws = self._raws(tx, party, ((asset, amount),))
+        lp = self._lp_raw(tx, party, min_lp)
+        if isinstance(raws, Receipt) or isinstance(lp, Receipt):
+            return raws if isinstance(raws, Receipt) else lp
+        d = 10 ** self._dec(asset)
+        return self._send(party, tx, (pool_id, asset, raws[0], lp),
+                          lambda v: (v[0] / d, v[1] / 10**18))
+
+    def exit_single(self, party: str, pool_id: str, asset: str, lp_amount: float,
+                    min_out: float = 0) -> Receipt:
+        """``exitswapPoolAmountIn``: give exactly ``lp_amount`` LP units for at least
+        ``min_out`` of one token. ``value``: ``(lp_in, amount_out)`` (LP / asset units)."""
+        tx = "bal_exitswap_pool_amount_in"
+        e = self._bal_tx_pool(tx, party, pool_id)
+        if isinstance(e, Receipt):
+            return e
+        raws = self._raws(tx, party, ((asset, min_out),))
+        lp = self._lp_raw(tx, party, lp_amount)
+        if isinstance(raws, Receipt) or isinstance(lp, Receipt):
+            return raws if isinstance(raws, Receipt) else lp
+        d = 10 ** self._dec(asset)
+        return self._send(party, tx, (pool_id, asset, lp, raws[0]),
+                          lambda v: (v[0] / 10**18, v[1] / d))
 
 
 __all__ = ["AmmFacade", "AmmPoolView", "PositionView"]

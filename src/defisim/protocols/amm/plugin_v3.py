@@ -89,7 +89,9 @@ class V3Collect(Event):
 @dataclass(frozen=True, slots=True)
 class V3Swap(Event):
     """``Swap(sender, recipient, amount0, amount1, sqrtPriceX96, liquidity, tick)``:
-    amounts from the pool's side (positive = paid in), state after the swap."""
+    amounts from the pool's side (positive = paid in), state after the swap; ``fee`` the
+    swap fee paid, base units of the input token (part of its positive amount; not in
+    the contract's event: the sum of the steps' ``feeAmount``, spec 2.10)."""
 
     market: str
     party: str
@@ -99,6 +101,7 @@ class V3Swap(Event):
     sqrt_price_x96: int
     liquidity: int
     tick: int
+    fee: int = 0
 
 
 class V3Transactions(AmmPluginBase):
@@ -320,7 +323,7 @@ class V3Transactions(AmmPluginBase):
                                 f"amount {amount} does not fit int256")
         spec = amount if exact_in else -amount
         try:
-            a0, a1, *_ = pool.quote(zero_for_one, spec, price_limit or None)
+            a0, a1, _, _, _, fee = pool.quote_with_fee(zero_for_one, spec, price_limit or None)
         except PoolError as e:
             return self._reject(tx, sender, pid, e.reason, e.detail)
         amount_in, amount_out = (a0, -a1) if zero_for_one else (a1, -a0)
@@ -345,7 +348,7 @@ class V3Transactions(AmmPluginBase):
         if amount_out:
             led.transfer(reserve(pid, asset_out), general(sender, asset_out), amount_out, "amm_swap_out")
         self.chain.emit(V3Swap(*self.chain.stamp(), pid, sender, sender, ev.amount0, ev.amount1,
-                               ev.sqrtPriceX96, ev.liquidity, ev.tick))
+                               ev.sqrtPriceX96, ev.liquidity, ev.tick, fee))
         return Receipt(EXECUTED, block=self.chain.block, value=(amount_in, amount_out))
 
     # -- checks -------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """The AMM chain plug-in (``amm``): pools of several kinds on the null chain, by pool id.
 
-Kinds: Uniswap V2 pairs (:mod:`.plugin_v2`, spec ``amm.md`` section 1) and Uniswap V3
-pools (:mod:`.plugin_v3`, section 2), each run by its exact core (:mod:`.v2_pair`,
-:mod:`.v3`). A core holds the pool's state and its token balances; this plug-in moves
+Kinds: Uniswap V2 pairs (:mod:`.plugin_v2`, spec ``amm.md`` section 1), Uniswap V3
+pools (:mod:`.plugin_v3`, section 2) and Balancer V1 weighted pools
+(:mod:`.plugin_balancer`, section 3), each run by its exact core (:mod:`.v2_pair`,
+:mod:`.v3`, :mod:`.balancer`). A core holds the pool's state and its token balances; this plug-in moves
 the same amounts on the chain's ledger, turns a core :class:`~.errors.PoolError` into a
 ``TransactionRejected`` event whose reason is the contract's revert string, and checks
 at every block end that the ledger and the core agree (spec section 5).
@@ -19,7 +20,11 @@ Ledger layout (account keys ``(type, owner, asset, scope)``; scope = the pool id
   V3 positions belong to the party that minted them and live in the core.
 
 Pool ids: ``"V2:<token0>/<token1>"``, ``"V3:<token0>/<token1>/<fee>"`` (tokens sorted
-as the factories sort them).
+as the factories sort them), ``"BAL:<asset1>/<asset2>/..."`` (binding order; ``#n``
+appended when taken).
+
+What the protocol records into a run's store (tables ``amm_swaps``, ``amm_liquidity``,
+``amm_pools`` and built-in KPIs per pool) is :mod:`.recording`.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from typing import Any
 from defisim.chain.protocol import ChainProtocol
 from defisim.chain.transactions import Receipt
 
+from .plugin_balancer import BAL_GAS, BalancerTransactions, BalExit, BalJoin, BalSwap, bal_pool_id
 from .plugin_base import (
     LOCKED_TYPE,
     LP_DECIMALS,
@@ -54,17 +60,18 @@ from .plugin_v3 import (
     V3Transactions,
     v3_pool_id,
 )
+from .recording import TABLES, AmmRecording
 from .v2_pair import V2Factory
 
-GAS = {**V2_GAS, **V3_GAS, "swap": 120_000}
+GAS = {**V2_GAS, **V3_GAS, **BAL_GAS, "swap": 120_000}
 """Gas of each transaction in mempool mode."""
 
 
-class AmmProtocol(V2Transactions, V3Transactions, ChainProtocol):
+class AmmProtocol(V2Transactions, V3Transactions, BalancerTransactions, ChainProtocol):
     """Every AMM pool on a chain, by pool id.
 
     Set-up (raise ``ValueError``): :meth:`create_pair` (V2), :meth:`set_fee_to` (V2),
-    :meth:`create_v3_pool`. Transactions (``Transaction(sender, "amm", call, args)``,
+    :meth:`create_v3_pool`, :meth:`create_balancer_pool`. Transactions (``Transaction(sender, "amm", call, args)``,
     raw integers, each all-or-nothing; deadlines in whole seconds of chain time):
 
     - any pool kind: ``swap(pool_id, asset_in, asset_out, amount, limit, exact_in,
@@ -73,7 +80,9 @@ class AmmProtocol(V2Transactions, V3Transactions, ChainProtocol):
     - V2 router: ``add_liquidity``, ``remove_liquidity``, ``swap_exact_in``,
       ``swap_exact_out`` (multi-hop paths), ``sync`` (:class:`~.plugin_v2.V2Transactions`);
     - V3 positions: ``v3_mint``, ``v3_burn``, ``v3_collect``
-      (:class:`~.plugin_v3.V3Transactions`).
+      (:class:`~.plugin_v3.V3Transactions`);
+    - Balancer joins and exits: ``bal_join_pool``, ``bal_exit_pool`` and the four
+      single-asset ones (:class:`~.plugin_balancer.BalancerTransactions`).
 
     A rejection emits ``TransactionRejected`` (reason: the contract's revert string or
     a :class:`Reason`) and changes nothing else.
@@ -81,6 +90,7 @@ class AmmProtocol(V2Transactions, V3Transactions, ChainProtocol):
 
     name = NAME
     gas = GAS
+    recording_tables = TABLES
 
     def __init__(self) -> None:
         self.pools: dict[str, PoolEntry] = {}
@@ -97,19 +107,25 @@ class AmmProtocol(V2Transactions, V3Transactions, ChainProtocol):
                 received (not ``exact_in``).
             limit: the minimum received (exact in) or maximum paid (exact out), base units.
             deadline_s: latest chain time, whole seconds.
-            price_limit: V3 only: a ``sqrtPriceLimitX96`` the swap stops at (0: none;
-                spec 2.10). Must be 0 for V2.
+            price_limit: V3: a ``sqrtPriceLimitX96`` the swap stops at (0: none; spec
+                2.10). Balancer: ``maxPrice``, the highest spot price (tokenIn per
+                tokenOut with the fee, BONE-scaled) before and after the swap (0: none,
+                ``MAX_UINT256``; ``ERR_BAD_LIMIT_PRICE``, ``ERR_LIMIT_PRICE``). Must be 0
+                for V2.
 
         ``value``: ``(amount_in, amount_out)`` in base units. Rejections: the kind's
         router/periphery reasons (``UniswapV2Router: INSUFFICIENT_OUTPUT_AMOUNT``,
-        ``Too little received``, ``SPL``, ...), ``UNKNOWN_POOL``, ``INVALID_ARGUMENT``.
+        ``Too little received``, ``SPL``, Balancer's ``ERR_LIMIT_OUT``, ``ERR_LIMIT_IN``,
+        ``ERR_MAX_IN_RATIO``, ``ERR_INSUFFICIENT_BAL``, ...), ``UNKNOWN_POOL``,
+        ``INVALID_ARGUMENT``. Balancer pools have no deadline of their own: the
+        plug-in checks it as V3's periphery does (``Transaction too old``).
         """
         tx = "swap"
         bad = self._check_common(tx, sender, (asset_in, asset_out), {
             "amount": amount, "limit": limit, "deadline_s": deadline_s, "price_limit": price_limit})
         if bad is not None:
             return bad
-        entry = self._pool(tx, sender, pool_id, ("V2", "V3"))
+        entry = self._pool(tx, sender, pool_id, ("V2", "V3", "BAL"))
         if isinstance(entry, Receipt):
             return entry
         pid = entry.pool_id
@@ -127,16 +143,26 @@ class AmmProtocol(V2Transactions, V3Transactions, ChainProtocol):
         bad = self._expired(tx, sender, pid, deadline_s)
         if bad is not None:
             return bad
+        if entry.kind == "BAL":
+            return self._bal_swap(tx, sender, entry, asset_in, asset_out, amount, limit, exact_in,
+                                  price_limit)
         return self._v3_swap(tx, sender, entry, asset_in, amount, limit, exact_in, price_limit)
 
     # -- checks -------------------------------------------------------------------
     def invariant_errors(self) -> list[str]:
-        """Every pool's checks (:meth:`_v2_invariant_errors`, :meth:`_v3_invariant_errors`)."""
+        """Every pool's checks (:meth:`_v2_invariant_errors`, :meth:`_v3_invariant_errors`,
+        :meth:`_bal_invariant_errors`)."""
+        checks: dict[str, Any] = {"V2": self._v2_invariant_errors, "V3": self._v3_invariant_errors,
+                                  "BAL": self._bal_invariant_errors}
         errors: list[str] = []
         for pid, e in self.pools.items():
-            check: Any = self._v2_invariant_errors if e.kind == "V2" else self._v3_invariant_errors
-            errors.extend(check(pid, e))
+            errors.extend(checks[e.kind](pid, e))
         return errors
+
+    # -- recording ----------------------------------------------------------------
+    def recording(self, **options: Any) -> AmmRecording:
+        """The AMM tables and built-in KPIs (:mod:`.recording`)."""
+        return AmmRecording(self)
 
 
 __all__ = [
@@ -149,6 +175,10 @@ __all__ = [
     "RESERVE_TYPE",
     "AmmPoolCreated",
     "AmmProtocol",
+    "AmmRecording",
+    "BalExit",
+    "BalJoin",
+    "BalSwap",
     "PoolEntry",
     "Reason",
     "V2Burn",
@@ -160,6 +190,7 @@ __all__ = [
     "V3Initialize",
     "V3Mint",
     "V3Swap",
+    "bal_pool_id",
     "locked",
     "lp_asset_id",
     "reserve",

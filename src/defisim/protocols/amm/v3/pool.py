@@ -421,6 +421,7 @@ class V3Pool:
         tick = self.tick
         liquidity = self.liquidity
         protocol_fee = 0
+        fee_paid = 0  # every step's fee, before the protocol's cut
         crossings: list[tuple[int, int]] = []  # (tick, running input-token fee growth)
         bitmap = self.bitmap
         ticks = self.ticks
@@ -449,6 +450,7 @@ class V3Pool:
             else:
                 remaining += amount_out
                 calculated += amount_in + fee_amount
+            fee_paid += fee_amount
             if fee_protocol > 0:
                 delta = fee_amount // fee_protocol
                 fee_amount -= delta
@@ -469,7 +471,7 @@ class V3Pool:
             amount0, amount1 = amount_specified - remaining, calculated
         else:
             amount0, amount1 = calculated, amount_specified - remaining
-        return amount0, amount1, sqrt_price, tick, liquidity, g, protocol_fee, crossings
+        return amount0, amount1, sqrt_price, tick, liquidity, g, protocol_fee, crossings, fee_paid
 
     def quote(
         self, zero_for_one: bool, amount_specified: int, sqrt_price_limit_x96: int | None = None
@@ -478,6 +480,16 @@ class V3Pool:
         liquidity)`` after the swap (pool's side: positive = paid in). Same errors as
         :meth:`swap` except ``IIA``/``TF``."""
         return self._swap_compute(zero_for_one, amount_specified, sqrt_price_limit_x96)[:5]
+
+    def quote_with_fee(
+        self, zero_for_one: bool, amount_specified: int, sqrt_price_limit_x96: int | None = None
+    ) -> tuple[int, int, int, int, int, int]:
+        """:meth:`quote` and the swap fee: ``(amount0, amount1, sqrtPriceX96, tick,
+        liquidity, fee)``, ``fee`` in base units of the input token, the sum of every
+        step's ``feeAmount`` (``SwapMath.computeSwapStep``, spec 2.10) with the protocol's
+        share included. Changes nothing; same errors as :meth:`quote`."""
+        r = self._swap_compute(zero_for_one, amount_specified, sqrt_price_limit_x96)
+        return r[0], r[1], r[2], r[3], r[4], r[8]
 
     def swap(
         self,
@@ -497,7 +509,7 @@ class V3Pool:
         ``recipient``. Raises ``AS``, ``LOK``, ``SPL``, ``IIA`` (paid less than owed), ``TF``
         (pool cannot pay out), and the math errors.
         """
-        amount0, amount1, sqrt_price, tick, liquidity, g, protocol_fee, crossings = (
+        amount0, amount1, sqrt_price, tick, liquidity, g, protocol_fee, crossings, _ = (
             self._swap_compute(zero_for_one, amount_specified, sqrt_price_limit_x96)
         )
         amount_in, amount_out = (amount0, -amount1) if zero_for_one else (amount1, -amount0)
