@@ -21,11 +21,13 @@ Agents read and act through :class:`~defisim.Simulation` only (``sim.amm``,
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from ..base import Agent
+from ..trading import MarketAgent
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
@@ -44,6 +46,14 @@ class PriceSource(Protocol):
 Reference = PriceSource | Callable[["Simulation"], float | None]
 """A reference price: an object with ``.price`` (a feed) or a callable ``sim -> price``
 (``None``: no price now), quote units per base unit."""
+
+
+def balance_units(sim: Simulation, party: str, asset: str) -> Decimal:
+    """``party``'s general balance of ``asset`` exactly, in asset units (a ``Decimal``:
+    a float may round above the balance and make a whole-balance transaction fail)."""
+    raw = sim.balance(party, asset, raw=True)
+    decimals = round(-math.log10(sim.money(asset, 1)))
+    return Decimal(raw).scaleb(-decimals)
 
 
 def reference_price(ref: Reference, sim: Simulation) -> float | None:
@@ -393,11 +403,11 @@ class AmmArbitrageur(Agent):
             return
         t0, t1 = view.assets
         a_in, a_out = (t0, t1) if trade.zero_for_one else (t1, t0)
-        have = sim.balance(self.name, a_in)
-        cap = have if self.max_in is None else min(have, self.max_in)
+        have = balance_units(sim, self.name, a_in)
+        cap = have if self.max_in is None else min(have, Decimal(str(self.max_in)))
         gas = self.gas_estimate(sim, p)
         if view.kind == "V2":
-            amount = min(trade.amount_in, cap)
+            amount = min(trade.amount_in, float(cap))
             if amount <= 0:
                 self.skipped += 1
                 return
@@ -409,8 +419,8 @@ class AmmArbitrageur(Agent):
         else:
             amount, out = trade.amount_in, trade.amount_out
             if amount > cap:
-                out *= cap / amount
-                amount = cap
+                out *= float(cap) / amount
+                amount = float(cap)
         expected = self._value(a_out, out, p) - self._value(a_in, amount, p)
         if amount <= 0 or expected <= gas + self.min_profit:
             self.skipped += 1
@@ -434,3 +444,148 @@ class AmmArbitrageur(Agent):
         """Book the swaps executed since the last wake-up."""
         if self._pending:
             self._settle_pending(sim)
+
+
+# ------------------------------------------------------- pool against futures book
+class AmmFuturesArbitrageur(MarketAgent):
+    """Arbitrage between a V3 pool and a futures order book on the same underlying.
+
+    Each wake-up, with the pool's price ``P`` (quote per base), its fee ``f``
+    (``gamma = 1 - f``), the book's best bid ``b`` and ask ``a``, the futures taker
+    fee ``phi`` (the market's ``total_fee``) and ``theta = threshold_bps / 10^4``:
+
+    - pool cheap, ``P / gamma < b (1 - phi) (1 - theta)``: buy base on the pool with
+      ``price_limit`` at ``gamma b (1 - phi) (1 - theta)`` (the pool stops where buying
+      more no longer pays; :func:`v3_arbitrage` sizes it within the range), at most
+      ``max_trade`` base and the position room (``position_limit + position``), then
+      sell what it got on the futures market (IOC market order, whole lots);
+    - pool rich, ``P gamma > a (1 + phi) (1 + theta)``: the mirror (sell base on the pool,
+      buy futures), limited by its base inventory.
+
+    The futures position hedges the base inventory the pool legs build up, so the
+    agent is (up to a lot) delta-neutral; ``position_limit`` bounds both. Needs
+    ``execution="immediate"`` (the hedge is sized from the swap's receipt).
+
+    Args:
+        name: agent and party name.
+        pool_id: a V3 pool of ``base``/``quote``.
+        market: the futures market; its settlement asset must be ``quote``.
+        base, quote: the pool's assets (prices quote per base).
+        collateral: quote units minted (pool budget and futures margin).
+        inventory_base: base units minted (for selling on the pool).
+        max_trade: most base per pool leg (> 0).
+        position_limit: largest absolute futures position, base units (> 0).
+        threshold_bps: extra edge required, basis points (>= 0).
+
+    Attributes:
+        trades (pool legs), volume (base traded on the pool), volume_quote (quote
+        value of the pool legs), profit (quote units locked in by hedged round trips:
+        futures proceeds minus futures fees minus the pool cost of the hedged size,
+        or the mirror), futures_fees.
+    """
+
+    phase = 2
+
+    def __init__(self, name: str, pool_id: str, market: str, *, base: str, quote: str,
+                 collateral: float = 1_000_000.0, inventory_base: float = 0.0,
+                 max_trade: float = 1.0, position_limit: float = 10.0,
+                 threshold_bps: float = 0.0) -> None:
+        super().__init__(name, market, quote, collateral)
+        if not max_trade > 0 or not position_limit > 0 or threshold_bps < 0:
+            raise ValueError(f"{name}: need max_trade > 0, position_limit > 0, threshold_bps >= 0")
+        if not (math.isfinite(inventory_base) and inventory_base >= 0):
+            raise ValueError(f"{name}: inventory_base must be >= 0, got {inventory_base!r}")
+        self.pool_id = pool_id
+        self.base, self.quote = base, quote
+        self.inventory_base = float(inventory_base)
+        self.max_trade = float(max_trade)
+        self.position_limit = float(position_limit)
+        self.threshold_bps = float(threshold_bps)
+        self.trades = 0
+        self.volume = 0.0
+        self.volume_quote = 0.0
+        self.profit = 0.0
+        self.futures_fees = 0.0
+
+    def initialise(self, sim: Simulation) -> None:
+        """Create the party, mint collateral and base inventory; check the venues."""
+        if sim.execution != "immediate":
+            raise ValueError(f"{self.name}: needs execution='immediate'")
+        view = sim.amm.pool_view(self.pool_id)
+        if view.kind != "V3" or set(view.assets) != {self.base, self.quote}:
+            raise ValueError(f"{self.name}: {self.pool_id} is not a V3 pool of "
+                             f"{self.base}/{self.quote}")
+        super().initialise(sim)
+        if sim.futures.market_view(self.market).asset != self.quote:
+            raise ValueError(f"{self.name}: {self.market} does not settle in {self.quote}")
+        if self.inventory_base > 0:
+            sim.mint(self.name, self.base, self.inventory_base)
+
+    def step(self, sim: Simulation) -> None:
+        m = self.market
+        mv = sim.futures.market_view(m)
+        if mv.in_auction or mv.state != "ACTIVE" or mv.best_bid is None or mv.best_ask is None:
+            return
+        view = sim.amm.pool_view(self.pool_id)
+        P = view.price_of(self.base)
+        g = 1.0 - view.fee
+        phi = mv.total_fee
+        th = self.threshold_bps / 10_000
+        pos = sim.futures.position(self.name, m)
+        sell_at = mv.best_bid * (1 - phi) * (1 - th)  # what a futures sale nets
+        buy_at = mv.best_ask * (1 + phi) * (1 + th)  # what a futures purchase costs
+        if P / g < sell_at:
+            room = self.position_limit + pos
+            self._leg(sim, view, buy_base=True, target=sell_at, room=room)
+        elif P * g > buy_at:
+            room = min(self.position_limit - pos, sim.balance(self.name, self.base))
+            self._leg(sim, view, buy_base=False, target=buy_at, room=room)
+
+    def _leg(self, sim: Simulation, view: AmmPoolView, *, buy_base: bool, target: float,
+             room: float) -> None:
+        size = self.size(sim, min(self.max_trade, room))
+        if size <= 0:
+            return
+        p01 = to_token0_price(view, self.base, target)
+        trade = pool_arbitrage(view, p01)
+        if trade is None:
+            return
+        t0 = view.assets[0]
+        base_is_0 = self.base == t0
+        est_base = trade.amount_out if buy_base else trade.amount_in
+        if trade.zero_for_one != (base_is_0 != buy_base):  # buying token0 is not zero-for-one
+            return
+        size = self.size(sim, min(size, est_base))
+        if size <= 0:
+            return
+        if buy_base:
+            r = sim.amm.swap(self.name, self.pool_id, self.quote, size, exact="out",
+                             price_limit=trade.target_price)
+        else:
+            r = sim.amm.swap(self.name, self.pool_id, self.base, size,
+                             price_limit=trade.target_price)
+        if not r.accepted:
+            return
+        a_in, a_out = r.value
+        got_base = a_out if buy_base else a_in
+        pool_quote = a_in if buy_base else a_out
+        self.trades += 1
+        self.volume += got_base
+        self.volume_quote += pool_quote
+        hedge = self.size(sim, got_base)
+        if hedge <= 0:
+            return
+        res = self.send(sim, "sell" if buy_base else "buy", hedge, None, order_type="MARKET",
+                        time_in_force="IOC")
+        if res is None or not res.accepted or not res.trades:
+            return
+        u = self._units or sim.futures.units(self.market)
+        filled = sum(u.size(t.size) for t in res.trades)
+        notional = sum(u.price(t.price) * u.size(t.size) for t in res.trades)
+        fees = sum(u.money(t.seller_fee if buy_base else t.buyer_fee) for t in res.trades)
+        self.futures_fees += fees
+        share = filled / got_base
+        if buy_base:
+            self.profit += notional - fees - pool_quote * share
+        else:
+            self.profit += pool_quote * share - notional - fees

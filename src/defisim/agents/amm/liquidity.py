@@ -24,7 +24,7 @@ import math
 from typing import TYPE_CHECKING
 
 from ..base import Agent
-from .arbitrageur import Reference, reference_price
+from .arbitrageur import Reference, balance_units, reference_price
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
@@ -361,7 +361,7 @@ class RecenteringLiquidityProvider(_PoolLP):
         h = self.half_width
         tl, tu = range_ticks(sim, self.pool_id, self.base, p * (1 - h), p * (1 + h))
         view = sim.amm.pool_view(self.pool_id)
-        b, q = sim.balance(self.name, self.base), sim.balance(self.name, self.quote)
+        b, q = balance_units(sim, self.name, self.base), balance_units(sim, self.name, self.quote)
         a0, a1 = (b, q) if self.base == view.assets[0] else (q, b)
         r = sim.amm.mint_position(self.name, self.pool_id, tl, tu, a0, a1)
         self.gas_spent += self.gas_cost
@@ -383,7 +383,9 @@ class RecenteringLiquidityProvider(_PoolLP):
         if b > target_b * (1 + 1e-9):
             r = sim.amm.swap(self.name, self.pool_id, self.base, b - target_b)
         elif b < target_b * (1 - 1e-9):
-            r = sim.amm.swap(self.name, self.pool_id, self.quote, min(q, (target_b - b) * p))
+            q_all = float(balance_units(sim, self.name, self.quote))
+            r = sim.amm.swap(self.name, self.pool_id, self.quote, min(q_all * (1 - 1e-12),
+                                                                       (target_b - b) * p))
         else:
             return
         self.gas_spent += self.gas_cost
