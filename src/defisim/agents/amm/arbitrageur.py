@@ -21,9 +21,9 @@ Agents read and act through :class:`~defisim.Simulation` only (``sim.amm``,
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
 from ..base import Agent
