@@ -1,6 +1,7 @@
 """Registry of named scenarios (built-ins register themselves on import)."""
 
 from . import (  # noqa: F401  (importing a module registers its scenarios)
+    amm_arbitrage,
     btc_futures,
     comprehensive_market,
     fee_risk_study,
