@@ -83,3 +83,22 @@ def test_bad_params():
         cls(cls.Params(v3_fees=[123]))
     with pytest.raises(ValueError, match="no pools"):
         cls(cls.Params(v2=False, v3_fees=[]))
+
+
+def test_amm_vs_orderbook_gap_closes_with_arbitrageurs():
+    """Same seed, same reference: without cross-venue arbitrageurs the pool stays at its
+    first price while the book follows the GBM (mean gap ~87 bps over 4 hours); with
+    one, the pool follows the book within the fees (pool 5 bps + futures taker fee
+    7.5 bps + half the spread + the 2 bps threshold), and the hedged round trips pay."""
+    _, with_arb = run("amm_vs_orderbook", steps=240)
+    _, without = run("amm_vs_orderbook", steps=240, cross_arb_count=0)
+    assert without["cross_arb_volume"] == 0 and without["pool_lvr"] == 0
+    assert without["pool_price"] == pytest.approx(30_000.0)
+    assert without["gap_bps_mean"] > 50
+    assert with_arb["gap_bps_mean"] < 20
+    assert with_arb["gap_bps_mean"] < without["gap_bps_mean"] / 4
+    assert with_arb["gap_bps_max"] < without["gap_bps_max"]
+    assert with_arb["cross_arb_volume"] > 1.0  # BTC
+    assert with_arb["cross_arb_profit"] > 0
+    assert with_arb["pool_lp_fees"] == pytest.approx(
+        0.0005 * with_arb["cross_arb_volume_quote"], rel=0.01)

@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401  (importing a module registers its scenarios)
     amm_arbitrage,
+    amm_vs_orderbook,
     btc_futures,
     comprehensive_market,
     fee_risk_study,
