@@ -1,7 +1,9 @@
 """Registry of named scenarios (built-ins register themselves on import)."""
 
 from . import (  # noqa: F401  (importing a module registers its scenarios)
+    amm_arbitrage,
     amm_pool,
+    amm_vs_orderbook,
     btc_futures,
     comprehensive_market,
     fee_risk_study,
