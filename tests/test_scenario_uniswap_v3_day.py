@@ -66,7 +66,7 @@ def test_a_range_earns_its_liquidity_share_of_the_fees():
     assert k["lp0.fees_usdc"] > 100 and k["lp0.in_range"] == 1.0
     assert k["lp1.fees_usdc"] == 0.0 and k["lp1.in_range"] == 0.0
     assert abs(k["lp1.value_usdc"] - k["lp1.hold_usdc"]) < 1e-6 * k["lp1.hold_usdc"] + 1e-6
-    lo, hi = sc.lps[0].ticks
+    lo, hi = sc.lps[0].tick_lower, sc.lps[0].tick_upper
     lp_liq = sim.amm.position("lp0", sc.pool_id, lo, hi).liquidity
     expected0 = expected1 = 0.0
     tick_before = sc.events.tick[sc.start_row]

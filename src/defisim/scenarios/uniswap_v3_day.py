@@ -10,7 +10,9 @@ and burn of the day at its block time (swaps as exact input of the amount paid i
 
 Add LP ranges with ``lp_ranges`` (WETH prices in USDC, e.g. ``[[2200, 2300]]``) and
 ``lp_capital`` (USDC per range): each is a passive LP that deposits at the start and
-holds, so the run answers "what would my range have earned on that day". Its liquidity
+holds (:class:`~defisim.agents.amm.liquidity.PassiveLiquidityProvider`, with the token
+split the range takes at the starting price), so the run answers "what would my range
+have earned on that day". Its liquidity
 deepens the pool, so the day's swaps move the price a little less than they did on
 chain: ``tracking_bps`` (pool price against the file's price after the same swap) shows
 by how much.
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field, field_validator
 
 from defisim.agents.amm.historic_flow import HistoricPoolFlow
+from defisim.agents.amm.liquidity import PassiveLiquidityProvider, range_deposit
 from defisim.agents.base import Agent
 from defisim.prices.uniswap_v3_events import SWAP, infer_tick_nets, read_tick_csv
 
@@ -71,53 +74,6 @@ class UniswapV3DayParams(ScenarioParams):
             if not (0 < lo < hi and math.isfinite(hi)):
                 raise ValueError(f"each LP range needs 0 < low < high, got ({lo}, {hi})")
         return v
-
-
-class _RangeLP(Agent):
-    """A passive LP: at the start it deposits ``capital`` USDC worth into the V3 range
-    ``[low, high]`` (WETH prices in USDC), holding the token ratio the range needs at
-    the starting price, and never touches it again."""
-
-    def __init__(self, name: str, pool_id: str, low: float, high: float, capital: float) -> None:
-        super().__init__(name)
-        self.pool_id, self.low, self.high, self.capital = pool_id, low, high, capital
-        self.ticks = (0, 0)
-        self.deposit = (0.0, 0.0)  # (USDC, WETH) actually paid
-
-    def initialise(self, sim: Simulation) -> None:
-        sim.create_party(self.name)
-        pid = self.pool_id
-        p = sim.amm.pool_view(pid).price_of(WETH)
-        # token0 = USDC: pool prices are WETH per USDC, so the WETH range inverts
-        lo = sim.amm.price_to_tick(pid, 1 / self.high)
-        hi = sim.amm.price_to_tick(pid, 1 / self.low) + sim.amm.pool_view(pid).tick_spacing
-        self.ticks = (lo, hi)
-        # the token split of a range position (Uniswap V3 whitepaper eq. 6.29-6.30): per
-        # unit of liquidity x = 1/sqrt(Pc) - 1/sqrt(Pb) token0, y = sqrt(Pc) - sqrt(Pa)
-        # token1, with pool prices P = token1 per token0 (WETH per USDC) and Pc clamped
-        pa, pb = sim.amm.tick_to_price(pid, lo), sim.amm.tick_to_price(pid, hi)
-        pc = min(max(1 / p, pa), pb)
-        x = 1 / math.sqrt(pc) - 1 / math.sqrt(pb)
-        y = math.sqrt(pc) - math.sqrt(pa)
-        scale = self.capital / (x + y * p)
-        usdc, weth = x * scale, y * scale
-        sim.mint(self.name, USDC, usdc + 1)
-        sim.mint(self.name, WETH, weth + 1e-9)
-        r = sim.amm.mint_position(self.name, pid, lo, hi, usdc, weth)
-        if r.accepted:
-            self.deposit = (r.value[1], r.value[2])
-
-    def kpis(self, sim: Simulation, price: float) -> dict[str, float]:
-        pos = sim.amm.position(self.name, self.pool_id, *self.ticks)
-        if pos is None:
-            return {}
-        fees = pos.fees0 + pos.fees1 * price
-        value = pos.amount0 + pos.amount1 * price + fees
-        hold = self.deposit[0] + self.deposit[1] * price
-        v = sim.amm.pool_view(self.pool_id)
-        return {f"{self.name}.fees_usdc": fees, f"{self.name}.value_usdc": value,
-                f"{self.name}.hold_usdc": hold, f"{self.name}.pnl_vs_hold_usdc": value - hold,
-                f"{self.name}.in_range": float(self.ticks[0] <= v.tick < self.ticks[1])}
 
 
 def _find_file(path: str | None) -> str:
@@ -157,7 +113,7 @@ class UniswapV3Day(Scenario):
         day = datetime.fromtimestamp(first, UTC).replace(hour=0, minute=0, second=0)
         self.origin_s = int(day.timestamp())
         self.flow: HistoricPoolFlow | None = None
-        self.lps: list[_RangeLP] = []
+        self.lps: list[PassiveLiquidityProvider] = []
         self.pool_id = ""
         self.tracking_max = 0.0
 
@@ -180,8 +136,12 @@ class UniswapV3Day(Scenario):
         nets = infer_tick_nets(ev, spacing)
         self.flow = HistoricPoolFlow("history", ev, nets, self.pool_id, i, self.origin_s,
                                      p.edge_ticks, spacing)
-        self.lps = [_RangeLP(f"lp{k}", self.pool_id, lo, hi, p.lp_capital)
-                    for k, (lo, hi) in enumerate(p.lp_ranges)]
+        self.lps = []
+        for k, (lo, hi) in enumerate(p.lp_ranges):
+            weth, usdc = range_deposit(sim, self.pool_id, WETH, lo, hi, p.lp_capital)
+            self.lps.append(PassiveLiquidityProvider(
+                f"lp{k}", self.pool_id, base=WETH, quote=USDC, amount_base=weth,
+                amount_quote=usdc, price_range=(lo, hi)))
         return [self.flow, *self.lps]
 
     def kpis(self, sim: Simulation) -> dict[str, float]:
@@ -198,7 +158,10 @@ class UniswapV3Day(Scenario):
                "swaps_replayed": float(self.flow.swaps_sent),
                "swaps_rejected": float(self.flow.swaps_rejected)}
         for lp in self.lps:
-            out.update(lp.kpis(sim, price))
+            fees, value, hold = lp.fees(sim, price), lp.value(sim, price), lp.hold_value(sim, price)
+            out.update({f"{lp.name}.fees_usdc": fees, f"{lp.name}.value_usdc": value,
+                        f"{lp.name}.hold_usdc": hold, f"{lp.name}.pnl_vs_hold_usdc": value - hold,
+                        f"{lp.name}.in_range": float(lp.tick_lower <= v.tick < lp.tick_upper)})
         return out
 
 

@@ -65,6 +65,29 @@ def range_ticks(sim: Simulation, pool_id: str, base: str, lower: float,
     return tl, tu
 
 
+def range_deposit(sim: Simulation, pool_id: str, base: str, lower: float, upper: float,
+                  capital: float) -> tuple[float, float]:
+    """``(amount_base, amount_quote)`` worth ``capital`` quote units at the pool's price
+    in the proportion a V3 position on ``[lower, upper]`` (quote per ``base``, the ticks
+    of :func:`range_ticks`) takes now: per unit of liquidity ``x = 1/sqrt(P) -
+    1/sqrt(P_b)`` token0 and ``y = sqrt(P) - sqrt(P_a)`` token1 with the pool's prices
+    ``P`` (token1 per token0) clamped to the range (Uniswap V3 whitepaper eqs. 6.29-6.30).
+    A range above or below the price takes one asset only. Raises ``ValueError`` (bad
+    prices or capital, ``base`` not in the pool)."""
+    if not (math.isfinite(capital) and capital > 0):
+        raise ValueError(f"capital must be a finite number > 0, got {capital!r}")
+    tl, tu = range_ticks(sim, pool_id, base, lower, upper)
+    view = sim.amm.pool_view(pool_id)
+    pa, pb = sim.amm.tick_to_price(pool_id, tl), sim.amm.tick_to_price(pool_id, tu)
+    pc = min(max(view.price, pa), pb)
+    x = 1 / math.sqrt(pc) - 1 / math.sqrt(pb)
+    y = math.sqrt(pc) - math.sqrt(pa)
+    base_is_0 = base == view.assets[0]
+    b, q = (x, y) if base_is_0 else (y, x)
+    scale = capital / (b * view.price_of(base) + q)
+    return b * scale, q * scale
+
+
 def _base_price(view: AmmPoolView, base: str) -> float:
     return view.price_of(base)
 
