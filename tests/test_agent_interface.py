@@ -116,6 +116,8 @@ SCENARIOS = [
     pytest.param(registered("lp_competition", steps=600), id="lp_competition",
                  marks=pytest.mark.slow),
     pytest.param(zoo, id="zoo"),
+    # AMM pools: arbitrageurs, passive and re-centring LPs through sim.amm
+    pytest.param(registered("amm_arbitrage", steps=300, active_lp=True), id="amm_arbitrage"),
 ]
 
 
@@ -173,6 +175,8 @@ def test_agents_run_identically_through_the_json_loopback(make):
 
     # the loopback carried the agents' calls, and only calls of the interface
     orders = loop.calls["futures.submit_order"] + loop.calls["futures.submit_order_raw"]
+    if direct.scenario.name.startswith("amm_"):
+        orders = loop.calls["amm.swap"]
     assert orders > 0 and sum(loop.calls.values()) > 2 * orders
     assert loop.bytes_sent > 0 and loop.bytes_received > 0
     assert not any(name.split(".")[-1] in NOT_ON_WIRE for name in loop.calls)
