@@ -182,9 +182,18 @@ class V3Transactions(AmmPluginBase):
             return bad
         return self._pool(tx, sender, pool_id, ("V3",))
 
-    @staticmethod
-    def _ticks_ok(lower: Any, upper: Any) -> bool:
-        return type(lower) is int and type(upper) is int
+    def _v3_position_call(self, tx: str, sender: Any, pool_id: Any, tick_lower: Any,
+                          tick_upper: Any, deadline_s: Any, ints: dict[str, Any]) -> PoolEntry | Receipt:
+        """The pool of a mint or burn after the checks they share: the sender, the
+        integers, the pool, int ticks and the deadline (in the periphery's order)."""
+        entry = self._v3_entry(tx, sender, pool_id, {**ints, "deadline_s": deadline_s})
+        if isinstance(entry, Receipt):
+            return entry
+        if type(tick_lower) is not int or type(tick_upper) is not int:
+            return self._reject(tx, sender, entry.pool_id, Reason.INVALID_ARGUMENT,
+                                f"ticks must be ints, got {tick_lower!r}, {tick_upper!r}")
+        bad = self._expired(tx, sender, entry.pool_id, deadline_s)
+        return entry if bad is None else bad
 
     # -- transactions -------------------------------------------------------------
     def tx_v3_mint(self, sender: str, pool_id: str, tick_lower: int, tick_upper: int,
@@ -193,19 +202,12 @@ class V3Transactions(AmmPluginBase):
         """Add liquidity to the sender's position ``[tick_lower, tick_upper)`` (spec 2.9,
         2.12; periphery ``NonfungiblePositionManager.mint``/``increaseLiquidity``)."""
         tx = "v3_mint"
-        entry = self._v3_entry(tx, sender, pool_id, {
+        entry = self._v3_position_call(tx, sender, pool_id, tick_lower, tick_upper, deadline_s, {
             "amount0_desired": amount0_desired, "amount1_desired": amount1_desired,
-            "amount0_min": amount0_min, "amount1_min": amount1_min, "deadline_s": deadline_s,
-            "liquidity": liquidity})
+            "amount0_min": amount0_min, "amount1_min": amount1_min, "liquidity": liquidity})
         if isinstance(entry, Receipt):
             return entry
         pid, pool = entry.pool_id, entry.core
-        if not self._ticks_ok(tick_lower, tick_upper):
-            return self._reject(tx, sender, pid, Reason.INVALID_ARGUMENT,
-                                f"ticks must be ints, got {tick_lower!r}, {tick_upper!r}")
-        bad = self._expired(tx, sender, pid, deadline_s)
-        if bad is not None:
-            return bad
         try:
             if liquidity == 0:
                 if tick_lower >= tick_upper:  # the pool's own check, before the math below
@@ -263,18 +265,11 @@ class V3Transactions(AmmPluginBase):
         ``decreaseLiquidity``, then ``collect`` of everything owed when ``collect``).
         ``liquidity == 0`` pokes the position's fees."""
         tx = "v3_burn"
-        entry = self._v3_entry(tx, sender, pool_id, {
-            "liquidity": liquidity, "amount0_min": amount0_min, "amount1_min": amount1_min,
-            "deadline_s": deadline_s})
+        entry = self._v3_position_call(tx, sender, pool_id, tick_lower, tick_upper, deadline_s, {
+            "liquidity": liquidity, "amount0_min": amount0_min, "amount1_min": amount1_min})
         if isinstance(entry, Receipt):
             return entry
         pid, pool = entry.pool_id, entry.core
-        if not self._ticks_ok(tick_lower, tick_upper):
-            return self._reject(tx, sender, pid, Reason.INVALID_ARGUMENT,
-                                f"ticks must be ints, got {tick_lower!r}, {tick_upper!r}")
-        bad = self._expired(tx, sender, pid, deadline_s)
-        if bad is not None:
-            return bad
         try:
             amount0, amount1 = pool.modify_preview(sender, tick_lower, tick_upper, -liquidity)
         except PoolError as e:
@@ -298,7 +293,7 @@ class V3Transactions(AmmPluginBase):
                                                      "amount1_max": amount1_max})
         if isinstance(entry, Receipt):
             return entry
-        if not self._ticks_ok(tick_lower, tick_upper):
+        if type(tick_lower) is not int or type(tick_upper) is not int:
             return self._reject(tx, sender, entry.pool_id, Reason.INVALID_ARGUMENT,
                                 f"ticks must be ints, got {tick_lower!r}, {tick_upper!r}")
         try:
