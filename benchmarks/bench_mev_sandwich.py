@@ -1,6 +1,6 @@
 """Steps per second of the ``mev_sandwich`` scenario under ``priority`` ordering (four
-noise swappers and a sandwich searcher on a V2 pool, EIP-1559 fee market, invariants
-on, nothing recorded).
+noise swappers and a sandwich searcher sending Flashbots-style bundles on a V2 pool,
+EIP-1559 fee market, invariants on, nothing recorded).
 
 Run: ``PYTHONPATH=src python benchmarks/bench_mev_sandwich.py [steps]``; prints wall
 and CPU seconds and steps per CPU second, and the run's searcher profit.
@@ -25,7 +25,8 @@ def main(steps: int = 5_000) -> None:
         k = result.kpis
         print(f"mev_sandwich priority{' +jit' if jit else ''}: {steps:,} steps, wall {wall:.2f} s, "
               f"CPU {cpu:.2f} s, {steps / cpu:,.0f} steps/CPU s; sandwiches "
-              f"{k['sandwiches_landed']:.0f}/{k['sandwiches_attempted']:.0f}, searcher profit "
+              f"{k['sandwiches_landed']:.0f}/{k['sandwiches_attempted']:.0f} landed "
+              f"({k['sandwiches_reverted']:.0f} reverted), searcher profit "
               f"{k['searcher_profit']:,.0f} USDC")
 
 

@@ -122,27 +122,35 @@ def test_plan_v2_sandwich_is_the_brute_force_optimum_within_the_victims_limit():
 
 
 # ---------------------------------------------------------------- searcher
-def _sandwich_block(ordering: str):
+def _sandwich_block(ordering: str, mode: str = "bundle", whale: float = 0.0):
     sim, pid = v2_sim(ordering)
     victim = start(AmmNoiseSwapper("victim", pid, quote_asset="USDC", buy_prob=1.0,
                                    mean_size=20_000, size_sigma=0.0, slippage=0.01), sim)
     s = start(SandwichSearcher("searcher", pid, quote_asset="USDC",
-                               funds={"USDC": 500_000, "ETH": 100}), sim)
+                               funds={"USDC": 500_000, "ETH": 100}, mode=mode), sim)
     victim.swap_once(sim)
     vtx = sim.pending_transactions()[0]
     plan = plan_v2_sandwich(10**12, 500 * E18, PendingSwap(vtx, pid, "USDC", "ETH", vtx.args[3],
                                                           vtx.args[4]), budget=500_000 * 10**6)
     usdc0, eth0 = (sim.balance("searcher", a, raw=True) for a in ("USDC", "ETH"))
     s.step(sim)
+    if whale:  # a swap that tips more than the front-run, sent after it
+        sim.create_party("whale")
+        sim.mint("whale", "USDC", whale)
+        sim.set_gas_price("whale", 10e-9)
+        sim.amm.swap("whale", pid, "USDC", whale)
+    cursor = sim.event_cursor()
     sim.forward_time(12)
     s.settle(sim)
     victim.settle(sim)
+    s.events = cursor.read()
     return sim, s, victim, plan, usdc0, eth0
 
 
-def test_searcher_lands_under_priority_with_the_planned_numbers():
-    sim, s, victim, plan, usdc0, eth0 = _sandwich_block("priority")
-    assert s.attempted == 1 and s.landed == 1
+@pytest.mark.parametrize("mode", ["bundle", "tips"])
+def test_searcher_lands_under_priority_with_the_planned_numbers(mode):
+    sim, s, victim, plan, usdc0, eth0 = _sandwich_block("priority", mode)
+    assert s.attempted == 1 and s.landed == 1 and s.refused == s.reverted == 0
     # the victim gets exactly what the plan said, at least its limit
     assert victim.executed == 1
     out_eth = victim.shortfall_bps[0]
@@ -156,13 +164,54 @@ def test_searcher_lands_under_priority_with_the_planned_numbers():
     assert sim.balance("searcher", "ETH") == pytest.approx(eth0 / E18 - gas, abs=1e-12)
     assert s.profit == pytest.approx(plan.profit / 1e6 - gas * sim.amm.pool_view("V2:ETH/USDC").price, rel=1e-9)
     assert s.tips_native > 0
+    # front-run, victim, back-run (ids v + 1, v, v + 2), each included once
+    v = plan.victim.tx.tx_id
+    inc = [(e.sender, e.tx_id) for e in s.events if type(e).__name__ == "TransactionIncluded"]
+    assert inc == [("searcher", v + 1), ("victim", v), ("searcher", v + 2)]
+    assert sim.receipt(v).status == "EXECUTED" and sim.receipt(v).value[1] == plan.victim_out
 
 
-def test_searcher_loses_under_fifo():
-    sim, s, victim, plan, usdc0, eth0 = _sandwich_block("fifo")
-    assert s.attempted == 1 and s.landed == 0
+def test_searcher_bundle_is_refused_under_fifo_and_random():
+    for ordering in ("fifo", "random"):
+        sim, s, victim, plan, usdc0, eth0 = _sandwich_block(ordering)
+        assert (s.refused, s.attempted, s.landed) == (1, 0, 0)
+        assert s.profit == s.gross_profit == s.gas_native == 0.0
+        assert (sim.balance("searcher", "USDC", raw=True), sim.balance("searcher", "ETH", raw=True)) == (usdc0, eth0)
+        assert victim.shortfall_bps == [0.0]  # alone in its block: exactly its quote
+        rej = [(e.party, e.reason) for e in sim.recent_events(200) if type(e).__name__ == "TransactionRejected"]
+        assert rej == [("searcher", "BUNDLE_FOREIGN_TX_NEEDS_PRIORITY")]
+
+
+def test_searcher_loses_under_fifo_in_tips_mode():
+    sim, s, victim, plan, usdc0, eth0 = _sandwich_block("fifo", "tips")
+    assert s.attempted == 1 and s.landed == 0 and s.refused == 0
     assert victim.shortfall_bps == [0.0]  # the victim executed first, at its quote
     assert s.profit < 0 and s.gross_profit < 0 and s.gas_native == 0
+
+
+def test_searcher_bundle_reverts_at_no_cost_and_the_victim_still_swaps():
+    # a whale's buy tips 10 gwei and runs before the bundle (3 gwei): the front-run
+    # then pushes the victim past its 1 % limit, so the bundle reverts, and the victim
+    # swaps alone, after the whale only
+    sim, s, victim, plan, usdc0, eth0 = _sandwich_block("priority", whale=2_000)
+    assert (s.attempted, s.landed, s.reverted) == (1, 0, 1)
+    assert s.profit == s.gross_profit == s.gas_native == 0.0
+    assert (sim.balance("searcher", "USDC", raw=True), sim.balance("searcher", "ETH", raw=True)) == (usdc0, eth0)
+    v = plan.victim.tx.tx_id
+    assert [sim.receipt(i).status for i in (v + 1, v, v + 2)] == ["REVERTED", "EXECUTED", "REVERTED"]
+    assert victim.executed == 1
+    # the victim's output after the whale's 2,000 USDC alone
+    r_usdc, r_eth = 10**12 + 2_000 * 10**6, 500 * E18 - v2_amount_out(2_000 * 10**6, 10**12, 500 * E18)
+    assert sim.receipt(v).value[1] == v2_amount_out(20_000 * 10**6, r_usdc, r_eth)
+    names = [type(e).__name__ for e in s.events if type(e).__name__ in ("BundleReverted", "TransactionIncluded")]
+    assert names == ["TransactionIncluded", "BundleReverted", "TransactionIncluded"]  # whale, revert, victim
+
+
+def test_searcher_bad_mode():
+    with pytest.raises(ValueError, match="mode"):
+        SandwichSearcher("s", "V2:ETH/USDC", quote_asset="USDC", mode="pga")
+    with pytest.raises(ValueError, match="mode"):
+        JitLiquidityProvider("j", "V3:ETH/USDC/3000", quote_asset="USDC", mode="pga")
 
 
 def test_searcher_needs_a_v2_pool_and_the_mempool():
@@ -189,8 +238,8 @@ def test_searcher_skips_unprofitable_victims():
 
 
 # ---------------------------------------------------------------- JIT LP
-def _jit_block(with_jit: bool):
-    sim = Simulation(protocols=["amm"], execution="mempool", ordering="priority")
+def _jit_block(with_jit: bool, ordering: str = "priority", mode: str = "bundle"):
+    sim = Simulation(protocols=["amm"], execution="mempool", ordering=ordering)
     sim.create_asset("A", 18)
     sim.create_asset("B", 18)
     pid = sim.amm.create_v3_pool("A", "B", 3000, price=1)
@@ -205,8 +254,9 @@ def _jit_block(with_jit: bool):
     jit = None
     if with_jit:
         jit = start(JitLiquidityProvider("jit", pid, quote_asset="B", min_swap=500,
-                                         funds={"A": 50_000, "B": 50_000}), sim)
-    sim.set_gas_price("trader", 1e-9)
+                                         funds={"A": 50_000, "B": 50_000}, mode=mode), sim)
+    if sim.fee_market is not None:
+        sim.set_gas_price("trader", 1e-9)
     sim.amm.swap("trader", pid, "B", 1_000)  # buys A: the price rises inside [0, 60)
     if jit is not None:
         jit.step(sim)
@@ -219,14 +269,15 @@ def _jit_block(with_jit: bool):
     return sim, pid, jit, lp_liq, pos
 
 
-def test_jit_lp_takes_the_fee_in_proportion_to_its_liquidity():
+@pytest.mark.parametrize("mode", ["bundle", "tips"])
+def test_jit_lp_takes_the_fee_in_proportion_to_its_liquidity(mode):
     _, _, _, lp_liq, alone = _jit_block(False)
     fee = 1_000 * 0.003
     assert alone.fees1 == pytest.approx(fee, rel=1e-12)  # every fee to the only LP
     assert alone.fees0 == 0
-    sim, pid, jit, lp_liq2, shared = _jit_block(True)
+    sim, pid, jit, lp_liq2, shared = _jit_block(True, mode=mode)
     assert lp_liq2 == lp_liq
-    assert jit.attempted == 1 and jit.captured == 1
+    assert jit.attempted == 1 and jit.captured == 1 and jit.refused == jit.reverted == 0
     (h,) = jit.history
     share = h["liquidity"] / (h["liquidity"] + lp_liq)
     assert 0.9 < share < 1  # a narrow range: a much larger liquidity than the wide LP's
@@ -236,6 +287,14 @@ def test_jit_lp_takes_the_fee_in_proportion_to_its_liquidity():
     assert h["fees1"] / E18 + shared.fees1 == pytest.approx(fee, rel=1e-12)
     assert jit.fee_income == pytest.approx(fee * share, rel=1e-6)  # B is the quote asset
     assert sim.amm.positions("jit", pid) == []  # burned and collected
+
+
+def test_jit_lp_bundle_is_refused_under_fifo_and_the_lp_keeps_the_whole_fee():
+    sim, pid, jit, _, pos = _jit_block(True, ordering="fifo")
+    assert (jit.refused, jit.attempted, jit.captured) == (1, 0, 0) and jit.history == []
+    assert jit.fee_income == jit.pnl == 0.0
+    assert pos.fees1 == pytest.approx(1_000 * 0.003, rel=1e-12)
+    assert sim.balance("jit", "A") == sim.balance("jit", "B") == 50_000
 
 
 def test_jit_lp_needs_a_v3_pool():

@@ -254,9 +254,39 @@ class Chain:
 
     def submit_bundle(self, transactions: list[Transaction]) -> Receipt:
         """Put a bundle in the mempool: its transactions execute together, in order,
-        when the block closes, or not at all (one rejected: the whole bundle reverts).
+        when the block closes, or not at all (one rejected: the whole bundle reverts,
+        and a reverted bundle pays no gas: the ledger goes back, gas escrow included).
         A bundle whose gas limits add up to more than the block's is refused at once
         (``GAS_LIMIT_ABOVE_BLOCK_LIMIT``).
+
+        A transaction with ``tx_id`` 0 is new: it gets its id and its sender's next
+        nonce here. A transaction with a ``tx_id`` names one already pending in the
+        mempool as an entry of its own (as :meth:`pending_transactions` shows it; a
+        copy with equal fields will do): the bundle *pulls it in* (Flashbots style).
+        It keeps its id, nonce, fees and arrival, and leaves its own place in the
+        mempool, so it executes once, inside the bundle, and its receipt and
+        ``TransactionIncluded`` event are its own. The bundle takes the mempool place
+        of the earliest transaction it pulls (:meth:`Mempool.place_pulled`) and, as any
+        bundle, is ordered by its first transaction. If the bundle reverts, its pulled
+        transactions still execute, each on its own, right after the revert in the
+        same block (a block builder includes a public transaction anyway): the
+        searcher's transactions are ``REVERTED``, the pulled ones get the receipt of
+        their own execution.
+
+        Refused at once (a ``TransactionRejected`` event with the reason, a
+        ``REJECTED`` receipt, nothing changed: no ids, no nonces):
+
+        - ``BUNDLE_TX_NOT_PENDING``: a named transaction is not pending on its own
+          (unknown, already executed, inside another bundle, or its fields differ);
+        - ``BUNDLE_DUPLICATE_TX``: a transaction appears twice;
+        - ``BUNDLE_FOREIGN_TX_NEEDS_PRIORITY``: it pulls a transaction of a sender
+          none of its new transactions has, and the ordering is not ``priority`` (a
+          ``fifo`` or ``random`` sequencer keeps its own order and sells no places);
+        - ``BUNDLE_BREAKS_NONCE_ORDER``: in its mempool place the bundle would run a
+          sender's transaction after one of a higher nonce (the pulled sender has a
+          later pending transaction that would run first, or the bundle's sender has
+          pending transactions after that place, its new ones having higher nonces);
+        - ``GAS_LIMIT_ABOVE_BLOCK_LIMIT`` (above).
 
         Raises:
             RuntimeError: not in mempool mode.
@@ -266,14 +296,58 @@ class Chain:
             raise RuntimeError("bundles need execution='mempool'")
         if not transactions:
             raise ValueError("a bundle needs at least one transaction")
+        mp = self.mempool
+        txs = list(transactions)
+        new_senders = [t.sender for t in txs if not t.tx_id]
+        signer = new_senders[0] if new_senders else txs[0].sender
+        pulled: list[int] = []
+        seen: set[int] = set()
+        for k, tx in enumerate(txs):
+            if id(tx) in seen or (tx.tx_id and tx.tx_id in pulled):
+                return self._refuse_bundle(signer, "BUNDLE_DUPLICATE_TX",
+                                           f"transaction {k} (id {tx.tx_id}) appears twice in the bundle")
+            seen.add(id(tx))
+            if not tx.tx_id:
+                continue
+            own = mp.standalone(tx.tx_id)
+            if own is None or own != tx:
+                why = "is not pending on its own" if own is None else "differs from the pending one"
+                return self._refuse_bundle(signer, "BUNDLE_TX_NOT_PENDING",
+                                           f"transaction {tx.tx_id} (index {k}) {why}")
+            txs[k] = own
+            pulled.append(tx.tx_id)
+        if pulled and self.ordering != "priority":
+            foreign = [t for t in txs if t.tx_id in pulled and t.sender not in new_senders]
+            if foreign:
+                return self._refuse_bundle(
+                    signer, "BUNDLE_FOREIGN_TX_NEEDS_PRIORITY",
+                    f"transaction {foreign[0].tx_id} of {foreign[0].sender} can join another "
+                    f"sender's bundle only under priority ordering, not {self.ordering}")
         fm = self.fee_market
         if fm is not None:
-            total = sum(t.gas_limit if t.gas_limit > 0 else self.call_gas(t) for t in transactions)
+            total = sum(t.gas_limit if t.gas_limit > 0 else self.call_gas(t) for t in txs)
             if total > fm.gas_limit:
                 detail = f"bundle gas {total} above the block's {fm.gas_limit}"
-                self.reject("bundle", transactions[0].sender, "", "GAS_LIMIT_ABOVE_BLOCK_LIMIT", detail)
-                return Receipt(REJECTED, "GAS_LIMIT_ABOVE_BLOCK_LIMIT", detail)
-        for tx in transactions:
+                return self._refuse_bundle(signer, "GAS_LIMIT_ABOVE_BLOCK_LIMIT", detail)
+        for tx in txs:
+            if not tx.tx_id:
+                self._handler(tx.protocol, tx.call)  # unknown protocol or call: KeyError
+        bundle = Bundle(txs, self._bundle_seq + 1, tuple(pulled))
+        if pulled:
+            nonces = dict(self.nonces)
+            for tx in txs:
+                if not tx.tx_id:
+                    tx.nonce = nonces.get(tx.sender, 0)
+                    nonces[tx.sender] = tx.nonce + 1
+            why = mp.place_pulled(bundle)
+            if why:
+                for tx in txs:
+                    if not tx.tx_id:
+                        tx.nonce = -1
+                return self._refuse_bundle(signer, "BUNDLE_BREAKS_NONCE_ORDER", why)
+        for tx in txs:
+            if tx.tx_id:
+                continue
             self.tx_seq += 1
             tx.tx_id = tx.arrival = self.tx_seq
             n = self.nonces.get(tx.sender, 0)
@@ -281,11 +355,15 @@ class Chain:
             self.nonces[tx.sender] = n + 1
             if self.tx_log is not None:
                 self.tx_log.append(tx)
-            self._handler(tx.protocol, tx.call)
             self._prepare(tx)
         self._bundle_seq += 1
-        self.mempool.add(Bundle(list(transactions), self._bundle_seq))
-        return Receipt("PENDING", tx_id=transactions[0].tx_id, value=self._bundle_seq)
+        if not pulled:
+            mp.add(bundle)
+        return Receipt("PENDING", tx_id=txs[0].tx_id, value=self._bundle_seq)
+
+    def _refuse_bundle(self, sender: str, reason: str, detail: str) -> Receipt:
+        self.reject("bundle", sender, "", reason, detail)
+        return Receipt(REJECTED, reason, detail)
 
     def set_gas_price(self, party: str, max_priority_fee_per_gas: int, max_fee_per_gas: int = 0) -> None:
         """Default EIP-1559 fees of ``party``'s transactions (base units of the native
@@ -396,9 +474,11 @@ class Chain:
                                       tx.call, rc.status, rc.reason, rc.gas_used, rc.fee_burned, rc.tip))
 
     def _execute_bundle(self, bundle: Bundle, ids: list[int]) -> int:
-        """Execute a bundle atomically; returns the gas it used (0 when reverted). A
+        """Execute a bundle atomically; returns the gas it used (when reverted: only
+        the gas of its pulled transactions, which then execute on their own). A
         revert takes the bundle's events back out of the log, the recent ring and the
-        event count; a :class:`BundleReverted` event is all that remains."""
+        event count; a :class:`BundleReverted` event is all that remains (then the
+        pulled transactions' own events)."""
         state = self.state_snapshot()
         n_events = len(self.events)
         n_emitted = self.event_count
@@ -414,11 +494,21 @@ class Chain:
                 self.event_count = n_emitted
                 self.emit(BundleReverted(self.block, self.now, bundle.bundle_id, k, tx.tx_id,
                                          rc.reason or rc.status))
+                pulled = bundle.pulled
                 for t in bundle.transactions:
+                    if t.tx_id in pulled:
+                        continue
                     self.receipts[t.tx_id] = Receipt(REVERTED, rc.reason, f"bundle {bundle.bundle_id} failed at "
                                                      f"transaction {k}", t.tx_id, self.block)
                     ids.append(t.tx_id)
-                return 0
+                used = 0
+                for t in bundle.transactions:  # pulled in: they still run, on their own
+                    if t.tx_id in pulled:
+                        own = self._execute_one(t)
+                        self.receipts[t.tx_id] = own
+                        ids.append(t.tx_id)
+                        used += own.gas_used
+                return used
         for tx, rc in zip(bundle.transactions, receipts, strict=True):
             self.receipts[tx.tx_id] = rc
             ids.append(tx.tx_id)

@@ -21,6 +21,15 @@ queues by the policy's key. A bundle is one entry, keyed by its first transactio
 that waits for every one of its senders. With a gas limit (the fee market), entries
 that no longer fit wait for the next block, and so does every later entry of their
 senders.
+
+A bundle may *pull in* transactions that are pending on their own (a searcher's
+bundle around another sender's swap, :meth:`Mempool.place_pulled`): the bundle takes
+the place, in the arrival list, of the earliest transaction it pulls, and the pulled
+transactions leave their own places. Every sender's transactions stay in nonce order
+along the arrival list (bundles expanded) -- that is what the per-sender queues above
+run -- so a bundle that would break it is refused: the victim has a later pending
+transaction before another one the bundle pulls, or the bundle's own sender has
+pending transactions after that place (its new transactions have higher nonces).
 """
 
 from __future__ import annotations
@@ -76,6 +85,47 @@ class Mempool:
 
     def add(self, entry: Entry) -> None:
         self.pending.append(entry)
+
+    def standalone(self, tx_id: int) -> Transaction | None:
+        """The transaction ``tx_id`` if it is pending as an entry of its own (not inside
+        a bundle), else ``None``."""
+        for e in self.pending:
+            if not isinstance(e, Bundle) and e.tx_id == tx_id:
+                return e
+        return None
+
+    def place_pulled(self, bundle: Bundle) -> str:
+        """Insert ``bundle``, whose ``pulled`` transactions are pending on their own, at
+        the place of the earliest of them, and remove them from their own places.
+
+        Every transaction of the bundle must carry its nonce (the new ones: the nonces
+        they will get). Returns ``""`` when done, or (nothing changed) why the bundle
+        would break the nonce order of one of its senders: along the new arrival list,
+        bundles expanded, each sender's nonces must increase (the order
+        :meth:`select` runs a sender's transactions in).
+        """
+        pulled = set(bundle.pulled)
+        where = [i for i, e in enumerate(self.pending)
+                 if not isinstance(e, Bundle) and e.tx_id in pulled]
+        if len(where) != len(pulled):
+            return "a pulled transaction is not pending on its own"
+        gone = set(where)
+        first = where[0]
+        entries = [e for i, e in enumerate(self.pending[:first]) if i not in gone]
+        entries.append(bundle)
+        entries.extend(e for i, e in enumerate(self.pending[first:], first) if i not in gone)
+        senders = {t.sender for t in bundle.transactions}
+        last: dict[str, int] = {}
+        for e in entries:
+            for t in _txs(e):
+                if t.sender in senders:
+                    prev = last.get(t.sender)
+                    if prev is not None and t.nonce <= prev:
+                        return (f"{t.sender}'s transaction of nonce {t.nonce} would run after its "
+                                f"nonce {prev}")
+                    last[t.sender] = t.nonce
+        self.pending = entries
+        return ""
 
     def transactions(self) -> list[Transaction]:
         """Every pending transaction (bundles expanded), in arrival order."""

@@ -72,10 +72,16 @@ class Transaction:
 class Bundle:
     """Transactions that execute together, in this order, or not at all (a searcher's
     bundle). A bundle is ordered by its first transaction; if any of its transactions
-    is rejected, every change the bundle made is reverted."""
+    is rejected, every change the bundle made is reverted.
+
+    ``pulled`` holds the ids of the transactions that were pending on their own in the
+    mempool when the bundle was submitted and that the bundle took in (another
+    sender's swap that a searcher brackets, :meth:`~defisim.chain.Chain.submit_bundle`);
+    if the bundle reverts they still execute, on their own, right after the revert."""
 
     transactions: list[Transaction]
     bundle_id: int = 0
+    pulled: tuple[int, ...] = ()
 
 
 @dataclass(slots=True)

@@ -339,7 +339,11 @@ class Simulation:
 
     def send_bundle(self, transactions: Sequence[Transaction]) -> Receipt:
         """Queue a bundle: its transactions execute together at the block's close, in
-        order, or not at all (mempool mode only).
+        order, or not at all (mempool mode only). A transaction taken from
+        :meth:`pending_transactions` (it has a ``tx_id``) is pulled into the bundle and
+        leaves its own mempool place; another sender's only under ``priority``
+        ordering. Refusals (a ``REJECTED`` receipt and a rejection event) and the
+        revert rules: :meth:`defisim.chain.Chain.submit_bundle`.
 
         Raises:
             RuntimeError: not in mempool mode. ValueError: an empty bundle.

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 NO_DEADLINE = (1 << 256) - 1
 """``deadline_s`` meaning "no deadline" (the routers' ``type(uint256).max``)."""
 
+MODES = ("bundle", "tips")
+"""How a MEV agent orders its transactions around its victim's: one bundle that pulls
+in the victim's pending transaction, or separate transactions that outbid it in tips."""
+
 SWAP_GAS = 120_000
 """Gas of the AMM's kind-independent ``swap`` in mempool mode (``amm`` protocol ``GAS``)."""
 

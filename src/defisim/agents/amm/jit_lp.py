@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from defisim.chain.transactions import Transaction
 
 from ..base import Agent
-from ._mempool import NO_DEADLINE, PendingSwap, gas_paid, pending_swaps
+from ._mempool import MODES, NO_DEADLINE, PendingSwap, gas_paid, pending_swaps
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
@@ -49,14 +49,20 @@ class JitLiquidityProvider(Agent):
     Each wake-up (``phase`` 3, after the swappers) it looks for the largest pending
     exact-in swap of the pool worth at least ``min_swap`` quote units. It mints
     liquidity ``L`` in the ``width`` tick spacings around the current tick (all the
-    budget buys: ``budget`` of each of its balances), with the victim's tip plus
-    ``tip_bid`` so that under ``priority`` ordering the mint executes first, and burns
-    the position (collecting principal and fees) with its default tip 0, after the
-    swap. While the swap stays inside the range the position earns the share
-    ``L / (L + L_active)`` of the swap's fee (spec ``amm.md`` 2.7: fee growth per unit of
-    in-range liquidity) and the other in-range LPs the rest. It sends only when the
-    expected fee, valued in ``quote_asset``, exceeds the gas and tips plus
-    ``min_profit``; at most one JIT per block (nonce order).
+    budget buys: ``budget`` of each of its balances) and burns the position right
+    after the swap, collecting principal and fees. While the swap stays inside the
+    range the position earns the share ``L / (L + L_active)`` of the swap's fee (spec
+    ``amm.md`` 2.7: fee growth per unit of in-range liquidity) and the other in-range
+    LPs the rest. It sends only when the expected fee, valued in ``quote_asset``,
+    exceeds the gas and tips plus ``min_profit``; at most one JIT per block.
+
+    Ordering (``mode``): ``"bundle"`` (default) sends one bundle ``[mint, swap,
+    burn + collect]`` that pulls in the swap's pending transaction (Flashbots style;
+    atomic, a revert costs nothing; the mint tips the swap's tip plus ``tip_bid``, and
+    the bundle is keyed by it; only under ``priority`` ordering, otherwise the chain
+    refuses it at once and it counts in ``refused``); ``"tips"`` sends the mint
+    with the swap's tip plus ``tip_bid`` and the burn with tip 0 as two transactions
+    (under ``priority`` the mint executes first, the burn after the swap).
 
     Accounting from the receipts at the next wake-up: ``fee_income`` (collected minus
     burned principal, valued in quote at the pool's price then) and ``pnl`` (everything
@@ -73,22 +79,27 @@ class JitLiquidityProvider(Agent):
         budget: the share of each balance put into the position, in (0, 1].
         tip_bid: native units per gas added to the swap's tip on the mint.
         min_profit: least expected fee after gas, quote units.
+        mode: ``"bundle"`` (default) or ``"tips"``.
 
     Attributes:
-        attempted, captured (mint, swap and burn executed in that order), fee_income,
+        refused (bundles refused at submission, not in ``attempted``), reverted
+        (bundles reverted at execution), attempted, captured (mint, swap and burn executed in that order), fee_income,
         pnl (quote units, cumulative), gas_native, tips_native (native units), history.
 
     Raises:
         ValueError: bad parameters; in :meth:`initialise` a pool that is not V3, or
-            immediate mode.
+            immediate mode; an unknown mode.
     """
 
     phase = 3
 
     def __init__(self, name: str, pool_id: str, *, quote_asset: str,
                  funds: dict[str, float] | None = None, min_swap: float = 10_000.0, width: int = 1,
-                 budget: float = 1.0, tip_bid: float = 2e-9, min_profit: float = 0.0) -> None:
+                 budget: float = 1.0, tip_bid: float = 2e-9, min_profit: float = 0.0,
+                 mode: str = "bundle") -> None:
         super().__init__(name)
+        if mode not in MODES:
+            raise ValueError(f"{name}: mode must be one of {MODES}, got {mode!r}")
         if type(width) is not int or width < 1:
             raise ValueError(f"{name}: width must be an int >= 1, got {width!r}")
         if not 0 < budget <= 1:
@@ -103,7 +114,8 @@ class JitLiquidityProvider(Agent):
         self.budget = budget
         self.tip_bid = tip_bid
         self.min_profit = min_profit
-        self.attempted = self.captured = 0
+        self.mode = mode
+        self.attempted = self.captured = self.refused = self.reverted = 0
         self.fee_income = self.pnl = self.gas_native = self.tips_native = 0.0
         self.history: list[dict] = []
         self._open: list[tuple[PendingSwap, int, int, int]] = []
@@ -183,8 +195,13 @@ class JitLiquidityProvider(Agent):
                            max_priority_fee_per_gas=tip)
         burn = Transaction(self.name, "amm", "v3_burn",
                            (self.pool_id, lo, up, liq, 0, 0, NO_DEADLINE, True))
-        sim.send(mint)
-        sim.send(burn)
+        if self.mode == "bundle":
+            if sim.send_bundle([mint, v.tx, burn]).status == "REJECTED":
+                self.refused += 1
+                return
+        else:
+            sim.send(mint)
+            sim.send(burn)
         self.attempted += 1
         self._open.append((v, mint.tx_id, burn.tx_id, liq))
 
@@ -202,6 +219,12 @@ class JitLiquidityProvider(Agent):
             rm, rb, rv = sim.receipt(m_id), sim.receipt(b_id), sim.receipt(v.tx.tx_id)
             if rm is None or rb is None or rm.status == "PENDING" or rb.status == "PENDING":
                 still.append((v, m_id, b_id, liq))
+                continue
+            if rm.status == "REVERTED":  # the bundle reverted: nothing happened, no gas
+                self.reverted += 1
+                self.history.append({"block": rm.block, "victim": v.tx.tx_id, "liquidity": liq,
+                                     "fees_quote": 0.0, "fees0": 0, "fees1": 0, "pnl_quote": 0.0,
+                                     "captured": False})
                 continue
             ok_m, ok_b = rm.status == "EXECUTED", rb.status == "EXECUTED"
             paid0, paid1 = (rm.value[1], rm.value[2]) if ok_m else (0, 0)

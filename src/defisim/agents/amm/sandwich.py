@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 from defisim.chain.transactions import Transaction
 
 from ..base import Agent
-from ._mempool import NO_DEADLINE, SWAP_GAS, PendingSwap, gas_paid, pending_swaps, v2_amount_out
+from ._mempool import (
+    MODES,
+    NO_DEADLINE,
+    SWAP_GAS,
+    PendingSwap,
+    gas_paid,
+    pending_swaps,
+    v2_amount_out,
+)
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
@@ -103,23 +111,39 @@ class SandwichSearcher(Agent):
     most one sandwich per block: its transactions keep nonce order, so a second
     front-run would wait for the first back-run.
 
-    Ordering: the front-run and the back-run are two transactions (the chain's bundles
-    execute their transactions back to back, and a bundle cannot take in another
-    sender's pending transaction). The front-run's tip per gas is the victim's plus
-    ``tip_bid`` (so under ``priority`` ordering it executes before the victim); the
-    back-run's is the searcher's default tip, 0 (after every swap that tips, the victim
-    among them). Under ``fifo`` both arrive after the victim and the round trip only
-    pays the pool's fee twice; under ``random`` it lands by chance. It does not model
-    the ordering policy: it attacks on the same expectation under every policy.
+    Ordering (``mode``):
+
+    ``"bundle"`` (default, Flashbots style)
+        one bundle ``[front-run, victim's swap, back-run]``
+        (``sim.send_bundle`` with the victim's pending transaction, which the bundle
+        pulls out of its own mempool place): atomic, so it lands exactly as planned or
+        reverts as a whole, and a reverted bundle costs nothing, not even gas. The
+        back-run asks at least ``front_in + 1`` back (a bundle that would not profit
+        before gas reverts). The front-run tips the victim's tip plus ``tip_bid`` per
+        gas (under ``priority`` the bundle is keyed by it, so it runs before the other
+        pending swaps that tip like the victim), the back-run its default tip 0. Only
+        a ``priority`` block builder sells such places: under ``fifo`` and ``random``
+        the chain refuses the bundle at once (``BUNDLE_FOREIGN_TX_NEEDS_PRIORITY``),
+        counted in ``refused``: no profit, no loss.
+    ``"tips"`` (a priority gas auction in the public mempool)
+        the front-run and the back-run are two transactions; the front-run tips the
+        victim's tip plus ``tip_bid`` (under ``priority`` it executes before the
+        victim), the back-run 0 (after every swap that tips). Under ``fifo`` both
+        arrive after the victim and the round trip only pays the pool's fee twice (a
+        loss); under ``random`` it lands by chance.
+
+    It does not model the ordering policy: it attacks on the same expectation under
+    every policy.
 
     Accounting (at the next wake-up, from the receipts): the realised profit of a
     sandwich is ``back_out - front_in`` of the victim's input asset plus
     ``front_out - back_in`` of its output asset, valued at the pool's price then, minus
     the gas burned and tipped (native asset, valued at the pool's price when the native
     asset is in the pool, else at ``native_price``). A sandwich *lands* when the
-    front-run, the victim and the back-run all executed in that order (read from the
-    ``TransactionIncluded`` events of an event cursor; without events: all three
-    executed and the profit before gas is positive).
+    front-run, the victim and the back-run all executed in that order (a bundle: when
+    it executed; tips: read from the ``TransactionIncluded`` events of an event
+    cursor, or without events, all three executed and the profit before gas is
+    positive). A reverted bundle counts in ``reverted`` with profit 0.
 
     Args:
         name: agent and party name.
@@ -130,9 +154,12 @@ class SandwichSearcher(Agent):
         min_profit: least expected profit after gas to attack, quote units (>= 0).
         max_front_run: the largest share of its balance a front-run may use, in (0, 1].
         native_price: quote units per native unit when the native asset is not in the pool.
+        mode: ``"bundle"`` (default) or ``"tips"`` (above).
 
     Attributes:
-        attempted, landed: sandwiches sent / landed; profit: realised, cumulative,
+        attempted, landed: sandwiches sent / landed; refused: bundles the chain
+        refused at submission (not in ``attempted``); reverted: bundles that reverted
+        at execution; profit: realised, cumulative,
         quote units (after gas); gross_profit: before gas; gas_native, tips_native:
         native units paid (all, and the tips alone); volume_in_quote: executed swap
         input valued in quote; history: one dict per settled sandwich.
@@ -148,8 +175,10 @@ class SandwichSearcher(Agent):
     def __init__(self, name: str, pool_id: str, *, quote_asset: str,
                  funds: dict[str, float] | None = None, tip_bid: float = 2e-9,
                  min_profit: float = 0.0, max_front_run: float = 1.0,
-                 native_price: float | None = None) -> None:
+                 native_price: float | None = None, mode: str = "bundle") -> None:
         super().__init__(name)
+        if mode not in MODES:
+            raise ValueError(f"{name}: mode must be one of {MODES}, got {mode!r}")
         if tip_bid < 0 or min_profit < 0:
             raise ValueError(f"{name}: tip_bid and min_profit must be >= 0")
         if not 0 < max_front_run <= 1:
@@ -161,7 +190,8 @@ class SandwichSearcher(Agent):
         self.min_profit = min_profit
         self.max_front_run = max_front_run
         self.native_price = native_price
-        self.attempted = self.landed = 0
+        self.mode = mode
+        self.attempted = self.landed = self.refused = self.reverted = 0
         self.profit = self.gross_profit = 0.0
         self.gas_native = self.tips_native = 0.0
         self.volume_in_quote = 0.0
@@ -237,14 +267,21 @@ class SandwichSearcher(Agent):
 
     def _send(self, sim: Simulation, plan: SandwichPlan, tip: int) -> None:
         v = plan.victim
+        bundle = self.mode == "bundle"
         front = Transaction(self.name, "amm", "swap",
                             (self.pool_id, v.asset_in, v.asset_out, plan.front_in, 0, True,
                              NO_DEADLINE, 0), max_priority_fee_per_gas=tip)
         back = Transaction(self.name, "amm", "swap",
-                           (self.pool_id, v.asset_out, v.asset_in, plan.front_out, 0, True,
-                            NO_DEADLINE, 0))
-        sim.send(front)
-        sim.send(back)
+                           (self.pool_id, v.asset_out, v.asset_in, plan.front_out,
+                            plan.front_in + 1 if bundle else 0, True, NO_DEADLINE, 0))
+        if bundle:
+            rc = sim.send_bundle([front, v.tx, back])
+            if rc.status == "REJECTED":
+                self.refused += 1
+                return
+        else:
+            sim.send(front)
+            sim.send(back)
         self.attempted += 1
         self._open.append((plan, front.tx_id, back.tx_id))
 
@@ -266,6 +303,12 @@ class SandwichSearcher(Agent):
             rf, rb, rv = sim.receipt(f_id), sim.receipt(b_id), sim.receipt(v.tx.tx_id)
             if rf is None or rb is None or rf.status == "PENDING" or rb.status == "PENDING":
                 still.append((plan, f_id, b_id))
+                continue
+            if rf.status == "REVERTED":  # the bundle reverted: nothing happened, no gas
+                self.reverted += 1
+                self.history.append({"block": rf.block, "victim": v.tx.tx_id, "front_in": plan.front_in,
+                                     "expected_profit": plan.profit, "gross_quote": 0.0,
+                                     "net_quote": 0.0, "landed": False})
                 continue
             ok_f, ok_b = rf.status == "EXECUTED", rb.status == "EXECUTED"
             ok_v = rv is not None and rv.status == "EXECUTED"
