@@ -216,3 +216,59 @@ def test_runs_without_pools_have_no_amm_rows_or_figure(tmp_path):
     assert r.ok and "amm.png" not in r.plots
     assert _q(r.out_dir, "SELECT count(*) FROM amm_pools") == [(0,)]
     assert r.counters == {"swaps": 0, "mints": 0, "burns": 0}
+
+
+class QuotedPools(Scenario):
+    """A USDC/WETH V3 pool at 2,000 USDC per WETH (quoted in USDC by default) and an A/B
+    V2 pair quoted in A by ``set_quote_asset``; one swap of 1,000 USDC."""
+
+    name = "amm_quote_test"
+    Params = AmmParams
+    protocols = ("amm",)
+
+    def build(self, sim):
+        for a, d in (("USDC", 6), ("WETH", 18), ("A", 18), ("B", 18)):
+            sim.create_asset(a, d)
+        sim.create_party("lp")
+        for a in ("USDC", "WETH", "A", "B"):
+            sim.mint("lp", a, 10_000_000)
+        pid = sim.amm.create_v3_pool("WETH", "USDC", 500, price=2000)
+        lo, up = sim.amm.price_to_tick(pid, 1 / 4000), sim.amm.price_to_tick(pid, 1 / 1000)
+        assert sim.amm.mint_position("lp", pid, lo, up, 2_000_000, 1000).accepted
+        sim.amm.create_pair("A", "B")
+        sim.amm.add_liquidity("lp", "A", "B", 100, 400)  # 4 B per A
+        sim.amm.set_quote_asset("V2:A/B", "A")
+        self.swap = sim.amm.swap("lp", pid, "USDC", 1000)
+        return []
+
+
+def test_prices_volumes_and_tvl_are_quoted_in_the_quote_asset(tmp_path):
+    scn = QuotedPools(AmmParams(steps=1))
+    r = run_scenario(scn, seed=1, out_dir=tmp_path / "q", progress=False, plots=False)
+    assert r.ok, r.error
+    rows = _q(r.out_dir, "SELECT pool, base, quote, price, tvl, volume_cum, reserve0_f, reserve1_f "
+                         "FROM amm_pools WHERE step = 0 ORDER BY pool")
+    (p2, b2, q2, price2, tvl2, _, r0, r1), (p3, b3, q3, price3, tvl3, vol3, u, w) = rows
+    assert (p2, b2, q2) == ("V2:A/B", "B", "A") and price2 == pytest.approx(0.25)
+    assert tvl2 == pytest.approx(r0 + r1 * 0.25)
+    assert (p3, b3, q3) == ("V3:USDC/WETH/500", "WETH", "USDC")
+    assert price3 == pytest.approx(2000, rel=1e-3)  # WETH in USDC, not USDC in WETH
+    assert tvl3 == pytest.approx(u + w * price3) and vol3 == pytest.approx(1000)
+    swap = _q(r.out_dir, "SELECT price, fee_f FROM amm_swaps")[0]
+    assert swap[0] == pytest.approx(price3) and swap[1] == pytest.approx(0.5, rel=1e-5)
+    kpi = _q(r.out_dir, "SELECT value FROM kpis WHERE market = 'V3:USDC/WETH/500' "
+                        "AND name = 'price' AND step = 0")
+    assert kpi[0][0] == pytest.approx(price3)
+
+
+def test_set_quote_asset_checks_its_arguments():
+    from defisim.service import Simulation
+
+    sim = Simulation(protocols=["amm"])
+    sim.create_asset("A", 18)
+    sim.create_asset("B", 18)
+    sim.amm.create_pair("A", "B")
+    with pytest.raises(ValueError, match="not 'C'"):
+        sim.amm.set_quote_asset("V2:A/B", "C")
+    with pytest.raises(KeyError, match="unknown pool"):
+        sim.amm.set_quote_asset("V2:A/C", "A")

@@ -4,13 +4,14 @@ when that table has rows.
 
 One row of three panels per pool (at most :data:`MAX_POOLS`, in name order):
 
-- the pool's price (token0 in token1, bucket mean with its min-max band) and, when the
+- the pool's price (its base asset in its quote asset, the ``base`` and ``quote``
+  columns; bucket mean with its min-max band) and, when the
   scenario records one, the reference price: the scenario KPI
   ``<pool>.reference_price``, else ``reference_price`` (scenario KPIs have no market:
   ``kpis.market IS NULL``);
-- TVL in token1 units, and on a twin axis the pool's liquidity (V3 active liquidity,
+- TVL in quote units, and on a twin axis the pool's liquidity (V3 active liquidity,
   V2 √k; Balancer pools have none);
-- cumulative volume and, on a twin axis, cumulative fees (token1 units).
+- cumulative volume and, on a twin axis, cumulative fees (quote units).
 """
 
 from __future__ import annotations
@@ -31,22 +32,12 @@ def _q(s: str) -> str:
 
 
 def _pool_units(ctx: Any, pool: str) -> tuple[str, str]:
-    """``(token0, token1)`` of ``pool`` from its ``AmmPoolCreated`` event (``("token0",
-    "token1")`` when the event is missing)."""
-    run = ctx.run
-    if "events" in run.tables:
-        import json
-
-        for (payload,) in run.q(
-            "SELECT payload FROM events WHERE type = 'AmmPoolCreated' "
-            f"AND json_extract_string(payload, '$.market') = {_q(pool)} LIMIT 1"
-        ):
-            assets = json.loads(payload).get("assets") or []
-            if isinstance(assets, str):
-                assets = assets.strip("()[]").replace("'", "").split(", ")
-            if len(assets) >= 2:
-                return str(assets[0]), str(assets[1])
-    return "token0", "token1"
+    """``(base, quote)`` of ``pool`` from ``amm_pools``."""
+    for base, quote in ctx.run.q(
+        f"SELECT base, quote FROM amm_pools WHERE pool = {_q(pool)} LIMIT 1"
+    ):
+        return str(base), str(quote)
+    return "base", "quote"
 
 
 def _reference_where(ctx: Any, pool: str) -> str | None:
@@ -70,7 +61,7 @@ def fig_amm(ctx: Any) -> Figure | None:
     fig = Figure(figsize=(15, 3.4 * len(pools)), layout="constrained")
     axes = fig.subplots(len(pools), 3, squeeze=False)
     for i, pool in enumerate(pools):
-        t0, t1 = _pool_units(ctx, pool)
+        base, quote = _pool_units(ctx, pool)
         where = f"pool = {_q(pool)}"
         x, s = run.buckets("amm_pools", "time_ns", ["price", "tvl", "liquidity", "volume_cum",
                                                      "fees_cum"], where)
@@ -85,26 +76,28 @@ def fig_amm(ctx: Any) -> Figure | None:
                     label="reference price")
         _line(ax, xs, s["price"], "pool price", lw=0.9, color="black")
         ax.set_title(f"{pool}: price" + (" and reference" if ref else ""), fontsize=10)
-        ax.set_ylabel(f"price of {t0} ({t1})", fontsize=8)
+        ax.set_ylabel(f"price of {base} ({quote})", fontsize=8)
         ax.legend(fontsize=7, loc="best")
         # TVL and liquidity
         ax = axes[i][1]
         _line(ax, xs, s["tvl"], "TVL", lw=1.0, color="tab:green")
-        ax.set_ylabel(f"TVL ({t1})", color="tab:green", fontsize=8)
+        ax.set_ylabel(f"TVL ({quote})", color="tab:green", fontsize=8)
         title = f"{pool}: TVL"
         if np.any(np.isfinite(s["liquidity"][0])):
             ax2 = ax.twinx()
             _line(ax2, xs, s["liquidity"], "liquidity", band=False, lw=0.8, color="tab:purple")
             ax2.set_ylabel("liquidity (raw)", color="tab:purple", fontsize=8)
+            ax2.ticklabel_format(axis="y", useOffset=False)
             title += " and liquidity"
         ax.set_title(title, fontsize=10)
         # cumulative volume and fees
         ax = axes[i][2]
         _line(ax, xs, s["volume_cum"], "volume", band=False, lw=1.0, color="tab:orange")
-        ax.set_ylabel(f"cumulative volume ({t1})", color="tab:orange", fontsize=8)
+        ax.set_ylabel(f"cumulative volume ({quote})", color="tab:orange", fontsize=8)
         ax2 = ax.twinx()
-        _line(ax2, xs, s["fees_cum"], "fees", band=False, lw=0.8, color="tab:red")
-        ax2.set_ylabel(f"cumulative fees ({t1})", color="tab:red", fontsize=8)
+        # fees are often a fixed share of volume: dashed, so both lines show
+        _line(ax2, xs, s["fees_cum"], "fees", band=False, lw=0.9, color="tab:red", ls="--")
+        ax2.set_ylabel(f"cumulative fees ({quote})", color="tab:red", fontsize=8)
         ax.set_title(f"{pool}: cumulative volume and fees", fontsize=10)
         for a in axes[i]:
             a.grid(alpha=0.3)

@@ -47,6 +47,13 @@ class AmmFacade(V3Calls, BalancerCalls):
         """Create a V2 pair; returns its pool id. Raises ``ValueError`` on bad input."""
         return self.protocol.create_pair(asset_a, asset_b)
 
+    def set_quote_asset(self, pool_id: str, asset: str) -> None:
+        """Quote ``pool_id``'s recorded price, volume, fees and TVL (``amm_pools``, the
+        pool KPIs, ``amm.png``) in ``asset`` instead of the default (USDC-like
+        stablecoins, then WETH/ETH, then WBTC/BTC, else token1). Raises ``KeyError``
+        (unknown pool), ``ValueError`` (asset not in the pool)."""
+        self.protocol.set_quote_asset(pool_id, asset)
+
     def pools(self) -> list[str]:
         """The pool ids."""
         return list(self.protocol.pools)

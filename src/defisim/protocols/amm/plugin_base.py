@@ -71,17 +71,47 @@ class AmmPoolCreated(Event):
     fee: float
 
 
+QUOTE_PREFERENCE = ("USD", "USDC", "USDT", "DAI", "BUSD", "FRAX", "LUSD", "TUSD", "USDP",
+                    "GUSD", "EUR", "EURC", "EURT", "WETH", "ETH", "WBTC", "BTC")
+"""Asset ids a pool's recorded prices, volumes and TVL are quoted in, first match first
+(dollar stablecoins, then euro, then ETH, then BTC), as trading interfaces quote
+USDC/WETH in USDC; a pool holding none of them is quoted in its token1."""
+
+
+def default_quote(assets: tuple[str, ...]) -> str:
+    """The quote asset of a pool over ``assets`` (:data:`QUOTE_PREFERENCE`, else
+    ``assets[1]``)."""
+    for a in QUOTE_PREFERENCE:
+        if a in assets:
+            return a
+    return assets[1]
+
+
 @dataclass(slots=True)
 class PoolEntry:
     """One pool: its id, kind (``"V2"``, ``"V3"``, ``"BAL"``), assets (the core's token
-    order), LP asset (``""`` for V3) and the kind's core object
-    (:class:`~.v2_pair.V2Pair`, :class:`~.v3.V3Pool`, :class:`~.balancer.BPool`)."""
+    order), LP asset (``""`` for V3), the kind's core object
+    (:class:`~.v2_pair.V2Pair`, :class:`~.v3.V3Pool`, :class:`~.balancer.BPool`) and
+    the asset its recorded prices, volumes and TVL are quoted in (``""``:
+    :func:`default_quote`)."""
 
     pool_id: str
     kind: str
     assets: tuple[str, ...]
     lp_asset: str
     core: Any
+    quote: str = ""
+
+    @property
+    def quote_asset(self) -> str:
+        """The quote asset: the one set, else :func:`default_quote`."""
+        return self.quote or default_quote(self.assets)
+
+    @property
+    def base_asset(self) -> str:
+        """The asset whose price is recorded: the first asset that is not the quote."""
+        q = self.quote_asset
+        return next(a for a in self.assets if a != q)
 
 
 def is_uint(x: Any) -> bool:
@@ -152,7 +182,9 @@ __all__ = [
     "AmmPluginBase",
     "AmmPoolCreated",
     "PoolEntry",
+    "QUOTE_PREFERENCE",
     "Reason",
+    "default_quote",
     "is_uint",
     "locked",
     "lp_asset_id",

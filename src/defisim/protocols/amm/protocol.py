@@ -97,6 +97,17 @@ class AmmProtocol(V2Transactions, V3Transactions, BalancerTransactions, ChainPro
         self.v2_factory = V2Factory(fee_to_setter="")
         self.fee_to_party: str | None = None
 
+    def set_quote_asset(self, pool_id: str, asset: str) -> None:
+        """Quote the recorded prices, volumes and TVL of ``pool_id`` in ``asset`` (by
+        default the first of :data:`~.plugin_base.QUOTE_PREFERENCE` it holds, else its
+        token1). Raises ``KeyError`` (unknown pool), ``ValueError`` (asset not in it)."""
+        entry = self.pools.get(pool_id)
+        if entry is None:
+            raise KeyError(f"unknown pool {pool_id!r}; known: {sorted(self.pools)}")
+        if asset not in entry.assets:
+            raise ValueError(f"{pool_id} holds {entry.assets}, not {asset!r}")
+        entry.quote = asset
+
     # -- the kind-independent swap --------------------------------------------------
     def tx_swap(self, sender: str, pool_id: str, asset_in: str, asset_out: str, amount: int,
                 limit: int, exact_in: bool, deadline_s: int, price_limit: int = 0) -> Receipt:

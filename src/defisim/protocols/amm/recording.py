@@ -6,12 +6,15 @@ The runner's recorder (:mod:`defisim.runner.recorder`) asks every protocol for i
 
 Tables (DuckDB types; ``*_f`` columns are human floats, the others raw integers; a
 pool's "token0"/"token1" are its first two assets in the core's order, as
-:class:`~defisim.service.amm.AmmPoolView`):
+:class:`~defisim.service.amm.AmmPoolView`). Prices, volumes, fees and TVL are quoted in
+the pool's *quote* asset (:meth:`~.protocol.AmmProtocol.set_quote_asset`; by default
+the first of :data:`~.plugin_base.QUOTE_PREFERENCE` it holds, USDC before WETH, else
+token1): ``price`` is the price of its *base* asset (the first other one) in the quote:
 
 ``amm_swaps``
     one row per swap event (``V2Swap`` per hop of a path, ``V3Swap``, ``BalSwap``):
     ``step, time_ns, pool, party, asset_in, asset_out, amount_in, amount_out,
-    amount_in_f, amount_out_f, price`` (token0 in token1, asset units, after the swap)
+    amount_in_f, amount_out_f, price`` (base in quote, asset units, after the swap)
     ``, fee_f`` (the swap fee, asset units of ``asset_in``: V2 0.3 % of the input;
     V3 the sum of the swap steps' ``feeAmount``; Balancer ``amount_in -
     bmul(amount_in, 1 - swapFee)``).
@@ -24,24 +27,25 @@ pool's "token0"/"token1" are its first two assets in the core's order, as
     amount1, amount0_f, amount1_f`` (token0 / token1 paid in, or paid out / credited;
     a Balancer pool's tokens beyond the second are not in the table).
 ``amm_pools``
-    per step per pool: ``step, time_ns, pool, kind, price, reserve0_f, reserve1_f,
-    liquidity`` (V3: active liquidity, raw; V2: √(reserve0·reserve1) in base units;
-    Balancer: NULL) ``, tick`` (V3, else NULL) ``, tvl`` (every reserve valued in
-    token1 at the pool's price, token1 units) ``, volume_cum, fees_cum`` (since the
-    run's start, token1 units).
+    per step per pool: ``step, time_ns, pool, kind, base, quote, price, reserve0_f,
+    reserve1_f, liquidity`` (V3: active liquidity, raw; V2: √(reserve0·reserve1) in
+    base units; Balancer: NULL) ``, tick`` (V3, else NULL) ``, tvl`` (every reserve
+    valued in the quote asset at the pool's price) ``, volume_cum, fees_cum`` (since the
+    run's start, quote units).
 
-Prices: V2 reserve1 / reserve0; V3 (√P / 2^96)² scaled by the decimals; Balancer the
-spot price of token0 in token1 *with* the fee (``getSpotPrice(token1, token0)``, what
-buying token0 costs at the margin), while its TVL uses the spot prices without the fee.
+Prices: V2 from the reserves; V3 (√P / 2^96)² scaled by the decimals (token0 in
+token1, inverted when token0 is the quote); Balancer the spot price of the base in the
+quote *with* the fee (``getSpotPrice(quote, base)``, what buying the base costs at the
+margin), while its TVL uses the spot prices without the fee.
 
-Volume and fees in token1 units: a swap's volume is its token1 leg (the amount of
-token1 paid in or out; a Balancer swap between two other tokens: its input valued at
-the input's spot price without fee in token1 after the swap); its fee in token1 is the
-fee itself when token1 is the input, else the fee valued at the swap's own rate
-(fee x volume / amount in).
+Volume and fees in quote units: a swap's volume is its quote leg (the amount of the
+quote asset paid in or out; a Balancer swap between two other tokens: its input valued
+at the input's spot price without fee in the quote after the swap); its fee is the fee
+itself when the quote is the input, else the fee valued at the swap's own rate (fee x
+volume / amount in).
 
 Built-in KPIs per pool (``kpis`` rows with the pool id): ``price``, ``tvl``, ``volume``
-and ``fees`` (this step's, token1 units), ``swaps`` (since the start), ``liquidity``
+and ``fees`` (this step's, quote units), ``swaps`` (since the start), ``liquidity``
 (V2 and V3, as in ``amm_pools``), ``tick`` (V3).
 """
 
@@ -93,6 +97,8 @@ TABLES: dict[str, dict[str, str]] = {
         "time_ns": "BIGINT",
         "pool": "VARCHAR",
         "kind": "VARCHAR",
+        "base": "VARCHAR",
+        "quote": "VARCHAR",
         "price": "DOUBLE",
         "reserve0_f": "DOUBLE",
         "reserve1_f": "DOUBLE",
@@ -118,13 +124,14 @@ _Q192 = float(1 << 192)
 
 class _PoolInfo:
     # no reference to the core: a bundle's revert or a Balancer transaction replaces it
-    __slots__ = ("kind", "assets", "dec", "volume", "fees", "volume_cum", "fees_cum", "swaps",
-                 "reserves")
+    __slots__ = ("kind", "assets", "dec", "base", "quote", "volume", "fees", "volume_cum",
+                 "fees_cum", "swaps", "reserves")
 
     def __init__(self, protocol: AmmProtocol, pool_id: str) -> None:
         e = protocol.pools[pool_id]
         self.kind = e.kind
         self.assets = e.assets
+        self.base, self.quote = e.base_asset, e.quote_asset
         assets = protocol.chain.ledger.assets
         self.dec = {a: 10 ** assets[a].decimals for a in e.assets}
         self.volume = self.fees = 0.0  # this step
@@ -132,18 +139,23 @@ class _PoolInfo:
         self.swaps = 0
         self.reserves = (0, 0)  # V2: the last Sync
 
+    def _oriented(self, p01: float) -> float:
+        """A price of token0 in token1 as the price of the base in the quote."""
+        if self.quote == self.assets[1]:
+            return p01
+        return 1 / p01 if p01 else 0.0
+
     def v2_price(self, r0: int, r1: int) -> float:
         d0, d1 = self.dec[self.assets[0]], self.dec[self.assets[1]]
-        return (r1 / d1) / (r0 / d0) if r0 else 0.0
+        return self._oriented((r1 / d1) / (r0 / d0) if r0 else 0.0)
 
     def v3_price(self, sqrt_price_x96: int) -> float:
         d0, d1 = self.dec[self.assets[0]], self.dec[self.assets[1]]
-        return sqrt_price_x96 * sqrt_price_x96 / _Q192 * d0 / d1
+        return self._oriented(sqrt_price_x96 * sqrt_price_x96 / _Q192 * d0 / d1)
 
     def bal_price(self, raw: int) -> float:
-        """A BONE-scaled spot price of token0 in token1 (raw units) in asset units."""
-        d0, d1 = self.dec[self.assets[0]], self.dec[self.assets[1]]
-        return raw / BONE * d0 / d1
+        """A BONE-scaled spot price of the base in the quote (raw units) in asset units."""
+        return raw / BONE * self.dec[self.base] / self.dec[self.quote]
 
 
 def _bal_price_in(core: Any, asset: str, quote: str, fee: int) -> int:
@@ -207,6 +219,7 @@ class AmmRecording:
     def _swap(self, step: int, ev: Any, rows: list | None) -> None:
         info = self._info(ev.market)
         t0, t1 = info.assets[0], info.assets[1]
+        q = info.quote
         t = type(ev)
         if t is V2Swap:
             zero_in = ev.amount0_in > 0
@@ -226,13 +239,13 @@ class AmmRecording:
             price = info.bal_price(ev.price_after)
             fee_f = ev.fee / info.dec[a_in]
         in_f, out_f = amt_in / info.dec[a_in], amt_out / info.dec[a_out]
-        if a_in == t1:
+        if a_in == q:
             vol = in_f
-        elif a_out == t1:
+        elif a_out == q:
             vol = out_f
         else:  # a Balancer swap between two other tokens
             vol = in_f * self._bal_value(info, ev.market, a_in)
-        fees = fee_f if a_in == t1 else (fee_f * vol / in_f if in_f else 0.0)
+        fees = fee_f if a_in == q else (fee_f * vol / in_f if in_f else 0.0)
         info.volume += vol
         info.fees += fees
         info.volume_cum += vol
@@ -244,11 +257,11 @@ class AmmRecording:
                          in_f, out_f, price, fee_f))
 
     def _bal_value(self, info: _PoolInfo, pool_id: str, asset: str) -> float:
-        """The spot price without fee of ``asset`` in token1 (asset units), now."""
+        """The spot price without fee of ``asset`` in the quote (asset units), now."""
         core = self.protocol.pools[pool_id].core
-        t1 = info.assets[1]
-        raw = _bal_price_in(core, asset, t1, 0)
-        return raw / BONE * info.dec[asset] / info.dec[t1]
+        q = info.quote
+        raw = _bal_price_in(core, asset, q, 0)
+        return raw / BONE * info.dec[asset] / info.dec[q]
 
     def _liquidity(self, step: int, ev: Any, rows: list | None) -> None:
         t = type(ev)
@@ -288,17 +301,19 @@ class AmmRecording:
                 price = info.v2_price(r0, r1)
                 liquidity = float(math.isqrt(r0 * r1))
                 res0, res1 = r0 / d0, r1 / d1
-                tvl = res0 * price + res1
+                tvl = res0 + res1 * price if info.quote == t0 else res0 * price + res1
             elif e.kind == "V3":
                 price = info.v3_price(core.sqrt_price_x96)
                 liquidity, tick = float(core.liquidity), core.tick
                 res0, res1 = core.balance0 / d0, core.balance1 / d1
-                tvl = res0 * price + res1
+                tvl = res0 + res1 * price if info.quote == t0 else res0 * price + res1
             else:
-                price = info.bal_price(_bal_price_in(core, t0, t1, core.swap_fee))
+                q = info.quote
+                price = info.bal_price(_bal_price_in(core, info.base, q, core.swap_fee))
                 res0, res1 = core.records[t0].balance / d0, core.records[t1].balance / d1
-                tvl = res1 + sum(core.records[a].balance / info.dec[a] * self._bal_value(info, pid, a)
-                                 for a in info.assets if a != t1)
+                tvl = core.records[q].balance / info.dec[q] + sum(
+                    core.records[a].balance / info.dec[a] * self._bal_value(info, pid, a)
+                    for a in info.assets if a != q)
             values = (("price", price), ("tvl", tvl), ("volume", info.volume),
                       ("fees", info.fees), ("swaps", float(info.swaps)),
                       ("liquidity", liquidity), ("tick", None if tick is None else float(tick)))
@@ -307,8 +322,8 @@ class AmmRecording:
                     sink.kpi(step, pid, name, value)
             info.volume = info.fees = 0.0
             if rows is not None:
-                rows.append((step, time_ns, pid, e.kind, price, res0, res1, liquidity, tick, tvl,
-                             info.volume_cum, info.fees_cum))
+                rows.append((step, time_ns, pid, e.kind, info.base, info.quote, price, res0, res1,
+                             liquidity, tick, tvl, info.volume_cum, info.fees_cum))
 
 
 _LIQUIDITY: dict[type, str] = {
