@@ -36,6 +36,10 @@ KPIs (quote asset USDC; cumulative unless said):
   a front-run among them); ``victim_shortfall_bps``: the same over the sum of the
   quotes, basis points (volume-weighted); ``victim_swaps``, ``victim_rejected``
   (slippage exceeded, ...);
+- ``victim_loss_to_searcher``: what the landed sandwiches cost their victims (each
+  victim's output without the front-run, from the same reserves, minus its executed
+  output; USDC), ``victim_loss_to_searcher_bps``: the same over those outputs (0 under
+  ``fifo`` and ``random``: the slippage difference the ordering makes);
 - ``priority_fees_paid``: tips paid by every agent (ETH), ``searcher_gas_paid`` (ETH,
   burned and tipped);
 - ``pool_price`` (USDC per ETH), ``lp_fees``: 0.3 % of the executed swap input
@@ -217,6 +221,9 @@ class MevSandwich(Scenario):
                 "sandwiches_refused": float(s.refused),
                 "sandwiches_reverted": float(s.reverted),
                 "searcher_gas_paid": s.gas_native,
+                "victim_loss_to_searcher": s.victim_loss,
+                "victim_loss_to_searcher_bps": (s.victim_loss / s.victim_volume * 1e4
+                                                if s.victim_volume else 0.0),
             })
         out["lp_fees"] = view.fee * volume
         j = self.jit_agent

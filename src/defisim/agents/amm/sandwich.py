@@ -28,13 +28,16 @@ class SandwichPlan:
     """One planned sandwich, base units. ``front_in`` of ``victim.asset_in`` buys
     ``front_out`` of ``victim.asset_out``; the victim then gets ``victim_out``
     (>= its ``min_out``); the back-run sells ``front_out`` for ``back_out``.
-    ``profit = back_out - front_in`` (of ``victim.asset_in``, before gas)."""
+    ``profit = back_out - front_in`` (of ``victim.asset_in``, before gas).
+    ``victim_alone``: what the victim would get from the same reserves without the
+    front-run (so ``victim_alone - victim_out`` is what the sandwich costs it)."""
 
     victim: PendingSwap
     front_in: int
     front_out: int
     victim_out: int
     back_out: int
+    victim_alone: int = 0
 
     @property
     def profit(self) -> int:
@@ -95,7 +98,7 @@ def plan_v2_sandwich(reserve_in: int, reserve_out: int, victim: PendingSwap,
     of = v2_amount_out(best, reserve_in, reserve_out)
     ov = v2_amount_out(x, reserve_in + best, reserve_out - of)
     bo = v2_amount_out(of, reserve_out - of - ov, reserve_in + best + x)
-    return SandwichPlan(victim, best, of, ov, bo)
+    return SandwichPlan(victim, best, of, ov, bo, victim_out(0))
 
 
 class SandwichSearcher(Agent):
@@ -162,7 +165,11 @@ class SandwichSearcher(Agent):
         at execution; profit: realised, cumulative,
         quote units (after gas); gross_profit: before gas; gas_native, tips_native:
         native units paid (all, and the tips alone); volume_in_quote: executed swap
-        input valued in quote; history: one dict per settled sandwich.
+        input valued in quote; victim_loss: what the landed sandwiches cost their
+        victims, ``victim_alone - out`` of each valued in quote (the planned output
+        without the front-run minus the executed one); victim_volume: the victims'
+        planned outputs without front-runs, valued in quote; history: one dict per
+        settled sandwich.
 
     Raises:
         ValueError: a bad parameter, or (in :meth:`initialise`) a pool that is not V2
@@ -195,6 +202,7 @@ class SandwichSearcher(Agent):
         self.profit = self.gross_profit = 0.0
         self.gas_native = self.tips_native = 0.0
         self.volume_in_quote = 0.0
+        self.victim_loss = self.victim_volume = 0.0
         self.history: list[dict] = []
         self._open: list[tuple[SandwichPlan, int, int]] = []
         self._order: dict[int, int] = {}
@@ -332,6 +340,10 @@ class SandwichSearcher(Agent):
             else:
                 landed = ok_f and ok_v and ok_b and gross > 0
             self.landed += landed
+            if landed and plan.victim_alone:
+                px = self._px(view, v.asset_out)
+                self.victim_loss += sim.money(v.asset_out, plan.victim_alone - rv.value[1]) * px
+                self.victim_volume += sim.money(v.asset_out, plan.victim_alone) * px
             self.gross_profit += gross
             self.profit += net
             self.history.append({"block": rf.block, "victim": v.tx.tx_id, "front_in": plan.front_in,
