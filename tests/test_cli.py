@@ -125,6 +125,7 @@ def test_run_simplegrant_writes_all_files(tmp_path):
         "params.json",
         "summary.json",
         "kpis.png",
+        "data.csv",  # a netlist also writes TokenSPICE's CSV
     }
     params = json.loads((out / "params.json").read_text())
     assert params["scenario"] == "simplegrant" and params["seed"] == 3
@@ -134,7 +135,7 @@ def test_run_simplegrant_writes_all_files(tmp_path):
         or params["command"]
     )
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["steps"] == 241 and summary["kpis"]["granter_OCEAN"] == 0.0
+    assert summary["steps"] == 242 and summary["kpis"]["granter_OCEAN"] == 0.0
     assert summary["plots"] == ["kpis.png"] and summary["error"] is None
 
 

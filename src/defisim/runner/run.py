@@ -228,7 +228,8 @@ class Run:
             second implementation of the Simulation interface, e.g. a remote or
             serialising one); ``None``: the simulation itself.
         skip_idle: jump over grid steps where no agent is due and no protocol
-            deadline falls (module docstring).
+            deadline falls (module docstring); also on when the scenario sets a true
+            ``skip_idle`` class attribute (its agents are event-driven).
 
     Attributes:
         sim, agents, scheduler: the simulation, its agents, their scheduler.
@@ -264,7 +265,8 @@ class Run:
         self.seed = seed
         self.agent_sim = agent_view(self.sim) if agent_view is not None else self.sim
         self.scheduler = AgentScheduler(self.agents, self.sim.rng("runner:agent_order"))
-        self.skip_idle = skip_idle
+        # a scenario whose agents are event-driven asks for it (netlists do)
+        self.skip_idle = skip_idle or bool(getattr(scenario, "skip_idle", False))
         self.step = 0
         self.now_ns = 0
         self.blocks_closed = 0

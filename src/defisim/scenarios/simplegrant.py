@@ -30,22 +30,16 @@ How it maps onto defisim:
 - Order within a tick: TokenSPICE steps agents in insertion order (granter,
   then taker), so the taker spends a grant in the tick it arrives. Here the
   granter has ``phase = 1`` and the taker ``phase = 2``.
-- Daily logging: TokenSPICE's ``SimEngine.takeStep`` logs *before* the agents
-  act, when ``tick * time_step % log_interval == 0``. :meth:`SimpleGrant.kpis`
-  (called by the runner after every step) keeps the state at the end of the
-  previous step (= the start of this one; the state after ``build`` for step 0)
-  and returns it only at steps whose time is a multiple of ``log_interval_s``;
-  at other steps it returns ``{}``, so the ``kpis`` table holds exactly one row
-  per KPI per day, at ``time_s = 86400 * day``, equal to TokenSPICE's CSV:
-  ``granter_OCEAN`` = 1.0, 0.75, 0.75, 0.75, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.0
-  for days 0..10.
-- Length: TokenSPICE's ``setMaxTime(10, "days")`` gives ``max_ticks = 10 * 24 + 1``;
-  the natural length here is the same 241 steps (ticks 0..240, the last logged
-  tick being day 10). TokenSPICE's loop also runs tick 241, which logs nothing
-  and changes nothing.
+- Logging and length: the netlist engine (:mod:`defisim.scenarios.netlist`): a row is
+  logged before the agents of every tick whose time is a whole day, and the run steps
+  ticks 0..241 (``setMaxTime(10, "days")`` gives ``max_ticks = 241.0``; spec 1.2: 242
+  steps, 11 rows). The run folder holds TokenSPICE's ``data.csv``, byte for byte the
+  golden file of spec 6.1: ``granter_OCEAN`` = 1.0, 0.75, 0.75, 0.75, 0.5, 0.5, 0.5,
+  0.25, 0.25, 0.25, 0.0 for days 0..10.
 
-KPIs (per logged day): ``granter_OCEAN``, ``granter_USD`` (the granter's USD
-holdings, as in the netlist: 0.0 throughout), ``granter_value_USD`` (OCEAN x
+CSV columns: ``granter_OCEAN``, ``granter_USD`` (the granter's USD holdings, as in
+the netlist: 0.0 throughout). Also recorded as KPIs of each logged day:
+``granter_value_USD`` (OCEAN x
 ``ocean_price`` + USD), ``taker_spent_OCEAN`` and ``taker_spent_USD``
 (cumulative spending, valued at ``ocean_price`` like TokenSPICE's
 ``spentAtTick``).
@@ -61,13 +55,13 @@ from pydantic import Field
 
 from defisim.agents.base import Agent
 
-from .base import Scenario, ScenarioParams, register
+from .base import register
+from .netlist import DOLLAR, LINEAR, MULT1, S_DAY, S_HOUR, Netlist, NetlistParams, YParam, human
+from .netlist.engine import TimeUnit
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
 
-S_PER_HOUR = 3600
-S_PER_DAY = 86400
 DECIMALS = 18
 
 
@@ -158,31 +152,31 @@ class GrantTakingAgent(Agent):
                 self.spent_raw[asset] += amount
 
 
-class SimpleGrantParams(ScenarioParams):
-    """Parameters of TokenSPICE's ``simplegrant`` netlist (its SimStrategy)."""
+class SimpleGrantParams(NetlistParams):
+    """Parameters of TokenSPICE's ``simplegrant`` netlist (its SimStrategy, spec 4.1)."""
 
-    steps: int | None = None
-    """Number of steps (None: max_days * 86400 / step_seconds + 1, as TokenSPICE)."""
-    step_seconds: float = Field(S_PER_HOUR, gt=0)
+    step_seconds: float = Field(S_HOUR, gt=0)
     """Seconds per tick (TokenSPICE: one hour)."""
-    max_days: float = Field(10.0, gt=0)
-    """Simulated days (TokenSPICE setMaxTime(10, 'days'))."""
+    max_time: float = Field(10.0, gt=0)
+    """Horizon (TokenSPICE ``setMaxTime(10, "days")``)."""
+    max_time_unit: TimeUnit = "days"
+    """Unit of ``max_time``."""
+    log_interval_s: float = Field(S_DAY, gt=0)
+    """A row is logged before ticks whose time is a multiple of this (daily)."""
     granter_init_OCEAN: float = Field(1.0, ge=0)
     """OCEAN the granter starts with."""
     granter_init_USD: float = Field(0.0, ge=0)
     """USD the granter starts with (granted in the same shares)."""
-    granter_s_between_grants: float = Field(3 * S_PER_DAY, gt=0)
+    granter_s_between_grants: float = Field(3 * S_DAY, gt=0)
     """Seconds between grants."""
     granter_n_actions: int = Field(4, ge=1)
     """Number of grants."""
     ocean_price: float = Field(1.0, ge=0)
     """Fixed OCEAN price in USD (TokenSPICE SimState.OCEANprice)."""
-    log_interval_s: float = Field(S_PER_DAY, gt=0)
-    """KPIs are logged at steps whose time is a multiple of this (TokenSPICE: daily)."""
 
 
 @register
-class SimpleGrant(Scenario):
+class SimpleGrant(Netlist):
     """TokenSPICE's ``simplegrant`` netlist (see the module docstring)."""
 
     name = "simplegrant"
@@ -191,24 +185,17 @@ class SimpleGrant(Scenario):
         "3 days, to a taker that spends them; hourly ticks over 10 days."
     )
     Params = SimpleGrantParams
+    x_label = "Day"
 
     GRANTER = "granter1"
     TAKER = "taker1"
 
     def __init__(self, params: SimpleGrantParams | None = None) -> None:
         super().__init__(params)
-        self._prev: dict[str, float] = {}
-        self._log_ns = 0
         self.granter: GrantGivingAgent | None = None
         self.taker: GrantTakingAgent | None = None
 
-    def total_steps(self) -> int:
-        p = self.params
-        if p.steps is not None:
-            return p.steps
-        return math.floor(p.max_days * S_PER_DAY / p.step_seconds + 1e-9) + 1
-
-    def build(self, sim: Simulation) -> list[Agent]:
+    def build_agents(self, sim: Simulation) -> list[Agent]:
         p = self.params
         for asset in ("OCEAN", "USD"):
             sim.create_asset(asset, DECIMALS)
@@ -216,39 +203,32 @@ class SimpleGrant(Scenario):
             sim.create_party(party)
         sim.mint(self.GRANTER, "OCEAN", Decimal(repr(p.granter_init_OCEAN)))
         sim.mint(self.GRANTER, "USD", Decimal(repr(p.granter_init_USD)))
-        self._log_ns = round(p.log_interval_s * 1_000_000_000)
         self.granter = GrantGivingAgent(
             self.GRANTER, self.TAKER, p.granter_s_between_grants, p.granter_n_actions
         )
         self.taker = GrantTakingAgent(self.TAKER, p.ocean_price)
-        self._prev = self._state(sim)
         return [self.granter, self.taker]
 
-    def _state(self, sim: Simulation) -> dict[str, float]:
+    def columns(self) -> list[str]:
+        return ["granter_OCEAN", "granter_USD"]
+
+    def row(self, sim: Simulation) -> list[float]:
+        return [human(sim.balance(self.GRANTER, "OCEAN", raw=True)),
+                human(sim.balance(self.GRANTER, "USD", raw=True))]
+
+    def extra_kpis(self, sim: Simulation) -> dict[str, float]:
+        """``granter_value_USD`` (OCEAN at ``ocean_price`` + USD), ``taker_spent_OCEAN``
+        and ``taker_spent_USD`` (cumulative spending, valued like ``spentAtTick``)."""
         price = self.params.ocean_price
-        ocean = sim.balance(self.GRANTER, "OCEAN")
-        usd = sim.balance(self.GRANTER, "USD")
+        ocean = human(sim.balance(self.GRANTER, "OCEAN", raw=True))
+        usd = human(sim.balance(self.GRANTER, "USD", raw=True))
         spent = self.taker.spent_raw if self.taker is not None else {}
-        spent_ocean = float(_human(spent.get("OCEAN", 0)))
-        spent_usd = float(_human(spent.get("USD", 0)))
-        return {
-            "granter_OCEAN": ocean,
-            "granter_USD": usd,
-            "granter_value_USD": ocean * price + usd,
-            "taker_spent_OCEAN": spent_ocean,
-            "taker_spent_USD": spent_ocean * price + spent_usd,
-        }
+        spent_ocean = human(spent.get("OCEAN", 0))
+        return {"granter_value_USD": ocean * price + usd, "taker_spent_OCEAN": spent_ocean,
+                "taker_spent_USD": spent_ocean * price + human(spent.get("USD", 0))}
 
-    def kpis(self, sim: Simulation) -> dict[str, float]:
-        """The state at the start of this step, at logged (daily) steps only; else ``{}``.
-
-        The runner calls this after each step (and once after ``finish``); the
-        values returned at step ``k`` are those at the end of step ``k - 1``
-        (after ``build`` for ``k = 0``): TokenSPICE logs before its agents act.
-        """
-        start_of_step = self._prev
-        self._prev = self._state(sim)
-        # the time of the step just run: the runner records after end_block, at t_k
-        if sim.now_ns % self._log_ns == 0:
-            return start_of_step
-        return {}
+    def plot_specs(self, header: list[str]) -> list[YParam]:
+        """Spec 4.1: ``granter_OCEAN`` ("OCEAN") and ``granter_USD`` ("USD"), LINEAR,
+        MULT1, DOLLAR."""
+        return [YParam(["granter_OCEAN"], ["OCEAN"], "granter_OCEAN", LINEAR, MULT1, DOLLAR),
+                YParam(["granter_USD"], ["USD"], "granter_USD", LINEAR, MULT1, DOLLAR)]
