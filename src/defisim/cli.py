@@ -8,6 +8,9 @@ Verbs:
   into a run folder.
 - ``defisim plot RUN_DIR``: redraw a run's PNG plots from its ``run.duckdb``.
 - ``defisim scenarios``: the scenarios and their parameters.
+- ``defisim netlist run NETLIST OUT_DIR`` / ``netlist plot NETLIST CSV_DIR PNG_DIR`` /
+  ``netlist list``: TokenSPICE-style netlists (a name or a Python file), their
+  ``data.csv`` and plots (:mod:`defisim.scenarios.netlist`). ``run`` also takes a file.
 - ``defisim replay-lobster MESSAGE_CSV ORDERBOOK_CSV [--json]``: replay a LOBSTER
   sample through the order book and compare with its book file.
 - ``defisim replay-uniswap-v3 TICK_CSV [--json]``: replay a day of Uniswap V3 pool
@@ -197,6 +200,25 @@ def _parse_sets(scenario: str, model: type, items: list[str]) -> dict[str, Any]:
     return out
 
 
+def scenario_class(name: str) -> type:
+    """The scenario class of a registered ``name`` or of a Python file (a path ending
+    in ``.py`` or holding a ``/``; :mod:`defisim.scenarios.loader`).
+
+    Raises:
+        _UserError: unknown name, or a file that does not define one scenario (its
+            syntax error or exception with file and line).
+    """
+    from defisim.scenarios import get_scenario
+    from defisim.scenarios.loader import ScenarioFileError, is_scenario_path, load_scenario_file
+
+    try:
+        if is_scenario_path(name):
+            return load_scenario_file(name)
+        return get_scenario(name)
+    except (KeyError, ScenarioFileError) as exc:
+        raise _UserError(_one_line(exc)) from None
+
+
 def build_scenario(name: str, sets: list[str] | None = None, options: dict[str, Any] | None = None):
     """Construct scenario ``name`` with ``--set`` items and option-mapped parameters.
 
@@ -212,12 +234,8 @@ def build_scenario(name: str, sets: list[str] | None = None, options: dict[str, 
     from pydantic import ValidationError
 
     from defisim.runner import validate_steps
-    from defisim.scenarios import get_scenario
 
-    try:
-        cls = get_scenario(name)
-    except KeyError as exc:
-        raise _UserError(_one_line(exc)) from None
+    cls = scenario_class(name)
     model = cls.Params
     values = _parse_sets(name, model, list(sets or []))
     for opt, value in (options or {}).items():
@@ -256,7 +274,9 @@ def build_scenario(name: str, sets: list[str] | None = None, options: dict[str, 
 # ------------------------------------------------------------------- commands
 @app.command()
 def run(
-    scenario: Annotated[str, typer.Argument(help="Scenario name (see `defisim scenarios`).")],
+    scenario: Annotated[
+        str, typer.Argument(help="Scenario name (see `defisim scenarios`) or a Python file defining one.")
+    ],
     steps: Annotated[
         str | None,
         typer.Option(metavar="N", help="Number of steps (default: the scenario's; 1e5 is fine)."),
@@ -487,6 +507,104 @@ def scenarios() -> None:
             t.add_row(pname, _type_name(f.annotation), default, docs.get(pname, ""))
         console.print(t)
         console.print()
+
+
+netlist_app = typer.Typer(
+    help="TokenSPICE-style netlists: run one into TokenSPICE's data.csv, plot a CSV, list them.",
+    no_args_is_help=True,
+)
+app.add_typer(netlist_app, name="netlist")
+
+
+def _netlist_class(name: str) -> type:
+    from defisim.scenarios.netlist import Netlist
+
+    cls = scenario_class(name)
+    if not issubclass(cls, Netlist):
+        raise _UserError(f"{name}: scenario {cls.name!r} is not a netlist (it writes no "
+                         "data.csv); run it with `defisim run`")
+    return cls
+
+
+@netlist_app.command("run")
+def netlist_run(
+    netlist: Annotated[str, typer.Argument(help="A netlist name (`defisim netlist list`) or a Python file defining one.")],
+    out_dir: Annotated[Path, typer.Argument(help="Output folder (must not exist): data.csv and the run folder.")],
+    seed: Annotated[int, typer.Option(help="Root seed of every random stream.", min=0)] = 0,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Netlist parameter name=value (repeatable).")
+    ] = None,
+    steps: Annotated[str | None, typer.Option(metavar="N", help="Steps (default: the horizon's).")] = None,
+    no_invariants: Annotated[bool, typer.Option("--no-invariants", help="Skip the invariant checks.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+) -> None:
+    """Run NETLIST into OUT_DIR: TokenSPICE's data.csv (DARC-SPICE netlists also
+    datax.csv) beside the usual run folder (run.duckdb, params.json, summary.json)."""
+    from defisim.runner import check_run_dir, run_scenario
+
+    try:
+        _netlist_class(netlist)
+        scn = build_scenario(netlist, set_, {"--steps": _parse_steps(steps)})
+    except _UserError as exc:
+        _fail(str(exc), exc.code)
+    if out_dir.exists():
+        _fail(f"output folder {out_dir} exists (as TokenSPICE's tsp run, netlist run "
+              "refuses to write into an existing folder)")
+    problem = check_run_dir(out_dir)
+    if problem is not None:
+        _fail(problem)
+    try:
+        result = run_scenario(scn, seed=seed, out_dir=out_dir, check_invariants=not no_invariants,
+                              progress=not quiet, plots=False, command=list(sys.argv),
+                              record_accounts_every=0, handle_sigterm=True)
+    except KeyboardInterrupt:
+        _fail(f"interrupted; partial run in {out_dir}", EXIT_INTERRUPTED)
+    except Exception as exc:
+        _fail(f"run failed: {type(exc).__name__}: {_one_line(exc)} (folder {out_dir})", EXIT_FAILED)
+    if result.error is not None:
+        _fail(f"{result.error.splitlines()[0]} (run folder {out_dir}, see summary.json)", EXIT_FAILED)
+    csv = out_dir / "data.csv"
+    typer.echo(str(csv) if quiet else f"{csv}: {len(scn.rows)} rows, {len(scn.rows[0][0]) if scn.rows else 0} "
+               f"columns; {result.steps} ticks in {result.wall_s:.2f} s")
+
+
+@netlist_app.command("plot")
+def netlist_plot(
+    netlist: Annotated[str, typer.Argument(help="The netlist whose plot instructions to use (name or file).")],
+    csv_dir: Annotated[Path, typer.Argument(help="Folder holding data.csv (or datax.csv).")],
+    png_dir: Annotated[Path, typer.Argument(help="Folder for the PNGs (created if missing).")],
+) -> None:
+    """Draw NETLIST's TokenSPICE plots of CSV_DIR/data.csv into PNG_DIR."""
+    from defisim.scenarios.netlist import NetlistCsvError, read_csv
+    from defisim.scenarios.netlist.tokenspice_plots import check_specs, draw
+
+    try:
+        cls = _netlist_class(netlist)
+    except _UserError as exc:
+        _fail(str(exc), exc.code)
+    csv = csv_dir / ("datax.csv" if (csv_dir / "datax.csv").is_file() else "data.csv")
+    try:
+        header, rows = read_csv(csv)
+        specs = cls().plot_specs(header)
+        check_specs(header, specs, netlist)
+        if cls.x_label not in header:
+            raise KeyError(f"{csv}: no x column {cls.x_label!r}")
+        paths = draw(header, rows, cls.x_label, specs, png_dir, darc=cls.csv_style == "darc")
+    except (OSError, NetlistCsvError, KeyError, ValueError) as exc:
+        _fail(_one_line(exc).strip("\"'"))
+    typer.echo(f"{len(paths)} plots in {png_dir}")
+
+
+@netlist_app.command("list")
+def netlist_list() -> None:
+    """The registered netlists."""
+    from defisim.scenarios import get_scenario, scenario_names
+    from defisim.scenarios.netlist import Netlist
+
+    for name in scenario_names():
+        cls = get_scenario(name)
+        if issubclass(cls, Netlist):
+            typer.echo(f"{name}: {cls.description}")
 
 
 @app.command("replay-lobster")
