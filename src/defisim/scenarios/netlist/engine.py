@@ -194,6 +194,10 @@ class Netlist(Scenario):
         """TokenSPICE's plot instructions for a CSV with ``header`` (default: none)."""
         return []
 
+    def before_tick(self, sim: Simulation) -> None:
+        """Netlist state updates before the agents of a tick, after its row is logged
+        (default: nothing; e.g. the model's tick counter)."""
+
     def after_tick(self, sim: Simulation) -> None:
         """Netlist state updates after the agents of a tick (default: nothing)."""
 
@@ -211,8 +215,9 @@ class Netlist(Scenario):
         agents = self.build_agents(sim)
         for i, a in enumerate(agents):
             a.phase = i  # the declared order, stable (spec 1.7)
+        head = [_TickStart(self)] if type(self).before_tick is not Netlist.before_tick else []
         tail = [_TickEnd(self)] if type(self).after_tick is not Netlist.after_tick else []
-        return [_RowLogger(self), *agents, *tail]
+        return [_RowLogger(self), *head, *agents, *tail]
 
     def next_log_time(self, now: float) -> float:
         """Seconds of the first logged tick after ``now`` (``inf`` past ``t_last``)."""
@@ -259,6 +264,19 @@ class Netlist(Scenario):
         from .tokenspice_csv import write_rows
 
         return write_rows(Path(out_dir), self.rows, self.csv_style)
+
+
+class _TickStart(Agent):
+    """Runs the netlist's :meth:`Netlist.before_tick` before the agents of every tick."""
+
+    phase = -(10**9) + 1
+
+    def __init__(self, netlist: Netlist) -> None:
+        super().__init__("netlist:tick_start")
+        self.netlist = netlist
+
+    def step(self, sim: Simulation) -> None:
+        self.netlist.before_tick(sim)
 
 
 class _TickEnd(Agent):
