@@ -17,8 +17,10 @@ if TYPE_CHECKING:
 
 
 def kpi_names(scenario: Scenario, seed: int = 0) -> list[str]:
-    """The KPI names a run of ``scenario`` records: the scenario's, in its order, then
-    the built-ins of every recording (markets in creation order).
+    """The KPI names a run of ``scenario`` records: the scenario's, in its order (its
+    ``kpi_names(sim)`` when it has one, e.g. a netlist that logs every few steps, else
+    the keys of ``kpis`` after the build), then the built-ins of every recording
+    (markets in creation order).
 
     The scenario is built (its simulation and agents, as :class:`Run` does) but not
     stepped. Markets created later during a run, and KPIs a scenario only returns
@@ -28,7 +30,9 @@ def kpi_names(scenario: Scenario, seed: int = 0) -> list[str]:
         RunSetupError: the scenario cannot be built (bad steps, a failing ``build``).
     """
     run = Run(scenario, seed, check_invariants=False, keep_events=False)
-    names = dict.fromkeys(str(k) for k in scenario.kpis(run.sim))
+    declared = getattr(scenario, "kpi_names", None)  # scenarios that log only some steps
+    keys = declared(run.sim) if declared is not None else scenario.kpis(run.sim)
+    names = dict.fromkeys(str(k) for k in keys)
     for rec in run.sim.recordings():
         fn = getattr(rec, "kpi_names", None)
         if fn is not None:

@@ -246,6 +246,10 @@ class Netlist(Scenario):
         self._pending.update(self.extra_kpis(sim))
         self._pending_tick = tick
 
+    def kpi_names(self, sim: Simulation) -> list[str]:
+        """The KPIs a run records (known after the build): the columns, then the extra KPIs."""
+        return [*self.columns(), *self.extra_kpis(sim)]
+
     def kpis(self, sim: Simulation) -> dict[str, float]:
         """The row logged at this step (its KPI columns as floats), else ``{}``."""
         if self._pending is not None and sim.now_ns // self._step_ns == self._pending_tick:
