@@ -4,7 +4,12 @@ The facade of :class:`~defisim.protocols.tokenomics.TokenomicsProtocol` (registe
 protocol with ``Simulation(protocols=[..., "tokenomics"])``; it is not in the default
 set). Amounts in and out are asset units: floats, ints or Decimals in, converted
 exactly through their decimal text (:func:`defisim.numeric.amount_to_raw`); the
-``*_raw`` fields of views and the ``raw`` receipts carry base units.
+``*_raw`` fields of views and the ``raw`` receipts carry base units. Base units
+become asset units as TokenSPICE's ``fromBase18``: ``raw / float(10**decimals)`` (the
+integer converted to a double, then divided), so that views reproduce TokenSPICE's
+logged values to the last digit (spec 4.2: ``232876712328767123`` vested base units
+show as ``0.23287671232876714``; ``sim.balance``'s exact quotient is
+``0.2328767123287671``).
 
 Set-up calls (``create_*``, ``add_minter``) raise ``ValueError`` on bad input.
 Transactions never raise: bad input (an unknown asset, a negative or NaN amount) is a
@@ -178,7 +183,7 @@ class TokenomicsFacade:
         return self._dec(asset)
 
     def _h(self, asset: str, raw: int) -> float:
-        return raw / 10 ** self._dec(asset)
+        return raw / float(10 ** self._dec(asset))
 
     def _set_raw(self, asset: str, amount: Any, what: str) -> int:
         if asset not in self.chain.ledger.assets:
@@ -210,7 +215,7 @@ class TokenomicsFacade:
         return r
 
     def _units(self, asset: str) -> Any:
-        f = 10 ** self._dec(asset)
+        f = float(10 ** self._dec(asset))
         return lambda v: v / f
 
     # -- tokens ---------------------------------------------------------------------
@@ -239,6 +244,8 @@ class TokenomicsFacade:
         """``minter`` mints ``amount`` of ``asset`` to ``receiver`` (a party, router or
         vesting wallet); ``value``: the amount. Rejected: ``NOT_MINTER``,
         ``CAP_EXCEEDED``, ``UNKNOWN_TOKEN``, ``UNKNOWN_RECEIVER``, ``INVALID_AMOUNT``."""
+        if not isinstance(asset, str) or asset not in self.protocol.tokens:
+            return self._rej("mint", minter, asset, Reason.UNKNOWN_TOKEN, f"unknown token {asset!r}")
         raw = self._tx_raw("mint", minter, asset, asset, amount)
         if isinstance(raw, Receipt):
             return raw
@@ -247,6 +254,8 @@ class TokenomicsFacade:
     def burn(self, party: str, asset: str, amount: Any) -> Receipt:
         """``party`` burns ``amount`` of token ``asset`` from its general account;
         ``value``: the amount. Rejected: ``UNKNOWN_TOKEN``, ``INSUFFICIENT_FUNDS``, ..."""
+        if not isinstance(asset, str) or asset not in self.protocol.tokens:
+            return self._rej("burn", party, asset, Reason.UNKNOWN_TOKEN, f"unknown token {asset!r}")
         raw = self._tx_raw("burn", party, asset, asset, amount)
         if isinstance(raw, Receipt):
             return raw
@@ -259,7 +268,7 @@ class TokenomicsFacade:
     def supply(self, asset: str) -> SupplyView:
         """Token ``asset``'s supply, minted, burned (``KeyError`` for an unknown token)."""
         t = self._get(self.protocol.tokens, asset, "token")
-        f = 10**t.decimals
+        f = float(10**t.decimals)
         return SupplyView(asset, t.decimals, t.supply / f, t.minted / f, t.burned / f, t.initial / f,
                           None if t.cap is None else t.cap / f, tuple(sorted(t.minters)),
                           t.supply, t.minted, t.burned, t.cap)
@@ -294,7 +303,7 @@ class TokenomicsFacade:
 
     def grant_view(self, grant_id: str) -> GrantView:
         g = self._get(self.protocol.grants, grant_id, "grant")
-        f = 10 ** self._dec(g.asset)
+        f = float(10 ** self._dec(g.asset))
         nxt = g.next_due_ns()
         return GrantView(g.grant_id, g.payer, g.receiver, g.asset, g.total / f, g.per_grant / f,
                          g.n_grants, g.grants_made, g.paid / f, g.held / f, g.interval_ns / NS,
@@ -325,7 +334,7 @@ class TokenomicsFacade:
         ``value``: ``((receiver, amount), ...)`` in asset units (``()`` when empty)."""
         conv = None
         if isinstance(asset, str) and asset in self.chain.ledger.assets:
-            f = 10 ** self._dec(asset)
+            f = float(10 ** self._dec(asset))
             def conv(v: Any) -> Any:
                 return tuple((name, a / f) for name, a in v)
         return self._send(party, "route", (router_id, asset), conv)
@@ -363,7 +372,7 @@ class TokenomicsFacade:
 
     def minter_view(self, minter_id: str) -> MinterView:
         m = self._get(self.protocol.minters, minter_id, "minter")
-        f = 10**m.decimals
+        f = float(10**m.decimals)
         return MinterView(m.minter_id, m.asset, m.receiver, repr(m.schedule), m.total / f, m.minted / f,
                           m.left / f, m.mints, m.interval_ns / NS, m.start_ns / NS,
                           None if m.previous_ns is None else m.previous_ns / NS, m.total, m.minted)
@@ -479,7 +488,7 @@ class TokenomicsFacade:
         raw = self._tx_raw("sell", buyer, market_id, asset, price)
         if isinstance(raw, Receipt):
             return raw
-        f = 10 ** self._dec(asset)
+        f = float(10 ** self._dec(asset))
         return self._send(buyer, "sell", (market_id, seller, asset, raw),
                           lambda v: (v[0] / f, v[1] / f))
 
