@@ -93,7 +93,9 @@ class RouterView:
 
 @dataclass(frozen=True, slots=True)
 class MinterView:
-    """A minter contract: ``left = total - minted``; times in chain seconds."""
+    """A minter contract: ``left = total - minted``; times in chain seconds;
+    ``minted_float`` / ``last_mint_float``: TokenSPICE's float books (the running double
+    sum of the float mints, and the last one), bit for bit."""
 
     minter_id: str
     asset: str
@@ -108,6 +110,8 @@ class MinterView:
     previous_s: float | None
     total_raw: int
     minted_raw: int
+    minted_float: float
+    last_mint_float: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,7 +379,8 @@ class TokenomicsFacade:
         f = float(10**m.decimals)
         return MinterView(m.minter_id, m.asset, m.receiver, repr(m.schedule), m.total / f, m.minted / f,
                           m.left / f, m.mints, m.interval_ns / NS, m.start_ns / NS,
-                          None if m.previous_ns is None else m.previous_ns / NS, m.total, m.minted)
+                          None if m.previous_ns is None else m.previous_ns / NS, m.total, m.minted,
+                          m.minted_float, m.last_mint_float)
 
     # -- vesting --------------------------------------------------------------------
     def create_vesting_wallet(self, wallet_id: str, beneficiary: str, start_s: int, duration_s: int) -> str:

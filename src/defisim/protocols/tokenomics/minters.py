@@ -26,7 +26,12 @@ the first mint at the first call at or after ``start``, then at the first call w
 
 ``total`` in base units is converted exactly from its decimal text
 (``719.1e6`` OCEAN is exactly ``719_100_000 * 10**18``); only ``T`` in the formula is
-the double.
+the double. Beside the exact books the minter keeps TokenSPICE's float books:
+``minted_float`` (the running double sum of the float mints, TokenSPICE's
+``state._total_OCEAN_minted`` for one minter), ``left_float`` (``T`` minus the float
+mints, decremented as the source) and ``last_mint_float``, so a netlist can log
+TokenSPICE's values bit for bit (a mint's base units divided by ``10**18`` may differ
+from the float mint in the last digit).
 """
 
 from __future__ import annotations
@@ -52,34 +57,51 @@ class Minter:
     minted: int = 0
     mints: int = 0
     previous_ns: int | None = None
+    minted_float: float = 0.0
+    left_float: float | None = None
+    last_mint_float: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.left_float is None:
+            self.left_float = self.total_float
 
     @property
     def left(self) -> int:
         return self.total - self.minted
 
-    def due(self, now_ns: int) -> tuple[bool, int]:
-        """``(is_due, amount)`` at ``now_ns`` (the rules in the module docstring)."""
+    def due(self, now_ns: int) -> tuple[bool, int, float]:
+        """``(is_due, amount, float_amount)`` at ``now_ns`` (the rules in the module
+        docstring; ``float_amount``: TokenSPICE's float mint)."""
         s = self.schedule
         if isinstance(s, LinearSchedule):
             if self.mints >= s.n_mints or now_ns < self.start_ns:
-                return False, 0
+                return False, 0, 0.0
             if self.previous_ns is not None and now_ns - self.previous_ns < self.interval_ns:
-                return False, 0
+                return False, 0, 0.0
+            x = self.total_float / float(s.n_mints)
             if self.mints == s.n_mints - 1:
-                return True, self.left
-            return True, self.total // s.n_mints
+                return True, self.left, x
+            return True, self.total // s.n_mints, x
         left = self.left
         if left == 0 or now_ns <= self.start_ns:
-            return False, 0
+            return False, 0, 0.0
         if self.previous_ns is not None and now_ns - self.previous_ns < self.interval_ns:
-            return False, 0
+            return False, 0, 0.0
         t = seconds_to_years(now_ns - self.start_ns)
         t_prev = 0.0 if self.previous_ns is None else seconds_to_years(self.previous_ns - self.start_ns)
         x = (s(t) - s(t_prev)) * self.total_float
-        amount = left if not s.keep_minting(t) else to_base(x, self.decimals)
-        return True, max(0, min(amount, left))
+        if not s.keep_minting(t):
+            x = self.left_float
+            amount = left
+        else:
+            amount = to_base(x, self.decimals)
+        x = min(x, self.left_float)
+        return True, max(0, min(amount, left)), x
 
-    def record_mint(self, amount: int, now_ns: int) -> None:
+    def record_mint(self, amount: int, now_ns: int, x: float = 0.0) -> None:
         self.minted += amount
         self.mints += 1
         self.previous_ns = now_ns
+        self.minted_float += x
+        self.left_float -= x
+        self.last_mint_float = x

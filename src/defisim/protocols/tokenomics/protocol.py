@@ -537,7 +537,7 @@ class TokenomicsProtocol(ChainProtocol):
             return self._rej(tx, sender, minter_id, Reason.UNKNOWN_MINTER,
                              f"unknown minter {minter_id!r}; known: {sorted(self.minters)}")
         now = self.chain.now
-        is_due, amount = m.due(now)
+        is_due, amount, x = m.due(now)
         if not is_due:
             return self._ok(0)
         tok = self.tokens[m.asset]
@@ -551,7 +551,7 @@ class TokenomicsProtocol(ChainProtocol):
             self._led.issue(d.key, amount, "tokenomics_mint")
             self._credit(d, m.asset, amount)
             tok.record_mint(amount)
-        m.record_mint(amount, now)
+        m.record_mint(amount, now, x)
         self._emit(ev.ScheduledMint, minter_id, sender, m.asset, m.receiver, amount, m.mints)
         return self._ok(amount)
 
