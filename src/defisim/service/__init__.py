@@ -9,6 +9,7 @@ The built-in protocols register here (``governance``, ``futures`` with
 from defisim.protocols.amm.protocol import AmmProtocol
 from defisim.protocols.futures import FuturesProtocol
 from defisim.protocols.governance import Governance
+from defisim.protocols.tokenomics import TokenomicsProtocol
 
 from .amm import AmmFacade, AmmPoolView, PositionView
 from .futures import FuturesFacade, MarketView, OrderView
@@ -20,10 +21,12 @@ from .simulation import (
     register_protocol,
     unregister_protocol,
 )
+from .tokenomics import SupplyView, TokenomicsFacade
 
 register_protocol("governance", Governance)
 register_protocol("futures", FuturesProtocol, FuturesFacade)
 register_protocol("amm", AmmProtocol, AmmFacade)
+register_protocol("tokenomics", TokenomicsProtocol, TokenomicsFacade)
 
 __all__ = [
     "DEFAULT_PROTOCOLS",
@@ -36,6 +39,8 @@ __all__ = [
     "MarketView",
     "OrderView",
     "Simulation",
+    "SupplyView",
+    "TokenomicsFacade",
     "register_protocol",
     "unregister_protocol",
 ]
