@@ -20,7 +20,7 @@ from . import (  # noqa: F401  (importing a module registers its scenarios)
     uniswap_v3_day,
 )
 from .base import Scenario, ScenarioParams, get_scenario, register, scenario_names
-from .netlists import wsloop  # noqa: F401  (registers wsloop)
+from .netlists import scheduler, wsloop  # noqa: F401  (registers them)
 from .simplegrant import SimpleGrant  # noqa: F401  (registers simplegrant)
 
 __all__ = ["Scenario", "ScenarioParams", "get_scenario", "register", "scenario_names"]

@@ -1,6 +1,7 @@
 """TokenSPICE's pure-Python agent library (``../shared/specs/token-netlists.md`` 2.1):
-routers, marketplaces, the OCEAN burner and the function minter, with the minting
-functions, on defisim's ledger.
+routers, marketplaces and the function minter, on defisim's ledger (the minting
+functions are :mod:`defisim.protocols.tokenomics.schedules`; the accounting-only OCEAN
+burner is :class:`defisim.agents.tokenomics.OCEANBurnerAgent`).
 
 The agents keep TokenSPICE's float model where its KPIs read it (sales rates, the
 burner's accounting, the minter's schedule), and move the corresponding amounts on the
@@ -20,6 +21,7 @@ from operator import add
 from typing import TYPE_CHECKING, Protocol
 
 from defisim.agents.base import Agent
+from defisim.protocols.tokenomics.schedules import BITCOIN_NUM_HALF_LIVES, ExpFunc, RampedExpFunc
 
 from .wallets import to_base18
 
@@ -27,10 +29,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from defisim.service import Simulation
-
-BITCOIN_NUM_HALF_LIVES = 34
-"""``keepMinting`` stops after this many half-lives (spec 0, 2.1)."""
-
 
 class ModelState(Protocol):
     """What TokenSPICE agents read of their netlist's ``SimState``."""
@@ -47,59 +45,6 @@ def _dec(raw: int) -> Decimal:
 def human18(raw: int) -> float:
     """Base units of an 18-decimal asset as a float (exact through a Decimal)."""
     return float(_dec(raw))
-
-
-# ------------------------------------------------------------------ minting functions
-def _f(x: float, half_life: float) -> float:
-    """f(x) = 1 − 0.5^(x/H) (``math.pow``)."""
-    return 1.0 - math.pow(0.5, x / half_life)
-
-
-class ExpFunc:
-    """``ExpFunc(H)``: G(t) = 1 − 0.5^(t/H), t in years (spec 2.1)."""
-
-    def __init__(self, half_life: float) -> None:
-        self.half_life = half_life
-
-    def __call__(self, t: float) -> float:
-        return _f(t, self.half_life)
-
-    def keep_minting(self, t: float) -> bool:
-        """TokenSPICE ``keepMinting``: t/H <= 34."""
-        return t / self.half_life <= BITCOIN_NUM_HALF_LIVES
-
-
-class RampedExpFunc(ExpFunc):
-    """``RampedExpFunc(H, T0, T1, T2, T3, M1, M2, M3)`` **as the code computes it**
-    (spec 2.1, the quirk: every piece evaluated at the current t, not frozen at its
-    breakpoint): g1 = M1·f(t−T0); g2 = M2·f(t−T0) − M2·f(T1−T0) + g1; g3 = M3·f(t−T0) −
-    M3·f(T2−T0) + g2; g4 = (1 − g3)·f(t−T3) + g3; G = 0 before T0, then g1, g2, g3, g4
-    from T0, T1, T2, T3. Spec 6.2's table: G(1.2) = 0.019232379115341584, G(5) =
-    0.552628958204967."""
-
-    def __init__(self, half_life: float, t0: float, t1: float, t2: float, t3: float,
-                 m1: float, m2: float, m3: float) -> None:
-        super().__init__(half_life)
-        self.t = (t0, t1, t2, t3)
-        self.m = (m1, m2, m3)
-
-    def __call__(self, t: float) -> float:
-        h = self.half_life
-        t0, t1, t2, t3 = self.t
-        m1, m2, m3 = self.m
-        g1 = m1 * _f(t - t0, h)
-        g2 = m2 * _f(t - t0, h) - m2 * _f(t1 - t0, h) + g1
-        g3 = m3 * _f(t - t0, h) - m3 * _f(t2 - t0, h) + g2
-        g4 = (1 - g3) * _f(t - t3, h) + g3
-        if t < t0:
-            return 0.0
-        if t < t1:
-            return g1
-        if t < t2:
-            return g2
-        if t < t3:
-            return g3
-        return g4
 
 
 # ------------------------------------------------------------------------ agents
@@ -186,34 +131,9 @@ class MarketplacesAgent(Agent):
             sim.mint_raw(self.toll_agent, "USD", raw)
 
 
-class OceanBurnerAgent(Agent):
-    """``OCEANBurnerAgent`` (spec 2.1): with USD on hand it "buys and burns" OCEAN in 10
-    slices, re-pricing before each (the price rises as the burned supply grows): slice
-    OCEAN = (USD/10)/price, added to the model's ``total_burned`` and its USD to
-    ``total_burned_usd``; then it spends (burns on the ledger) all its USD. No OCEAN token
-    moves: the burn is the model's accounting, as in TokenSPICE."""
+class MintBook(ModelState, Protocol):
+    """The model total the minter updates (TokenSPICE ``state._total_OCEAN_minted``)."""
 
-    def __init__(self, name: str, state: WsloopBurnBook) -> None:
-        super().__init__(name)
-        self.state = state
-
-    def step(self, sim: Simulation) -> None:
-        raw = int(sim.balance(self.name, "USD", raw=True))
-        if raw <= 0:
-            return
-        usd = human18(raw)
-        for _ in range(10):
-            price = self.state.ocean_price()
-            self.state.total_burned += (usd / 10) / price
-            self.state.total_burned_usd += usd / 10
-        sim.burn(self.name, "USD", _dec(raw))
-
-
-class WsloopBurnBook(ModelState, Protocol):
-    """The model totals the burner and the minter update."""
-
-    total_burned: float
-    total_burned_usd: float
     total_minted: float
 
 
@@ -225,7 +145,7 @@ class OceanFuncMinterAgent(Agent):
     left. The model's ``total_minted`` grows by each mint (a float sum)."""
 
     def __init__(self, name: str, receiver: str, total: float, s_between_mints: float,
-                 func: ExpFunc, state: WsloopBurnBook, step_seconds: float) -> None:
+                 func: ExpFunc | RampedExpFunc, state: MintBook, step_seconds: float) -> None:
         super().__init__(name)
         self.receiver = receiver
         self.left = float(total)
@@ -263,11 +183,10 @@ __all__ = [
     "BITCOIN_NUM_HALF_LIVES",
     "ExpFunc",
     "MarketplacesAgent",
+    "MintBook",
     "ModelState",
-    "OceanBurnerAgent",
     "OceanFuncMinterAgent",
     "RampedExpFunc",
     "RouterAgent",
-    "WsloopBurnBook",
     "human18",
 ]

@@ -33,11 +33,11 @@ from pydantic import Field
 
 from defisim.agents.netlist.tokenspice import (
     MarketplacesAgent,
-    OceanBurnerAgent,
     OceanFuncMinterAgent,
     RampedExpFunc,
     RouterAgent,
 )
+from defisim.agents.tokenomics import OCEANBurnerAgent
 from defisim.scenarios.base import register
 from defisim.scenarios.netlist import (
     BOTH,
@@ -281,7 +281,7 @@ class Wsloop(Netlist):
                    "OceanDAO, burning, ramped minting, R&D-driven growth); 2 years of daily ticks.")
     Params = WsloopParams
     x_label = "Year"
-    protocols = ("governance",)
+    protocols = ("governance", "tokenomics")
 
     def __init__(self, params: WsloopParams | None = None) -> None:
         super().__init__(params)
@@ -292,8 +292,7 @@ class Wsloop(Netlist):
         p = self.params
         self.tick = 0
         self.total_minted = 0.0
-        self.total_burned = 0.0
-        self.total_burned_usd = 0.0
+        self.burner: OCEANBurnerAgent | None = None
         self.speculation = p.init_speculation_valuation
         self.kpis_model = WsloopKPIs(self)
         self.workers: list[GrantTakingAgent] = []
@@ -317,6 +316,16 @@ class Wsloop(Netlist):
         p = self.params
         lo, hi = p.growth_rate_if_0_sales, p.max_growth_rate
         return lo + (hi - lo) * (1 - math.pow(0.5, ratio / p.tau))
+
+    @property
+    def total_burned(self) -> float:
+        """OCEAN "burned" by the burner's accounting (TokenSPICE ``_total_OCEAN_burned``)."""
+        return self.burner.total_burned if self.burner is not None else 0.0
+
+    @property
+    def total_burned_usd(self) -> float:
+        """USD spent on those burns (``_total_OCEAN_burned_USD``)."""
+        return self.burner.total_burned_usd if self.burner is not None else 0.0
 
     # -- price machinery ---------------------------------------------------------------
     def ocean_supply(self) -> float:
@@ -358,7 +367,7 @@ class Wsloop(Netlist):
             self.kpis_model.rnd_to_sales_ratio, self.annual_mkts_growth_rate, self.network_revenue)
         opc = RouterAgent("opc_address", [("ocean_dao", lambda: 1.0 - p.percent_burn),
                                           ("opc_burner", lambda: p.percent_burn)], self, dt)
-        burner = OceanBurnerAgent("opc_burner", self)
+        self.burner = burner = OCEANBurnerAgent("opc_burner", lambda sim, agent: self.ocean_price())
         h, *ramp = (p.minter_half_life_years, *p.minter_ramp)
         self.minter = minter = OceanFuncMinterAgent("ocean_51", "ocean_dao", p.unminted_ocean_supply, S_DAY,
                                       RampedExpFunc(h, *ramp), self, dt)
