@@ -34,7 +34,6 @@ from typing import Any
 from pydantic import Field
 
 from defisim.agents.base import Agent
-from defisim.protocols.tokenomics.schedules import ExpFunc
 from defisim.scenarios.netlist import (
     COUNT,
     DOLLAR,
@@ -46,6 +45,7 @@ from defisim.scenarios.netlist import (
     NetlistParams,
     YParam,
 )
+from defisim.service.tokenomics import ExpFunc
 
 
 class DataMarketParams(NetlistParams):

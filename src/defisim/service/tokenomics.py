@@ -28,7 +28,13 @@ from defisim.chain.transactions import EXECUTED, REJECTED, Receipt, Transaction
 from defisim.numeric import amount_to_raw
 from defisim.protocols.tokenomics.protocol import NAME, NS, Reason, TokenomicsProtocol
 from defisim.protocols.tokenomics.routers import WAD
-from defisim.protocols.tokenomics.schedules import Schedule
+from defisim.protocols.tokenomics.schedules import (  # the schedules minters take, for users
+    BITCOIN_NUM_HALF_LIVES,
+    ExpFunc,
+    LinearSchedule,
+    RampedExpFunc,
+    Schedule,
+)
 
 if TYPE_CHECKING:
     from .simulation import Simulation
@@ -505,5 +511,6 @@ class TokenomicsFacade:
                                {a: h(a, v) for a, v in m.tolls.items()})
 
 
-__all__ = ["GrantView", "MarketplaceView", "MinterView", "RouterView", "StakingPoolView",
-           "SupplyView", "TokenomicsFacade", "VestingWalletView"]
+__all__ = ["BITCOIN_NUM_HALF_LIVES", "ExpFunc", "GrantView", "LinearSchedule", "MarketplaceView",
+           "MinterView", "RampedExpFunc", "RouterView", "StakingPoolView", "SupplyView",
+           "TokenomicsFacade", "VestingWalletView"]

@@ -21,7 +21,8 @@ from operator import add
 from typing import TYPE_CHECKING, Protocol
 
 from defisim.agents.base import Agent
-from defisim.protocols.tokenomics.schedules import BITCOIN_NUM_HALF_LIVES, ExpFunc, RampedExpFunc
+from defisim.chain.transactions import Transaction
+from defisim.service.tokenomics import BITCOIN_NUM_HALF_LIVES, ExpFunc, RampedExpFunc
 
 from .wallets import to_base18
 
@@ -38,13 +39,23 @@ class ModelState(Protocol):
     def ocean_price(self) -> float: ...
 
 
+_WEI = 10**18
+
+
 def _dec(raw: int) -> Decimal:
     return Decimal(raw).scaleb(-18)
 
 
 def human18(raw: int) -> float:
-    """Base units of an 18-decimal asset as a float (exact through a Decimal)."""
-    return float(_dec(raw))
+    """Base units of an 18-decimal asset as a float, correctly rounded (Python's int/int
+    true division; the same float as through an exact Decimal)."""
+    return raw / _WEI
+
+
+def send_raw(sim: Simulation, src: str, dst: str, asset: str, raw: int) -> bool:
+    """The chain's ``transfer`` of ``raw`` base units between general accounts (no
+    float or Decimal conversion); whether it executed."""
+    return sim.send(Transaction(src, "", "transfer", (dst, asset, raw))).accepted
 
 
 # ------------------------------------------------------------------------ agents
@@ -80,7 +91,7 @@ class RouterAgent(Agent):
                     num, den = Fraction(fraction()).as_integer_ratio()
                     amount = min(left, raw * num // den)
                     if amount > 0:
-                        sim.transfer(self.name, party, asset, _dec(amount))
+                        send_raw(sim, self.name, party, asset, amount)
                         left -= amount
 
     def _monthly(self, log: list[float]) -> float:
@@ -173,7 +184,7 @@ class OceanFuncMinterAgent(Agent):
         raw = to_base18(mint)
         if raw > 0:
             sim.mint_raw(self.name, "OCEAN", raw)
-            sim.transfer(self.name, self.receiver, "OCEAN", _dec(raw))
+            send_raw(sim, self.name, self.receiver, "OCEAN", raw)
         self.left -= mint
         self.t_prev = t
         self.mints.append((t, mint))
@@ -189,4 +200,5 @@ __all__ = [
     "RampedExpFunc",
     "RouterAgent",
     "human18",
+    "send_raw",
 ]

@@ -1,0 +1,53 @@
+"""Netlist speed: ticks per CPU second of TokenSPICE and DARC-SPICE netlists run in full.
+
+Each case runs its netlist's whole horizon with no recording and invariants off (what
+``defisim netlist run`` spends apart from writing the CSV), and prints wall and CPU
+time beside TokenSPICE's / DARC-SPICE's reported times on this kind of machine
+(``../shared/specs/token-netlists.md``; issue 12: wsloop 13 s, each opsci netlist
+3-25 s) and the ratio.
+
+    PYTHONPATH=src python benchmarks/bench_netlists.py [NAME ...]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from defisim.runner import run_scenario
+from defisim.scenarios import get_scenario
+
+REFERENCE_S = {"wsloop": 13.0}
+"""Reference wall times of the original tools (seconds), where reported."""
+
+
+def bench(name: str, repeats: int = 1) -> tuple[int, float, float]:
+    """``(ticks, wall s, CPU s)`` of ``repeats`` full runs of netlist ``name`` (best of)."""
+    best = None
+    for _ in range(repeats):
+        scn = get_scenario(name)()
+        w0, c0 = time.perf_counter(), time.process_time()
+        r = run_scenario(scn, seed=1, record=False, progress=False, check_invariants=False)
+        wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+        assert r.ok, r.error
+        if best is None or cpu < best[2]:
+            best = (r.steps, wall, cpu)
+    return best
+
+
+CASES = {"simplegrant": 5, "scheduler": 5, "wsloop": 3}
+"""Netlists and repeats (best of)."""
+
+
+def main() -> None:
+    names = sys.argv[1:] or list(CASES)
+    print(f"{'netlist':<34}{'ticks':>9}{'wall s':>9}{'CPU s':>8}{'ticks/CPU-s':>13}{'reference':>11}")
+    for name in names:
+        ticks, wall, cpu = bench(name, CASES.get(name, 1))
+        ref = REFERENCE_S.get(name)
+        ratio = f"{ref / cpu:,.0f}x" if ref else ""
+        print(f"{name:<34}{ticks:>9}{wall:>9.3f}{cpu:>8.3f}{ticks / cpu:>13,.0f}{ratio:>11}")
+
+
+if __name__ == "__main__":
+    main()
