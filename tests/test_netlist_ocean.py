@@ -274,7 +274,7 @@ def test_same_seed_same_data_csv_other_seed_differs(oceanv3_run, tmp_path):
     assert (tmp_path / "a" / "data.csv").read_bytes() == (r.out_dir / "data.csv").read_bytes()
     assert again.ok
     other = OceanV3()
-    run_scenario(other, seed=1, out_dir=None, progress=False)
+    run_scenario(other, seed=1, out_dir=None, progress=False, record=False)
     assert [v for _, v in other.rows] != [v for _, v in n.rows]
     # the prefix before any real choice is the same for every seed
     assert [v for _, v in other.rows][:17] == [v for _, v in n.rows][:17]
