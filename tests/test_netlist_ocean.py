@@ -344,3 +344,29 @@ def test_a_failing_require_is_a_rejected_transaction():
     assert not r.accepted and r.reason == "ERR_MAX_IN_RATIO"
     assert int(sim.balance("pub", "DT0", raw=True)) == have
     assert pub._check(sim, "sellDT", r) is False and pub.rejected == 1
+
+
+# ------------------------------------------------------------------ oceanv4 (spec 4.6)
+def test_oceanv4_runs_the_documented_approximation():
+    """No reference exists (TokenSPICE's oceanv4 fails at HEAD): check the horizon and
+    what the module docstring promises."""
+    from defisim.scenarios.netlists.oceanv4 import SIDE_STAKING, OceanV4
+
+    n = OceanV4()
+    assert n.max_ticks == 1441.0 and n.total_steps() == 1442
+    r = run_scenario(n, seed=0, out_dir=None, progress=False, record=False)
+    assert r.ok, r.error
+    assert len(n.rows) == 121 and len(n.rows[0][0]) == 7 + 3 * 6 + 8
+    pub = n.agents["publisher"]
+    ocean_init = to_base18(5000.0 - 1)
+    assert pub.actions[0] == (23, "create", "pool0", to_base18(0.1 * (5000.0 - 1)), ocean_init)
+    v = n.rows[2][1]  # tick 24: 50/50 pool, half the 100 BPT with the side-staking party
+    h = n.rows[2][0]
+    assert v[h.index("BPT_1ss_contract")] == 50.0 and v[h.index("BPT_publisher")] == 50.0
+    assert v[h.index("BPT_total")] == pytest.approx(100.0 + v[h.index("BPT_stakerSpeculator")])
+    assert v[h.index("n_pools")] == 1 and v[h.index("n_rugged")] == 0
+    assert n.rows[0][1][h.index("DT_pool")] == 0  # int 0 before the pool
+    assert pub.vested_paid == 100 * WEI  # vested from tick 599, linear over 600 ticks
+    assert [a[0] for a in pub.actions if a[1] == "getVesting"][0] == 599
+    assert SIDE_STAKING == "sideStaking"
+    assert sum(a.rejected for a in n.agents.values()) == 0

@@ -20,7 +20,7 @@ from . import (  # noqa: F401  (importing a module registers its scenarios)
     uniswap_v3_day,
 )
 from .base import Scenario, ScenarioParams, get_scenario, register, scenario_names
-from .netlists import oceanv3, simplepool  # noqa: F401  (register the Ocean V3 netlists)
+from .netlists import oceanv3, oceanv4, simplepool  # noqa: F401  (register the Ocean netlists)
 from .simplegrant import SimpleGrant  # noqa: F401  (registers simplegrant)
 
 __all__ = ["Scenario", "ScenarioParams", "get_scenario", "register", "scenario_names"]

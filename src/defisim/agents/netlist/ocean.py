@@ -142,10 +142,12 @@ def sell_dt(sim: Simulation, party: str, pool: PoolAgent, amount: float) -> Any:
                 True, NO_DEADLINE, MAX_PRICE)
 
 
-def stake_ocean(sim: Simulation, party: str, pool: PoolAgent, amount: float) -> Any:
-    """``stakeOCEAN``: ``joinswapExternAmountIn(OCEAN, toBase18(amount), 0)``."""
+def stake_ocean(sim: Simulation, party: str, pool: PoolAgent, amount: float,
+                min_pool_out: float = 0.0) -> Any:
+    """``stakeOCEAN``: ``joinswapExternAmountIn(OCEAN, toBase18(amount),
+    toBase18(min_pool_out))`` (V3: 0; V4 ``joinPoolAddOCEAN``: 0.1 BPT)."""
     return _amm(sim, party, "bal_joinswap_extern_amount_in", pool.pool_id, OCEAN,
-                to_base18(amount), 0)
+                to_base18(amount), to_base18(min_pool_out))
 
 
 def unstake_ocean(sim: Simulation, party: str, pool: PoolAgent, bpt: float) -> Any:
@@ -350,6 +352,106 @@ class PublisherAgent(_OceanAgent):
             self._log(sim, "sellDT", pool.name, to_base18(amount), r.value[1])
 
 
+class PublisherAgentV4(_OceanAgent):
+    """An approximation of TokenSPICE's WIP ``PublisherAgentV4`` (spec 2.2, 4.6) on a
+    Balancer V1 core; **no reference output exists** (TokenSPICE's oceanv4 fails at HEAD).
+
+    Creates at most one pool, when it holds >= 200 OCEAN and ``s_since_create >=
+    s_between_create``: datatoken ``DT{i}`` with its cap ``DT_cap`` minted to the
+    side-staking party ``side_staking`` (V4's ``SideStaking`` contract, here a passive
+    party); the publisher hands its ``OCEAN − 1`` to it, and it creates a **50/50**
+    pool of that OCEAN against ``rate``·OCEAN DT (weights 5/5, fee ``swap_fee``), keeps
+    half of the 100 BPT and sends the other half to the publisher. Vesting: from the
+    tick the chain has ``vesting_blocks`` blocks (one block per tick, as TokenSPICE
+    mines; no deployment blocks), every tick, it receives what has vested of
+    ``vested_amount`` DT, linear over ``vesting_blocks`` ticks from the creation
+    (integer floor). Unstaking and selling follow :class:`PublisherAgent`'s rules with
+    V4's 10 % sale, but V4's timings (500 d, 100 d) never fire within 60 days.
+
+    Not modelled (documented): V4's market and OPC fees (only the LP fee is a swap fee),
+    the side-staking contract's automatic DT top-ups on single-sided joins and exits, the
+    data NFT and the factory router.
+    """
+
+    def __init__(self, name: str, state: OceanState, rng: random.Random, step_seconds: float,
+                 side_staking: str, DT_cap: float = 1000.0, vested_amount: float = 100.0,
+                 vesting_blocks: int = 600, rate: float = 0.1,
+                 s_between_create: float = S_DAY, s_between_unstake: float = 500 * S_DAY,
+                 s_between_sellDT: float = 100 * S_DAY,
+                 swap_fee: Decimal = Decimal("0.03")) -> None:
+        super().__init__(name, state, rng, step_seconds)
+        self.side_staking = side_staking
+        self.DT_cap, self.vested_amount = float(DT_cap), float(vested_amount)
+        self.vesting_blocks, self.rate = int(vesting_blocks), float(rate)
+        self.s_between_create = float(s_between_create)
+        self.s_between_unstake = float(s_between_unstake)
+        self.s_between_sellDT = float(s_between_sellDT)
+        self.swap_fee = swap_fee
+        self.s_since_create = self.s_since_unstake = self.s_since_sellDT = 0.0
+        self.pools: list[str] = []
+        self.created_tick: int | None = None
+        self.vested_paid = 0
+
+    def step(self, sim: Simulation) -> None:
+        dt = self.step_seconds
+        self.s_since_create += dt
+        self.s_since_unstake += dt
+        self.s_since_sellDT += dt
+        if (not self.pools and ocean(sim, self.name) >= MIN_OCEAN_TO_CREATE
+                and self.s_since_create >= self.s_between_create):
+            self.s_since_create = 0.0
+            self.create_pool(sim)
+        if self._pools_staked(sim) and self.s_since_unstake >= self.s_between_unstake:
+            self.s_since_unstake = 0.0
+            self._unstake(sim, self.rng.choice(self._pools_staked(sim)), PERCENT_UNSTAKE)
+        held = [p for p in self.state.pools if dt_balance(sim, self.name, p.datatoken) > 0.0]
+        if held and self.s_since_sellDT >= self.s_between_sellDT:
+            self.s_since_sellDT = 0.0
+            d = self.rng.choice([p.datatoken for p in held])
+            pool = self.rng.choice([p for p in self.state.pools if p.datatoken == d])
+            amount = 0.1 * dt_balance(sim, self.name, d)
+            r = sell_dt(sim, self.name, pool, amount)
+            if self._check(sim, "sellDT", r):
+                self._log(sim, "sellDT", pool.name, to_base18(amount), r.value[1])
+        self._vest(sim)
+
+    def create_pool(self, sim: Simulation) -> PoolAgent:
+        """Create ``DT{i}`` and its 50/50 pool through the side-staking party."""
+        i = len(self.state.pools)
+        dt, ss = f"DT{i}", self.side_staking
+        sim.create_asset(dt, DECIMALS)
+        sim.mint_raw(ss, dt, to_base18(self.DT_cap))
+        ocean_init = ocean(sim, self.name) - 1
+        ocean_wei = to_base18(ocean_init)
+        sim.transfer(self.name, ss, OCEAN, _dec(ocean_wei))
+        dt_wei = to_base18(self.rate * ocean_init)
+        tokens = {dt: (_dec(dt_wei), Decimal(5)), OCEAN: (_dec(ocean_wei), Decimal(5))}
+        pool_id = sim.amm.create_balancer_pool(ss, tokens, swap_fee=self.swap_fee,
+                                               variant="ocean_v3")
+        pool = PoolAgent(f"pool{i}", pool_id, dt, ss)
+        half = int(sim.balance(ss, pool.lp_asset, raw=True)) // 2
+        sim.transfer(ss, self.name, pool.lp_asset, _dec(half))
+        self.state.pools.append(pool)
+        self.pools.append(pool.name)
+        self.created_tick = self.state.tick(sim)
+        self._log(sim, "create", pool.name, dt_wei, ocean_wei)
+        return pool
+
+    def _vest(self, sim: Simulation) -> None:
+        tick = self.state.tick(sim)
+        if self.created_tick is None or tick + 1 < self.vesting_blocks:
+            return
+        total = to_base18(self.vested_amount)
+        done = min(tick - self.created_tick, self.vesting_blocks)
+        due = total * done // self.vesting_blocks - self.vested_paid
+        pool = self.state.pool(self.pools[0])
+        due = min(due, int(sim.balance(self.side_staking, pool.datatoken, raw=True)))
+        if due > 0:
+            sim.transfer(self.side_staking, self.name, pool.datatoken, _dec(due))
+            self.vested_paid += due
+            self._log(sim, "getVesting", pool.name, due)
+
+
 class DataconsumerAgent(_OceanAgent):
     """TokenSPICE ``DataconsumerAgent`` (spec 2.2). Each step ``s_since_buy`` grows by Δ.
     Candidates: pools not rugged where ``calcInGivenOut(b_OCEAN, w_OCEAN, b_DT, w_DT,
@@ -435,33 +537,51 @@ class _SpeculatorBase(_OceanAgent):
 
 class SpeculatorAgent(_SpeculatorBase):
     """TokenSPICE ``SpeculatorAgent``: if it holds DT of the pool **and**
-    ``rng.random() < 0.5`` (drawn only when it holds DT), sell all of that DT; else buy
-    1.0 DT with all its OCEAN as the maximum in."""
+    ``rng.random() < 0.5`` (drawn only when it holds DT), sell ``sell_fraction`` (1.0:
+    all) of that DT; else buy ``buy_amount`` (1.0) DT with all its OCEAN as the maximum
+    in. ``SpeculatorAgentV4``: 0.5 and 5.0."""
+
+    def __init__(self, name: str, state: OceanState, rng: random.Random, step_seconds: float,
+                 s_between_speculates: float = S_DAY, sell_fraction: float = 1.0,
+                 buy_amount: float = 1.0) -> None:
+        super().__init__(name, state, rng, step_seconds, s_between_speculates)
+        self.sell_fraction = float(sell_fraction)
+        self.buy_amount = float(buy_amount)
 
     def speculate(self, sim: Simulation, pool: PoolAgent) -> None:
         dt = dt_balance(sim, self.name, pool.datatoken)
         max_in = ocean(sim, self.name)
         if dt > 0.0 and self.rng.random() < 0.50:
-            r = sell_dt(sim, self.name, pool, 1.0 * dt)
+            r = sell_dt(sim, self.name, pool, self.sell_fraction * dt)
             if self._check(sim, "sellDT", r):
                 self._log(sim, "sellDT", pool.name, r.value[0], r.value[1])
         else:
-            r = buy_dt(sim, self.name, pool, 1.0, max_in)
+            r = buy_dt(sim, self.name, pool, self.buy_amount, max_in)
             if self._check(sim, "buyDT", r):
                 self._log(sim, "buyDT", pool.name, r.value[0], r.value[1])
 
 
 class StakerspeculatorAgent(_SpeculatorBase):
     """TokenSPICE ``StakerspeculatorAgent``: if it holds BPT of the pool and
-    ``rng.random() < 0.5``, unstake 10 % of its BPT; else stake 10 % of its OCEAN."""
+    ``rng.random() < 0.5``, unstake ``unstake_fraction`` (10 %) of its BPT; else stake
+    ``stake_fraction`` (10 %) of its OCEAN for at least ``min_pool_out`` BPT (0).
+    ``StakerspeculatorAgentV4``: 10 %, 5 % and 0.1 BPT (``joinPoolAddOCEAN``)."""
+
+    def __init__(self, name: str, state: OceanState, rng: random.Random, step_seconds: float,
+                 s_between_speculates: float = S_DAY, unstake_fraction: float = 0.10,
+                 stake_fraction: float = 0.10, min_pool_out: float = 0.0) -> None:
+        super().__init__(name, state, rng, step_seconds, s_between_speculates)
+        self.unstake_fraction = float(unstake_fraction)
+        self.stake_fraction = float(stake_fraction)
+        self.min_pool_out = float(min_pool_out)
 
     def speculate(self, sim: Simulation, pool: PoolAgent) -> None:
         bpt = bpt_balance(sim, self.name, pool)
         if bpt > 0.0 and self.rng.random() < 0.50:
-            self._unstake(sim, pool, 0.10)
+            self._unstake(sim, pool, self.unstake_fraction)
         else:
-            amount = 0.10 * ocean(sim, self.name)
-            r = stake_ocean(sim, self.name, pool, amount)
+            amount = self.stake_fraction * ocean(sim, self.name)
+            r = stake_ocean(sim, self.name, pool, amount, self.min_pool_out)
             if self._check(sim, "stake", r):
                 self._log(sim, "stake", pool.name, r.value[0], r.value[1])
 
@@ -474,6 +594,7 @@ __all__ = [
     "OceanState",
     "PoolAgent",
     "PublisherAgent",
+    "PublisherAgentV4",
     "PublisherStrategy",
     "SpeculatorAgent",
     "StakerspeculatorAgent",
