@@ -35,7 +35,7 @@ def bench(name: str, repeats: int = 1) -> tuple[int, float, float]:
     return best
 
 
-CASES = {"simplegrant": 5, "scheduler": 5, "wsloop": 3}
+CASES = {"simplegrant": 5, "scheduler": 5, "wsloop": 3, "simplepool": 3, "oceanv3": 3}
 """Netlists and repeats (best of)."""
 
 

@@ -20,7 +20,13 @@ from . import (  # noqa: F401  (importing a module registers its scenarios)
     uniswap_v3_day,
 )
 from .base import Scenario, ScenarioParams, get_scenario, register, scenario_names
-from .netlists import scheduler, wsloop  # noqa: F401  (registers them)
+from .netlists import (  # noqa: F401  (registers the netlists)
+    oceanv3,
+    oceanv4,
+    scheduler,
+    simplepool,
+    wsloop,
+)
 from .simplegrant import SimpleGrant  # noqa: F401  (registers simplegrant)
 
 __all__ = ["Scenario", "ScenarioParams", "get_scenario", "register", "scenario_names"]

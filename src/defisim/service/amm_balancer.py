@@ -34,20 +34,46 @@ class BalancerCalls:
             raise PoolError("ERR_MAX_OUT_RATIO", f"{raw}")
         return calcInGivenOut(ri.balance, ri.denorm, ro.balance, ro.denorm, raw, core.swap_fee)
 
-    def spot_price(self, pool_id: str, asset: str, quote_asset: str, fee: bool = True) -> float:
+    def spot_price(self, pool_id: str, asset: str, quote_asset: str, fee: bool = True,
+                   raw: bool = False) -> float | int:
         """A Balancer pool's spot price of ``asset`` in ``quote_asset`` (asset units of
         ``quote_asset`` per unit of ``asset``): ``getSpotPrice(quote_asset, asset)``
-        (spec 3.3 ``calcSpotPrice``), with the swap fee unless ``fee=False``. Raises
-        ``KeyError`` (unknown pool), ``ValueError`` (not a Balancer pool, unbound asset)."""
+        (spec 3.3 ``calcSpotPrice``), with the swap fee unless ``fee=False``; with
+        ``raw=True`` the contract's BONE-scaled integer of base units (what
+        ``getSpotPrice`` returns). Raises ``KeyError`` (unknown pool), ``ValueError``
+        (not a Balancer pool, unbound asset)."""
         e = self._entry(pool_id)
         if e.kind != "BAL":
             raise ValueError(f"{pool_id} is a {e.kind} pool, not BAL")
         if asset not in e.assets or quote_asset not in e.assets:
             raise ValueError(f"{pool_id} holds {e.assets}, not {asset!r}/{quote_asset!r}")
         core = e.core
-        raw = (core.get_spot_price(quote_asset, asset) if fee
-               else core.get_spot_price_sans_fee(quote_asset, asset))
-        return raw / BONE * 10 ** self._dec(asset) / 10 ** self._dec(quote_asset)
+        spot = (core.get_spot_price(quote_asset, asset) if fee
+                else core.get_spot_price_sans_fee(quote_asset, asset))
+        if raw:
+            return spot
+        return spot / BONE * 10 ** self._dec(asset) / 10 ** self._dec(quote_asset)
+
+    def calc_in_given_out(self, pool_id: str, asset_in: str, asset_out: str,
+                          amount_out_raw: int) -> int:
+        """The pool's public view ``calcInGivenOut`` on its current recorded balances,
+        denormalised weights and swap fee: base units of ``asset_in`` that buy
+        ``amount_out_raw`` base units of ``asset_out`` (spec 3.3), *without* the swap's
+        ``MAX_OUT_RATIO`` check (TokenSPICE's data consumer prices a purchase this way,
+        token-netlists spec 2.2). Raises ``KeyError`` (unknown pool), ``ValueError`` (not
+        a Balancer pool, unbound asset, or the math's revert such as ``ERR_DIV_ZERO``)."""
+        e = self._entry(pool_id)
+        if e.kind != "BAL":
+            raise ValueError(f"{pool_id} is a {e.kind} pool, not BAL")
+        core = e.core
+        if asset_in not in core.records or asset_out not in core.records:
+            raise ValueError(f"{pool_id} holds {e.assets}, not {asset_in!r}/{asset_out!r}")
+        ri, ro = core.records[asset_in], core.records[asset_out]
+        try:
+            return calcInGivenOut(ri.balance, ri.denorm, ro.balance, ro.denorm,
+                                  int(amount_out_raw), core.swap_fee)
+        except PoolError as err:
+            raise ValueError(f"calcInGivenOut in {pool_id}: {err}") from None
 
     # -- Balancer -----------------------------------------------------------------
     def create_balancer_pool(self, controller: str, tokens: dict[str, tuple[float, float]],
