@@ -72,6 +72,20 @@ def test_single_mints(day2):
     assert mints[366] == 109546.39760789058
 
 
+def test_dao_monthly_columns_sum_the_last_30_ticks(day2):
+    """Spec 2.1: at log tick t, ``monthly*received`` sums list entries k1..t with
+    k1 = t - 30 (the list holds ticks 0..t-1): 30 entries, not 31 (the row of tick t
+    sees the model tick t, not t-1)."""
+    scn, r = day2
+    header, rows = read_csv(r.out_dir / "data.csv")
+    usd, ocean = header.index("dao_USD/mo"), header.index("dao_OCEAN/mo")
+    for row in rows:
+        t = int(row[0])
+        lo = max(0, t - 30)
+        assert row[usd] == sum(scn.ocean_dao.usd_per_tick[lo:t])
+        assert row[ocean] == sum(scn.ocean_dao.ocean_per_tick[lo:t])
+
+
 @pytest.mark.parametrize("t, code, docstring", [
     (0.5, 0.0, 0.0),
     (1.0, 0.00829959567953288, 0.00829959567953288),

@@ -196,7 +196,9 @@ class Netlist(Scenario):
 
     def before_tick(self, sim: Simulation) -> None:
         """Netlist state updates before the agents of a tick, after its row is logged
-        (default: nothing; e.g. the model's tick counter)."""
+        (default: nothing). A value set here is stale while the *next* row is logged: a
+        model tick counter the row reads (TokenSPICE's ``state.tick`` = t during tick t's
+        row) must not be set here; wsloop derives it from its KPIs' tick count."""
 
     def after_tick(self, sim: Simulation) -> None:
         """Netlist state updates after the agents of a tick (default: nothing)."""

@@ -290,7 +290,6 @@ class Wsloop(Netlist):
     def _reset_model(self) -> None:
         """A fresh model (totals, valuation, KPI lists) for a run."""
         p = self.params
-        self.tick = 0
         self.total_minted = 0.0
         self.burner: OCEANBurnerAgent | None = None
         self.speculation = p.init_speculation_valuation
@@ -384,8 +383,16 @@ class Wsloop(Netlist):
         return [self.marketplaces, opc, burner, minter, *grants, self.ocean_dao, opf_mgmt,
                 bdb_mgmt, *self.workers]
 
-    def before_tick(self, sim: Simulation) -> None:
-        self.tick = self.kpis_model.tick
+    @property
+    def tick(self) -> int:
+        """The model's tick, TokenSPICE's ``state.tick``: t while tick t's row is logged and
+        its agents act (= the KPIs' ``_tick``, the number of ticks stepped so far).
+
+        Fix (checked against TokenSPICE's code, tests/test_netlist_wsloop_reference.py):
+        this was a counter set in ``before_tick``, which the engine runs *after* the row is
+        logged, so the row of tick t saw t−1 and ``ocean_dao.monthly*received`` summed 31
+        entries (k1 = t−31) instead of TokenSPICE's 30 (``dao_*`` columns 3 % high)."""
+        return self.kpis_model.tick
 
     def after_tick(self, sim: Simulation) -> None:
         """``KPIs.takeStep``, then the speculative valuation's growth (spec 4.4)."""
