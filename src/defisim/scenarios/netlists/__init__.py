@@ -1,0 +1,1 @@
+"""TokenSPICE and DARC-SPICE netlists as defisim scenarios (``../shared/specs/token-netlists.md``)."""
