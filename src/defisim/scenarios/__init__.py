@@ -20,12 +20,12 @@ from . import (  # noqa: F401  (importing a module registers its scenarios)
     uniswap_v3_day,
 )
 from .base import Scenario, ScenarioParams, get_scenario, register, scenario_names
-from .simplegrant import SimpleGrant  # noqa: F401  (registers simplegrant)
 from .netlists import (  # noqa: F401  (DARC-SPICE opsci netlists register on import)
     opsci_mult_profit_sharing,
     opsci_mult_time_profit_sharing,
     opsci_naive,
     opsci_profit_sharing,
 )
+from .simplegrant import SimpleGrant  # noqa: F401  (registers simplegrant)
 
 __all__ = ["Scenario", "ScenarioParams", "get_scenario", "register", "scenario_names"]

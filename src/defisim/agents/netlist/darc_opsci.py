@@ -178,15 +178,43 @@ class DarcWorld:
                     raise MissedEventError(f"{r.name}: accepted at a skipped tick {first}..{first + n - 1}")
                 losers.append(r)
         if losers:
-            # each skipped tick, every waiting loser draws a new proposal (list order)
-            for _ in range(n - 1):
-                for r in losers:
-                    r.redraw(keep=False)
+            # each skipped tick, every waiting loser draws a new proposal (list order);
+            # only the last tick's proposals are kept
+            if all(r.last_integration is not None and r.last_novelty is not None for r in losers):
+                self._discarded_draws((n - 1) * len(losers))
+            else:
+                for _ in range(n - 1):
+                    for r in losers:
+                        r.redraw(keep=False)
             for r in losers:
                 r.redraw(keep=True)
             self.redraws_batched += n * len(losers)
         for r in self.researchers:
             r.advance(n)
+
+    def _discarded_draws(self, m: int) -> None:
+        """Consume ``m`` mult_time proposals' draws (three ``randint``, two
+        ``random()``: integration and novelty past their first draw), values unused;
+        exactly the calls of :meth:`DarcRng.randint` and :meth:`DarcRng.uniform`."""
+        p = self.p
+        g = self.rng.getrandbits
+        rnd = self.rng.random
+        n1 = p.grant_max - p.grant_min + 1
+        n2 = p.assets_max - p.assets_min + 1
+        n3 = p.time_max - p.time_min + 1
+        k1, k2, k3 = n1.bit_length(), n2.bit_length(), n3.bit_length()
+        for _ in range(m):
+            r = g(k1)
+            while r >= n1:
+                r = g(k1)
+            r = g(k2)
+            while r >= n2:
+                r = g(k2)
+            r = g(k3)
+            while r >= n3:
+                r = g(k3)
+            rnd()
+            rnd()
 
     def wake_s(self, now: float) -> float | None:
         """The agents' ``next_wakeup``: the next event tick in seconds (``None``:

@@ -87,6 +87,8 @@ class DarcOpsciNetlist(Netlist):
     def __init__(self, params: DarcOpsciParams | None = None) -> None:
         super().__init__(params)
         self.world: DarcWorld | None = None
+        self._columns: list[str] | None = None
+        self._columns_for: Any = None
         self.minted_wei = 0
         """OCEAN created at the start (every agent's initial wallet), in wei."""
 
@@ -116,6 +118,17 @@ class DarcOpsciNetlist(Netlist):
     def researcher_names(self) -> list[str]:
         """``researcher0``, ``researcher1``, ... (hexadecimal, spec 5.0)."""
         return [hex_name("researcher", i) for i in range(self.params.n_researchers)]
+
+    def columns(self) -> list[str]:
+        cols = self._columns
+        if cols is None or self._columns_for is not self.params:
+            cols = self._columns = self.make_columns()
+            self._columns_for = self.params
+        return cols
+
+    def make_columns(self) -> list[str]:
+        """The KPI column names (cached by :meth:`columns`)."""
+        raise NotImplementedError
 
     def ocean(self, sim: Simulation, name: str) -> float:
         """A party's OCEAN as DARC reads it (``wei/1e18``)."""

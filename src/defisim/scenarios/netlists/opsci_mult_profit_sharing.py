@@ -102,7 +102,7 @@ class OpsciMultProfitSharing(DarcOpsciNetlist):
         return [(dao, p.dao_init_OCEAN), (staker, p.staker_init_OCEAN),
                 *[(r, p.researcher_init_OCEAN) for r in researchers], (market, p.market_init_OCEAN)]
 
-    def columns(self) -> list[str]:
+    def make_columns(self) -> list[str]:
         return [*self.researcher_columns(), *MULT_TAIL]
 
     def values(self, sim: Simulation) -> list[Any]:

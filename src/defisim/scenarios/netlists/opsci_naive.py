@@ -22,7 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from defisim.agents.netlist.darc_opsci import BaselineResearcherAgent, OpscientiaDAOAgent, SellerAgent
+from defisim.agents.netlist.darc_opsci import (
+    BaselineResearcherAgent,
+    OpscientiaDAOAgent,
+    SellerAgent,
+)
 
 from ..base import register
 from ..netlist import COUNT, LINEAR, MULT1, YParam
@@ -75,7 +79,7 @@ class OpsciNaive(DarcOpsciNetlist):
         return [(dao, p.university_init_OCEAN), *[(r, p.researcher_init_OCEAN) for r in researchers],
                 (sellers, p.sellers_init_OCEAN)]
 
-    def columns(self) -> list[str]:
+    def make_columns(self) -> list[str]:
         return [*self.researcher_columns(("knowledge_access", "no_proposals", "no_proposals_funded",
                                           "total_funding")), "university_OCEAN", "sellers_OCEAN"]
 

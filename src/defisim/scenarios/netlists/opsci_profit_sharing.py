@@ -92,7 +92,7 @@ class OpsciProfitSharing(DarcOpsciNetlist):
         return [(dao, p.dao_init_OCEAN), (staker, p.staker_init_OCEAN),
                 *[(r, p.researcher_init_OCEAN) for r in researchers], (market, p.market_init_OCEAN)]
 
-    def columns(self) -> list[str]:
+    def make_columns(self) -> list[str]:
         return [*self.researcher_columns(), "dao_treasury_OCEAN", "staker_OCEAN", "market_OCEAN",
                 "market_fees_OCEAN", "market_assets"]
 
