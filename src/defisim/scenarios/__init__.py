@@ -23,6 +23,10 @@ from .base import Scenario, ScenarioParams, get_scenario, register, scenario_nam
 from .netlists import (  # noqa: F401  (registers the netlists)
     oceanv3,
     oceanv4,
+    opsci_mult_profit_sharing,
+    opsci_mult_time_profit_sharing,
+    opsci_naive,
+    opsci_profit_sharing,
     scheduler,
     simplepool,
     wsloop,
