@@ -20,6 +20,11 @@ from . import (  # noqa: F401  (importing a module registers its scenarios)
     uniswap_v3_day,
 )
 from .base import Scenario, ScenarioParams, get_scenario, register, scenario_names
+from .netlists import (
+    community_growth_public_funding_ps,  # noqa: F401  (registers the netlist)
+    growth_public_funding_ps,  # noqa: F401  (registers the netlist)
+    opsci_public_funding_ps,  # noqa: F401  (registers the netlist)
+)
 from .simplegrant import SimpleGrant  # noqa: F401  (registers simplegrant)
 
 __all__ = ["Scenario", "ScenarioParams", "get_scenario", "register", "scenario_names"]

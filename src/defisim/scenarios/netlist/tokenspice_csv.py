@@ -7,7 +7,8 @@ point, floats as the shortest repr, ``inf``), joined by ``", "``.
 DARC-SPICE: values as ``'%g'`` (6 significant digits); ``data.csv`` as it was written
 during the run (the first header, rows as long as they were), and at the stop
 ``datax.csv`` with the *last* header and every row right-padded with ``0`` to its
-length (columns appear during a run in the growth and community netlists).
+length (columns appear during a run in the growth and community netlists), and
+``rpdata.csv`` (the research-project rows) the same way when the netlist logs them.
 """
 
 from __future__ import annotations
@@ -36,10 +37,22 @@ def format_row(values: list[Any], style: str = "tokenspice") -> str:
     return ", ".join(format_value(v, style) for v in values)
 
 
-def write_rows(out_dir: Path, rows: list[tuple[list[str], list[Any]]], style: str) -> list[Path]:
+def _write_padded(path: Path, rows: list[tuple[list[str], list[Any]]], style: str) -> None:
+    """The last header, then every row right-padded with ``0`` to its length."""
+    header = rows[-1][0]
+    with path.open("w", encoding="utf-8") as f:
+        f.write(", ".join(header) + "\n")
+        for _, values in rows:
+            padded = [*values, *([0] * (len(header) - len(values)))]
+            f.write(format_row(padded, style) + "\n")
+
+
+def write_rows(out_dir: Path, rows: list[tuple[list[str], list[Any]]], style: str,
+               rp_rows: list[tuple[list[str], list[Any]]] | None = None) -> list[Path]:
     """Write ``rows`` ((header, values) per logged tick) into ``out_dir``: ``data.csv``,
-    and for ``style="darc"`` also ``datax.csv`` (module docstring). Returns the paths.
-    Nothing is written when there are no rows."""
+    and for ``style="darc"`` also ``datax.csv`` and, when ``rp_rows`` is given,
+    ``rpdata.csv`` (module docstring). Returns the paths. Nothing is written when there
+    are no rows."""
     out_dir.mkdir(parents=True, exist_ok=True)
     if not rows:
         return []
@@ -51,14 +64,13 @@ def write_rows(out_dir: Path, rows: list[tuple[list[str], list[Any]]], style: st
             f.write(format_row(values, style) + "\n")
     paths.append(data)
     if style == "darc":
-        header = rows[-1][0]
         x = out_dir / "datax.csv"
-        with x.open("w", encoding="utf-8") as f:
-            f.write(", ".join(header) + "\n")
-            for _, values in rows:
-                padded = [*values, *([0] * (len(header) - len(values)))]
-                f.write(format_row(padded, style) + "\n")
+        _write_padded(x, rows, style)
         paths.append(x)
+        if rp_rows:
+            rp = out_dir / "rpdata.csv"
+            _write_padded(rp, rp_rows, style)
+            paths.append(rp)
     return paths
 
 

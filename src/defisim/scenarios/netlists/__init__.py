@@ -1,0 +1,1 @@
+"""TokenSPICE and DARC-SPICE netlists (one module per netlist)."""
