@@ -312,6 +312,11 @@ class PublicFundingNetlistBase(Netlist):
             head += [k.curiosity, k.community_knowledge_access]
         return head + researchers
 
+    def rp_columns(self) -> list[str] | None:
+        """DARC-SPICE writes ``rpdata.csv`` for every netlist; these have no rp columns
+        (``netlist_rp_createLogData`` returns none), so it holds the engine's 7."""
+        return []
+
     def extra_kpis(self, sim: Simulation) -> dict[str, float]:
         """``darc_assertion_failures`` (DARC-SPICE assertions that failed so far) and
         ``n_researchers``."""
