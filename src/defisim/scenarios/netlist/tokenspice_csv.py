@@ -32,19 +32,30 @@ def format_value(v: Any, style: str = "tokenspice") -> str:
     return f"{v}"
 
 
+_G = "{:g}".format  # "%g" % v, for ints, floats and bools (True -> "1") alike
+
+
 def format_row(values: list[Any], style: str = "tokenspice") -> str:
     """A row joined by ``", "``."""
+    if style == "darc":
+        return ", ".join(map(_G, values))
     return ", ".join(format_value(v, style) for v in values)
 
 
-def _write_padded(path: Path, rows: list[tuple[list[str], list[Any]]], style: str) -> None:
-    """The last header, then every row right-padded with ``0`` to its length."""
+def _write_padded(path: Path, rows: list[tuple[list[str], list[Any]]], style: str,
+                  texts: list[str] | None = None) -> None:
+    """The last header, then every row right-padded with ``0`` to its length
+    (``texts``: the rows already formatted)."""
     header = rows[-1][0]
+    n = len(header)
+    if texts is None:
+        texts = [format_row(values, style) for _, values in rows]
+    zero = format_value(0, style)
     with path.open("w", encoding="utf-8") as f:
         f.write(", ".join(header) + "\n")
-        for _, values in rows:
-            padded = [*values, *([0] * (len(header) - len(values)))]
-            f.write(format_row(padded, style) + "\n")
+        for (_, values), text in zip(rows, texts, strict=True):
+            pad = n - len(values)
+            f.write((text + f", {zero}" * pad if pad > 0 else text) + "\n")
 
 
 def write_rows(out_dir: Path, rows: list[tuple[list[str], list[Any]]], style: str,
@@ -58,14 +69,15 @@ def write_rows(out_dir: Path, rows: list[tuple[list[str], list[Any]]], style: st
         return []
     paths = []
     data = out_dir / "data.csv"
+    texts = [format_row(values, style) for _, values in rows]
     with data.open("w", encoding="utf-8") as f:
         f.write(", ".join(rows[0][0]) + "\n")
-        for _, values in rows:
-            f.write(format_row(values, style) + "\n")
+        for text in texts:
+            f.write(text + "\n")
     paths.append(data)
     if style == "darc":
         x = out_dir / "datax.csv"
-        _write_padded(x, rows, style)
+        _write_padded(x, rows, style, texts)
         paths.append(x)
         if rp_rows:
             rp = out_dir / "rpdata.csv"
