@@ -18,7 +18,9 @@ from defisim.runner import run_scenario
 from defisim.scenarios import get_scenario
 
 REFERENCE_S = {"wsloop": 13.0, "opsci_naive": 3.0, "opsci_profit_sharing": 3.0,
-               "opsci_mult_profit_sharing": 3.0, "opsci_mult_time_profit_sharing": 3.0}
+               "opsci_mult_profit_sharing": 3.0, "opsci_mult_time_profit_sharing": 3.0,
+               "opsci_public_funding_ps": 3.0, "growth_public_funding_ps": 3.0,
+               "community_growth_public_funding_ps": 3.0}
 """Reference wall times of the original tools (seconds): TokenSPICE's wsloop 13 s; the
 DARC-SPICE netlists 3-25 s each (issue 12), taken at the fast end, 3 s."""
 
@@ -39,7 +41,8 @@ def bench(name: str, repeats: int = 1) -> tuple[int, float, float]:
 
 CASES = {"simplegrant": 5, "scheduler": 5, "wsloop": 3, "simplepool": 3, "oceanv3": 3,
          "opsci_naive": 3, "opsci_profit_sharing": 3, "opsci_mult_profit_sharing": 3,
-         "opsci_mult_time_profit_sharing": 3}
+         "opsci_mult_time_profit_sharing": 3, "opsci_public_funding_ps": 1,
+         "growth_public_funding_ps": 1, "community_growth_public_funding_ps": 1}
 """Netlists and repeats (best of)."""
 
 

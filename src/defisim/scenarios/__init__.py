@@ -21,12 +21,15 @@ from . import (  # noqa: F401  (importing a module registers its scenarios)
 )
 from .base import Scenario, ScenarioParams, get_scenario, register, scenario_names
 from .netlists import (  # noqa: F401  (registers the netlists)
+    community_growth_public_funding_ps,
+    growth_public_funding_ps,
     oceanv3,
     oceanv4,
     opsci_mult_profit_sharing,
     opsci_mult_time_profit_sharing,
     opsci_naive,
     opsci_profit_sharing,
+    opsci_public_funding_ps,
     scheduler,
     simplepool,
     wsloop,

@@ -153,6 +153,9 @@ class Netlist(Scenario):
         super().__init__(params)
         self.rows: list[tuple[list[str], list[Any]]] = []
         """Every logged row: (header, values), engine columns included."""
+        self.rp_rows: list[tuple[list[str], list[Any]]] = []
+        """DARC-SPICE's research-project rows (``rpdata.csv``), logged with each row when
+        :meth:`rp_columns` is not ``None``."""
         self.rng = random.Random(0)
         self._pending: dict[str, float] | None = None
         self._pending_tick = -1
@@ -203,6 +206,15 @@ class Netlist(Scenario):
     def after_tick(self, sim: Simulation) -> None:
         """Netlist state updates after the agents of a tick (default: nothing)."""
 
+    def rp_columns(self) -> list[str] | None:
+        """DARC-SPICE's research-project columns (``netlist_rp_createLogData``, spec 1.8),
+        logged with each row into ``rpdata.csv``; ``None`` (default): no ``rpdata.csv``."""
+        return None
+
+    def rp_row(self, sim: Simulation) -> list[Any]:
+        """The research-project values now, in :meth:`rp_columns` order."""
+        return []
+
     def extra_kpis(self, sim: Simulation) -> dict[str, float]:
         """KPIs recorded with each logged row that are not CSV columns (default: none)."""
         return {}
@@ -214,6 +226,7 @@ class Netlist(Scenario):
         self._log_ns = round(p.log_interval_s * 1_000_000_000)
         self.rng = random.Random(int(sim.rng("netlist").integers(0, 2**63)))
         self.rows = []
+        self.rp_rows = []
         agents = self.build_agents(sim)
         for i, a in enumerate(agents):
             a.phase = i  # the declared order, stable (spec 1.7)
@@ -243,7 +256,11 @@ class Netlist(Scenario):
             raise ValueError(f"netlist {self.name}: row has {len(values)} values for "
                              f"{len(cols)} columns")
         header = [*BASE_COLUMNS, *cols]
-        self.rows.append((header, [*base_values(tick, self.params.step_seconds), *values]))
+        base = base_values(tick, self.params.step_seconds)
+        self.rows.append((header, [*base, *values]))
+        rp_cols = self.rp_columns()
+        if rp_cols is not None:
+            self.rp_rows.append(([*BASE_COLUMNS, *rp_cols], [*base, *self.rp_row(sim)]))
         self._pending = {c: float(v) for c, v in zip(cols, values, strict=True)}
         self._pending.update(self.extra_kpis(sim))
         self._pending_tick = tick
@@ -269,7 +286,8 @@ class Netlist(Scenario):
         ``out_dir``; returns their paths."""
         from .tokenspice_csv import write_rows
 
-        return write_rows(Path(out_dir), self.rows, self.csv_style)
+        return write_rows(Path(out_dir), self.rows, self.csv_style,
+                          rp_rows=self.rp_rows if self.rp_columns() is not None else None)
 
 
 class _TickStart(Agent):

@@ -7,7 +7,8 @@ point, floats as the shortest repr, ``inf``), joined by ``", "``.
 DARC-SPICE: values as ``'%g'`` (6 significant digits); ``data.csv`` as it was written
 during the run (the first header, rows as long as they were), and at the stop
 ``datax.csv`` with the *last* header and every row right-padded with ``0`` to its
-length (columns appear during a run in the growth and community netlists).
+length (columns appear during a run in the growth and community netlists), and
+``rpdata.csv`` (the research-project rows) the same way when the netlist logs them.
 """
 
 from __future__ import annotations
@@ -31,34 +32,57 @@ def format_value(v: Any, style: str = "tokenspice") -> str:
     return f"{v}"
 
 
+_G = "{:g}".format  # "%g" % v, for ints, floats and bools (True -> "1") alike
+
+
 def format_row(values: list[Any], style: str = "tokenspice") -> str:
     """A row joined by ``", "``."""
+    if style == "darc":
+        return ", ".join(map(_G, values))
     return ", ".join(format_value(v, style) for v in values)
 
 
-def write_rows(out_dir: Path, rows: list[tuple[list[str], list[Any]]], style: str) -> list[Path]:
+def _write_padded(path: Path, rows: list[tuple[list[str], list[Any]]], style: str,
+                  texts: list[str] | None = None) -> None:
+    """The last header, then every row right-padded with ``0`` to its length
+    (``texts``: the rows already formatted)."""
+    header = rows[-1][0]
+    n = len(header)
+    if texts is None:
+        texts = [format_row(values, style) for _, values in rows]
+    zero = format_value(0, style)
+    with path.open("w", encoding="utf-8") as f:
+        f.write(", ".join(header) + "\n")
+        for (_, values), text in zip(rows, texts, strict=True):
+            pad = n - len(values)
+            f.write((text + f", {zero}" * pad if pad > 0 else text) + "\n")
+
+
+def write_rows(out_dir: Path, rows: list[tuple[list[str], list[Any]]], style: str,
+               rp_rows: list[tuple[list[str], list[Any]]] | None = None) -> list[Path]:
     """Write ``rows`` ((header, values) per logged tick) into ``out_dir``: ``data.csv``,
-    and for ``style="darc"`` also ``datax.csv`` (module docstring). Returns the paths.
-    Nothing is written when there are no rows."""
+    and for ``style="darc"`` also ``datax.csv`` and, when ``rp_rows`` is given,
+    ``rpdata.csv`` (module docstring). Returns the paths. Nothing is written when there
+    are no rows."""
     out_dir.mkdir(parents=True, exist_ok=True)
     if not rows:
         return []
     paths = []
     data = out_dir / "data.csv"
+    texts = [format_row(values, style) for _, values in rows]
     with data.open("w", encoding="utf-8") as f:
         f.write(", ".join(rows[0][0]) + "\n")
-        for _, values in rows:
-            f.write(format_row(values, style) + "\n")
+        for text in texts:
+            f.write(text + "\n")
     paths.append(data)
     if style == "darc":
-        header = rows[-1][0]
         x = out_dir / "datax.csv"
-        with x.open("w", encoding="utf-8") as f:
-            f.write(", ".join(header) + "\n")
-            for _, values in rows:
-                padded = [*values, *([0] * (len(header) - len(values)))]
-                f.write(format_row(padded, style) + "\n")
+        _write_padded(x, rows, style, texts)
         paths.append(x)
+        if rp_rows:
+            rp = out_dir / "rpdata.csv"
+            _write_padded(rp, rp_rows, style)
+            paths.append(rp)
     return paths
 
 
