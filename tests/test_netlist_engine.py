@@ -143,3 +143,22 @@ def test_unknown_plot_column_and_existing_output(tmp_path):
     assert "is not a netlist" in _error_line(runner.invoke(app, ["netlist", "run", "btc_futures", str(tmp_path / "b")]))
     r = runner.invoke(app, ["netlist", "list"])
     assert r.exit_code == 0 and "wsloop:" in r.output and "scheduler:" in r.output
+
+
+def test_monte_carlo_sweep_over_a_netlist_parameter(tmp_path):
+    """A sweep over opsci_profit_sharing's funding boundary, 3 seeds, 3 years: a mean and
+    a 95 % CI per point, and a boundary above the treasury stops the grants."""
+    import csv
+
+    out = tmp_path / "mc"
+    r = runner.invoke(app, ["sweep", "opsci_profit_sharing", "--grid", "funding_boundary=0,600000",
+                            "--seeds", "3", "--workers", "1", "--set", "max_time=3",
+                            "--out", str(out), "--kpi", "dao_treasury_OCEAN"])
+    assert r.exit_code == 0, r.output
+    rows = {(row["funding_boundary"], row["kpi"]): row
+            for row in csv.DictReader((out / "results.csv").open())}
+    low, high = rows[("0.0", "dao_treasury_OCEAN")], rows[("600000.0", "dao_treasury_OCEAN")]
+    assert int(low["n"]) == int(high["n"]) == 3
+    assert float(low["ci95_low"]) <= float(low["mean"]) <= float(low["ci95_high"])
+    # above the treasury's 500,000 OCEAN nothing is ever granted: it only collects fees
+    assert float(high["mean"]) >= 500_000 > float(low["mean"])
