@@ -162,3 +162,14 @@ def test_monte_carlo_sweep_over_a_netlist_parameter(tmp_path):
     assert float(low["ci95_low"]) <= float(low["mean"]) <= float(low["ci95_high"])
     # above the treasury's 500,000 OCEAN nothing is ever granted: it only collects fees
     assert float(high["mean"]) >= 500_000 > float(low["mean"])
+
+
+def test_netlist_plot_draws_the_research_project_plots_too(tmp_path):
+    out = tmp_path / "cg"
+    r = runner.invoke(app, ["netlist", "run", "community_growth_public_funding_ps", str(out), "-q",
+                            "--set", "max_time=40000", "--set", "max_time_unit=ticks"])
+    assert r.exit_code == 0, r.output
+    assert (out / "rpdata.csv").is_file() and (out / "datax.csv").is_file()
+    r = runner.invoke(app, ["netlist", "plot", "community_growth_public_funding_ps", str(out),
+                            str(tmp_path / "png")])
+    assert r.exit_code == 0 and r.output.strip() == f"25 plots in {tmp_path / 'png'}"  # 18 + 7 rp

@@ -574,7 +574,8 @@ def netlist_plot(
     csv_dir: Annotated[Path, typer.Argument(help="Folder holding data.csv (or datax.csv).")],
     png_dir: Annotated[Path, typer.Argument(help="Folder for the PNGs (created if missing).")],
 ) -> None:
-    """Draw NETLIST's TokenSPICE plots of CSV_DIR/data.csv into PNG_DIR."""
+    """Draw NETLIST's TokenSPICE plots of CSV_DIR/data.csv (datax.csv for DARC-SPICE
+    netlists, and rpdata.csv's research-project plots when present) into PNG_DIR."""
     from defisim.scenarios.netlist import NetlistCsvError, read_csv
     from defisim.scenarios.netlist.tokenspice_plots import check_specs, draw
 
@@ -590,6 +591,12 @@ def netlist_plot(
         if cls.x_label not in header:
             raise KeyError(f"{csv}: no x column {cls.x_label!r}")
         paths = draw(header, rows, cls.x_label, specs, png_dir, darc=cls.csv_style == "darc")
+        rp_csv = csv_dir / "rpdata.csv"
+        if rp_csv.is_file():  # DARC-SPICE's research-project file and its plots
+            rp_header, rp_rows = read_csv(rp_csv)
+            rp_specs = cls().rp_plot_specs(rp_header)
+            check_specs(rp_header, rp_specs, netlist)
+            paths += draw(rp_header, rp_rows, cls.x_label, rp_specs, png_dir, darc=True)
     except (OSError, NetlistCsvError, KeyError, ValueError) as exc:
         _fail(_one_line(exc).strip("\"'"))
     typer.echo(f"{len(paths)} plots in {png_dir}")

@@ -206,6 +206,11 @@ class Netlist(Scenario):
     def after_tick(self, sim: Simulation) -> None:
         """Netlist state updates after the agents of a tick (default: nothing)."""
 
+    def rp_plot_specs(self, header: list[str]) -> list[YParam]:
+        """Plot instructions for ``rpdata.csv`` (DARC-SPICE's research projects; default
+        none)."""
+        return []
+
     def rp_columns(self) -> list[str] | None:
         """DARC-SPICE's research-project columns (``netlist_rp_createLogData``, spec 1.8),
         logged with each row into ``rpdata.csv``; ``None`` (default): no ``rpdata.csv``."""
