@@ -227,6 +227,19 @@ class TokenomicsProtocol(ChainProtocol):
                              f"amount must be an integer > 0 (base units), got {amount!r}")
         return None
 
+    def _component(self, tx: str, sender: Any, table: dict, comp_id: Any, reason: str,
+                   what: str) -> Any:
+        """The component ``comp_id`` of ``table`` after the sender check, or the
+        rejection receipt (``reason``, naming the known ones)."""
+        r = self._sender(tx, sender, comp_id)
+        if r:
+            return r
+        c = table.get(comp_id) if isinstance(comp_id, str) else None
+        if c is None:
+            return self._rej(tx, sender, comp_id, reason,
+                             f"unknown {what} {comp_id!r}; known: {sorted(table)}")
+        return c
+
     def _asset(self, tx: str, sender: str, scope: str, asset: Any) -> Receipt | None:
         if not isinstance(asset, str) or asset not in self._led.assets:
             return self._rej(tx, sender, scope, Reason.UNKNOWN_ASSET, f"unknown asset {asset!r}")
@@ -416,13 +429,9 @@ class TokenomicsProtocol(ChainProtocol):
     # ------------------------------------------------------------------ tokens
     def tx_mint(self, sender: str, asset: str, receiver: str, amount: int) -> Receipt:
         tx = "mint"
-        r = self._sender(tx, sender, asset)
-        if r:
-            return r
-        tok = self.tokens.get(asset) if isinstance(asset, str) else None
-        if tok is None:
-            return self._rej(tx, sender, asset, Reason.UNKNOWN_TOKEN,
-                             f"unknown token {asset!r}; known: {sorted(self.tokens)}")
+        tok = self._component(tx, sender, self.tokens, asset, Reason.UNKNOWN_TOKEN, "token")
+        if isinstance(tok, Receipt):
+            return tok
         if sender not in tok.minters:
             return self._rej(tx, sender, asset, Reason.NOT_MINTER, f"{sender} may not mint {asset}")
         r = self._amount(tx, sender, asset, amount)
@@ -443,13 +452,9 @@ class TokenomicsProtocol(ChainProtocol):
 
     def tx_burn(self, sender: str, asset: str, amount: int) -> Receipt:
         tx = "burn"
-        r = self._sender(tx, sender, asset)
-        if r:
-            return r
-        tok = self.tokens.get(asset) if isinstance(asset, str) else None
-        if tok is None:
-            return self._rej(tx, sender, asset, Reason.UNKNOWN_TOKEN,
-                             f"unknown token {asset!r}; known: {sorted(self.tokens)}")
+        tok = self._component(tx, sender, self.tokens, asset, Reason.UNKNOWN_TOKEN, "token")
+        if isinstance(tok, Receipt):
+            return tok
         r = self._amount(tx, sender, asset, amount) or self._funds(tx, sender, asset, asset, amount)
         if r:
             return r
@@ -461,13 +466,9 @@ class TokenomicsProtocol(ChainProtocol):
     # ------------------------------------------------------------------ grants
     def tx_disburse(self, sender: str, grant_id: str) -> Receipt:
         tx = "disburse"
-        r = self._sender(tx, sender, grant_id)
-        if r:
-            return r
-        g = self.grants.get(grant_id) if isinstance(grant_id, str) else None
-        if g is None:
-            return self._rej(tx, sender, grant_id, Reason.UNKNOWN_GRANT,
-                             f"unknown grant {grant_id!r}; known: {sorted(self.grants)}")
+        g = self._component(tx, sender, self.grants, grant_id, Reason.UNKNOWN_GRANT, "grant")
+        if isinstance(g, Receipt):
+            return g
         now = self.chain.now
         nxt = g.next_due_ns()
         if nxt is None or now < nxt:
@@ -501,13 +502,9 @@ class TokenomicsProtocol(ChainProtocol):
 
     def tx_route(self, sender: str, router_id: str, asset: str) -> Receipt:
         tx = "route"
-        r = self._sender(tx, sender, router_id)
-        if r:
-            return r
-        rt = self.routers.get(router_id) if isinstance(router_id, str) else None
-        if rt is None:
-            return self._rej(tx, sender, router_id, Reason.UNKNOWN_ROUTER,
-                             f"unknown router {router_id!r}; known: {sorted(self.routers)}")
+        rt = self._component(tx, sender, self.routers, router_id, Reason.UNKNOWN_ROUTER, "router")
+        if isinstance(rt, Receipt):
+            return rt
         r = self._asset(tx, sender, router_id, asset)
         if r:
             return r
@@ -529,13 +526,9 @@ class TokenomicsProtocol(ChainProtocol):
     # ------------------------------------------------------------------ minters
     def tx_mint_due(self, sender: str, minter_id: str) -> Receipt:
         tx = "mint_due"
-        r = self._sender(tx, sender, minter_id)
-        if r:
-            return r
-        m = self.minters.get(minter_id) if isinstance(minter_id, str) else None
-        if m is None:
-            return self._rej(tx, sender, minter_id, Reason.UNKNOWN_MINTER,
-                             f"unknown minter {minter_id!r}; known: {sorted(self.minters)}")
+        m = self._component(tx, sender, self.minters, minter_id, Reason.UNKNOWN_MINTER, "minter")
+        if isinstance(m, Receipt):
+            return m
         now = self.chain.now
         is_due, amount, x = m.due(now)
         if not is_due:
@@ -558,13 +551,9 @@ class TokenomicsProtocol(ChainProtocol):
     # ------------------------------------------------------------------ vesting
     def tx_release(self, sender: str, wallet_id: str, asset: str) -> Receipt:
         tx = "release"
-        r = self._sender(tx, sender, wallet_id)
-        if r:
-            return r
-        w = self.wallets.get(wallet_id) if isinstance(wallet_id, str) else None
-        if w is None:
-            return self._rej(tx, sender, wallet_id, Reason.UNKNOWN_WALLET,
-                             f"unknown vesting wallet {wallet_id!r}; known: {sorted(self.wallets)}")
+        w = self._component(tx, sender, self.wallets, wallet_id, Reason.UNKNOWN_WALLET, "vesting wallet")
+        if isinstance(w, Receipt):
+            return w
         r = self._asset(tx, sender, wallet_id, asset)
         if r:
             return r
@@ -578,13 +567,9 @@ class TokenomicsProtocol(ChainProtocol):
 
     # ------------------------------------------------------------------ staking
     def _pool(self, tx: str, sender: Any, pool_id: Any) -> StakingPool | Receipt:
-        r = self._sender(tx, sender, pool_id)
-        if r:
-            return r
-        p = self.pools.get(pool_id) if isinstance(pool_id, str) else None
-        if p is None:
-            return self._rej(tx, sender, pool_id, Reason.UNKNOWN_POOL,
-                             f"unknown staking pool {pool_id!r}; known: {sorted(self.pools)}")
+        p = self._component(tx, sender, self.pools, pool_id, Reason.UNKNOWN_POOL, "staking pool")
+        if isinstance(p, Receipt):
+            return p
         return p
 
     def tx_stake(self, sender: str, pool_id: str, amount: int) -> Receipt:
@@ -654,13 +639,9 @@ class TokenomicsProtocol(ChainProtocol):
     # ------------------------------------------------------------------ marketplaces
     def tx_sell(self, sender: str, market_id: str, seller: str, asset: str, price: int) -> Receipt:
         tx = "sell"
-        r = self._sender(tx, sender, market_id)
-        if r:
-            return r
-        m = self.markets.get(market_id) if isinstance(market_id, str) else None
-        if m is None:
-            return self._rej(tx, sender, market_id, Reason.UNKNOWN_MARKETPLACE,
-                             f"unknown marketplace {market_id!r}; known: {sorted(self.markets)}")
+        m = self._component(tx, sender, self.markets, market_id, Reason.UNKNOWN_MARKETPLACE, "marketplace")
+        if isinstance(m, Receipt):
+            return m
         if not isinstance(seller, str) or seller not in self._led.parties:
             return self._rej(tx, sender, market_id, Reason.UNKNOWN_PARTY, f"unknown seller {seller!r}")
         r = (self._asset(tx, sender, market_id, asset) or self._amount(tx, sender, market_id, price)
