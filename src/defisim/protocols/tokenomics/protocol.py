@@ -567,10 +567,7 @@ class TokenomicsProtocol(ChainProtocol):
 
     # ------------------------------------------------------------------ staking
     def _pool(self, tx: str, sender: Any, pool_id: Any) -> StakingPool | Receipt:
-        p = self._component(tx, sender, self.pools, pool_id, Reason.UNKNOWN_POOL, "staking pool")
-        if isinstance(p, Receipt):
-            return p
-        return p
+        return self._component(tx, sender, self.pools, pool_id, Reason.UNKNOWN_POOL, "staking pool")
 
     def tx_stake(self, sender: str, pool_id: str, amount: int) -> Receipt:
         tx = "stake"
