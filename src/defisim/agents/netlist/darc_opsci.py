@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from defisim.agents.base import Agent
 
-from .wallets import evm_transfer
+from .wallets import darc_from_base18, evm_transfer
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
@@ -135,11 +135,11 @@ class DarcWorld:
     # -- wallets ---------------------------------------------------------------------
     def ocean(self, name: str) -> float:
         """``name``'s OCEAN as DARC reads it: ``wei/1e18`` (``fromBase18``)."""
-        return self.sim.balance(name, OCEAN, raw=True) / 1e18
+        return darc_from_base18(self.sim.balance(name, OCEAN, raw=True))
 
     def send(self, src: str, dst: str, amount: float) -> int:
         """``src._transferOCEAN(dst, amount)`` with the EVM rules; returns the wei moved."""
-        return evm_transfer(self.sim, src, dst, OCEAN, amount)
+        return evm_transfer(self.sim, src, dst, OCEAN, amount, darc=True)
 
     # -- ticks -----------------------------------------------------------------------
     def sync(self, sim: Simulation, stepping: bool = True) -> int:

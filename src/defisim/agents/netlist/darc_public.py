@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from defisim.agents.base import Agent
 
-from .wallets import evm_transfer, to_base18
+from .wallets import darc_from_base18, darc_to_base18, evm_transfer
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
@@ -130,16 +130,16 @@ class DarcState:
     # -- wallets (DARC AgentWallet, spec 1.6) ----------------------------------------
     def ocean(self, name: str) -> float:
         """``name``'s OCEAN as DARC's ``OCEAN()``: wei/1e18."""
-        return self.sim.balance(name, OCEAN, raw=True) / 1e18
+        return darc_from_base18(self.sim.balance(name, OCEAN, raw=True))
 
     def transfer(self, src: str, dst: str, amount: float) -> int:
         """``_transferOCEAN``: EVM wallet rules; returns the wei moved."""
-        return evm_transfer(self.sim, src, dst, OCEAN, amount)
+        return evm_transfer(self.sim, src, dst, OCEAN, amount, darc=True)
 
     def open_wallet(self, name: str, amount: float) -> None:
         """A new agent's wallet: a ledger party funded with ``int(amount·1e18)`` wei."""
         self.sim.create_party(name)
-        wei = to_base18(amount)
+        wei = darc_to_base18(amount)
         if wei:
             self.sim.mint_raw(name, OCEAN, wei)
         self.minted_wei += wei
