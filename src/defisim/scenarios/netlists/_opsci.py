@@ -131,7 +131,7 @@ class DarcOpsciNetlist(Netlist):
         raise NotImplementedError
 
     def ocean(self, sim: Simulation, name: str) -> float:
-        """A party's OCEAN as DARC reads it (``wei/1e18``)."""
+        """A party's OCEAN as DARC reads it (``float(wei/10**18)``, ``fromBase18``)."""
         return darc_from_base18(sim.balance(name, "OCEAN", raw=True))
 
     def row(self, sim: Simulation) -> list[Any]:
