@@ -164,6 +164,7 @@ def run(
     if os.path.exists(outdir):
         raise SystemExit(f"{outdir} exists (tsp run refuses an existing OUTDIR too)")
     _install_stubs()
+    sys.dont_write_bytecode = True  # no __pycache__ in DARC_DIR
     sys.path.insert(0, darc_dir)
     cwd = os.getcwd()
     os.chdir(darc_dir)  # util/constants.py reads ./tokenspice.ini
