@@ -7,8 +7,9 @@ one knowledge market), ``mult`` (K winners per funding round) and ``mult_time``
 (rolling funding, research lasting ``time`` ticks). Each DARC-SPICE class is one
 :class:`~defisim.agents.base.Agent` whose :meth:`take_step` is the source's
 ``takeStep`` at tick t, quirks included (spec 5.1-5.4). All OCEAN is an 18-decimal
-ledger asset moved with the EVM wallet rules of :mod:`.wallets` (``int(x·1e18)`` wei,
-1e-12 whole-balance tolerance, spec 1.6); balances read as ``wei/1e18``.
+ledger asset moved with the EVM wallet rules of :mod:`.wallets` (``int(x·10**18)`` wei,
+1e-12 whole-balance tolerance, spec 1.6); balances read as ``float(wei/10**18)`` (DARC's
+``fromBase18``: :func:`~defisim.agents.netlist.wallets.darc_from_base18`).
 
 **Event-driven stepping.** DARC-SPICE steps every agent every hour (262 802 ticks in
 30 years), but almost every tick changes nothing but counters. The agents of one
@@ -46,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from defisim.agents.base import Agent
 
-from .wallets import evm_transfer
+from .wallets import darc_from_base18, evm_transfer
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
@@ -134,12 +135,12 @@ class DarcWorld:
 
     # -- wallets ---------------------------------------------------------------------
     def ocean(self, name: str) -> float:
-        """``name``'s OCEAN as DARC reads it: ``wei/1e18`` (``fromBase18``)."""
-        return self.sim.balance(name, OCEAN, raw=True) / 1e18
+        """``name``'s OCEAN as DARC reads it: ``float(wei/10**18)`` (``fromBase18``)."""
+        return darc_from_base18(self.sim.balance(name, OCEAN, raw=True))
 
     def send(self, src: str, dst: str, amount: float) -> int:
         """``src._transferOCEAN(dst, amount)`` with the EVM rules; returns the wei moved."""
-        return evm_transfer(self.sim, src, dst, OCEAN, amount)
+        return evm_transfer(self.sim, src, dst, OCEAN, amount, darc=True)
 
     # -- ticks -----------------------------------------------------------------------
     def sync(self, sim: Simulation, stepping: bool = True) -> int:

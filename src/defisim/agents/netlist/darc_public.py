@@ -21,8 +21,9 @@ agents created during a tick are appended and first stepped on the next tick), s
   draws in a tight loop, in DARC-SPICE's call order, before that hour's own draws.
 
 Money: every agent is a ledger party holding ``OCEAN`` (18 decimals) as integer wei;
-amounts move with :func:`~defisim.agents.netlist.wallets.evm_transfer` (``int(x·1e18)``,
-the 1e-12 whole-balance rule, refusals raise), balances read as ``wei/1e18`` floats
+amounts move with :func:`~defisim.agents.netlist.wallets.evm_transfer` (``darc=True``:
+``int(x·10**18)``, the 1e-12 whole-balance rule, refusals raise), balances read as
+``float(wei/10**18)`` (:func:`~defisim.agents.netlist.wallets.darc_from_base18`)
 (DARC-SPICE's ``AgentWallet``, spec 1.6). Initial holdings are minted (DARC's wallet
 mints them from the token's owner). Randomness: one shared :class:`random.Random`
 (the netlist's), consumed in DARC-SPICE's call order (``random.choice``/``randint``/
@@ -43,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from defisim.agents.base import Agent
 
-from .wallets import evm_transfer, to_base18
+from .wallets import darc_from_base18, darc_to_base18, evm_transfer
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
@@ -129,17 +130,17 @@ class DarcState:
 
     # -- wallets (DARC AgentWallet, spec 1.6) ----------------------------------------
     def ocean(self, name: str) -> float:
-        """``name``'s OCEAN as DARC's ``OCEAN()``: wei/1e18."""
-        return self.sim.balance(name, OCEAN, raw=True) / 1e18
+        """``name``'s OCEAN as DARC's ``OCEAN()``: ``float(wei/10**18)``."""
+        return darc_from_base18(self.sim.balance(name, OCEAN, raw=True))
 
     def transfer(self, src: str, dst: str, amount: float) -> int:
         """``_transferOCEAN``: EVM wallet rules; returns the wei moved."""
-        return evm_transfer(self.sim, src, dst, OCEAN, amount)
+        return evm_transfer(self.sim, src, dst, OCEAN, amount, darc=True)
 
     def open_wallet(self, name: str, amount: float) -> None:
-        """A new agent's wallet: a ledger party funded with ``int(amount·1e18)`` wei."""
+        """A new agent's wallet: a ledger party funded with ``int(amount·10**18)`` wei."""
         self.sim.create_party(name)
-        wei = to_base18(amount)
+        wei = darc_to_base18(amount)
         if wei:
             self.sim.mint_raw(name, OCEAN, wei)
         self.minted_wei += wei

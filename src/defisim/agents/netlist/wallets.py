@@ -7,6 +7,15 @@ product, then truncation) and wei become a float as ``n/1e18`` (:func:`from_base
 A transfer of 0 wei does nothing, a transfer from an empty wallet or above the balance
 raises :class:`WalletError` (TokenSPICE raises and the run stops; a netlist may catch
 it), and an amount within a relative 1e-12 of the balance sends the whole balance.
+
+DARC-SPICE (``opscientia/darcspice`` 3f0602a, forked from the Oct-2021 web3.py TokenSPICE)
+converts with ``web3tools/web3util.py``'s ``toBase(amt, 18) = int(amt * 1*10**18)`` and
+``fromBase(n, 18) = float(n / (10**18))``: the read is the *integer* true division, rounded
+once, where TokenSPICE's ``n/1e18`` rounds n to a float first (about a quarter of balances
+above 2^53 wei read one ulp apart), and an int amount is converted exactly. Its
+tolerance test is ``1-1e-12 <= amt/fromBase18(balance) <= 1+1e-12`` on the floats.
+:func:`darc_to_base18`, :func:`darc_from_base18` and ``evm_transfer(..., darc=True)``
+follow that code (checked against DARC-SPICE's own code: ``tests/darcspice_reference``).
 """
 
 from __future__ import annotations
@@ -33,35 +42,52 @@ def from_base18(n: int) -> float:
     return n / 1e18
 
 
+def darc_to_base18(x: float) -> int:
+    """DARC-SPICE's ``toBase18``: ``int(x * 10**18)`` (the float product for a float, exact
+    for an int)."""
+    return int(x * WEI)
+
+
+def darc_from_base18(n: int) -> float:
+    """DARC-SPICE's ``fromBase18``: ``float(n / 10**18)``, the integer true division
+    (correctly rounded; ``n/1e18`` can be one ulp off)."""
+    return float(int(n) / WEI)
+
+
 def hex_name(prefix: str, i: int) -> str:
     """DARC-SPICE's agent names ``"%s%x" % (prefix, i)``: researcher9, researchera, ... (spec 5.0)."""
     return f"{prefix}{i:x}"
 
 
-def _amount_wei(sim: Simulation, party: str, asset: str, amount: float) -> int:
+def _amount_wei(sim: Simulation, party: str, asset: str, amount: float, darc: bool = False) -> int:
     have = int(sim.balance(party, asset, raw=True))
-    wei = to_base18(amount)
+    wei = darc_to_base18(amount) if darc else to_base18(amount)
     if wei == 0:
         return 0
     if have == 0:
         raise WalletError(f"{party}: transfer of {amount} {asset} from an empty wallet")
-    if wei != have and abs(wei / have - 1.0) <= 1e-12:
+    if darc:
+        if (1.0 - 1e-12) <= amount / darc_from_base18(have) <= (1.0 + 1e-12):
+            wei = have  # DARC-SPICE's AgentWallet.transferOCEAN, literally
+    elif wei != have and abs(wei / have - 1.0) <= 1e-12:
         wei = have  # within 1e-12 of the balance: send it all (spec 1.6)
     if wei > have:
         raise WalletError(f"{party}: transfer of {amount} {asset} above its balance {have / 1e18}")
     return wei
 
 
-def evm_transfer(sim: Simulation, src: str, dst: str, asset: str, amount: float) -> int:
+def evm_transfer(sim: Simulation, src: str, dst: str, asset: str, amount: float,
+                 darc: bool = False) -> int:
     """Move ``amount`` (asset units, a float) of ``asset`` from ``src`` to ``dst`` with
-    the EVM wallet rules (module docstring); returns the wei moved.
+    the EVM wallet rules (module docstring; ``darc``: DARC-SPICE's conversions); returns
+    the wei moved.
 
     Raises:
         WalletError: an empty wallet or an amount above the balance.
     """
     from decimal import Decimal
 
-    wei = _amount_wei(sim, src, asset, amount)
+    wei = _amount_wei(sim, src, asset, amount, darc)
     if wei:
         sim.transfer(src, dst, asset, Decimal(wei).scaleb(-18))
     return wei
@@ -78,4 +104,5 @@ def evm_withdraw(sim: Simulation, party: str, asset: str, amount: float) -> int:
     return wei
 
 
-__all__ = ["WEI", "WalletError", "evm_transfer", "evm_withdraw", "from_base18", "hex_name", "to_base18"]
+__all__ = ["WEI", "WalletError", "darc_from_base18", "darc_to_base18", "evm_transfer", "evm_withdraw",
+           "from_base18", "hex_name", "to_base18"]

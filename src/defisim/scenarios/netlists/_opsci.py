@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import Field
 
 from defisim.agents.netlist.darc_opsci import DarcWorld
-from defisim.agents.netlist.wallets import hex_name, to_base18
+from defisim.agents.netlist.wallets import darc_from_base18, darc_to_base18, hex_name
 
 from ..netlist import COUNT, LINEAR, LOG, MULT1, S_DAY, S_HOUR, Netlist, NetlistParams, YParam
 from ..netlist.engine import TimeUnit
@@ -103,7 +103,7 @@ class DarcOpsciNetlist(Netlist):
         agents = self.make_agents()
         for a, initial in agents:
             sim.create_party(a.name)
-            wei = to_base18(initial)
+            wei = darc_to_base18(initial)
             if wei:
                 sim.mint_raw(a.name, "OCEAN", wei)
                 self.minted_wei += wei
@@ -131,8 +131,8 @@ class DarcOpsciNetlist(Netlist):
         raise NotImplementedError
 
     def ocean(self, sim: Simulation, name: str) -> float:
-        """A party's OCEAN as DARC reads it (``wei/1e18``)."""
-        return sim.balance(name, "OCEAN", raw=True) / 1e18
+        """A party's OCEAN as DARC reads it (``float(wei/10**18)``, ``fromBase18``)."""
+        return darc_from_base18(sim.balance(name, "OCEAN", raw=True))
 
     def row(self, sim: Simulation) -> list[Any]:
         self.world.sync(sim, stepping=False)  # apply skipped ticks before reading
@@ -173,6 +173,11 @@ class DarcOpsciNetlist(Netlist):
         return [self.ocean(sim, dao.name), dao.integration, dao.novelty, dao.in_index, dao.impact,
                 self.ocean(sim, "staker"), self.ocean(sim, market.name), market.total_fees,
                 market.total_knowledge_assets, *kpis]
+
+    def rp_columns(self) -> list[str] | None:
+        """DARC-SPICE writes ``rpdata.csv`` for every netlist (spec 1.8); these have no rp
+        columns (``netlist_rp_createLogData`` returns none), so it holds the engine's 7."""
+        return []
 
     def extra_kpis(self, sim: Simulation) -> dict[str, float]:
         """``ticks_skipped``: hourly ticks applied in closed form so far."""
