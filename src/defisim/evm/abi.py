@@ -240,10 +240,17 @@ class ContractAbi:
         return tuple(_signed(p, v) for p, v in zip(outs, values, strict=True))
 
     def decode_event(self, name: str, values: list[Any]) -> tuple[Any, ...]:
+        """An event's fields in ABI order, from the embedded EVM's order (the indexed
+        fields first, then the data fields, each in ABI order)."""
         ev = self.events.get(name)
         if ev is None:
             return tuple(values)
-        return tuple(_signed(p, v) for p, v in zip(ev.inputs, values, strict=True))
+        order = [i for i, p in enumerate(ev.inputs) if p.get("indexed")]
+        order += [i for i, p in enumerate(ev.inputs) if not p.get("indexed")]
+        out: list[Any] = [None] * len(order)
+        for i, v in zip(order, values, strict=True):
+            out[i] = _signed(ev.inputs[i], v)
+        return tuple(out)
 
     def backend_json(self) -> str:
         """The ABI for simular-evm: every signed function output made unsigned (events
