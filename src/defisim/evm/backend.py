@@ -138,6 +138,16 @@ class EmbeddedBackend(EvmBackend):
         self._number, self._timestamp = -1, -1
         self._rewrite_block(number, timestamp)
 
+    def __deepcopy__(self, memo: dict) -> EmbeddedBackend:
+        """A fork (``Simulation.snapshot``): an independent EVM with the same state."""
+        new = object.__new__(EmbeddedBackend)
+        new._sim = self._sim
+        new._pyabis = {}
+        new._number, new._timestamp = self._number, self._timestamp
+        new._evm = self._sim.PyEvm.from_snapshot(self._evm.create_snapshot())
+        memo[id(self)] = new
+        return new
+
     # -- helpers ---------------------------------------------------------------------
     def _pyabi(self, abi: ContractAbi, bytecode: bytes = b"") -> Any:
         key = (id(abi), bytecode)
