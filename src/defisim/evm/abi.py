@@ -14,6 +14,7 @@ and the known ones. Addresses are lower-case ``0x`` strings everywhere.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -138,6 +139,30 @@ def _split(types: str) -> list[str]:
     return out
 
 
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+def _uint_check(bits: int) -> Any:
+    top = 1 << bits
+    return lambda v: type(v) is int and 0 <= v < top
+
+
+def _int_check(bits: int) -> Any:
+    low, top = -(1 << (bits - 1)), 1 << (bits - 1)
+    return lambda v: type(v) is int and low <= v < top
+
+
+_FAST: dict[str, Any] = {
+    **{f"uint{b}": _uint_check(b) for b in range(8, 257, 8)},
+    **{f"int{b}": _int_check(b) for b in range(8, 257, 8)},
+    "address": lambda v: type(v) is str and _ADDRESS.fullmatch(v) is not None,
+    "bool": lambda v: type(v) is bool,
+    "bytes": lambda v: type(v) is bytes,
+}
+"""Checks of the common static types, without eth-abi (whose ``is_encodable`` is the
+cost of a call); other types go to eth-abi."""
+
+
 @dataclass(frozen=True)
 class AbiFunction:
     """One function of an ABI: ``name``, canonical ``input_types``, ``outputs`` (ABI
@@ -221,11 +246,15 @@ class ContractAbi:
         if len(args) != len(types):
             raise TypeError(f"{self.name}.{what} takes {len(types)} arguments "
                             f"({', '.join(types)}), got {len(args)}")
-        is_encodable = _eth_abi().is_encodable
+        is_encodable = None
         for i, (t, v) in enumerate(zip(types, args, strict=True)):
-            if isinstance(v, bool) and t != "bool":
+            fast = _FAST.get(t)
+            if fast is not None:
+                ok = fast(v)
+            elif isinstance(v, bool) and t != "bool":
                 ok = False
             else:
+                is_encodable = is_encodable or _eth_abi().is_encodable
                 ok = is_encodable(t, v)
             if not ok:
                 raise TypeError(f"{self.name}.{what}: argument {i} ({t}) cannot be {v!r}")
