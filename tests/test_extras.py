@@ -2,8 +2,9 @@
 missing extra (:mod:`defisim.extras`).
 
 The missing packages are simulated in a subprocess whose first ``sys.meta_path``
-finder refuses torch, gymnasium, pettingzoo, optuna, ray, TA-Lib,
-stable-baselines3 and the evm extra's simular, eth-abi, eth-hash, eth-utils (``ModuleNotFoundError``, as without them installed). The
+finder refuses torch, gymnasium, pettingzoo, optuna, ray, TA-Lib, stable-baselines3
+and the evm extra's simular, eth-abi, eth-hash, eth-utils (``ModuleNotFoundError``, as
+without them installed). The
 fresh-install check of the same (a real core-only venv) is ``.ci/core_install_check.sh``.
 """
 

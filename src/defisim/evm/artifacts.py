@@ -12,7 +12,7 @@ repository: git never sees it.
 
 Errors: :class:`NpmUnavailable` (npm missing, or the install failed: offline, no
 registry) and :class:`ArtifactError` (the package has no such contract) each carry one
-message naming the package and the file. ``python -m defisim.evm.artifacts`` installs
+message naming the package and the file. :func:`main` installs
 every pinned package (``make evm-artifacts``). Imports nothing outside the standard
 library.
 """
@@ -164,7 +164,7 @@ def load_artifact(package: str, contract: str, version: str | None = None) -> Ar
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Install every pinned package (``python -m defisim.evm.artifacts``); exit 1 on failure."""
+    """Install every pinned package (``make evm-artifacts``); exit 1 on failure."""
     ok = True
     for package, version in PINNED.items():
         try:
