@@ -223,6 +223,8 @@ class ContractAbi:
                 self.events[item["name"]] = AbiEvent(item["name"], tuple(item.get("inputs", [])))
             elif kind == "constructor":
                 self.constructor_types = tuple(_canon(p) for p in item.get("inputs", []))
+        self.event_rank = {n: i for i, n in enumerate(self.events)}
+        """Event name -> its position among the ABI's events."""
 
     def function(self, fn: str) -> AbiFunction:
         """The function named ``fn``.

@@ -17,10 +17,11 @@ and repository state no licence. Its limits, worked around here or documented:
 - signed integer outputs are decoded through ``i64``: function outputs are declared
   unsigned to it and converted back (:mod:`defisim.evm.abi`); signed *event* fields
   beyond 64 bits are not recoverable;
-- the events of a transaction come back as one dict by event name, decoded with the
-  called contract's ABI: logs of another contract appear only when the called ABI has
-  an event of the same signature, a repeated event keeps its last occurrence, and the
-  emitting address is not given;
+- the events of a transaction come back as one dict by event name (a Rust hash map,
+  in no stable order), decoded with the called contract's ABI: logs of another contract
+  appear only when the called ABI has an event of the same signature, a repeated event
+  keeps its last occurrence, the emitting address is not given, and the emission order
+  is lost (:meth:`EmbeddedBackend.transact` sorts them in the ABI's order of events);
 - its clock starts at the wall-clock time and only moves forward by
   ``advance_block(seconds)`` (one block each): :meth:`EmbeddedBackend.set_block` moves
   it there, or rewrites its state snapshot (which holds ``block_num`` and ``timestamp``)
@@ -55,7 +56,7 @@ class EvmRevert(EvmError):
 @dataclass(frozen=True, slots=True)
 class TxResult:
     """A transaction's outcome: ``output`` (the function's decoded return values, one per
-    ABI output), ``events`` (``(event name, decoded args)`` in the backend's order),
+    ABI output), ``events`` (``(event name, decoded args)``, in the ABI's order of events),
     ``gas_used``."""
 
     output: tuple[Any, ...]
@@ -196,8 +197,11 @@ class EmbeddedBackend(EvmBackend):
         text = abi.check_args(fn, f.input_types, tuple(args))
         res = self._run(f"{abi.name}.{fn}", self._evm.transact, fn, text, sender, address,
                         value, self._pyabi(abi))
-        events = tuple((name, abi.decode_event(name, vals))
-                       for name, vals in (res.event or {}).items())
+        # simular-evm keeps the events in a hash map: its order changes from run to run,
+        # so they come in the ABI's order of events (deterministic; not emission order)
+        rank = abi.event_rank
+        found = sorted((res.event or {}).items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+        events = tuple((name, abi.decode_event(name, vals)) for name, vals in found)
         return TxResult(abi.decode_outputs(f, res.output), events, res.gas_used)
 
     # -- state -----------------------------------------------------------------------
