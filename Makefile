@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PRICES ?= ../shared/data/crypto/BTCUSDT_1h.csv
 OUT    ?= runs/btc_futures
 
-.PHONY: install install-test run test lint bench clean
+.PHONY: install install-test evm-artifacts run test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,14 @@ run: install
 	@echo "defisim is in $(BIN): run \`. $(BIN)/activate\` then \`defisim --help\`, or $(BIN)/defisim ..."
 	@echo "train/evaluate, optimize, sweep --backend ray need extras: $(BIN)/pip install -e '.[all]'"
 
+## the contracts of defisim.evm (Uniswap V2 core and periphery, pinned npm packages), once,
+## into ~/.cache/defisim/npm ($$DEFISIM_CACHE_DIR/npm); without npm or its registry the EVM
+## tests skip, so a failure here only warns
+evm-artifacts: install-test
+	$(BIN)/python -c "from defisim.evm.artifacts import main; raise SystemExit(main())" || echo "evm-artifacts: not installed; the EVM tests will skip"
+
 ## the whole test suite (lint first)
-test: install-test
+test: install-test evm-artifacts
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 

@@ -2,8 +2,9 @@
 missing extra (:mod:`defisim.extras`).
 
 The missing packages are simulated in a subprocess whose first ``sys.meta_path``
-finder refuses torch, gymnasium, pettingzoo, optuna, ray, TA-Lib and
-stable-baselines3 (``ModuleNotFoundError``, as without them installed). The
+finder refuses torch, gymnasium, pettingzoo, optuna, ray, TA-Lib, stable-baselines3
+and the evm extra's simular, eth-abi, eth-hash, eth-utils (``ModuleNotFoundError``, as
+without them installed). The
 fresh-install check of the same (a real core-only venv) is ``.ci/core_install_check.sh``.
 """
 
@@ -25,7 +26,8 @@ from defisim.extras import EXTRAS, MissingExtraError, available, require
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 
-BLOCKED = ("torch", "gymnasium", "pettingzoo", "optuna", "ray", "talib", "stable_baselines3")
+BLOCKED = ("torch", "gymnasium", "pettingzoo", "optuna", "ray", "talib", "stable_baselines3",
+           "simular", "eth_abi", "eth_hash", "eth_utils")
 
 BLOCKER = f"""
 import importlib.abc, sys

@@ -14,7 +14,8 @@ a lower layer, never a unit of its own layer or of a higher one:
   ``progress``, which import nothing of defisim either, and ``extras`` (the optional
   dependencies, :func:`defisim.extras.require`);
 - ``protocols``: each protocol (``protocols.futures``, ``protocols.governance``, ...)
-  is a unit: it imports no other protocol;
+  is a unit: it imports no other protocol; ``evm`` (contracts on an EVM, a chain
+  protocol plug-in) sits beside them;
 - ``service``; then the package root ``defisim/__init__.py`` (the public re-exports
   ``defisim.Simulation``, ... which import the service);
 - ``agents``; ``scenarios``; ``runner`` and ``replay`` (beside it);
@@ -56,7 +57,7 @@ PACKAGE = SRC / "defisim"
 
 LAYERS: list[tuple[str, ...]] = [
     ("numeric", "metrics", "store", "chain", "prices", "progress", "extras"),
-    ("protocols",),
+    ("protocols", "evm"),  # evm: the EVM chain protocol (defisim.evm)
     ("service",),
     ("",),  # the package root, defisim/__init__.py
     ("agents",),

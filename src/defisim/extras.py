@@ -8,6 +8,8 @@ in extras of ``pyproject.toml`` (:data:`EXTRAS`):
 - ``ray``: ``defisim sweep --backend ray``;
 - ``optimize``: ``defisim optimize`` (optuna);
 - ``ta``: the CMO momentum indicator (TA-Lib);
+- ``evm``: :mod:`defisim.evm`, real contract bytecode on an embedded EVM (simular-evm,
+  eth-abi, eth-hash);
 - ``all``: every one of them.
 
 Code that needs an extra imports its modules through :func:`require`, which raises
@@ -26,6 +28,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "ray": ("ray",),
     "optimize": ("optuna",),
     "ta": ("talib",),
+    "evm": ("simular", "eth_abi", "eth_hash"),
 }
 """Each extra and the modules it provides (import names, not distribution names)."""
 
@@ -34,6 +37,7 @@ FEATURES: dict[str, str] = {
     "ray": "defisim sweep --backend ray",
     "optimize": "defisim optimize",
     "ta": "the CMO momentum indicator",
+    "evm": "defisim.evm (contracts on an embedded EVM)",
 }
 """What each extra enables, in words."""
 

@@ -6,6 +6,7 @@ The built-in protocols register here (``governance``, ``futures`` with
 :func:`register_protocol` and adds no line to this package or to another protocol.
 """
 
+from defisim.evm.protocol import EvmProtocol
 from defisim.protocols.amm.protocol import AmmProtocol
 from defisim.protocols.futures import FuturesProtocol
 from defisim.protocols.governance import Governance
@@ -27,6 +28,7 @@ register_protocol("governance", Governance)
 register_protocol("futures", FuturesProtocol, FuturesFacade)
 register_protocol("amm", AmmProtocol, AmmFacade)
 register_protocol("tokenomics", TokenomicsProtocol, TokenomicsFacade)
+register_protocol("evm", EvmProtocol)  # not a default: needs the evm extra
 
 __all__ = [
     "DEFAULT_PROTOCOLS",
