@@ -20,11 +20,10 @@
   recompile of unchanged sources reads one JSON file (milliseconds);
 - compiler errors are one :class:`SolidityError` whose message starts
   ``file:line:column: ErrorType: message`` for each error;
-- ``evmVersion`` is :data:`EVM_VERSION` (``"shanghai"``): the embedded backend's revm
-  (simular-evm 0.3.0) runs ``PUSH0`` but not Cancun's ``MCOPY``/transient storage, which
-  solc >= 0.8.25 emits for ``cancun`` (its default); OpenZeppelin 5.x's ERC20, Ownable,
-  AccessControl... need neither. Contracts using ``tload``/``tstore``/``mcopy``
-  themselves (OpenZeppelin's ``ReentrancyGuardTransient``) do not run on it.
+- ``evmVersion`` is :data:`EVM_VERSION` (``"cancun"``, solc 0.8.28's default): the
+  embedded backend's revm (simular-evm 0.3.0) runs Cancun's ``MCOPY``,
+  ``TSTORE``/``TLOAD`` and ``BLOBBASEFEE`` (``tests/test_evm_solidity.py`` checks it),
+  so OpenZeppelin 5.x (``ReentrancyGuardTransient`` included) needs no older target.
 
 Needs ``node`` and ``npm`` (not the ``evm`` extra: compiling is independent of the
 backend). :func:`main` installs the compiler and OpenZeppelin (``make evm-artifacts``).
@@ -59,7 +58,7 @@ set-up time)."""
 OPENZEPPELIN_VERSION = "5.4.0"
 """The npm ``@openzeppelin/contracts`` version imports resolve to (MIT)."""
 
-EVM_VERSION = "shanghai"
+EVM_VERSION = "cancun"
 """The ``evmVersion`` compiled for: the newest the embedded revm runs (see module doc)."""
 
 COMPILE_TIMEOUT_S = 300
