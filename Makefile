@@ -35,6 +35,7 @@ run: install
 ## tests skip, so a failure here only warns
 evm-artifacts: install-test
 	$(BIN)/python -c "from defisim.evm.artifacts import main; raise SystemExit(main())" || echo "evm-artifacts: not installed; the EVM tests will skip"
+	$(BIN)/python -c "from defisim.evm.solidity import main; raise SystemExit(main())" || echo "evm-artifacts: solc-js/OpenZeppelin not installed; the Solidity tests will skip"
 
 ## the whole test suite (lint first)
 test: install-test evm-artifacts

@@ -5,7 +5,9 @@ protocols.
   (Uniswap V2 core and periphery), installed once into a cache at set-up time;
 - :mod:`~defisim.evm.abi`: ABIs by name, argument checks, decoding, party addresses;
 - :mod:`~defisim.evm.backend`: the backend interface and the embedded EVM (simular-evm);
-- :mod:`~defisim.evm.protocol`: the ``evm`` chain protocol and contract wrappers.
+- :mod:`~defisim.evm.protocol`: the ``evm`` chain protocol and contract wrappers;
+- :mod:`~defisim.evm.solidity`: Solidity (OpenZeppelin included) compiled offline with
+  the npm ``solc`` (solc-js) into the same artifacts.
 
 A protocol plug-in of the chain (the protocols layer): it imports only ``defisim.chain``
 and ``defisim.extras``. The EVM packages come with the ``evm`` extra and are imported on
@@ -16,6 +18,7 @@ from .abi import ZERO_ADDRESS, ContractAbi, EvmError, UnknownFunction, party_add
 from .artifacts import PINNED, Artifact, ArtifactError, NpmUnavailable, load_artifact
 from .backend import EmbeddedBackend, EvmBackend, EvmRevert, TxResult
 from .protocol import Contract, ContractDeployed, EvmLog, EvmProtocol, Reason
+from .solidity import SolidityError, compile_solidity
 
 __all__ = [
     "PINNED",
@@ -33,8 +36,10 @@ __all__ = [
     "EvmRevert",
     "NpmUnavailable",
     "Reason",
+    "SolidityError",
     "TxResult",
     "UnknownFunction",
+    "compile_solidity",
     "load_artifact",
     "party_address",
 ]
