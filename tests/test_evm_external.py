@@ -255,3 +255,23 @@ def test_v2_differential_on_the_external_backend(artifacts, monkeypatch):
         assert names[i - 2:i + 1] == ["Transfer", "Sync", "Swap"]
     finally:
         twin.evm.backend.close()
+
+
+def test_the_same_seed_gives_the_same_events_on_anvil(artifacts, monkeypatch):
+    """No wall clock leaks in from the node: two runs of one seed, two anvils, equal logs."""
+    import functools
+
+    from defisim.service import simulation as simmod
+
+    test_v2 = pytest.importorskip("test_evm_uniswap_v2")
+    monkeypatch.setitem(simmod.PROTOCOLS, "evm",
+                        (functools.partial(EvmProtocol, "external"), simmod.PROTOCOLS["evm"][1]))
+    logs = []
+    for _ in range(2):
+        twin = test_v2.Twin(artifacts, seed=11)
+        try:
+            twin.run(40)
+            logs.append(list(twin.sim.chain.events))
+        finally:
+            twin.evm.backend.close()
+    assert logs[0] == logs[1] and len(logs[0]) > 100
