@@ -495,8 +495,10 @@ class ExternalBackend(EvmBackend):
 
     def _execute(self, what: str, tx: dict[str, str]) -> tuple[bytes, dict[str, Any]]:
         """Dry run (output or revert), then send and mine: (output, receipt)."""
-        dry, _ = self.rpc.batch([("eth_call", [tx, "latest", {}, self._overrides()]),
-                                 ("evm_setNextBlockTimestamp", [self._timestamp])], errors=True)
+        dry, clock = self.rpc.batch([("eth_call", [tx, "latest", {}, self._overrides()]),
+                                     ("evm_setNextBlockTimestamp", [self._timestamp])], errors=True)
+        if isinstance(clock, RpcError):  # e.g. a timestamp before anvil's latest block
+            raise EvmError(f"{what}: cannot mine at timestamp {self._timestamp}: {clock}")
         if isinstance(dry, RpcError):
             if dry.code == 3 or "revert" in dry.rpc_message:
                 raise self._revert(what, dry)
