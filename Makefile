@@ -30,12 +30,14 @@ run: install
 	@echo "defisim is in $(BIN): run \`. $(BIN)/activate\` then \`defisim --help\`, or $(BIN)/defisim ..."
 	@echo "train/evaluate, optimize, sweep --backend ray need extras: $(BIN)/pip install -e '.[all]'"
 
-## the contracts of defisim.evm (Uniswap V2 core and periphery, pinned npm packages), once,
+## the contracts of defisim.evm (Uniswap V2 core and periphery, pinned npm packages) and anvil
+## (the external backend, @foundry-rs/anvil-linux-amd64), once,
 ## into ~/.cache/defisim/npm ($$DEFISIM_CACHE_DIR/npm); without npm or its registry the EVM
 ## tests skip, so a failure here only warns
 evm-artifacts: install-test
 	$(BIN)/python -c "from defisim.evm.artifacts import main; raise SystemExit(main())" || echo "evm-artifacts: not installed; the EVM tests will skip"
 	$(BIN)/python -c "from defisim.evm.solidity import main; raise SystemExit(main())" || echo "evm-artifacts: solc-js/OpenZeppelin not installed; the Solidity tests will skip"
+	$(BIN)/python -c "from defisim.evm.external import main; raise SystemExit(main())" || echo "evm-artifacts: anvil not installed; the external-backend tests will skip"
 
 ## the whole test suite (lint first)
 test: install-test evm-artifacts

@@ -11,13 +11,18 @@ Prints operations per second of wall time and of CPU time (``time.process_time``
   ``pair.swap``; the amount out from ``getAmountOut`` on reserves tracked in Python),
   on the backend and through the chain; beside the Python ``V2Pair`` core and the
   ``amm`` protocol's V2 swap through the chain (``bench_amm.py``'s cases);
-- a snapshot and restore of the whole EVM state (``EmbeddedBackend``), in microseconds.
+- a snapshot and restore of the whole EVM state (``EmbeddedBackend``), in microseconds;
+- the same ERC-20 transfers and V2 swaps on the external backend (a local anvil,
+  ``ExternalBackend``; ``--n-external`` operations): one transaction per call (two
+  HTTP requests each), through the chain, and batched (``transact_batch``: ``--batch``
+  transactions per block, one HTTP request to send them); the last column adds the
+  anvil process's own CPU seconds (from ``/proc``).
 
-Needs the ``evm`` extra and npm (the artifacts install once into the cache).
+Needs the ``evm`` extra and npm (the artifacts and anvil install once into the cache).
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_evm.py [--n 20000]
+    .venv/bin/python benchmarks/bench_evm.py [--n 20000] [--n-external 2000] [--batch 100]
 """
 
 from __future__ import annotations
@@ -34,13 +39,14 @@ from bench_amm import timed, v2_chain, v2_core  # noqa: E402
 E18 = 10**18
 
 
-def _setup():
+def _setup(backend: str = "embedded"):
     from defisim import Simulation
-    from defisim.evm import load_artifact
+    from defisim.evm import EvmProtocol, load_artifact
 
     arts = {n: load_artifact("@uniswap/v2-core", n)
             for n in ("ERC20", "UniswapV2Factory", "UniswapV2Pair")}
-    sim = Simulation(seed=1, check_invariants=False, keep_events=False, protocols=["evm"])
+    sim = Simulation(seed=1, check_invariants=False, keep_events=False,
+                     protocols=[EvmProtocol(backend)])
     evm = sim.evm
     a = evm.deploy("A", arts["ERC20"], 10**40, sender="trader")
     b = evm.deploy("B", arts["ERC20"], 10**40, sender="trader")
@@ -56,16 +62,58 @@ def _setup():
     return sim, evm, tokens, pair, me
 
 
-def erc20_backend(n: int) -> tuple[float, float]:
-    _, evm, (tok, _), _, me = _setup()
-    backend, to = evm.backend, evm.address_of("bob")
-    return timed(n, lambda i: backend.transact(me, tok.address, tok.abi, "transfer", (to, 1)))
+_NODE_CPU: list[float] = []
+"""The anvil CPU seconds of the last external case."""
 
 
-def erc20_chain(n: int) -> tuple[float, float]:
-    _, evm, (tok, _), _, _ = _setup()
+def _node_cpu(pid: int) -> float:
+    import os
+
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _timed_on(evm, n: int, body: Callable[[int], None]) -> tuple[float, float]:
+    """``timed``, and for the external backend the node's CPU time in ``_NODE_CPU``;
+    the node is stopped afterwards."""
+    node = getattr(evm.backend, "node", None)
+    if node is None:
+        return timed(n, body)
+    c0 = _node_cpu(node.pid)
+    try:
+        result = timed(n, body)
+        _NODE_CPU.append(_node_cpu(node.pid) - c0)
+    finally:
+        evm.backend.close()
+    return result
+
+
+def erc20_backend(n: int, backend: str = "embedded") -> tuple[float, float]:
+    _, evm, (tok, _), _, me = _setup(backend)
+    be, to = evm.backend, evm.address_of("bob")
+    return _timed_on(evm, n, lambda i: be.transact(me, tok.address, tok.abi, "transfer", (to, 1)))
+
+
+def erc20_chain(n: int, backend: str = "embedded") -> tuple[float, float]:
+    _, evm, (tok, _), _, _ = _setup(backend)
     to = evm.address_of("bob")
-    return timed(n, lambda i: tok.transact("transfer", to, 1, sender="trader"))
+    return _timed_on(evm, n, lambda i: tok.transact("transfer", to, 1, sender="trader"))
+
+
+def erc20_batched(n: int, batch: int) -> tuple[float, float]:
+    """External backend: ``batch`` transfers per block (``transact_batch``)."""
+    _, evm, (tok, _), _, me = _setup("external")
+    be, to = evm.backend, evm.address_of("bob")
+    call = (me, tok.address, tok.abi, "transfer", (to, 1), 0)
+
+    def body(i: int) -> None:
+        if i % batch == 0:
+            res = be.transact_batch([call] * min(batch, n - i))
+            assert all(r.gas_used and not isinstance(r, Exception) for r in res)
+
+    result = _timed_on(evm, n, body)
+    return result
 
 
 def ledger_chain(n: int) -> tuple[float, float]:
@@ -81,11 +129,12 @@ def ledger_chain(n: int) -> tuple[float, float]:
     return timed(n, lambda i: sim.send(tx))
 
 
-def _swapper(through_chain: bool) -> Callable[[int], None]:
-    _, evm, tokens, pair, me = _setup()
+def _swapper(through_chain: bool, backend: str = "embedded", batch: int = 0) -> Callable[[int], None]:
+    sim, evm, tokens, pair, me = _setup(backend)
     backend = evm.backend
     reserves = list(pair.call("getReserves")[:2])
     amount = 10 * E18
+    pending: list = []
 
     def swap(i: int) -> None:
         zero_for_one = not i & 1
@@ -94,7 +143,14 @@ def _swapper(through_chain: bool) -> Callable[[int], None]:
         out = a * reserves[k] // (reserves[j] * 1000 + a)
         outs = (0, out) if zero_for_one else (out, 0)
         tok = tokens[j]
-        if through_chain:
+        if batch:
+            pending.append((me, tok.address, tok.abi, "transfer", (pair.address, amount), 0))
+            pending.append((me, pair.address, pair.abi, "swap", (*outs, me, b""), 0))
+            if len(pending) >= 2 * batch or i == swap.n - 1:  # type: ignore[attr-defined]
+                res = backend.transact_batch(pending)
+                assert not any(isinstance(r, Exception) for r in res), res
+                pending.clear()
+        elif through_chain:
             tok.transact("transfer", pair.address, amount, sender="trader")
             pair.transact("swap", *outs, me, b"", sender="trader")
         else:
@@ -104,13 +160,27 @@ def _swapper(through_chain: bool) -> Callable[[int], None]:
         reserves[k] -= out
 
     swap.check = lambda: tuple(reserves) == pair.call("getReserves")[:2]  # type: ignore[attr-defined]
+    swap.evm = evm  # type: ignore[attr-defined]
     return swap
 
 
-def v2_evm(n: int, through_chain: bool) -> tuple[float, float]:
-    swap = _swapper(through_chain)
-    result = timed(n, swap)
-    assert swap.check()  # type: ignore[attr-defined]
+def v2_evm(n: int, through_chain: bool, backend: str = "embedded", batch: int = 0
+           ) -> tuple[float, float]:
+    swap = _swapper(through_chain, backend, batch)
+    swap.n = n  # type: ignore[attr-defined]
+    evm = swap.evm  # type: ignore[attr-defined]
+    node = getattr(evm.backend, "node", None)
+    if node is None:
+        result = timed(n, swap)
+        assert swap.check()  # type: ignore[attr-defined]
+        return result
+    c0 = _node_cpu(node.pid)
+    try:
+        result = timed(n, swap)
+        _NODE_CPU.append(_node_cpu(node.pid) - c0)
+        assert swap.check()  # type: ignore[attr-defined]
+    finally:
+        evm.backend.close()
     return result
 
 
@@ -127,6 +197,10 @@ def snapshot_restore(n: int) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=20_000, help="operations per case (default 20,000)")
+    ap.add_argument("--n-external", type=int, default=2_000,
+                    help="operations per external-backend case (default 2,000)")
+    ap.add_argument("--batch", type=int, default=100,
+                    help="operations per block in the batched external cases (default 100)")
     args = ap.parse_args(argv)
     from defisim import extras
 
@@ -134,8 +208,15 @@ def main(argv: list[str] | None = None) -> int:
         print("skipped: needs the evm extra (pip install 'defisim[evm]')", file=sys.stderr)
         return 0
     from defisim.evm import NpmUnavailable
+    from defisim.evm.external import EvmNodeError, anvil_binary
 
-    n = args.n
+    n, ne, nb = args.n, args.n_external, args.batch
+    try:
+        anvil_binary()
+        external = True
+    except EvmNodeError as exc:
+        print(f"external backend skipped: {exc}", file=sys.stderr)
+        external = False
     cases = [
         ("ERC-20 transfer, embedded EVM backend", "transfers", lambda: erc20_backend(n), n),
         ("ERC-20 transfer, evm protocol through the chain", "transfers", lambda: erc20_chain(n), n),
@@ -147,15 +228,33 @@ def main(argv: list[str] | None = None) -> int:
         ("EVM snapshot + restore (small state)", "round trips", lambda: snapshot_restore(n // 10),
          n // 10),
     ]
-    print(f"{'case':50s} {'per wall s':>12s} {'per CPU s':>12s}  {'wall s':>7s} {'CPU s':>7s}")
+    if external:
+        cases += [
+            ("ERC-20 transfer, external (anvil), one per call", "transfers",
+             lambda: erc20_backend(ne, "external"), ne),
+            ("ERC-20 transfer, external, through the chain", "transfers",
+             lambda: erc20_chain(ne, "external"), ne),
+            (f"ERC-20 transfer, external, batched {nb}/block", "transfers",
+             lambda: erc20_batched(ne, nb), ne),
+            ("V2 swap, external (anvil), one tx per call", "swaps",
+             lambda: v2_evm(ne, False, "external"), ne),
+            ("V2 swap, external, through the chain", "swaps",
+             lambda: v2_evm(ne, True, "external"), ne),
+            (f"V2 swap, external, batched {nb}/block", "swaps",
+             lambda: v2_evm(ne, False, "external", nb), ne),
+        ]
+    print(f"{'case':50s} {'per wall s':>12s} {'per CPU s':>12s}  {'wall s':>7s} {'CPU s':>7s}"
+          f"  {'CPU s, with anvil':>17s}")
     for label, unit, run, count in cases:
+        _NODE_CPU.clear()
         try:
             wall, cpu = run()
         except NpmUnavailable as exc:
             print(f"skipped: {exc}", file=sys.stderr)
             return 0
+        node = f"{cpu + _NODE_CPU[0]:17.2f}" if _NODE_CPU else f"{'':17s}"
         print(f"{label:50s} {count / wall:12,.0f} {count / max(cpu, 1e-9):12,.0f}  "
-              f"{wall:7.2f} {cpu:7.2f}  {unit}")
+              f"{wall:7.2f} {cpu:7.2f}  {node}  {unit}")
     return 0
 
 

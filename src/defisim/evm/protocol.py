@@ -93,17 +93,27 @@ class EvmProtocol(ChainProtocol):
     """Contracts on an EVM backend, in step with the chain (see the module doc).
 
     Args:
-        backend: an :class:`EvmBackend`; default a new :class:`EmbeddedBackend` (needs
-            the ``evm`` extra).
+        backend: an :class:`EvmBackend`, or ``"embedded"`` (the default: a new
+            :class:`EmbeddedBackend`, needs the ``evm`` extra) or ``"external"`` (a new
+            :class:`~defisim.evm.external.ExternalBackend`: a local anvil node, installed
+            from npm on first use). ``Simulation(protocols=[EvmProtocol("external")])``.
         genesis_timestamp: ``block.timestamp`` at chain time 0, in seconds.
     """
 
     name: ClassVar[str] = "evm"
     gas: ClassVar[dict[str, int]] = {"transact": 150_000}
 
-    def __init__(self, backend: EvmBackend | None = None,
+    def __init__(self, backend: EvmBackend | str | None = None,
                  genesis_timestamp: int = DEFAULT_GENESIS_TIMESTAMP) -> None:
-        self.backend = backend if backend is not None else EmbeddedBackend(0, genesis_timestamp)
+        if backend is None or backend == "embedded":
+            backend = EmbeddedBackend(0, genesis_timestamp)
+        elif backend == "external":
+            from .external import ExternalBackend
+
+            backend = ExternalBackend(0, genesis_timestamp)
+        elif isinstance(backend, str):
+            raise ValueError(f"unknown EVM backend {backend!r}; known: 'embedded', 'external'")
+        self.backend = backend
         self.genesis_timestamp = genesis_timestamp
         self.contracts: dict[str, _Deployed] = {}  # label -> contract
         self.by_address: dict[str, _Deployed] = {}
