@@ -171,37 +171,37 @@ class BalancerCalls:
                     mins[e.assets.index(a)] = r
         return self._send(party, tx, (pool_id, lp, tuple(mins)), self._bal_conv(e))
 
+    def _single(self, tx: str, party: str, pool_id: str, asset: str, asset_amount: float,
+                lp_amount: float, lp_first: bool) -> Receipt:
+        """A single-asset join or exit: ``asset_amount`` of ``asset`` and ``lp_amount`` LP
+        units converted to base units, sent as ``(pool_id, asset, *amounts)`` in the
+        transaction's order (``lp_first``: LP then asset); ``value`` converted back."""
+        e = self._bal_tx_pool(tx, party, pool_id)
+        if isinstance(e, Receipt):
+            return e
+        raws = self._raws(tx, party, ((asset, asset_amount),))
+        lp = self._lp_raw(tx, party, lp_amount)
+        if isinstance(raws, Receipt) or isinstance(lp, Receipt):
+            return raws if isinstance(raws, Receipt) else lp
+        d = 10 ** self._dec(asset)
+        if lp_first:
+            return self._send(party, tx, (pool_id, asset, lp, raws[0]),
+                              lambda v: (v[0] / 10**18, v[1] / d))
+        return self._send(party, tx, (pool_id, asset, raws[0], lp),
+                          lambda v: (v[0] / d, v[1] / 10**18))
+
     def join_single(self, party: str, pool_id: str, asset: str, amount: float,
                     min_lp: float = 0) -> Receipt:
         """``joinswapExternAmountIn``: pay exactly ``amount`` of one token for at least
         ``min_lp`` LP units. ``value``: ``(amount_in, lp_out)`` (asset / LP units)."""
-        tx = "bal_joinswap_extern_amount_in"
-        e = self._bal_tx_pool(tx, party, pool_id)
-        if isinstance(e, Receipt):
-            return e
-        raws = self._raws(tx, party, ((asset, amount),))
-        lp = self._lp_raw(tx, party, min_lp)
-        if isinstance(raws, Receipt) or isinstance(lp, Receipt):
-            return raws if isinstance(raws, Receipt) else lp
-        d = 10 ** self._dec(asset)
-        return self._send(party, tx, (pool_id, asset, raws[0], lp),
-                          lambda v: (v[0] / d, v[1] / 10**18))
+        return self._single("bal_joinswap_extern_amount_in", party, pool_id, asset, amount,
+                            min_lp, lp_first=False)
 
     def exit_single(self, party: str, pool_id: str, asset: str, lp_amount: float,
                     min_out: float = 0) -> Receipt:
         """``exitswapPoolAmountIn``: give exactly ``lp_amount`` LP units for at least
         ``min_out`` of one token. ``value``: ``(lp_in, amount_out)`` (LP / asset units)."""
-        tx = "bal_exitswap_pool_amount_in"
-        e = self._bal_tx_pool(tx, party, pool_id)
-        if isinstance(e, Receipt):
-            return e
-        raws = self._raws(tx, party, ((asset, min_out),))
-        lp = self._lp_raw(tx, party, lp_amount)
-        if isinstance(raws, Receipt) or isinstance(lp, Receipt):
-            return raws if isinstance(raws, Receipt) else lp
-        d = 10 ** self._dec(asset)
-        return self._send(party, tx, (pool_id, asset, lp, raws[0]),
-                          lambda v: (v[0] / 10**18, v[1] / d))
-
+        return self._single("bal_exitswap_pool_amount_in", party, pool_id, asset, min_out,
+                            lp_amount, lp_first=True)
 
 __all__ = ["BalancerCalls"]

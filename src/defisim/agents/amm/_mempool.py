@@ -103,6 +103,30 @@ def native_info(sim: Simulation) -> tuple[str, int] | None:
     return None if fm is None else (fm.native_asset, fm.native_decimals)
 
 
+def open_mev_account(sim: Simulation, name: str, funds: dict[str, float],
+                     quote_asset: str, view: AmmPoolView) -> tuple[str, int] | None:
+    """What a mempool agent (searcher, JIT LP) does once: check ``quote_asset`` is in the
+    pool and the chain runs a mempool, create its party, mint ``funds``, tip 0 by default.
+    Returns the native asset and its decimals (None without a fee market).
+
+    Raises:
+        ValueError: a quote asset not in the pool, or immediate execution.
+    """
+    if quote_asset not in view.assets:
+        raise ValueError(f"{name}: quote_asset {quote_asset!r} not in {view.assets}")
+    if sim.execution != "mempool":
+        raise ValueError(f"{name}: needs execution='mempool' (it reads the mempool)")
+    if name not in sim.parties:
+        sim.create_party(name)
+    for asset, amount in funds.items():
+        if amount > 0:
+            sim.mint(name, asset, amount)
+    native = native_info(sim)
+    if native is not None:
+        sim.set_gas_price(name, 0.0)
+    return native
+
+
 def gas_paid(receipts: Any) -> int:
     """Base units of the native asset the receipts paid (burned base fee + tip)."""
     return sum(r.fee_burned + r.tip for r in receipts if r is not None)

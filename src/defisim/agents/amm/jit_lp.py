@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from defisim.chain.transactions import Transaction
 
 from ..base import Agent
-from ._mempool import MODES, NO_DEADLINE, PendingSwap, gas_paid, pending_swaps
+from ._mempool import MODES, NO_DEADLINE, PendingSwap, gas_paid, open_mev_account, pending_swaps
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
@@ -129,19 +129,7 @@ class JitLiquidityProvider(Agent):
         view = sim.amm.pool_view(self.pool_id)
         if view.kind != "V3":
             raise ValueError(f"{self.name}: JIT liquidity needs a V3 pool; {self.pool_id} is {view.kind}")
-        if self.quote_asset not in view.assets:
-            raise ValueError(f"{self.name}: quote_asset {self.quote_asset!r} not in {view.assets}")
-        if sim.execution != "mempool":
-            raise ValueError(f"{self.name}: JIT liquidity needs execution='mempool'")
-        if self.name not in sim.parties:
-            sim.create_party(self.name)
-        for asset, amount in self.funds.items():
-            if amount > 0:
-                sim.mint(self.name, asset, amount)
-        fm = sim.fee_market
-        if fm is not None:
-            self._native = (fm.native_asset, fm.native_decimals)
-            sim.set_gas_price(self.name, 0.0)
+        self._native = open_mev_account(sim, self.name, self.funds, self.quote_asset, view)
         self._cursor = sim.event_cursor()
 
     def _px(self, view: AmmPoolView, asset: str) -> float:

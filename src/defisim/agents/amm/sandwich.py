@@ -14,6 +14,7 @@ from ._mempool import (
     SWAP_GAS,
     PendingSwap,
     gas_paid,
+    open_mev_account,
     pending_swaps,
     v2_amount_out,
 )
@@ -216,19 +217,7 @@ class SandwichSearcher(Agent):
         if view.kind != "V2":
             raise ValueError(f"{self.name}: SandwichSearcher plans on Uniswap V2 pools only; "
                              f"{self.pool_id} is {view.kind}")
-        if self.quote_asset not in view.assets:
-            raise ValueError(f"{self.name}: quote_asset {self.quote_asset!r} not in {view.assets}")
-        if sim.execution != "mempool":
-            raise ValueError(f"{self.name}: a searcher needs execution='mempool'")
-        if self.name not in sim.parties:
-            sim.create_party(self.name)
-        for asset, amount in self.funds.items():
-            if amount > 0:
-                sim.mint(self.name, asset, amount)
-        fm = sim.fee_market
-        if fm is not None:
-            self._native = (fm.native_asset, fm.native_decimals)
-            sim.set_gas_price(self.name, 0.0)
+        self._native = open_mev_account(sim, self.name, self.funds, self.quote_asset, view)
         self._cursor = sim.event_cursor()
 
     # ------------------------------------------------------------------ valuation
