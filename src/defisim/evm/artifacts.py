@@ -1,7 +1,8 @@
 """Compiled contracts (ABI + bytecode) from published npm packages, fetched at set-up time.
 
 defisim vendors no contract source and no bytecode: the Uniswap V2 core and periphery
-packages ship their compiled artifacts (``build/<Contract>.json``), and
+packages ship their compiled artifacts as ``build/<Contract>.json`` (Waffle), the Uniswap V3
+core package as ``artifacts/contracts/<Contract>.sol/<Contract>.json`` (Hardhat), and
 :func:`load_artifact` installs the package once with ``npm install --prefix <cache>
 --no-save <package>@<version>`` (pinned versions, :data:`PINNED`) and reads the JSON.
 
@@ -42,9 +43,12 @@ __all__ = [
 PINNED: dict[str, str] = {
     "@uniswap/v2-core": "1.0.1",
     "@uniswap/v2-periphery": "1.1.0-beta.0",
+    "@uniswap/v3-core": "1.0.1",
 }
-"""The npm packages defisim loads contracts from, and their versions (GPL-3.0-or-later
-contracts, fetched by the user at set-up time, never redistributed with defisim)."""
+"""The npm packages defisim loads contracts from, and their versions, all fetched by the
+user at set-up time and never redistributed with defisim. Licences: the V2 packages are
+GPL-3.0-or-later; ``@uniswap/v3-core`` 1.0.1 is BUSL-1.1, whose change date (2023-04-01)
+has passed, so it is now GPL-2.0-or-later (its ``LICENSE``)."""
 
 NPM_TIMEOUT_S = 300
 
@@ -135,22 +139,43 @@ def install_package(package: str, version: str | None = None) -> Path:
     return root
 
 
+def _artifact_paths(root: Path, contract: str) -> list[Path]:
+    """Where a package may keep ``contract``'s JSON: ``build/<contract>.json`` (Waffle,
+    the V2 packages), then ``artifacts/**/<contract>.sol/<contract>.json`` (Hardhat, the
+    V3 core), then any other ``artifacts/**/<contract>.json`` (not the ``.dbg.json``)."""
+    paths = [root / "build" / f"{contract}.json"]
+    found = sorted((root / "artifacts").rglob(f"{contract}.json"))
+    paths += [p for p in found if p.parent.name == f"{contract}.sol"]
+    paths += [p for p in found if p.parent.name != f"{contract}.sol"]
+    return paths
+
+
+def _known_contracts(root: Path) -> list[str]:
+    names = {p.stem for p in (root / "build").glob("*.json")}
+    names |= {p.stem for p in (root / "artifacts").rglob("*.json")
+              if not p.name.endswith(".dbg.json")}
+    return sorted(names)
+
+
 def load_artifact(package: str, contract: str, version: str | None = None) -> Artifact:
-    """The compiled ``contract`` of npm ``package`` (``build/<contract>.json``), installing
-    the package first if needed (:func:`install_package`).
+    """The compiled ``contract`` of npm ``package``, installing the package first if needed
+    (:func:`install_package`). The JSON is looked for as ``build/<contract>.json`` (Waffle
+    layout) and then under ``artifacts/`` (Hardhat layout, ``<contract>.sol/<contract>.json``
+    first); the bytecode is ``evm.bytecode.object`` or a top-level ``bytecode``.
 
     Raises:
         NpmUnavailable: see :func:`install_package`.
-        ArtifactError: the package has no ``build/<contract>.json`` (the message lists
-            the contracts it has), or the file has no ABI or no bytecode.
+        ArtifactError: the package has no artifact of that name (the message lists the
+            contracts it has), or the file has no ABI or no bytecode.
     """
     root = install_package(package, version)
     version = version or PINNED.get(package, "")
-    path = root / "build" / f"{contract}.json"
-    if not path.is_file():
-        have = sorted(p.stem for p in (root / "build").glob("*.json"))
-        raise ArtifactError(f"npm package {package}@{version} has no artifact {path.name} "
-                            f"({path}); it has: {', '.join(have) or 'no build/ folder'}")
+    path = next((p for p in _artifact_paths(root, contract) if p.is_file()), None)
+    if path is None:
+        have = _known_contracts(root)
+        raise ArtifactError(f"npm package {package}@{version} has no artifact {contract}.json "
+                            f"(looked in {root / 'build'} and {root / 'artifacts'}); "
+                            f"it has: {', '.join(have) or 'no build/ or artifacts/ folder'}")
     try:
         data = json.loads(path.read_text())
         abi = data["abi"]

@@ -112,6 +112,7 @@ class EvmBackend:
 
 
 _REVERT = re.compile(r'Reverted: "(?:revert: )?(.*)"\. Gas used: (\d+)', re.S)
+_REVERT_NO_REASON = re.compile(r"Reverted with no reason\. Gas used: (\d+)")
 _MAX_STEPS = 64
 """At most this many ``advance_block`` calls for one :meth:`EmbeddedBackend.set_block`;
 beyond, the snapshot is rewritten."""
@@ -168,6 +169,9 @@ class EmbeddedBackend(EvmBackend):
             m = _REVERT.search(msg)
             if m:
                 raise EvmRevert(m.group(1), int(m.group(2)), f"{what} reverted: {m.group(1)}") from None
+            m = _REVERT_NO_REASON.search(msg)
+            if m:  # a bare require / revert(), or a custom error: the reason is ""
+                raise EvmRevert("", int(m.group(1)), f"{what} reverted with no reason") from None
             raise EvmRevert(msg.split("\n")[0], 0, f"{what} failed: {msg.splitlines()[0]}") from None
         except BaseException as exc:  # pyo3's PanicException derives from BaseException
             if type(exc).__name__ != "PanicException":
