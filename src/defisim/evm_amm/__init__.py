@@ -10,6 +10,7 @@ A layer of its own above ``defisim.protocols`` and ``defisim.evm`` (it joins the
 and below the service.
 """
 
+from .cores import EvmCores
 from .machine import CONTRACTS, OPERATOR, EvmMachine, our_contract
 
-__all__ = ["CONTRACTS", "OPERATOR", "EvmMachine", "our_contract"]
+__all__ = ["CONTRACTS", "OPERATOR", "EvmCores", "EvmMachine", "our_contract"]
