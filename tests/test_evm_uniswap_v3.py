@@ -2,10 +2,10 @@
 
 The pool is the ``UniswapV3Pool`` of the npm package ``@uniswap/v3-core`` 1.0.1,
 created by its ``UniswapV3Factory.createPool`` and initialised, on the embedded EVM
-(:class:`~defisim.evm.EmbeddedBackend`, driven directly). Liquidity and swaps go
+(:class:`~defisim.evm_amm.EvmMachine`, embedded backend). Liquidity and swaps go
 through our callback payer (``src/defisim/evm_amm/contracts/V3Payer.sol``), which
-pays from its own balance of two test ERC-20s; burns and collects are sent by the
-position owners to the pool themselves. Each seeded random operation runs on both:
+pays by minting the two bridge ERC-20s to the pool; burns and collects are sent by
+the position owners to the pool themselves. Each seeded random operation runs on both:
 
 - mint: ranges on the spacing around the price, above it, below it, wide; a few with
   bad ticks (``TLU``, ``TLM``, ``TUM``, off the spacing), zero liquidity or an
@@ -46,11 +46,11 @@ from defisim.evm import (  # noqa: E402
     EmbeddedBackend,
     EvmRevert,
     NpmUnavailable,
-    compile_solidity,
     load_artifact,
     party_address,
 )
 from defisim.evm.abi import keccak  # noqa: E402
+from defisim.evm_amm import EvmMachine, our_contract  # noqa: E402
 from defisim.protocols.amm.errors import PoolError  # noqa: E402
 from defisim.protocols.amm.v3 import V3Pool  # noqa: E402
 from defisim.protocols.amm.v3.tick_math import (  # noqa: E402
@@ -63,16 +63,8 @@ from defisim.protocols.amm.v3.tick_math import (  # noqa: E402
 
 CORE = "@uniswap/v3-core"
 PAYER_SOL = Path(__file__).parents[1] / "src/defisim/evm_amm/contracts/V3Payer.sol"
-TOKEN_SOL = """// SPDX-License-Identifier: MIT
-pragma solidity ^0.8.28;
-import "@openzeppelin/contracts/token/ERC20/ERC20.sol";
-contract TestToken is ERC20 {
-    constructor(uint256 supply) ERC20("Test", "TST") { _mint(msg.sender, supply); }
-}
-"""
 OWNERS = ("lp1", "lp2", "lp3")
 TRADERS = ("trader1", "trader2")
-SUPPLY = 2**250  # the payer must afford any exact-output swap
 U128 = (1 << 128) - 1
 T0 = 1_700_000_000
 FEE, SPACING = 500, 10
@@ -82,8 +74,7 @@ FEE, SPACING = 500, 10
 def artifacts():
     try:
         arts = {n: load_artifact(CORE, n) for n in ("UniswapV3Factory", "UniswapV3Pool")}
-        arts["V3Payer"] = compile_solidity(PAYER_SOL, contract="V3Payer")
-        arts["TestToken"] = compile_solidity(TOKEN_SOL, contract="TestToken")
+        arts["V3Payer"] = our_contract("V3Payer")
     except NpmUnavailable as exc:
         pytest.skip(f"npm artifacts unavailable: {exc}")
     return arts
@@ -100,22 +91,21 @@ class Twin:
 
     def __init__(self, artifacts: dict, seed: int) -> None:
         self.rng = random.Random(seed)
-        self.evm = evm = EmbeddedBackend(number=1, timestamp=T0)
+        self.machine = m = EvmMachine(EmbeddedBackend(number=1, timestamp=T0), T0)
+        self.evm = evm = m.backend
         self.abi = {n: ContractAbi(n, a.abi) for n, a in artifacts.items()}
-        self.deployer = party_address("deployer")
-        evm.fund(self.deployer, 10**24)
-        tok = artifacts["TestToken"]
-        a = evm.deploy(self.deployer, self.abi["TestToken"], tok.bytecode, (SUPPLY,))
-        b = evm.deploy(self.deployer, self.abi["TestToken"], tok.bytecode, (SUPPLY,))
+        self.abi["BridgeToken"] = m.token_abi
+        self.deployer = m.operator  # the factory's owner
+        a, b = m.token("A"), m.token("B")
         self.token0, self.token1 = sorted((a, b))
         fac = artifacts["UniswapV3Factory"]
         self.factory = evm.deploy(self.deployer, self.abi["UniswapV3Factory"], fac.bytecode)
         self.pool = self.tx(self.deployer, self.factory, "UniswapV3Factory", "createPool",
                             a, b, FEE)[0]
         assert self.call("token0") == (self.token0,) and self.call("tickSpacing") == (SPACING,)
-        self.payer = evm.deploy(self.deployer, self.abi["V3Payer"], artifacts["V3Payer"].bytecode)
-        for t in (self.token0, self.token1):
-            self.tx(self.deployer, t, "TestToken", "transfer", self.payer, SUPPLY // 2)
+        self.payer = m.deploy(artifacts["V3Payer"])
+        m.allow_minter(self.payer)
+        self.tx(self.deployer, self.payer, "V3Payer", "setMintPayments", True)
         self.addr = {p: party_address(p) for p in (*OWNERS, *TRADERS, "protocol")}
         for p in self.addr.values():
             evm.fund(p, 10**24)
@@ -372,8 +362,7 @@ class Twin:
         rng = self.rng
         if rng.random() < 0.6:
             dt = rng.choice((1, 12, 13, 60, 3600))
-            number, ts = self.evm.block
-            self.evm.set_block(number + 1, ts + dt)
+            self.machine.set_time(self.machine.time + dt)
         if i == n // 2:
             self.fee_on()
         ops = [self.mint, self.swap, self.burn, self.collect, self.grow_oracle]
@@ -426,11 +415,11 @@ class Twin:
         else:
             assert observe() == (want_obs[0][0], want_obs[1][0])
         for i, t in enumerate((self.token0, self.token1)):
-            bal = self.evm.call(t, self.abi["TestToken"], "balanceOf", (self.pool,))[0]
+            bal = self.evm.call(t, self.abi["BridgeToken"], "balanceOf", (self.pool,))[0]
             assert bal == (py.balance0, py.balance1)[i]
             if full:
                 for p, a in self.addr.items():
-                    got = self.evm.call(t, self.abi["TestToken"], "balanceOf", (a,))[0]
+                    got = self.evm.call(t, self.abi["BridgeToken"], "balanceOf", (a,))[0]
                     assert got == self.held[(i, p)], (p, i)
 
     def run(self, n: int) -> None:
