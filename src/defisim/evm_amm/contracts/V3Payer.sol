@@ -17,6 +17,9 @@ interface IV3PoolActions {
     function swap(address recipient, bool zeroForOne, int256 amountSpecified,
                   uint160 sqrtPriceLimitX96, bytes calldata data)
         external returns (int256 amount0, int256 amount1);
+    function slot0() external view returns (uint160 sqrtPriceX96, int24 tick, uint16, uint16,
+                                            uint16, uint8, bool);
+    function liquidity() external view returns (uint128);
     function observe(uint32[] calldata secondsAgos) external view
         returns (int56[] memory tickCumulatives, uint160[] memory secondsPerLiquidityX128s);
 }
@@ -59,6 +62,21 @@ contract V3Payer {
         (amount0, amount1) = IV3PoolActions(pool).swap(
             recipient, zeroForOne, amountSpecified, sqrtPriceLimitX96, abi.encode(short, short));
         activePool = address(0);
+    }
+
+    // swap, then the pool's price, tick and active liquidity after it: a replay tries a
+    // swap as a read-only call and compares all five with the observed Swap event
+    function swapAndRead(address pool, address recipient, bool zeroForOne,
+                         int256 amountSpecified, uint160 sqrtPriceLimitX96)
+        external returns (int256 amount0, int256 amount1, uint160 sqrtPriceX96, int24 tick,
+                          uint128 liquidity)
+    {
+        activePool = pool;
+        (amount0, amount1) = IV3PoolActions(pool).swap(
+            recipient, zeroForOne, amountSpecified, sqrtPriceLimitX96, abi.encode(0, 0));
+        activePool = address(0);
+        (sqrtPriceX96, tick, , , , , ) = IV3PoolActions(pool).slot0();
+        liquidity = IV3PoolActions(pool).liquidity();
     }
 
     // pool.observe for one secondsAgo, as two scalars: the embedded EVM cannot decode
