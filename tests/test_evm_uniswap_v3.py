@@ -35,12 +35,17 @@ import random
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from defisim import extras
 
 if not extras.available("evm"):
     pytest.skip("needs the evm extra (simular-evm, eth-abi, eth-hash)", allow_module_level=True)
 
+from test_replay_uniswap_v3 import DATA as REAL_DAY  # noqa: E402
+from test_replay_uniswap_v3 import UNMATCHED_ROWS, synthetic_day  # noqa: E402
+
+from defisim.cli import app  # noqa: E402
 from defisim.evm import (  # noqa: E402
     ContractAbi,
     EmbeddedBackend,
@@ -51,6 +56,13 @@ from defisim.evm import (  # noqa: E402
 )
 from defisim.evm.abi import keccak  # noqa: E402
 from defisim.evm_amm import EvmMachine, our_contract  # noqa: E402
+from defisim.evm_amm.v3_storage import (  # noqa: E402
+    LIQUIDITY_SLOT,
+    SLOT0_SLOT,
+    bitmap_slot,
+    slot0_word,
+    tick_words,
+)
 from defisim.protocols.amm.errors import PoolError  # noqa: E402
 from defisim.protocols.amm.v3 import V3Pool  # noqa: E402
 from defisim.protocols.amm.v3.tick_math import (  # noqa: E402
@@ -60,6 +72,7 @@ from defisim.protocols.amm.v3.tick_math import (  # noqa: E402
     MIN_TICK,
     get_sqrt_ratio_at_tick,
 )
+from defisim.replay import replay_uniswap_v3  # noqa: E402
 
 CORE = "@uniswap/v3-core"
 PAYER_SOL = Path(__file__).parents[1] / "src/defisim/evm_amm/contracts/V3Payer.sol"
@@ -454,3 +467,79 @@ def test_ten_thousand_random_operations_match_to_the_wei(artifacts):
     assert c["collectProtocol"] > 50 and c["revert LS"] > 10, c
     assert c["swap crossing > 5 ticks"] > 100, c
     assert twin.reasons >= REASONS - {"M1", "AI"}, REASONS - twin.reasons
+
+
+# -- the storage layout and the replay on the bytecode ---------------------------------------
+def test_the_storage_layout_reads_back_through_the_pools_getters(artifacts):
+    """``defisim.evm_amm.v3_storage`` writes slot0, liquidity, a tick and a bitmap word
+    where ``slot0()``, ``liquidity()``, ``ticks()`` and ``tickBitmap()`` read them."""
+    twin = Twin(artifacts, seed=1)
+    twin.initialize()
+    price = get_sqrt_ratio_at_tick(-123_457) + 99
+    words = {SLOT0_SLOT: slot0_word(price, -123_457, 3, 7, 9, 4 + (5 << 4), True),
+             LIQUIDITY_SLOT: 10**20 + 3, bitmap_slot(-7): (1 << 255) | 5}
+    words.update(tick_words(-123_450, 2 * 10**18, -(10**18) - 1, 11, 12))
+    twin.evm.set_storage(twin.pool, words)
+    assert twin.call("slot0") == (price, -123_457, 3, 7, 9, 4 + (5 << 4), True)
+    assert twin.call("liquidity") == (10**20 + 3,)
+    assert twin.call("ticks", -123_450) == (2 * 10**18, -(10**18) - 1, 11, 12, 0, 0, 0, True)
+    assert twin.call("tickBitmap", -7) == ((1 << 255) | 5,)
+    twin.evm.set_storage(twin.pool, tick_words(-123_450, 0, 0))
+    assert twin.call("ticks", -123_450) == (0, 0, 0, 0, 0, 0, 0, False)
+    with pytest.raises(ValueError, match="not a uint256"):
+        twin.evm.set_storage(twin.pool, {0: -1})
+
+
+def _same_replay(a, b) -> None:
+    skip = {"seconds", "cpu_seconds", "parse_seconds", "backend"}
+    da, db = a.to_json_dict(), b.to_json_dict()
+    assert {k: v for k, v in da.items() if k not in skip and "per_" not in k} == {
+        k: v for k, v in db.items() if k not in skip and "per_" not in k}
+
+
+def test_the_synthetic_day_replays_alike_on_the_bytecode(artifacts, tmp_path):
+    """A day written from a Python pool (every swap exact in, exact out or price-limited):
+    the bytecode reproduces every swap as the Python replay does, and one wei off in a
+    swap is the same miss, the same resync, on both."""
+    path, _, _ = synthetic_day(tmp_path / "day.tick.csv")
+    evm = replay_uniswap_v3(path, backend="evm")
+    py = replay_uniswap_v3(path)
+    _same_replay(evm, py)
+    assert evm.backend == "evm" and evm.swaps == evm.swaps_matched > 200
+    assert evm.exact_output >= 2 and evm.price_limit >= 1
+    lines = path.read_text().split("\n")
+    fields = lines[10].split(",")
+    fields[9] = str(int(fields[9]) + 1)
+    lines[10] = ",".join(fields)
+    path.write_text("\n".join(lines))
+    evm, py = replay_uniswap_v3(path, backend="evm"), replay_uniswap_v3(path)
+    _same_replay(evm, py)
+    assert evm.resyncs == 1 and evm.unmatched[0]["row"] == 9
+
+
+def test_an_unknown_replay_backend_is_one_clear_error(tmp_path):
+    path, _, _ = synthetic_day(tmp_path / "day.tick.csv")
+    with pytest.raises(ValueError, match="unknown replay backend 'evmm'"):
+        replay_uniswap_v3(path, backend="evmm")
+
+
+@pytest.mark.skipif(not REAL_DAY.exists(), reason=f"{REAL_DAY} is absent")
+def test_the_real_day_replays_alike_on_the_bytecode(artifacts):
+    """2024-01-05 USDC/WETH 0.05 %: the bytecode matches the same 6,032 of 6,045 swaps
+    (same modes: exact in / out / price limit), misses the same 13 rows, and the same
+    mints, burns and pokes (about 4 s; the Python replay about 0.1 s)."""
+    evm = replay_uniswap_v3(REAL_DAY, backend="evm")
+    py = replay_uniswap_v3(REAL_DAY)
+    _same_replay(evm, py)
+    assert (evm.swaps, evm.swaps_matched) == (6045, 6032)
+    assert (evm.exact_input, evm.exact_output, evm.price_limit) == (5227, 614, 191)
+    assert tuple(u["row"] for u in evm.unmatched) == UNMATCHED_ROWS
+
+
+def test_the_cli_replays_on_the_bytecode(artifacts, tmp_path):
+    path, _, _ = synthetic_day(tmp_path / "day.tick.csv")
+    res = CliRunner().invoke(app, ["replay-uniswap-v3", str(path), "--backend", "evm"])
+    assert res.exit_code == 0, res.output
+    assert "swaps/s replay on evm" in res.output and "(100.00 %)" in res.output
+    res = CliRunner().invoke(app, ["replay-uniswap-v3", str(path), "--backend", "rust"])
+    assert res.exit_code == 2 and "unknown replay backend 'rust'" in res.output

@@ -113,6 +113,8 @@ class UniswapV3ReplayResult:
     ``block``, ``log_index``, ``type`` and ``reason``. ``resyncs``: times the pool state was
     reset from a SWAP row after an unmatched swap. ``seconds`` / ``cpu_seconds``: wall and
     CPU time of both passes (parsing excluded); ``parse_seconds``: reading the CSV.
+    ``backend``: what ran the swaps, ``"python"`` (:class:`V3Pool`) or ``"evm"`` (the
+    official bytecode).
     """
 
     events: int
@@ -143,6 +145,7 @@ class UniswapV3ReplayResult:
     cpu_seconds: float
     parse_seconds: float = 0.0
     tick_csv: str = ""
+    backend: str = "python"
 
     @property
     def swaps_per_second(self) -> float:
@@ -182,7 +185,8 @@ def format_result(result: UniswapV3ReplayResult) -> str:
         f"{r.liquidity_changing_swaps:,} liquidity-changing swaps "
         f"({r.single_candidate_swaps:,} with one candidate tick); "
         f"{len(r.unresolved_ticks):,} only seen summed",
-        f"speed           {r.swaps_per_second:,.0f} swaps/s replay ({r.seconds:.3f} s wall, "
+        f"speed           {r.swaps_per_second:,.0f} swaps/s replay on {r.backend} "
+        f"({r.seconds:.3f} s wall, "
         f"{r.cpu_seconds:.3f} s CPU), parse {r.parse_seconds:.3f} s",
     ]
     if r.resyncs:
@@ -296,6 +300,7 @@ def replay_uniswap_v3(
         cpu_seconds=cpu,
         parse_seconds=parse_seconds,
         tick_csv=ev.path,
+        backend=backend,
     )
 
 
