@@ -60,6 +60,7 @@ from defisim.evm_amm.v3_storage import (  # noqa: E402
     LIQUIDITY_SLOT,
     SLOT0_SLOT,
     bitmap_slot,
+    position_key,
     slot0_word,
     tick_words,
 )
@@ -91,12 +92,6 @@ def artifacts():
     except NpmUnavailable as exc:
         pytest.skip(f"npm artifacts unavailable: {exc}")
     return arts
-
-
-def position_key(owner: str, lower: int, upper: int) -> bytes:
-    """``PositionKey.compute``: keccak256(abi.encodePacked(owner, int24, int24))."""
-    packed = bytes.fromhex(owner[2:]) + (lower % (1 << 24)).to_bytes(3, "big")
-    return keccak(packed + (upper % (1 << 24)).to_bytes(3, "big"))
 
 
 class Twin:

@@ -20,6 +20,7 @@ from defisim.evm.abi import keccak
 
 __all__ = [
     "LIQUIDITY_SLOT",
+    "position_key",
     "SLOT0_SLOT",
     "bitmap_slot",
     "slot0_word",
@@ -62,3 +63,10 @@ def tick_words(tick: int, gross: int, net: int, fgo0: int = 0, fgo1: int = 0) ->
 def bitmap_slot(word: int) -> int:
     """The slot of ``tickBitmap[word]`` (``word`` = compressed tick >> 8, an int16)."""
     return _mapping_slot(word, _BITMAP_SLOT)
+
+
+def position_key(owner: str, lower: int, upper: int) -> bytes:
+    """``PositionKey.compute``: ``keccak256(abi.encodePacked(owner, int24, int24))``, the
+    key of ``positions`` (``owner`` a ``0x`` address)."""
+    packed = bytes.fromhex(owner[2:]) + (lower % (1 << 24)).to_bytes(3, "big")
+    return keccak(packed + (upper % (1 << 24)).to_bytes(3, "big"))

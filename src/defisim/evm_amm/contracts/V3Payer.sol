@@ -7,6 +7,7 @@
 // a mint(pool, amount) on the token, for tokens that let this contract mint (the bridge
 // tokens of defisim.evm_amm). `short` makes it pay that many base units less than owed
 // (to see the pool's M0 / M1 / IIA checks). It returns the pool's outputs unchanged.
+// Minting payments, a swap whose recipient is this contract burns its output.
 pragma solidity ^0.8.28;
 
 interface IV3PoolActions {
@@ -27,6 +28,7 @@ interface IV3PoolActions {
 interface ITokenPay {
     function transfer(address to, uint256 amount) external returns (bool);
     function mint(address to, uint256 amount) external;
+    function burn(address from, uint256 amount) external;
 }
 
 contract V3Payer {
@@ -62,6 +64,12 @@ contract V3Payer {
         (amount0, amount1) = IV3PoolActions(pool).swap(
             recipient, zeroForOne, amountSpecified, sqrtPriceLimitX96, abi.encode(short, short));
         activePool = address(0);
+        // paying by minting, an output sent here leaves the EVM: the bridge pays it on
+        // the ledger instead (the pool's balances stay equal to its ledger reserves)
+        if (mintPayments && recipient == address(this)) {
+            if (amount0 < 0) ITokenPay(IV3PoolActions(pool).token0()).burn(address(this), uint256(-amount0));
+            if (amount1 < 0) ITokenPay(IV3PoolActions(pool).token1()).burn(address(this), uint256(-amount1));
+        }
     }
 
     // swap, then the pool's price, tick and active liquidity after it: a replay tries a
