@@ -54,7 +54,6 @@ from defisim.evm import (  # noqa: E402
     load_artifact,
     party_address,
 )
-from defisim.evm.abi import keccak  # noqa: E402
 from defisim.evm_amm import EvmMachine, our_contract  # noqa: E402
 from defisim.evm_amm.v3_storage import (  # noqa: E402
     LIQUIDITY_SLOT,

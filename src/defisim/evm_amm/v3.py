@@ -248,11 +248,10 @@ class EvmV3Pool:
         v.liquidity = self.liquidity
         v.fee_growth_global0_x128 = self._call("feeGrowthGlobal0X128")[0]
         v.fee_growth_global1_x128 = self._call("feeGrowthGlobal1X128")[0]
-        v.protocol_fees0, v.protocol_fees1 = self._call("protocolFees")
         v.ticks = _ChainMap(self._tick)  # type: ignore[assignment]
         v.bitmap = _ChainMap(lambda w: self._call("tickBitmap", w)[0])  # type: ignore[assignment]
         v.positions = _ChainMap(self._position)  # type: ignore[assignment]
-        v.balance0, v.balance1 = self.balance0, self.balance1
+        # protocol fees and balances stay 0: no preview or quote reads them
         return v
 
     # -- state ---------------------------------------------------------------------------

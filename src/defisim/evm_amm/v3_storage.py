@@ -16,6 +16,8 @@ each through these functions and reads it back through the pool's getters.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from defisim.evm.abi import keccak
 
 __all__ = [
@@ -65,6 +67,7 @@ def bitmap_slot(word: int) -> int:
     return _mapping_slot(word, _BITMAP_SLOT)
 
 
+@lru_cache(maxsize=65536)
 def position_key(owner: str, lower: int, upper: int) -> bytes:
     """``PositionKey.compute``: ``keccak256(abi.encodePacked(owner, int24, int24))``, the
     key of ``positions`` (``owner`` a ``0x`` address)."""
