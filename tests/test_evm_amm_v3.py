@@ -16,6 +16,7 @@ Skipped without the ``evm`` extra or without npm / the npm registry.
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
@@ -24,11 +25,17 @@ from defisim import extras
 if not extras.available("evm"):
     pytest.skip("needs the evm extra (simular-evm, eth-abi, eth-hash)", allow_module_level=True)
 
+import duckdb  # noqa: E402
+
 from defisim import Simulation  # noqa: E402
 from defisim.chain.events import Event  # noqa: E402
 from defisim.evm import NpmUnavailable, load_artifact  # noqa: E402
+from defisim.runner import run_scenario  # noqa: E402
+from defisim.scenarios import get_scenario  # noqa: E402
 from defisim.service import amm_protocol  # noqa: E402
 
+REAL_DAY = (Path(__file__).resolve().parents[1].parent / "shared/data/uniswap_v3"
+            / "ethereum-0x88e6a0c2ddd26feeb64f039a2c41296fcb3f5640-2024-01-05.tick.csv")
 ASSETS = ("ETH", "USDC")
 PARTIES = ("lp1", "lp2", "alice", "bob")
 
@@ -176,3 +183,42 @@ def test_v3_pool_tokens_on_the_evm_equal_the_ledger_reserves():
     assert m.call(core.token0, m.token_abi, "totalSupply")[0] == view.reserves_raw[0]
     assert m.call(core.token1, m.token_abi, "totalSupply")[0] == view.reserves_raw[1]
     assert core.invariant_errors() == []
+
+
+def _scenario_run(name: str, backend: str, tmp, **params):
+    cls = get_scenario(name)
+    scn = cls(cls.Params(**{**params, "backend": backend}))
+    res = run_scenario(scn, seed=5, out_dir=tmp / backend, progress=False)
+    assert res.error is None, res.error
+    with duckdb.connect(str(tmp / backend / "run.duckdb"), read_only=True) as con:
+        swaps = con.execute("select * from amm_swaps order by all").fetchall()
+    return res.kpis, swaps
+
+
+@pytest.mark.parametrize("name,params,least", [
+    pytest.param("amm_arbitrage", {"steps": 300, "sigma": 2.0, "v3_fees": [500, 3000]}, 200,
+                 id="amm_arbitrage"),  # a V2 pair and two V3 pools, about 3 s on the EVM
+    pytest.param("uniswap_v3_day", {}, 6_000, id="uniswap_v3_day",  # about 12 s
+                 marks=[pytest.mark.slow, pytest.mark.skipif(
+                     not REAL_DAY.exists(), reason=f"{REAL_DAY} is absent")]),
+])
+def test_the_same_agents_make_the_same_v3_trades_on_both_backends(name, params, least, tmp_path):
+    kpis_py, swaps_py = _scenario_run(name, "python", tmp_path, **params)
+    kpis_evm, swaps_evm = _scenario_run(name, "evm", tmp_path, **params)
+    assert len(swaps_py) > least
+    assert sum("V3" in repr(s) for s in swaps_py) > least // 2
+    assert swaps_py == swaps_evm
+    assert kpis_py == kpis_evm
+
+
+def test_a_fork_has_its_own_v3_pool():
+    sim = _sim("evm")
+    pid = sim.amm.create_v3_pool("ETH", "USDC", 3000, price=2_000.0)
+    t = sim.amm.pool_view(pid).tick // 60 * 60
+    sim.amm.mint_position("lp1", pid, t - 600, t + 600, 10, 30_000)
+    before = sim.amm.pool_view(pid)
+    fork = sim.snapshot()
+    assert fork.amm.swap("alice", pid, "ETH", 1.0).status == "EXECUTED"
+    assert sim.amm.pool_view(pid) == before
+    assert fork.amm.pool_view(pid).reserves_raw[0] == before.reserves_raw[0] + 10**18
+    assert [p.liquidity for p in fork.amm.positions()] == [p.liquidity for p in sim.amm.positions()]
