@@ -96,9 +96,9 @@ def artifacts():
 class Twin:
     """One bytecode pool on an embedded EVM and one Python ``V3Pool``, driven together."""
 
-    def __init__(self, artifacts: dict, seed: int) -> None:
+    def __init__(self, artifacts: dict, seed: int, backend=None) -> None:
         self.rng = random.Random(seed)
-        self.machine = m = EvmMachine(EmbeddedBackend(number=1, timestamp=T0), T0)
+        self.machine = m = EvmMachine(backend or EmbeddedBackend(number=1, timestamp=T0), T0)
         self.evm = evm = m.backend
         self.abi = {n: ContractAbi(n, a.abi) for n, a in artifacts.items()}
         self.abi["BridgeToken"] = m.token_abi
@@ -464,10 +464,26 @@ def test_ten_thousand_random_operations_match_to_the_wei(artifacts):
 
 
 # -- the storage layout and the replay on the bytecode ---------------------------------------
-def test_the_storage_layout_reads_back_through_the_pools_getters(artifacts):
+@pytest.fixture(params=["embedded", "external"])
+def backend(request):
+    """Each backend's ``set_storage`` (the external one: anvil's ``anvil_setStorageAt``)."""
+    if request.param == "embedded":
+        yield EmbeddedBackend(number=1, timestamp=T0)
+        return
+    from defisim.evm.external import EvmNodeError, ExternalBackend
+
+    try:
+        node = ExternalBackend(1, T0)
+    except EvmNodeError as exc:
+        pytest.skip(f"anvil unavailable: {exc}")
+    yield node
+    node.close()
+
+
+def test_the_storage_layout_reads_back_through_the_pools_getters(artifacts, backend):
     """``defisim.evm_amm.v3_storage`` writes slot0, liquidity, a tick and a bitmap word
     where ``slot0()``, ``liquidity()``, ``ticks()`` and ``tickBitmap()`` read them."""
-    twin = Twin(artifacts, seed=1)
+    twin = Twin(artifacts, seed=1, backend=backend)
     twin.initialize()
     price = get_sqrt_ratio_at_tick(-123_457) + 99
     words = {SLOT0_SLOT: slot0_word(price, -123_457, 3, 7, 9, 4 + (5 << 4), True),
