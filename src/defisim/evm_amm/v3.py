@@ -21,7 +21,7 @@ wei (ticks and prices round differently in the two directions).
 Reads: state comes from the bytecode (``slot0``, ``liquidity``, ``ticks``, ``positions``
 ...). The previews (``modify_preview``, ``position_tokens_owed``) and the checks whose
 ``require`` has no reason string run the Python core's code on a *chain view*
-(:class:`_ChainView`: a ``V3Pool`` whose ticks, bitmap and positions are read from the
+(:meth:`EvmV3Pool._view`: a ``V3Pool`` whose ticks, bitmap and positions are read from the
 bytecode on demand), so errors carry the Python core's reasons (``V3_TICK_SPACING``,
 ``V3_MINT_ZERO``, ...); ``tests/test_evm_uniswap_v3.py`` shows the two agree on every
 state. :meth:`EvmV3Pool.quote_with_fee` takes amounts and the final state from a
@@ -43,6 +43,7 @@ from defisim.protocols.amm.v3.tick import TickInfo, tick_spacing_to_max_liquidit
 from defisim.protocols.amm.v3.tick_math import MAX_SQRT_RATIO, MIN_SQRT_RATIO
 
 from .machine import EvmMachine, our_contract
+from .v3_chain_view import ChainMap, KnownPositions
 from .v3_invariants import v3_invariant_errors
 from .v3_storage import position_key
 
@@ -101,78 +102,6 @@ class V3Factory:
         return lo, hi
 
 
-class _ChainMap:
-    """A ``dict``-like window on contract storage: ``get`` reads (once) through
-    ``read(key) -> value | None``; writes stay local (the Python code's scratch)."""
-
-    __slots__ = ("_read", "_cache")
-
-    def __init__(self, read: Any) -> None:
-        self._read = read
-        self._cache: dict[Any, Any] = {}
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        if key not in self._cache:
-            self._cache[key] = self._read(key)
-        value = self._cache[key]
-        return default if value is None else value
-
-    def __getitem__(self, key: Any) -> Any:
-        value = self.get(key)
-        if value is None:
-            raise KeyError(key)
-        return value
-
-    def __contains__(self, key: Any) -> bool:
-        return self.get(key) is not None
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        self._cache[key] = value
-
-    def pop(self, key: Any, default: Any = None) -> Any:
-        value = self.get(key)
-        self._cache[key] = None
-        return default if value is None else value
-
-
-class _Positions:
-    """``positions`` of an :class:`EvmV3Pool`: ``(owner, lower, upper) -> PositionInfo``
-    for every position minted through it (read from the pool; an ERC-721-less pool
-    cannot list its positions, so the keys are remembered here, in minting order)."""
-
-    __slots__ = ("_pool", "_keys")
-
-    def __init__(self, pool: EvmV3Pool) -> None:
-        self._pool = pool
-        self._keys: dict[tuple[Any, int, int], None] = {}
-
-    def get(self, key: tuple[Any, int, int], default: Any = None) -> PositionInfo | Any:
-        return self._pool._position(key) if key in self._keys else default
-
-    def __getitem__(self, key: tuple[Any, int, int]) -> PositionInfo:
-        if key not in self._keys:
-            raise KeyError(key)
-        return self._pool._position(key)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._keys
-
-    def __iter__(self):
-        return iter(list(self._keys))
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def keys(self):
-        return list(self._keys)
-
-    def items(self):
-        return [(k, self._pool._position(k)) for k in self._keys]
-
-    def values(self):
-        return [self._pool._position(k) for k in self._keys]
-
-
 class EvmV3Pool:
     """A ``UniswapV3Pool`` on an :class:`~.machine.EvmMachine` with the attributes,
     methods, results and :class:`PoolError` reasons of
@@ -199,7 +128,7 @@ class EvmV3Pool:
         self.token0, self.token1 = factory.token_pair()
         self.evm_address = m.transact(m.operator, factory.address, factory.abi, "createPool",
                                       self.token0, self.token1, fee).output[0]
-        self.positions = _Positions(self)
+        self.positions = KnownPositions(self)
         self._funded: set[str] = set()
 
     # -- plumbing ------------------------------------------------------------------------
@@ -248,9 +177,9 @@ class EvmV3Pool:
         v.liquidity = self.liquidity
         v.fee_growth_global0_x128 = self._call("feeGrowthGlobal0X128")[0]
         v.fee_growth_global1_x128 = self._call("feeGrowthGlobal1X128")[0]
-        v.ticks = _ChainMap(self._tick)  # type: ignore[assignment]
-        v.bitmap = _ChainMap(lambda w: self._call("tickBitmap", w)[0])  # type: ignore[assignment]
-        v.positions = _ChainMap(self._position)  # type: ignore[assignment]
+        v.ticks = ChainMap(self._tick)  # type: ignore[assignment]
+        v.bitmap = ChainMap(lambda w: self._call("tickBitmap", w)[0])  # type: ignore[assignment]
+        v.positions = ChainMap(self._position)  # type: ignore[assignment]
         # protocol fees and balances stay 0: no preview or quote reads them
         return v
 
@@ -346,7 +275,7 @@ class EvmV3Pool:
         self.machine.set_time(time)
         a0, a1 = self._pay("mint", self._sender(owner), tick_lower, tick_upper, amount,
                            short0, short1)
-        self.positions._keys[(owner, tick_lower, tick_upper)] = None
+        self.positions.remember((owner, tick_lower, tick_upper))
         return Mint(sender, owner, tick_lower, tick_upper, amount, a0, a1)
 
     def burn(self, owner: Any, tick_lower: int, tick_upper: int, amount: int, *,
