@@ -30,6 +30,15 @@ class EvmCores(PoolCores):
     def __init__(self, backend: EvmBackend | EvmMachine | str | None = None) -> None:
         self.machine = backend if isinstance(backend, EvmMachine) else EvmMachine(backend)
 
+    def shared(self) -> tuple:
+        return (self.machine,)
+
+    def snapshot(self) -> Any:
+        return self.machine.snapshot()
+
+    def restore(self, state: Any) -> None:
+        self.machine.restore(state)
+
     def v2_factory(self, fee_to_setter: str = "") -> EvmV2Factory:
         return EvmV2Factory(self.machine, fee_to_setter)
 
