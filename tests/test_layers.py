@@ -58,6 +58,7 @@ PACKAGE = SRC / "defisim"
 LAYERS: list[tuple[str, ...]] = [
     ("numeric", "metrics", "store", "chain", "prices", "progress", "extras"),
     ("protocols", "evm"),  # evm: the EVM chain protocol (defisim.evm)
+    ("evm_amm",),  # the AMM plug-in's cores on the official bytecode (joins the two)
     ("service",),
     ("",),  # the package root, defisim/__init__.py
     ("agents",),

@@ -226,6 +226,11 @@ class ContractAbi:
         self.event_rank = {n: i for i, n in enumerate(self.events)}
         """Event name -> its position among the ABI's events."""
 
+    def __deepcopy__(self, memo: dict) -> ContractAbi:
+        # read-only once built: a fork or a protocol snapshot shares it (and the
+        # backend's cache of compiled ABIs, keyed by its identity, stays warm)
+        return self
+
     def function(self, fn: str) -> AbiFunction:
         """The function named ``fn``.
 

@@ -171,7 +171,7 @@ class BalancerTransactions(AmmPluginBase):
         while pool_id in self.pools or lp_asset_id(pool_id) in led.assets:
             n += 1
             pool_id = f"{base}#{n}"
-        core = BPool(LP_HOLDER, factory=LP_HOLDER, address=pool_id, variant=variant)  # ValueError
+        core = self.cores.balancer_pool(LP_HOLDER, LP_HOLDER, pool_id, variant)  # ValueError
         try:
             for a, (bal, w) in tokens.items():
                 core.bind(LP_HOLDER, a, bal, w)

@@ -126,6 +126,7 @@ class AmmPluginBase:
 
     chain: Any
     pools: dict[str, PoolEntry]
+    cores: Any  # a .cores.PoolCores
 
     def now_s(self) -> int:
         """The chain's time in whole seconds (the core's ``block.timestamp``)."""

@@ -160,7 +160,7 @@ class V3Transactions(AmmPluginBase):
         if not (type(sqrt_price_x96) is int and MIN_SQRT_RATIO <= sqrt_price_x96 < MAX_SQRT_RATIO):
             raise ValueError(f"sqrt_price_x96 must be an int in [MIN_SQRT_RATIO, MAX_SQRT_RATIO), "
                              f"got {sqrt_price_x96!r}")
-        core = V3Pool(fee, tick_spacing)  # ValueError: fee tier / spacing
+        core = self.cores.v3_pool(fee, tick_spacing)  # ValueError: fee tier / spacing
         ev = core.initialize(sqrt_price_x96, time=self.now_s())
         t0, t1 = sorted((asset_a, asset_b))
         self.pools[pool_id] = PoolEntry(pool_id, "V3", (t0, t1), "", core)

@@ -34,6 +34,7 @@ from typing import Any
 from defisim.chain.protocol import ChainProtocol
 from defisim.chain.transactions import Receipt
 
+from .cores import PoolCores
 from .plugin_balancer import BAL_GAS, BalancerTransactions, BalExit, BalJoin, BalSwap, bal_pool_id
 from .plugin_base import (
     LOCKED_TYPE,
@@ -86,15 +87,21 @@ class AmmProtocol(V2Transactions, V3Transactions, BalancerTransactions, ChainPro
 
     A rejection emits ``TransactionRejected`` (reason: the contract's revert string or
     a :class:`Reason`) and changes nothing else.
+
+    Args:
+        cores: where the pools' state and math live (:class:`~.cores.PoolCores`): the
+            exact Python cores by default, or ``defisim.evm_amm.EvmCores()`` for the
+            official contract bytecode on an EVM.
     """
 
     name = NAME
     gas = GAS
     recording_tables = TABLES
 
-    def __init__(self) -> None:
+    def __init__(self, cores: PoolCores | None = None) -> None:
+        self.cores = cores if cores is not None else PoolCores()
         self.pools: dict[str, PoolEntry] = {}
-        self.v2_factory = V2Factory(fee_to_setter="")
+        self.v2_factory: V2Factory = self.cores.v2_factory(fee_to_setter="")
         self.fee_to_party: str | None = None
 
     def set_quote_asset(self, pool_id: str, asset: str) -> None:
@@ -187,6 +194,7 @@ __all__ = [
     "AmmPoolCreated",
     "AmmProtocol",
     "AmmRecording",
+    "PoolCores",
     "BalExit",
     "BalJoin",
     "BalSwap",
