@@ -59,7 +59,7 @@ from defisim.protocols.amm.plugin_v3 import V3Swap
 
 from ._mechanics import EventCursor
 from ._reference import PriceFileParams, PriceFileReference
-from .base import Scenario, ScenarioParams, register
+from .base import PoolBackendParams, Scenario, register
 
 if TYPE_CHECKING:
     from defisim.agents import Agent
@@ -68,7 +68,7 @@ if TYPE_CHECKING:
 NAN = float("nan")
 
 
-class AmmArbitrageParams(PriceFileParams, ScenarioParams):
+class AmmArbitrageParams(PriceFileParams, PoolBackendParams):
     """Parameters of ``amm_arbitrage`` (quote units, e.g. USDC; prices quote per base)."""
 
     steps: int | None = Field(None, ge=1)

@@ -39,7 +39,7 @@ from pydantic import Field
 from defisim.agents import Agent, ReferencePriceFeed
 from defisim.prices import gbm_path
 
-from .base import Scenario, ScenarioParams, register
+from .base import PoolBackendParams, Scenario, register
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
@@ -51,7 +51,7 @@ DEFAULT_STEPS = 500
 _MAX_TICK = 887272
 
 
-class AmmPoolParams(ScenarioParams):
+class AmmPoolParams(PoolBackendParams):
     """Parameters of ``amm_pool`` (money in USDC, prices in USDC per WETH, time in seconds)."""
 
     steps: int | None = Field(None, ge=1)

@@ -34,7 +34,7 @@ from ._mechanics import MechanicsParams, MechanicsScenario
 from ._reference import gbm_reference
 from ._zoo import ASSET, ASSET_DECIMALS
 from .amm_arbitrage import PoolTally
-from .base import register
+from .base import PoolBackendParams, register
 
 if TYPE_CHECKING:
     from defisim.agents import Agent, ReferencePriceFeed
@@ -47,7 +47,7 @@ BASE_DECIMALS = 8
 NAN = float("nan")
 
 
-class AmmVsOrderbookParams(MechanicsParams):
+class AmmVsOrderbookParams(MechanicsParams, PoolBackendParams):
     """Parameters of ``amm_vs_orderbook`` (USDT, BTC, seconds; see :class:`MechanicsParams`)."""
 
     steps: int | None = Field(None, ge=1)

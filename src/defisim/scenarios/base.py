@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -26,6 +26,19 @@ class ScenarioParams(BaseModel):
     """``immediate``: a transaction executes when sent; ``mempool``: at its block's close."""
     ordering: Literal["fifo", "random", "priority"] = "fifo"
     """Mempool order: arrival, seeded random, or EIP-1559 tip (with fees in the native asset)."""
+
+
+class PoolBackendParams(ScenarioParams):
+    """Parameters of a scenario with AMM pools: where the pools run
+    (``--set backend=evm``)."""
+
+    backend: Literal["python", "evm"] = "python"
+    """``python``: the exact Python pool cores; ``evm``: the official contract bytecode
+    on an EVM (``defisim.evm_amm``; needs the ``evm`` extra and the npm artifacts of
+    ``make evm-artifacts``). Same agents, same seeds: the same trades."""
+    evm_node: Literal["embedded", "external"] = "embedded"
+    """The EVM under ``backend=evm``: simular-evm in this process, or a local anvil
+    node the run starts and stops (slower; no forks)."""
 
 
 class Scenario:
@@ -55,10 +68,18 @@ class Scenario:
                         keep_events: bool = True) -> Simulation:
         """The scenario's :class:`~defisim.service.Simulation`: its protocols, in the
         execution mode and ordering of its parameters."""
-        from defisim.service import DEFAULT_PROTOCOLS, Simulation
+        from defisim.service import DEFAULT_PROTOCOLS, Simulation, amm_protocol
 
+        protocols: list[Any] = list(self.protocols or DEFAULT_PROTOCOLS)
+        backend = getattr(self.params, "backend", "python")
+        if backend != "python":
+            if "amm" not in protocols:
+                raise ValueError(f"scenario {self.name}: backend={backend!r} applies to AMM "
+                                 "pools and it has none")
+            node = getattr(self.params, "evm_node", "embedded")
+            protocols = [amm_protocol(backend, node) if p == "amm" else p for p in protocols]
         return Simulation(seed=seed, check_invariants=check_invariants, keep_events=keep_events,
-                          protocols=self.protocols or DEFAULT_PROTOCOLS,
+                          protocols=protocols,
                           execution=self.params.execution, ordering=self.params.ordering)
 
     def total_steps(self) -> int:

@@ -56,7 +56,7 @@ from pydantic import Field
 
 from defisim.agents.amm import AmmNoiseSwapper, JitLiquidityProvider, SandwichSearcher
 
-from .base import Scenario, ScenarioParams, register
+from .base import PoolBackendParams, Scenario, register
 
 if TYPE_CHECKING:
     from defisim.agents.base import Agent
@@ -65,7 +65,7 @@ if TYPE_CHECKING:
 BASE, QUOTE = "ETH", "USDC"
 
 
-class MevSandwichParams(ScenarioParams):
+class MevSandwichParams(PoolBackendParams):
     """Parameters of ``mev_sandwich`` (USDC, ETH, seconds)."""
 
     steps: int | None = Field(500, ge=1)

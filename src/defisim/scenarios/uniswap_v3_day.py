@@ -42,7 +42,7 @@ from defisim.agents.amm.liquidity import PassiveLiquidityProvider, range_deposit
 from defisim.agents.base import Agent
 from defisim.prices.uniswap_v3_events import SWAP, infer_tick_nets, read_tick_csv
 
-from .base import Scenario, ScenarioParams, register
+from .base import PoolBackendParams, Scenario, register
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
@@ -51,7 +51,7 @@ DEFAULT_GLOB = "../shared/data/uniswap_v3/*.tick.csv"
 USDC, WETH = "USDC", "WETH"
 
 
-class UniswapV3DayParams(ScenarioParams):
+class UniswapV3DayParams(PoolBackendParams):
     """Parameters of ``uniswap_v3_day``."""
 
     tick_csv: str | None = None

@@ -13,6 +13,7 @@ from defisim.protocols.governance import Governance
 from defisim.protocols.tokenomics import TokenomicsProtocol
 
 from .amm import AmmFacade, AmmPoolView, PositionView
+from .amm_backends import AMM_BACKENDS, amm_protocol
 from .futures import FuturesFacade, MarketView, OrderView
 from .simulation import (
     DEFAULT_PROTOCOLS,
@@ -31,6 +32,7 @@ register_protocol("tokenomics", TokenomicsProtocol, TokenomicsFacade)
 register_protocol("evm", EvmProtocol)  # not a default: needs the evm extra
 
 __all__ = [
+    "AMM_BACKENDS",
     "DEFAULT_PROTOCOLS",
     "PROTOCOLS",
     "AccountView",
@@ -43,6 +45,7 @@ __all__ = [
     "Simulation",
     "SupplyView",
     "TokenomicsFacade",
+    "amm_protocol",
     "register_protocol",
     "unregister_protocol",
 ]
