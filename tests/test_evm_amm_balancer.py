@@ -147,3 +147,42 @@ def test_balancer_core_without_bytecode_is_one_clear_error():
     cores = EvmCores()
     with pytest.raises(NotImplementedError, match="no npm package ships balancer-core"):
         cores.balancer_pool("c", "c", "p", "balancer")
+
+
+def _run_netlist(name: str, backend: str, out) -> tuple[str, list]:
+    """Run netlist ``name`` on ``backend``: its ``data.csv`` and, per pool, the core's
+    class, recorded balances, weights and share supply at the end."""
+    from defisim.runner import run_scenario
+    from defisim.scenarios import get_scenario
+
+    base = get_scenario(name)
+    pools: list = []
+
+    class Kept(base):
+        def finish(self, sim):
+            for pid, e in sim.chain.protocol("amm").pools.items():
+                c = e.core
+                pools.append((pid, type(c).__name__, c.balances(), c.weights(), c.total_supply,
+                              c.get_spot_price(c.tokens[1], c.tokens[0])))
+            return super().finish(sim)
+
+    r = run_scenario(Kept(base.Params(backend=backend)), seed=0, out_dir=out, progress=False,
+                     record_accounts_every=0)
+    assert r.ok, r.error
+    return (out / "data.csv").read_text(), pools
+
+
+@pytest.mark.parametrize("name", ["simplepool", "oceanv3"])
+def test_tokenspice_ocean_netlists_give_the_same_rows_on_the_bytecode(name, tmp_path):
+    """``--set backend=evm``: the pools are Ocean's BPool clones, and every CSV row, every
+    pool's balances, weights, share supply and spot price are those of the Python run."""
+    try:
+        evm_csv, evm_pools = _run_netlist(name, "evm", tmp_path / "evm")
+    except NpmUnavailable as exc:
+        pytest.skip(f"npm artifacts unavailable: {exc}")
+    py_csv, py_pools = _run_netlist(name, "python", tmp_path / "py")
+    assert evm_csv == py_csv and len(py_csv.splitlines()) > 20
+    assert {k for _, k, *_ in evm_pools} == {"EvmBPool"}
+    assert {k for _, k, *_ in py_pools} == {"BPool"}
+    assert len(evm_pools) >= 2
+    assert [p[:1] + p[2:] for p in evm_pools] == [p[:1] + p[2:] for p in py_pools]
