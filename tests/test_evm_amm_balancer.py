@@ -48,7 +48,7 @@ def make(cores=None, n_tokens: int = 2) -> tuple[Simulation, str]:
     return sim, pid
 
 
-def _evm_sim(n_tokens: int = 2):
+def _evm_sim(n_tokens: int = 2) -> tuple[Simulation, str]:
     try:
         return make(EvmCores(), n_tokens)
     except NpmUnavailable as exc:
@@ -101,10 +101,11 @@ def state(sim: Simulation, pid: str) -> tuple:
             [core.get_spot_price(x, y) for x in core.tokens for y in core.tokens if x != y])
 
 
-@pytest.mark.parametrize(("seed", "n_tokens", "n"), [(5, 2, 150), (6, 3, 150)])
-def test_the_plugin_on_bytecode_matches_the_python_core(seed, n_tokens, n):
+def differential(cores, seed: int, n_tokens: int, n: int) -> dict[str, int]:
+    """``n`` random transactions on the Python core and on ``cores``; equal after each.
+    Returns the count of each outcome (``"ok"`` or the rejection reason)."""
     py_sim, pid = make(None, n_tokens)
-    evm_sim, pid2 = _evm_sim(n_tokens)
+    evm_sim, pid2 = make(cores, n_tokens)
     assert pid == pid2
     assert isinstance(evm_sim.chain.protocol("amm").pools[pid].core, EvmBPool)
     assert state(py_sim, pid) == state(evm_sim, pid)
@@ -120,10 +121,35 @@ def test_the_plugin_on_bytecode_matches_the_python_core(seed, n_tokens, n):
         if i % 10 == 9:
             py_sim.forward_time(60)
             evm_sim.forward_time(60)
-    assert statuses["ok"] > n // 3, statuses
-    assert statuses.get("ERR_INSUFFICIENT_BAL", 0) > 0, statuses
-    assert statuses.get("ERR_LIMIT_OUT", 0) > 0, statuses
     assert evm_sim.chain.protocol("amm").invariant_errors() == []
+    return statuses
+
+
+@pytest.mark.parametrize(("seed", "n_tokens", "n"), [(5, 2, 150), (6, 3, 150)])
+def test_the_plugin_on_bytecode_matches_the_python_core(seed, n_tokens, n):
+    try:
+        cores = EvmCores()
+    except NpmUnavailable as exc:
+        pytest.skip(f"npm artifacts unavailable: {exc}")
+    statuses = differential(cores, seed, n_tokens, n)
+    assert statuses["ok"] > n // 3, statuses
+    assert statuses.get("ERR_INSUFFICIENT_BAL", 0) > 0, statuses  # rolled back on the EVM
+    assert statuses.get("ERR_LIMIT_OUT", 0) > 0, statuses
+
+
+def test_the_same_on_an_external_anvil_node():
+    from defisim.evm.external import EvmNodeError, anvil_binary
+
+    try:
+        anvil_binary()
+        cores = EvmCores("external")
+    except (EvmNodeError, NpmUnavailable) as exc:
+        pytest.skip(f"anvil or npm artifacts unavailable: {exc}")
+    try:
+        statuses = differential(cores, 9, 2, 60)
+    finally:
+        cores.machine.backend.close()  # the node stops now, not at exit
+    assert statuses["ok"] > 20 and statuses.get("ERR_INSUFFICIENT_BAL", 0) > 0, statuses
 
 
 def test_a_step_the_ledger_refuses_is_rolled_back_on_the_evm():
