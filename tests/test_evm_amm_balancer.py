@@ -212,3 +212,20 @@ def test_tokenspice_ocean_netlists_give_the_same_rows_on_the_bytecode(name, tmp_
     assert {k for _, k, *_ in py_pools} == {"BPool"}
     assert len(evm_pools) >= 2
     assert [p[:1] + p[2:] for p in evm_pools] == [p[:1] + p[2:] for p in py_pools]
+
+
+def test_chain_state_snapshots_and_forks_carry_the_evm_pool():
+    """A bundle's revert (``Chain.state_snapshot``/``restore_state``) puts the bytecode
+    pool back; a fork (``Simulation.snapshot``) trades on its own EVM."""
+    sim, pid = _evm_sim()
+    swap = Transaction("bob", "amm", "swap", (pid, "OCEAN", "DT", 10 * E18, 0, True, 2**40, 0))
+    saved, before = sim.chain.state_snapshot(), state(sim, pid)
+    first = sim.send(swap)
+    after = state(sim, pid)
+    assert first.value == (10 * E18, 2292741528351587900) and after != before  # spec 4.6
+    sim.chain.restore_state(saved)
+    assert state(sim, pid) == before
+    assert sim.send(swap).value == first.value and state(sim, pid) == after
+    fork = sim.snapshot()
+    assert fork.send(swap).status == first.status
+    assert state(sim, pid) == after and state(fork, pid) != after
