@@ -46,6 +46,25 @@ def test_a_missing_artifact_names_the_package_the_file_and_what_there_is(tmp_pat
     assert not isinstance(err.value, NpmUnavailable)
 
 
+def test_a_truffle_artifacts_folder_loads_too(tmp_path, monkeypatch):
+    """Ocean's package keeps Truffle JSON (``bytecode`` at the top) in ``artifacts/``."""
+    monkeypatch.setenv("DEFISIM_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(art.shutil, "which", lambda name: None)
+    pkg = _fake_package(tmp_path, "@oceanprotocol/contracts", "0.5.16", contracts=())
+    (pkg / "artifacts").mkdir()
+    (pkg / "artifacts" / "BPool.json").write_text(json.dumps(
+        {"contractName": "BPool", "abi": [{"type": "constructor", "inputs": []}],
+         "bytecode": "0x60806040"}))
+    a = load_artifact("@oceanprotocol/contracts", "BPool")
+    assert (a.name, a.bytecode, a.version) == ("BPool", bytes.fromhex("60806040"), "0.5.16")
+    assert a.path.endswith("artifacts/BPool.json")
+    with pytest.raises(ArtifactError) as err:
+        load_artifact("@oceanprotocol/contracts", "BFactory")
+    msg = str(err.value)
+    assert "has no artifact BFactory.json (build/BFactory.json or artifacts/BFactory.json" in msg
+    assert msg.endswith("it has: BPool")
+
+
 def test_no_npm_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("DEFISIM_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(art.shutil, "which", lambda name: None)

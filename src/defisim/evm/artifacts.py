@@ -1,7 +1,9 @@
 """Compiled contracts (ABI + bytecode) from published npm packages, fetched at set-up time.
 
 defisim vendors no contract source and no bytecode: the Uniswap V2 core and periphery
-packages ship their compiled artifacts (``build/<Contract>.json``), and
+packages ship their compiled artifacts (``build/<Contract>.json``), Ocean Protocol's
+contracts (its Balancer V1 ``BPool``, ``BFactory``) ship Truffle artifacts
+(``artifacts/<Contract>.json``; :data:`ARTIFACT_LAYOUTS`), and
 :func:`load_artifact` installs the package once with ``npm install --prefix <cache>
 --no-save <package>@<version>`` (pinned versions, :data:`PINNED`) and reads the JSON.
 
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "ARTIFACT_LAYOUTS",
     "PINNED",
     "Artifact",
     "ArtifactError",
@@ -42,9 +45,19 @@ __all__ = [
 PINNED: dict[str, str] = {
     "@uniswap/v2-core": "1.0.1",
     "@uniswap/v2-periphery": "1.1.0-beta.0",
+    "@oceanprotocol/contracts": "0.5.16",
 }
-"""The npm packages defisim loads contracts from, and their versions (GPL-3.0-or-later
-contracts, fetched by the user at set-up time, never redistributed with defisim)."""
+"""The npm packages defisim loads contracts from, and their versions (contracts under
+their own licences -- Uniswap GPL-3.0-or-later, Ocean Apache-2.0 -- fetched by the user
+at set-up time, never redistributed with defisim). ``@oceanprotocol/contracts@0.5.16``
+is the Ocean V3 Balancer ``BPool``/``BFactory`` (solc 0.5.7) TokenSPICE ran."""
+
+ARTIFACT_LAYOUTS: tuple[str, ...] = (
+    "build/{contract}.json",      # Uniswap V2 (Waffle)
+    "artifacts/{contract}.json",  # Ocean Protocol 0.5.x (Truffle)
+)
+"""Where a package keeps ``<contract>``'s compiled JSON, relative to its folder, tried
+in this order (the first that exists wins)."""
 
 NPM_TIMEOUT_S = 300
 
@@ -135,22 +148,41 @@ def install_package(package: str, version: str | None = None) -> Path:
     return root
 
 
+def _artifact_path(root: Path, contract: str) -> Path | None:
+    for layout in ARTIFACT_LAYOUTS:
+        path = root / layout.format(contract=contract)
+        if path.is_file():
+            return path
+    return None
+
+
+def _contracts_in(root: Path) -> list[str]:
+    have: set[str] = set()
+    for layout in ARTIFACT_LAYOUTS:
+        have.update(p.stem for p in root.glob(layout.format(contract="*")))
+    return sorted(have)
+
+
 def load_artifact(package: str, contract: str, version: str | None = None) -> Artifact:
-    """The compiled ``contract`` of npm ``package`` (``build/<contract>.json``), installing
-    the package first if needed (:func:`install_package`).
+    """The compiled ``contract`` of npm ``package`` (its JSON at the first of
+    :data:`ARTIFACT_LAYOUTS` that exists, e.g. ``build/<contract>.json``), installing the
+    package first if needed (:func:`install_package`). Reads Waffle/solc
+    (``evm.bytecode.object``) and Truffle (``bytecode``) JSON.
 
     Raises:
         NpmUnavailable: see :func:`install_package`.
-        ArtifactError: the package has no ``build/<contract>.json`` (the message lists
-            the contracts it has), or the file has no ABI or no bytecode.
+        ArtifactError: the package has no such artifact (the message lists the
+            contracts it has), or the file has no ABI or no bytecode.
     """
     root = install_package(package, version)
     version = version or PINNED.get(package, "")
-    path = root / "build" / f"{contract}.json"
-    if not path.is_file():
-        have = sorted(p.stem for p in (root / "build").glob("*.json"))
-        raise ArtifactError(f"npm package {package}@{version} has no artifact {path.name} "
-                            f"({path}); it has: {', '.join(have) or 'no build/ folder'}")
+    path = _artifact_path(root, contract)
+    if path is None:
+        have = _contracts_in(root)
+        where = " or ".join(layout.format(contract=contract) for layout in ARTIFACT_LAYOUTS)
+        raise ArtifactError(f"npm package {package}@{version} has no artifact {contract}.json "
+                            f"({where} in {root}); it has: "
+                            f"{', '.join(have) or 'no compiled contracts'}")
     try:
         data = json.loads(path.read_text())
         abi = data["abi"]
