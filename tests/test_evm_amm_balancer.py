@@ -93,7 +93,7 @@ def random_tx(rng: random.Random, sim: Simulation, pid: str) -> Transaction:
 
 def state(sim: Simulation, pid: str) -> tuple:
     core = sim.chain.protocol("amm").pools[pid].core
-    view = sim.amm.pool_view(pid) if len(core.tokens) == 2 else None  # 2-asset view only
+    view = sim.amm.pool_view(pid)
     return (dict(sim.chain.ledger.balances), dict(sim.chain.ledger.supply), view,
             core.tokens, {t: (r.denorm, r.balance) for t, r in core.records.items()},
             core.total_supply, core.total_weight, core.swap_fee, dict(core.token_balances),
