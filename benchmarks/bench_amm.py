@@ -62,12 +62,15 @@ def v2_core(n: int) -> tuple[float, float]:
     return result
 
 
-def v2_chain(n: int) -> tuple[float, float]:
+def v2_chain(n: int, backend: str = "python", evm_node: str = "embedded") -> tuple[float, float]:
+    """The ``amm`` plug-in's V2 swap through the chain, its pools on ``backend``
+    (``python`` cores, or ``evm``: the official bytecode on ``evm_node``)."""
     from defisim import Simulation
     from defisim.chain import Transaction
+    from defisim.service import amm_protocol
 
     sim = Simulation(seed=1, check_invariants=False, keep_events=False,
-                     protocols=["amm"])
+                     protocols=[amm_protocol(backend, evm_node)])
     for a in ("USDC", "WETH"):
         sim.create_asset(a, 18)
     sim.create_party("lp")

@@ -10,7 +10,9 @@ Prints operations per second of wall time and of CPU time (``time.process_time``
 - a Uniswap V2 swap on the official bytecode pair (a token transfer to the pair, then
   ``pair.swap``; the amount out from ``getAmountOut`` on reserves tracked in Python),
   on the backend and through the chain; beside the Python ``V2Pair`` core and the
-  ``amm`` protocol's V2 swap through the chain (``bench_amm.py``'s cases);
+  ``amm`` protocol's V2 swap through the chain (``bench_amm.py``'s cases), and the
+  same ``amm`` protocol with its pools on the bytecode (``EvmCores``: ``--set
+  backend=evm``), embedded and on the external node;
 - a snapshot and restore of the whole EVM state (``EmbeddedBackend``), in microseconds;
 - the same ERC-20 transfers and V2 swaps on the external backend (a local anvil,
   ``ExternalBackend``; ``--n-external`` operations): one transaction per call (two
@@ -225,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         ("V2 swap, bytecode pair, through the chain", "swaps", lambda: v2_evm(n, True), n),
         ("V2 swap, Python V2Pair core", "swaps", lambda: v2_core(n), n),
         ("V2 swap, Python amm protocol through the chain", "swaps", lambda: v2_chain(n), n),
+        ("V2 swap, amm protocol on the bytecode (EvmCores)", "swaps",
+         lambda: v2_chain(n // 4, "evm"), n // 4),
         ("EVM snapshot + restore (small state)", "round trips", lambda: snapshot_restore(n // 10),
          n // 10),
     ]
@@ -242,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
              lambda: v2_evm(ne, True, "external"), ne),
             (f"V2 swap, external, batched {nb}/block", "swaps",
              lambda: v2_evm(ne, False, "external", nb), ne),
+            ("V2 swap, amm protocol on the bytecode, external", "swaps",
+             lambda: v2_chain(ne // 4, "evm", "external"), ne // 4),
         ]
     print(f"{'case':50s} {'per wall s':>12s} {'per CPU s':>12s}  {'wall s':>7s} {'CPU s':>7s}"
           f"  {'CPU s, with anvil':>17s}")

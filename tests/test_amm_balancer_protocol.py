@@ -70,6 +70,18 @@ def test_creation_moves_the_balances_and_issues_init_supply():
     assert sim.chain.protocol("amm").invariant_errors() == []
 
 
+def test_a_three_token_pool_has_a_view():
+    sim = make()
+    pid = sim.chain.protocol("amm").create_balancer_pool(
+        "ctl", {"DT": (100 * E18, 2 * E18), "OCEAN": (400 * E18, 4 * E18),
+                "X": (50 * E18, 4 * E18)}, 10**15)
+    v = sim.amm.pool_view(pid)
+    assert v.assets == ("DT", "OCEAN", "X") and v.reserves == (100.0, 400.0, 50.0)
+    assert v.weights == (0.2, 0.4, 0.4)
+    # spot price of DT in OCEAN without the fee: (400/4) / (100/2) = 2
+    assert sim.amm.spot_price(pid, "DT", "OCEAN", fee=False) == 2.0
+
+
 def test_spec_4_6_swaps_through_the_chain():
     sim = make()
     cur = sim.event_cursor()

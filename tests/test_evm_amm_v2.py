@@ -193,3 +193,23 @@ def test_bad_backend_names_fail_with_one_clear_error():
     with pytest.raises(ValueError, match="backend"):
         cls.Params(backend="solana")
     assert isinstance(amm_protocol(), AmmProtocol)
+
+
+def test_the_same_trades_on_an_external_node(tmp_path):
+    """``evm_node=external``: the pools on a local anvil node; bundles revert through the
+    node's own snapshots (no node is copied), and the run leaves no node behind."""
+    from defisim.evm.external import EvmNodeError, anvil_binary
+
+    try:
+        anvil_binary()
+    except (EvmNodeError, NpmUnavailable) as exc:
+        pytest.skip(f"anvil unavailable: {exc}")
+    kpis_py, swaps_py = _scenario_run("mev_sandwich", "python", tmp_path, steps=25)
+    cls = get_scenario("mev_sandwich")
+    scn = cls(cls.Params(steps=25, backend="evm", evm_node="external"))
+    res = run_scenario(scn, seed=5, out_dir=tmp_path / "ext", progress=False)
+    assert res.error is None, res.error
+    with duckdb.connect(str(tmp_path / "ext" / "run.duckdb"), read_only=True) as con:
+        swaps = con.execute("select * from amm_swaps order by all").fetchall()
+    assert len(swaps_py) > 10 and swaps == swaps_py
+    assert res.kpis == kpis_py

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import os
+import pickle
 import shutil
 import subprocess
 import time
@@ -210,8 +211,21 @@ def test_snapshots_restore_any_number_of_times(artifacts):
             assert tok.call("balanceOf", bob) == 0
             tok.transact("transfer", bob, 7, sender="alice")
             assert tok.call("balanceOf", bob) == 7
-        with pytest.raises(Exception, match="cannot be forked"):
-            sim.snapshot()
+        # a fork is a second node holding this node's state; each goes its own way
+        fork = sim.snapshot()
+        fork_be = fork.evm.backend
+        try:
+            assert fork_be.node.pid != be.node.pid
+            ftok = fork.evm.contract("USD")
+            assert ftok.call("balanceOf", bob) == 7
+            ftok.transact("transfer", bob, 100, sender="alice")
+            assert ftok.call("balanceOf", bob) == 107
+            assert tok.call("balanceOf", bob) == 7
+            with pytest.raises(Exception, match="cannot be pickled"):
+                pickle.dumps(be)
+        finally:
+            fork_be.close()
+        assert not fork_be.node.running
     assert not be.node.running
 
 

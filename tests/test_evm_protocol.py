@@ -62,7 +62,28 @@ def test_hardhat_artifacts_load_as_the_v3_core_package_ships_them(tmp_path, monk
     assert a.path.endswith("artifacts/contracts/UniswapV3Pool.sol/UniswapV3Pool.json")
     with pytest.raises(ArtifactError) as err:
         load_artifact("@uniswap/v3-core", "UniswapV3Factory")
-    assert str(err.value).endswith("it has: IUniswapV3Pool, UniswapV3Pool")
+    msg = str(err.value)
+    assert "artifacts/contracts/UniswapV3Factory.sol/UniswapV3Factory.json" in msg
+    assert msg.endswith("it has: UniswapV3Pool")  # interfaces' folders are not searched
+
+
+def test_a_truffle_artifacts_folder_loads_too(tmp_path, monkeypatch):
+    """Ocean's package keeps Truffle JSON (``bytecode`` at the top) in ``artifacts/``."""
+    monkeypatch.setenv("DEFISIM_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(art.shutil, "which", lambda name: None)
+    pkg = _fake_package(tmp_path, "@oceanprotocol/contracts", "0.5.16", contracts=())
+    (pkg / "artifacts").mkdir()
+    (pkg / "artifacts" / "BPool.json").write_text(json.dumps(
+        {"contractName": "BPool", "abi": [{"type": "constructor", "inputs": []}],
+         "bytecode": "0x60806040"}))
+    a = load_artifact("@oceanprotocol/contracts", "BPool")
+    assert (a.name, a.bytecode, a.version) == ("BPool", bytes.fromhex("60806040"), "0.5.16")
+    assert a.path.endswith("artifacts/BPool.json")
+    with pytest.raises(ArtifactError) as err:
+        load_artifact("@oceanprotocol/contracts", "BFactory")
+    msg = str(err.value)
+    assert "has no artifact BFactory.json (build/BFactory.json or artifacts/BFactory.json" in msg
+    assert msg.endswith("it has: BPool")
 
 
 def test_no_npm_is_one_clear_error(tmp_path, monkeypatch):

@@ -108,17 +108,27 @@ class ChainProtocol:
         """A copy of the protocol's own state. References to the chain, its ledger and
         the protocol itself are kept, not copied (a market's bound ``next_order_id``
         keeps drawing from the live protocol)."""
-        chain = self.chain
-        memo = {id(chain): chain, id(chain.ledger): chain.ledger, id(self): self}
-        return copy.deepcopy({k: v for k, v in vars(self).items() if k != "chain"}, memo)
+        return copy.deepcopy({k: v for k, v in vars(self).items() if k != "chain"},
+                             self._snapshot_memo())
 
     def restore(self, state: Any) -> None:
         """Put back a state taken by :meth:`snapshot` (it can be restored again). The
         protocol's attributes become fresh copies: holders of its inner objects (a
         market) must look them up again."""
+        vars(self).update(copy.deepcopy(state, self._snapshot_memo()))
+
+    def snapshot_shared(self) -> tuple:
+        """Objects the protocol's state refers to but that keep their own state, outside
+        Python (an EVM on a node): :meth:`snapshot` and :meth:`restore` keep them by
+        reference, and an override saves and restores their state its own way."""
+        return ()
+
+    def _snapshot_memo(self) -> dict[int, Any]:
         chain = self.chain
         memo = {id(chain): chain, id(chain.ledger): chain.ledger, id(self): self}
-        vars(self).update(copy.deepcopy(state, memo))
+        for obj in self.snapshot_shared():
+            memo[id(obj)] = obj
+        return memo
 
     # -- recording ----------------------------------------------------------------------
     recording_tables: ClassVar[dict[str, dict[str, str]]] = {}

@@ -1,8 +1,10 @@
 """Compiled contracts (ABI + bytecode) from published npm packages, fetched at set-up time.
 
 defisim vendors no contract source and no bytecode: the Uniswap V2 core and periphery
-packages ship their compiled artifacts as ``build/<Contract>.json`` (Waffle), the Uniswap V3
-core package as ``artifacts/contracts/<Contract>.sol/<Contract>.json`` (Hardhat), and
+packages ship their compiled artifacts (``build/<Contract>.json``), Ocean Protocol's
+contracts (its Balancer V1 ``BPool``, ``BFactory``) ship Truffle artifacts
+(``artifacts/<Contract>.json``), the Uniswap V3 core Hardhat artifacts
+(``artifacts/contracts/<Contract>.sol/<Contract>.json``; :data:`ARTIFACT_LAYOUTS`), and
 :func:`load_artifact` installs the package once with ``npm install --prefix <cache>
 --no-save <package>@<version>`` (pinned versions, :data:`PINNED`) and reads the JSON.
 
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "ARTIFACT_LAYOUTS",
     "PINNED",
     "Artifact",
     "ArtifactError",
@@ -43,12 +46,23 @@ __all__ = [
 PINNED: dict[str, str] = {
     "@uniswap/v2-core": "1.0.1",
     "@uniswap/v2-periphery": "1.1.0-beta.0",
+    "@oceanprotocol/contracts": "0.5.16",
     "@uniswap/v3-core": "1.0.1",
 }
-"""The npm packages defisim loads contracts from, and their versions, all fetched by the
-user at set-up time and never redistributed with defisim. Licences: the V2 packages are
-GPL-3.0-or-later; ``@uniswap/v3-core`` 1.0.1 is BUSL-1.1, whose change date (2023-04-01)
-has passed, so it is now GPL-2.0-or-later (its ``LICENSE``)."""
+"""The npm packages defisim loads contracts from, and their versions (contracts under
+their own licences -- Uniswap V2 GPL-3.0-or-later, Ocean Apache-2.0 -- fetched by the user
+at set-up time, never redistributed with defisim). ``@oceanprotocol/contracts@0.5.16``
+is the Ocean V3 Balancer ``BPool``/``BFactory`` (solc 0.5.7) TokenSPICE ran.
+``@uniswap/v3-core@1.0.1`` is BUSL-1.1, whose change date (2023-04-01) has passed, so it
+is now GPL-2.0-or-later (its ``LICENSE``); the user fetches it at set-up time too."""
+
+ARTIFACT_LAYOUTS: tuple[str, ...] = (
+    "build/{contract}.json",      # Uniswap V2 (Waffle)
+    "artifacts/{contract}.json",  # Ocean Protocol 0.5.x (Truffle)
+    "artifacts/contracts/{contract}.sol/{contract}.json",  # Uniswap V3 core (Hardhat)
+)
+"""Where a package keeps ``<contract>``'s compiled JSON, relative to its folder, tried
+in this order (the first that exists wins)."""
 
 NPM_TIMEOUT_S = 300
 
@@ -139,43 +153,42 @@ def install_package(package: str, version: str | None = None) -> Path:
     return root
 
 
-def _artifact_paths(root: Path, contract: str) -> list[Path]:
-    """Where a package may keep ``contract``'s JSON: ``build/<contract>.json`` (Waffle,
-    the V2 packages), then ``artifacts/**/<contract>.sol/<contract>.json`` (Hardhat, the
-    V3 core), then any other ``artifacts/**/<contract>.json`` (not the ``.dbg.json``)."""
-    paths = [root / "build" / f"{contract}.json"]
-    found = sorted((root / "artifacts").rglob(f"{contract}.json"))
-    paths += [p for p in found if p.parent.name == f"{contract}.sol"]
-    paths += [p for p in found if p.parent.name != f"{contract}.sol"]
-    return paths
+def _artifact_path(root: Path, contract: str) -> Path | None:
+    for layout in ARTIFACT_LAYOUTS:
+        path = root / layout.format(contract=contract)
+        if path.is_file():
+            return path
+    return None
 
 
-def _known_contracts(root: Path) -> list[str]:
-    names = {p.stem for p in (root / "build").glob("*.json")}
-    names |= {p.stem for p in (root / "artifacts").rglob("*.json")
-              if not p.name.endswith(".dbg.json")}
-    return sorted(names)
+def _contracts_in(root: Path) -> list[str]:
+    have: set[str] = set()
+    for layout in ARTIFACT_LAYOUTS:
+        have.update(p.stem for p in root.glob(layout.format(contract="*"))
+                    if not p.name.endswith(".dbg.json"))  # Hardhat's debug files
+    return sorted(have)
 
 
 def load_artifact(package: str, contract: str, version: str | None = None) -> Artifact:
-    """The compiled ``contract`` of npm ``package``, installing the package first if needed
-    (:func:`install_package`). The JSON is looked for as ``build/<contract>.json`` (Waffle
-    layout) and then under ``artifacts/`` (Hardhat layout, ``<contract>.sol/<contract>.json``
-    first); the bytecode is ``evm.bytecode.object`` or a top-level ``bytecode``.
+    """The compiled ``contract`` of npm ``package`` (its JSON at the first of
+    :data:`ARTIFACT_LAYOUTS` that exists, e.g. ``build/<contract>.json``), installing the
+    package first if needed (:func:`install_package`). Reads Waffle/solc
+    (``evm.bytecode.object``) and Truffle (``bytecode``) JSON.
 
     Raises:
         NpmUnavailable: see :func:`install_package`.
-        ArtifactError: the package has no artifact of that name (the message lists the
+        ArtifactError: the package has no such artifact (the message lists the
             contracts it has), or the file has no ABI or no bytecode.
     """
     root = install_package(package, version)
     version = version or PINNED.get(package, "")
-    path = next((p for p in _artifact_paths(root, contract) if p.is_file()), None)
+    path = _artifact_path(root, contract)
     if path is None:
-        have = _known_contracts(root)
+        have = _contracts_in(root)
+        where = " or ".join(layout.format(contract=contract) for layout in ARTIFACT_LAYOUTS)
         raise ArtifactError(f"npm package {package}@{version} has no artifact {contract}.json "
-                            f"(looked in {root / 'build'} and {root / 'artifacts'}); "
-                            f"it has: {', '.join(have) or 'no build/ or artifacts/ folder'}")
+                            f"({where} in {root}); it has: "
+                            f"{', '.join(have) or 'no compiled contracts'}")
     try:
         data = json.loads(path.read_text())
         abi = data["abi"]

@@ -163,6 +163,18 @@ class EmbeddedBackend(EvmBackend):
         memo[id(self)] = new
         return new
 
+    def __getstate__(self) -> dict:
+        """Pickling (an RL session's warm-up blob, a worker process): the EVM as its
+        snapshot text; the compiled-ABI cache is rebuilt on use."""
+        return {"evm": self._evm.create_snapshot(), "number": self._number,
+                "timestamp": self._timestamp}
+
+    def __setstate__(self, state: dict) -> None:
+        self._sim = _simular()
+        self._pyabis = {}
+        self._number, self._timestamp = state["number"], state["timestamp"]
+        self._evm = self._sim.PyEvm.from_snapshot(state["evm"])
+
     # -- helpers ---------------------------------------------------------------------
     def _pyabi(self, abi: ContractAbi, bytecode: bytes = b"") -> Any:
         key = (id(abi), bytecode)

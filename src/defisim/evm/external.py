@@ -404,8 +404,27 @@ class ExternalBackend(EvmBackend):
         self.close()
 
     def __deepcopy__(self, memo: dict) -> ExternalBackend:
-        raise EvmError("the external EVM backend cannot be forked (copy.deepcopy, "
-                       "Simulation.snapshot); use Chain.state_snapshot/restore_state")
+        """A fork (``Simulation.snapshot``, ``copy.deepcopy``): a new anvil node started
+        by the project, loaded with this node's state (``anvil_dumpState`` /
+        ``anvil_loadState``: accounts, code, storage), stopped with the copy. Costs a
+        node start (about a second); snapshots *within* a node are cheap
+        (:meth:`snapshot`)."""
+        dump = self.rpc.call("anvil_dumpState")
+        new = ExternalBackend(self._number, self._timestamp)
+        if not new.rpc.call("anvil_loadState", dump):
+            new.close()
+            raise EvmError("anvil refused the state of the node being forked (anvil_loadState)")
+        new._head = int(new.rpc.call("eth_blockNumber"), 16)
+        new._abis = dict(self._abis)
+        new._topics = dict(self._topics)
+        new._seen = set(self._seen)
+        new._selectors = dict(self._selectors)
+        memo[id(self)] = new
+        return new
+
+    def __getstate__(self) -> dict:
+        raise EvmError("the external EVM backend cannot be pickled (a live anvil node); "
+                       "use the embedded backend for RL sessions and worker processes")
 
     # -- ABIs --------------------------------------------------------------------------
     def _learn(self, abi: ContractAbi, address: str | None = None) -> None:

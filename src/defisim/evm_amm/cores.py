@@ -7,6 +7,7 @@ from typing import Any
 from defisim.evm import EvmBackend
 from defisim.protocols.amm.cores import PoolCores
 
+from .balancer import EvmBPool, OceanBalancer
 from .machine import EvmMachine
 from .v2 import EvmV2Factory
 from .v3 import EvmV3Pool, V3Factory
@@ -23,7 +24,8 @@ class EvmCores(PoolCores):
             :class:`~defisim.evm.EvmBackend`, or an :class:`~.machine.EvmMachine` to share.
 
     Pool kinds: Uniswap V2 (``@uniswap/v2-core`` bytecode), Uniswap V3
-    (``@uniswap/v3-core``). A kind without bytecode
+    (``@uniswap/v3-core``; :mod:`.v3`), Balancer V1 of the Ocean V3
+    variant (``@oceanprotocol/contracts`` bytecode; :mod:`.balancer`). A kind without bytecode
     here raises ``NotImplementedError`` naming it.
     """
 
@@ -31,7 +33,17 @@ class EvmCores(PoolCores):
 
     def __init__(self, backend: EvmBackend | EvmMachine | str | None = None) -> None:
         self.machine = backend if isinstance(backend, EvmMachine) else EvmMachine(backend)
+        self._ocean: OceanBalancer | None = None
         self._v3_factory: V3Factory | None = None
+
+    def shared(self) -> tuple:
+        return (self.machine,)
+
+    def snapshot(self) -> Any:
+        return self.machine.snapshot()
+
+    def restore(self, state: Any) -> None:
+        self.machine.restore(state)
 
     def v2_factory(self, fee_to_setter: str = "") -> EvmV2Factory:
         return EvmV2Factory(self.machine, fee_to_setter)
@@ -43,5 +55,14 @@ class EvmCores(PoolCores):
         return EvmV3Pool(self._v3_factory, fee, tick_spacing)
 
     def balancer_pool(self, controller: str, factory: str, address: str,
-                      variant: str = "balancer") -> Any:
-        raise NotImplementedError("Balancer pools on the EVM are not wired in yet")
+                      variant: str = "balancer") -> EvmBPool:
+        """A new ``BFactory.newBPool`` clone of Ocean's ``BPool`` (``variant`` must be
+        ``"ocean_v3"``: ``NotImplementedError`` for ``"balancer"``, whose bytecode no npm
+        package ships)."""
+        if variant != "ocean_v3":
+            raise NotImplementedError(
+                f"Balancer variant {variant!r} has no bytecode here: no npm package ships "
+                "balancer-core's BPool; use variant='ocean_v3' or the Python cores")
+        if self._ocean is None:
+            self._ocean = OceanBalancer(self.machine)
+        return self._ocean.new_pool(controller, factory, address, variant)

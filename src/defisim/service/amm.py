@@ -71,7 +71,7 @@ class AmmFacade(V3Calls, BalancerCalls):
         """The pool now. Raises ``KeyError`` naming the known pools."""
         e = self._entry(pool_id)
         core = e.core
-        d0, d1 = (10 ** self._dec(a) for a in e.assets)
+        d0, d1 = (10 ** self._dec(a) for a in e.assets[:2])  # a Balancer pool may hold 8
         if e.kind == "V2":
             raw = (core.reserve0, core.reserve1)
             human = (raw[0] / d0, raw[1] / d1)

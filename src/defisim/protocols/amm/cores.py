@@ -37,6 +37,18 @@ class PoolCores:
 
     backend: str = "python"
 
+    def shared(self) -> tuple:
+        """Objects holding pool state outside Python (an EVM): the plug-in's snapshots
+        keep them by reference and save their state with :meth:`snapshot`."""
+        return ()
+
+    def snapshot(self) -> Any:
+        """The state of :meth:`shared` (None: all state is in the Python cores)."""
+        return None
+
+    def restore(self, state: Any) -> None:
+        """Put back a state from :meth:`snapshot` (any number of times)."""
+
     def v2_factory(self, fee_to_setter: str = "") -> V2Factory:
         """A new ``UniswapV2Factory`` whose ``new_pair`` builds the V2 pair cores."""
         return V2Factory(fee_to_setter=fee_to_setter)

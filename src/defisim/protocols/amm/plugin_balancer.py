@@ -9,8 +9,10 @@ V2 pairs, every pool share held by a party sits in the core at one address,
 ledger says who holds it: the LP asset ``<pool_id>-LP`` (18 decimals). The pool's
 token balances are the ledger accounts ``reserve(pool_id, asset)``.
 
-All-or-nothing: each transaction runs on a copy of the core; the copy replaces the
-core only when the core accepted it and the sender can pay. A sender short of a token
+All-or-nothing: a core leaves its state unchanged when it rejects an operation; a
+transaction the core accepted but the sender cannot pay is undone with the core's
+checkpoint pair (``_checkpoint()`` before, ``_rollback(state)``: a copy for the Python
+core, an EVM snapshot for a bytecode core). A sender short of a token
 or of pool shares is rejected with ``ERR_INSUFFICIENT_BAL`` (the string Balancer's
 ``BToken``/test tokens revert with; the core's own share check has the same string),
 before anything changes. Every other rejection is the core's revert string
@@ -219,28 +221,32 @@ class BalancerTransactions(AmmPluginBase):
 
     def _bal_run(self, tx: str, sender: str, entry: PoolEntry,
                  op: Callable[[BPool], Result]) -> Result | Receipt:
-        """Run ``op`` on a copy of the core; check the sender's tokens and shares; then
-        commit the copy and move the same amounts on the ledger (module docstring)."""
+        """Run ``op`` on the core; check the sender's tokens and shares, and roll the
+        core back when they fall short; then move the same amounts on the ledger
+        (module docstring)."""
         pid = entry.pool_id
-        trial = entry.core._copy()
+        core = entry.core
+        state = core._checkpoint()
         try:
-            r = op(trial)
-        except PoolError as e:
+            r = op(core)
+        except PoolError as e:  # the core is unchanged
             return self._reject(tx, sender, pid, e.reason, e.detail)
         led = self.chain.ledger
+        short = None
         for asset, amount in r.tokens_in:
             have = led.balance(general(sender, asset))
             if have < amount:
-                return self._reject(tx, sender, pid, INSUFFICIENT_BAL,
-                                    f"{sender} holds {have} {asset}, needs {amount}")
+                short = f"{sender} holds {have} {asset}, needs {amount}"
+                break
         joins = bool(r.tokens_in) and r.pool_amount > 0
         exits = bool(r.tokens_out) and r.pool_amount > 0
-        if exits:
+        if short is None and exits:
             have = led.balance(general(sender, entry.lp_asset))
             if have < r.pool_amount:
-                return self._reject(tx, sender, pid, INSUFFICIENT_BAL,
-                                    f"{sender} holds {have} {entry.lp_asset}, gives {r.pool_amount}")
-        entry.core = trial
+                short = f"{sender} holds {have} {entry.lp_asset}, gives {r.pool_amount}"
+        if short is not None:
+            core._rollback(state)
+            return self._reject(tx, sender, pid, INSUFFICIENT_BAL, short)
         for asset, amount in r.tokens_in:
             if amount:
                 led.transfer(general(sender, asset), reserve(pid, asset), amount, "amm_deposit")

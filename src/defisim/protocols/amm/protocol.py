@@ -166,6 +166,20 @@ class AmmProtocol(V2Transactions, V3Transactions, BalancerTransactions, ChainPro
                                   price_limit)
         return self._v3_swap(tx, sender, entry, asset_in, amount, limit, exact_in, price_limit)
 
+    # -- snapshots ----------------------------------------------------------------
+    def snapshot_shared(self) -> tuple:
+        return self.cores.shared()
+
+    def snapshot(self) -> Any:
+        """The plug-in's state and its cores' state outside Python (an EVM's, taken by
+        the EVM's own snapshot: an anvil node is not copied)."""
+        return super().snapshot(), self.cores.snapshot()
+
+    def restore(self, state: Any) -> None:
+        own, cores = state
+        super().restore(own)
+        self.cores.restore(cores)
+
     # -- checks -------------------------------------------------------------------
     def invariant_errors(self) -> list[str]:
         """Every pool's checks (:meth:`_v2_invariant_errors`, :meth:`_v3_invariant_errors`,

@@ -58,7 +58,7 @@ from defisim.agents.netlist.ocean import (
 )
 from defisim.agents.netlist.wallets import to_base18
 
-from ..base import register
+from ..base import PoolBackendParams, register
 from ..netlist import COUNT, DOLLAR, LINEAR, MULT1, S_DAY, S_HOUR, Netlist, NetlistParams, YParam
 from ..netlist.engine import TimeUnit
 
@@ -70,7 +70,7 @@ AGENT_NAMES = ("publisher", "consumer", "stakerSpeculator", "speculator", "malic
 """The agents, in the declared stepping order and the order of the CSV columns."""
 
 
-class OceanV3Params(NetlistParams):
+class OceanV3Params(NetlistParams, PoolBackendParams):
     """``oceanv3``'s SimStrategy (spec 4.5), every constant a typed parameter."""
 
     step_seconds: float = Field(S_HOUR, gt=0)

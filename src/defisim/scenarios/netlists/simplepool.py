@@ -41,7 +41,7 @@ from defisim.agents.netlist.ocean import (
 )
 from defisim.agents.netlist.wallets import to_base18
 
-from ..base import register
+from ..base import PoolBackendParams, register
 from ..netlist import COUNT, DOLLAR, LINEAR, MULT1, S_DAY, S_HOUR, Netlist, NetlistParams, YParam
 from ..netlist.engine import TimeUnit
 
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from defisim.service import Simulation
 
 
-class SimplePoolParams(NetlistParams):
+class SimplePoolParams(NetlistParams, PoolBackendParams):
     """``simplepool``'s SimStrategy (spec 4.3) and the publisher's strategy (spec 2.2
     defaults), every constant a typed parameter."""
 

@@ -478,6 +478,16 @@ class BPool:
             ) + r3.events,
         )
 
+    def _checkpoint(self) -> BPool:
+        """The state now, for :meth:`_rollback` (the plug-in's undo of a step the ledger
+        refuses; ``protocols/amm/cores.py``)."""
+        return self._copy()
+
+    def _rollback(self, state: BPool) -> None:
+        """Back to the state of :meth:`_checkpoint` (``state`` is not used again)."""
+        for name in BPool.__slots__:
+            setattr(self, name, getattr(state, name))
+
     def _copy(self) -> BPool:
         new = BPool.__new__(BPool)
         for name in BPool.__slots__:
