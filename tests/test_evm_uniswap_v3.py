@@ -527,12 +527,6 @@ def test_the_synthetic_day_replays_alike_on_the_bytecode(artifacts, tmp_path):
     assert evm.resyncs == 1 and evm.unmatched[0]["row"] == 9
 
 
-def test_an_unknown_replay_backend_is_one_clear_error(tmp_path):
-    path, _, _ = synthetic_day(tmp_path / "day.tick.csv")
-    with pytest.raises(ValueError, match="unknown replay backend 'evmm'"):
-        replay_uniswap_v3(path, backend="evmm")
-
-
 @pytest.mark.skipif(not REAL_DAY.exists(), reason=f"{REAL_DAY} is absent")
 def test_the_real_day_replays_alike_on_the_bytecode(artifacts):
     """2024-01-05 USDC/WETH 0.05 %: the bytecode matches the same 6,032 of 6,045 swaps
