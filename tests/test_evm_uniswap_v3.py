@@ -276,7 +276,7 @@ class Twin:
             self.count("swap crossing > 5 ticks")
 
     def owned(self, owner: str) -> list[tuple[str, int, int]]:
-        return [k for k in self.all_positions if k[0] == owner]
+        return sorted(k for k in self.all_positions if k[0] == owner)  # no set order: seeded
 
     def burn(self) -> None:
         rng, py = self.rng, self.py
