@@ -447,7 +447,7 @@ def test_a_few_hundred_random_operations_match_to_the_wei(artifacts):
     twin = Twin(artifacts, seed=7)
     twin.run(300)
     c = twin.counts
-    assert c["mint"] > 50 and c["swap"] > 80 and c["burn"] > 10 and c["collect"] > 10, c
+    assert c["mint"] > 40 and c["swap"] > 80 and c["burn"] > 10 and c["collect"] > 10, c
     assert c["setFeeProtocol"] == 1 and twin.py.fee_protocol != 0
     assert len(twin.reasons) >= 8, twin.reasons
 
