@@ -46,6 +46,27 @@ def test_a_missing_artifact_names_the_package_the_file_and_what_there_is(tmp_pat
     assert not isinstance(err.value, NpmUnavailable)
 
 
+def test_hardhat_artifacts_load_as_the_v3_core_package_ships_them(tmp_path, monkeypatch):
+    """``@uniswap/v3-core`` keeps ``artifacts/contracts/<C>.sol/<C>.json`` with a top-level
+    ``bytecode``; its ``.dbg.json`` files are not contracts."""
+    monkeypatch.setenv("DEFISIM_CACHE_DIR", str(tmp_path))
+    pkg = _fake_package(tmp_path, package="@uniswap/v3-core", contracts=())
+    for sub, c, code in (("contracts/UniswapV3Pool.sol", "UniswapV3Pool", "0x6001"),
+                         ("contracts/interfaces/I.sol", "IUniswapV3Pool", "0x")):
+        (pkg / "artifacts" / sub).mkdir(parents=True)
+        (pkg / "artifacts" / sub / f"{c}.json").write_text(json.dumps(
+            {"abi": [{"type": "fallback"}], "bytecode": code}))
+        (pkg / "artifacts" / sub / f"{c}.dbg.json").write_text("{}")
+    a = load_artifact("@uniswap/v3-core", "UniswapV3Pool")
+    assert (a.abi, a.bytecode, a.version) == ([{"type": "fallback"}], b"\x60\x01", "1.0.1")
+    assert a.path.endswith("artifacts/contracts/UniswapV3Pool.sol/UniswapV3Pool.json")
+    with pytest.raises(ArtifactError) as err:
+        load_artifact("@uniswap/v3-core", "UniswapV3Factory")
+    msg = str(err.value)
+    assert "artifacts/contracts/UniswapV3Factory.sol/UniswapV3Factory.json" in msg
+    assert msg.endswith("it has: UniswapV3Pool")  # interfaces' folders are not searched
+
+
 def test_a_truffle_artifacts_folder_loads_too(tmp_path, monkeypatch):
     """Ocean's package keeps Truffle JSON (``bytecode`` at the top) in ``artifacts/``."""
     monkeypatch.setenv("DEFISIM_CACHE_DIR", str(tmp_path))

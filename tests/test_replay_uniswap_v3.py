@@ -155,6 +155,12 @@ def test_synthetic_day_wrong_amount_is_unmatched_and_resynced(tmp_path):
     assert "reproduces it" in u["reason"]
 
 
+def test_an_unknown_replay_backend_is_one_clear_error(tmp_path):
+    path, _, _ = synthetic_day(tmp_path / "day.tick.csv")
+    with pytest.raises(ValueError, match="unknown replay backend 'evmm'"):
+        replay_uniswap_v3(path, backend="evmm")
+
+
 UNMATCHED_ROWS = (1827, 1828, 1874, 1875, 4375, 4377, 4378, 4412, 4413, 4414, 4426, 4427, 4428)
 
 

@@ -13,8 +13,9 @@ Verbs:
   ``data.csv`` and plots (:mod:`defisim.scenarios.netlist`). ``run`` also takes a file.
 - ``defisim replay-lobster MESSAGE_CSV ORDERBOOK_CSV [--json]``: replay a LOBSTER
   sample through the order book and compare with its book file.
-- ``defisim replay-uniswap-v3 TICK_CSV [--json]``: replay a day of Uniswap V3 pool
-  events (demeter-fetch ``tick.csv``) through the V3 pool and check every swap to the wei.
+- ``defisim replay-uniswap-v3 TICK_CSV [--json] [--backend python|evm]``: replay a day of
+  Uniswap V3 pool events (demeter-fetch ``tick.csv``) through the V3 pool (the Python core
+  or the official bytecode) and check every swap to the wei.
 - ``defisim replay-fuzz FILE``: replay a saved fuzz failure (``fuzz-failure-<seed>.json``);
   exit 1 if it still violates an invariant.
 - ``defisim sweep`` / ``optimize`` / ``report``: experiments (:mod:`defisim.experiments`).
@@ -637,13 +638,18 @@ def replay_lobster_cmd(
 def replay_uniswap_v3_cmd(
     tick_csv: Annotated[Path, typer.Argument(help="demeter-fetch Uniswap V3 tick.csv file.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    backend: Annotated[str, typer.Option(
+        "--backend", help="What runs the swaps: python (the V3Pool core) or evm (the official "
+        "UniswapV3Pool bytecode on the embedded EVM; needs the evm extra and npm).")] = "python",
 ) -> None:
     """Replay a day of Uniswap V3 pool events through the V3 pool and check every event."""
+    from defisim.evm import ArtifactError
+    from defisim.extras import MissingExtraError
     from defisim.replay.uniswap_v3 import format_result, replay_uniswap_v3
 
     try:
-        result = replay_uniswap_v3(tick_csv)
-    except (ValueError, OSError) as exc:
+        result = replay_uniswap_v3(tick_csv, backend=backend)
+    except (ValueError, OSError, ArtifactError, MissingExtraError) as exc:
         _fail(_one_line(exc))
     if as_json:
         typer.echo(json.dumps(result.to_json_dict()))

@@ -2,7 +2,8 @@
 protocols.
 
 - :mod:`~defisim.evm.artifacts`: compiled contracts from published npm packages
-  (Uniswap V2 core and periphery), installed once into a cache at set-up time;
+  (Uniswap V2 core and periphery, Uniswap V3 core), installed once into a cache at
+  set-up time;
 - :mod:`~defisim.evm.abi`: ABIs by name, argument checks, decoding, party addresses;
 - :mod:`~defisim.evm.backend`: the backend interface and the embedded EVM (simular-evm);
 - :mod:`~defisim.evm.protocol`: the ``evm`` chain protocol and contract wrappers;

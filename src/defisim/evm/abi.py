@@ -94,7 +94,10 @@ def _signed(param: dict[str, Any], value: Any) -> Any:
     if t == "tuple":
         return tuple(_signed(c, v) for c, v in zip(param["components"], value, strict=True))
     if t.startswith("int"):
+        # a negative intN comes sign-extended to 256 bits, which the decoder (told uintN)
+        # hands over whole: keep the low N bits, then undo the two's complement
         bits = int(t[3:] or 256)
+        value &= (1 << bits) - 1
         return value - (1 << bits) if value >= 1 << (bits - 1) else value
     if t == "address":
         return value.lower()

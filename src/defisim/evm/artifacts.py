@@ -3,7 +3,8 @@
 defisim vendors no contract source and no bytecode: the Uniswap V2 core and periphery
 packages ship their compiled artifacts (``build/<Contract>.json``), Ocean Protocol's
 contracts (its Balancer V1 ``BPool``, ``BFactory``) ship Truffle artifacts
-(``artifacts/<Contract>.json``; :data:`ARTIFACT_LAYOUTS`), and
+(``artifacts/<Contract>.json``), the Uniswap V3 core Hardhat artifacts
+(``artifacts/contracts/<Contract>.sol/<Contract>.json``; :data:`ARTIFACT_LAYOUTS`), and
 :func:`load_artifact` installs the package once with ``npm install --prefix <cache>
 --no-save <package>@<version>`` (pinned versions, :data:`PINNED`) and reads the JSON.
 
@@ -46,15 +47,19 @@ PINNED: dict[str, str] = {
     "@uniswap/v2-core": "1.0.1",
     "@uniswap/v2-periphery": "1.1.0-beta.0",
     "@oceanprotocol/contracts": "0.5.16",
+    "@uniswap/v3-core": "1.0.1",
 }
 """The npm packages defisim loads contracts from, and their versions (contracts under
-their own licences -- Uniswap GPL-3.0-or-later, Ocean Apache-2.0 -- fetched by the user
+their own licences -- Uniswap V2 GPL-3.0-or-later, Ocean Apache-2.0 -- fetched by the user
 at set-up time, never redistributed with defisim). ``@oceanprotocol/contracts@0.5.16``
-is the Ocean V3 Balancer ``BPool``/``BFactory`` (solc 0.5.7) TokenSPICE ran."""
+is the Ocean V3 Balancer ``BPool``/``BFactory`` (solc 0.5.7) TokenSPICE ran.
+``@uniswap/v3-core@1.0.1`` is BUSL-1.1, whose change date (2023-04-01) has passed, so it
+is now GPL-2.0-or-later (its ``LICENSE``); the user fetches it at set-up time too."""
 
 ARTIFACT_LAYOUTS: tuple[str, ...] = (
     "build/{contract}.json",      # Uniswap V2 (Waffle)
     "artifacts/{contract}.json",  # Ocean Protocol 0.5.x (Truffle)
+    "artifacts/contracts/{contract}.sol/{contract}.json",  # Uniswap V3 core (Hardhat)
 )
 """Where a package keeps ``<contract>``'s compiled JSON, relative to its folder, tried
 in this order (the first that exists wins)."""
@@ -159,7 +164,8 @@ def _artifact_path(root: Path, contract: str) -> Path | None:
 def _contracts_in(root: Path) -> list[str]:
     have: set[str] = set()
     for layout in ARTIFACT_LAYOUTS:
-        have.update(p.stem for p in root.glob(layout.format(contract="*")))
+        have.update(p.stem for p in root.glob(layout.format(contract="*"))
+                    if not p.name.endswith(".dbg.json"))  # Hardhat's debug files
     return sorted(have)
 
 

@@ -106,15 +106,29 @@ class EvmBackend:
         """Create ``address`` holding ``wei`` of ether (a faucet, for set-up)."""
         raise NotImplementedError
 
+    def set_storage(self, address: str, slots: dict[int, int]) -> None:
+        """Write storage words of the contract at ``address`` (slot -> uint256 value),
+        as a test node's ``setStorageAt`` does: for imposing a state that no transaction
+        can produce (a replay starting from observed chain state). Raises ``ValueError``
+        for a slot or value outside uint256."""
+        raise NotImplementedError
+
     def balance(self, address: str) -> int:
         """The ether balance of ``address`` in wei."""
         raise NotImplementedError
 
 
 _REVERT = re.compile(r'Reverted: "(?:revert: )?(.*)"\. Gas used: (\d+)', re.S)
+_REVERT_NO_REASON = re.compile(r"Reverted with no reason\. Gas used: (\d+)")
 _MAX_STEPS = 64
 """At most this many ``advance_block`` calls for one :meth:`EmbeddedBackend.set_block`;
 beyond, the snapshot is rewritten."""
+
+
+def _check_words(slots: dict[int, int]) -> None:
+    for slot, value in slots.items():
+        if not (0 <= slot < 1 << 256 and 0 <= value < 1 << 256):
+            raise ValueError(f"storage slot {slot} / value {value} is not a uint256")
 
 
 def _simular() -> Any:
@@ -180,6 +194,9 @@ class EmbeddedBackend(EvmBackend):
             m = _REVERT.search(msg)
             if m:
                 raise EvmRevert(m.group(1), int(m.group(2)), f"{what} reverted: {m.group(1)}") from None
+            m = _REVERT_NO_REASON.search(msg)
+            if m:  # a bare require / revert(), or a custom error: the reason is ""
+                raise EvmRevert("", int(m.group(1)), f"{what} reverted with no reason") from None
             raise EvmRevert(msg.split("\n")[0], 0, f"{what} failed: {msg.splitlines()[0]}") from None
         except BaseException as exc:  # pyo3's PanicException derives from BaseException
             if type(exc).__name__ != "PanicException":
@@ -254,3 +271,23 @@ class EmbeddedBackend(EvmBackend):
 
     def balance(self, address: str) -> int:
         return self._run("balance", self._evm.get_balance, address)
+
+    def set_storage(self, address: str, slots: dict[int, int]) -> None:
+        # simular-evm has no storage setter: rewrite its state snapshot (one round trip
+        # for all the slots; storage keys and values are minimal hex there)
+        _check_words(slots)
+        snap = json.loads(self._evm.create_snapshot())
+        account = snap["accounts"].get(address.lower())
+        if account is None:
+            account = next((a for k, a in snap["accounts"].items()
+                            if k.lower() == address.lower()), None)
+        if account is None:
+            raise EvmError(f"set_storage: no account at {address}")
+        storage = account.setdefault("storage", {})
+        for slot, value in slots.items():
+            key = hex(slot)
+            if value:
+                storage[key] = hex(value)
+            else:
+                storage.pop(key, None)
+        self._evm = self._sim.PyEvm.from_snapshot(json.dumps(snap))

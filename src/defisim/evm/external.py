@@ -63,7 +63,7 @@ from defisim.extras import require
 
 from .abi import AbiEvent, ContractAbi, EvmError, _canon, _signed, keccak
 from .artifacts import ArtifactError, install_package
-from .backend import EvmBackend, EvmRevert, TxResult
+from .backend import EvmBackend, EvmRevert, TxResult, _check_words
 
 __all__ = [
     "ANVIL_VERSION",
@@ -642,6 +642,11 @@ class ExternalBackend(EvmBackend):
 
     def fund(self, address: str, wei: int) -> None:
         self.rpc.call("anvil_setBalance", address, _hex(wei))
+
+    def set_storage(self, address: str, slots: dict[int, int]) -> None:
+        _check_words(slots)
+        self.rpc.batch([("anvil_setStorageAt", [address, _hex(k), "0x" + f"{v:064x}"])
+                        for k, v in slots.items()])
 
     def balance(self, address: str) -> int:
         return int(self.rpc.call("eth_getBalance", address, "latest"), 16)

@@ -10,6 +10,7 @@ from defisim.protocols.amm.cores import PoolCores
 from .balancer import EvmBPool, OceanBalancer
 from .machine import EvmMachine
 from .v2 import EvmV2Factory
+from .v3 import EvmV3Pool, V3Factory
 
 __all__ = ["EvmCores"]
 
@@ -22,7 +23,8 @@ class EvmCores(PoolCores):
         backend: ``"embedded"`` (default), ``"external"`` (a local anvil node) or an
             :class:`~defisim.evm.EvmBackend`, or an :class:`~.machine.EvmMachine` to share.
 
-    Pool kinds: Uniswap V2 (``@uniswap/v2-core`` bytecode), Balancer V1 of the Ocean V3
+    Pool kinds: Uniswap V2 (``@uniswap/v2-core`` bytecode), Uniswap V3
+    (``@uniswap/v3-core``; :mod:`.v3`), Balancer V1 of the Ocean V3
     variant (``@oceanprotocol/contracts`` bytecode; :mod:`.balancer`). A kind without bytecode
     here raises ``NotImplementedError`` naming it.
     """
@@ -32,6 +34,7 @@ class EvmCores(PoolCores):
     def __init__(self, backend: EvmBackend | EvmMachine | str | None = None) -> None:
         self.machine = backend if isinstance(backend, EvmMachine) else EvmMachine(backend)
         self._ocean: OceanBalancer | None = None
+        self._v3_factory: V3Factory | None = None
 
     def shared(self) -> tuple:
         return (self.machine,)
@@ -45,8 +48,11 @@ class EvmCores(PoolCores):
     def v2_factory(self, fee_to_setter: str = "") -> EvmV2Factory:
         return EvmV2Factory(self.machine, fee_to_setter)
 
-    def v3_pool(self, fee: int, tick_spacing: int | None = None) -> Any:
-        raise NotImplementedError("Uniswap V3 pools on the EVM are not wired in yet")
+    def v3_pool(self, fee: int, tick_spacing: int | None = None) -> EvmV3Pool:
+        """A new ``UniswapV3Pool`` from the machine's V3 factory (deployed on first use)."""
+        if self._v3_factory is None:
+            self._v3_factory = V3Factory(self.machine)
+        return EvmV3Pool(self._v3_factory, fee, tick_spacing)
 
     def balancer_pool(self, controller: str, factory: str, address: str,
                       variant: str = "balancer") -> EvmBPool:

@@ -113,6 +113,8 @@ class UniswapV3ReplayResult:
     ``block``, ``log_index``, ``type`` and ``reason``. ``resyncs``: times the pool state was
     reset from a SWAP row after an unmatched swap. ``seconds`` / ``cpu_seconds``: wall and
     CPU time of both passes (parsing excluded); ``parse_seconds``: reading the CSV.
+    ``backend``: what ran the swaps, ``"python"`` (:class:`V3Pool`) or ``"evm"`` (the
+    official bytecode).
     """
 
     events: int
@@ -143,6 +145,7 @@ class UniswapV3ReplayResult:
     cpu_seconds: float
     parse_seconds: float = 0.0
     tick_csv: str = ""
+    backend: str = "python"
 
     @property
     def swaps_per_second(self) -> float:
@@ -182,7 +185,8 @@ def format_result(result: UniswapV3ReplayResult) -> str:
         f"{r.liquidity_changing_swaps:,} liquidity-changing swaps "
         f"({r.single_candidate_swaps:,} with one candidate tick); "
         f"{len(r.unresolved_ticks):,} only seen summed",
-        f"speed           {r.swaps_per_second:,.0f} swaps/s replay ({r.seconds:.3f} s wall, "
+        f"speed           {r.swaps_per_second:,.0f} swaps/s replay on {r.backend} "
+        f"({r.seconds:.3f} s wall, "
         f"{r.cpu_seconds:.3f} s CPU), parse {r.parse_seconds:.3f} s",
     ]
     if r.resyncs:
@@ -217,7 +221,10 @@ def _set_net(pool: V3Pool, tick: int, net: int) -> None:
 
 
 def replay_uniswap_v3(
-    tick_csv: str | os.PathLike[str], fee: int = 500, tick_spacing: int | None = None
+    tick_csv: str | os.PathLike[str],
+    fee: int = 500,
+    tick_spacing: int | None = None,
+    backend: str = "python",
 ) -> UniswapV3ReplayResult:
     """Replay a ``tick.csv`` day through one :class:`V3Pool` and check every event (spec 4.7).
 
@@ -225,6 +232,10 @@ def replay_uniswap_v3(
         tick_csv: path of the demeter-fetch ``tick.csv`` (see :func:`read_tick_csv`).
         fee: the pool's fee in hundredths of a bip (500 = 0.05 %).
         tick_spacing: ``None`` takes the fee tier's (500 → 10).
+        backend: ``"python"`` runs the swaps through :class:`V3Pool`; ``"evm"`` through the
+            official ``UniswapV3Pool`` bytecode on the embedded EVM
+            (:mod:`defisim.replay.uniswap_v3_evm`; needs the ``evm`` extra and the npm
+            artifacts), with the same state imposed from the file.
 
     Returns:
         :class:`UniswapV3ReplayResult`. On the 2024-01-05 USDC/WETH file: 6,032 of 6,045
@@ -235,7 +246,10 @@ def replay_uniswap_v3(
         FileNotFoundError: no such file.
         UniswapV3FormatError: a malformed file (see :func:`read_tick_csv`), or no SWAP row
             (nothing to start the pool from).
+        ValueError: an unknown ``backend``.
     """
+    if backend not in ("python", "evm"):
+        raise ValueError(f"unknown replay backend {backend!r}; known: 'python', 'evm'")
     t0 = time.perf_counter()
     ev = read_tick_csv(tick_csv)
     parse_seconds = time.perf_counter() - t0
@@ -243,7 +257,12 @@ def replay_uniswap_v3(
         raise UniswapV3FormatError(f"{ev.path}: no SWAP row, so no pool state to start from")
     w0, c0 = time.perf_counter(), time.process_time()
     nets = infer_tick_nets(ev, V3Pool(fee, tick_spacing).tick_spacing)
-    rep = _Replay(ev, fee, tick_spacing, nets)
+    if backend == "evm":
+        from .uniswap_v3_evm import EvmReplay
+
+        rep: _Replay = EvmReplay(ev, fee, tick_spacing, nets)
+    else:
+        rep = _Replay(ev, fee, tick_spacing, nets)
     rep.run()
     seconds, cpu = time.perf_counter() - w0, time.process_time() - c0
     base = nets.base
@@ -281,11 +300,39 @@ def replay_uniswap_v3(
         cpu_seconds=cpu,
         parse_seconds=parse_seconds,
         tick_csv=ev.path,
+        backend=backend,
     )
 
 
 class _Replay:
-    """Pass 2 state; :meth:`run` is the hot loop, :meth:`miss` its slow path."""
+    """Pass 2 state; :meth:`run` is the hot loop, :meth:`miss` its slow path.
+
+    The swaps run on :class:`V3Pool`'s swap loop. A subclass may run them elsewhere
+    (:class:`~defisim.replay.uniswap_v3_evm.EvmReplay`): it overrides :meth:`quoter`
+    and :attr:`commit` and is told of every state the replay imposes (:meth:`imposed`);
+    ``pool`` stays the Python mirror of the imposed state either way.
+    """
+
+    commit = None
+    """``commit(zfo, amount, limit)``: apply the swap that matched (Python: ``None``, the
+    replay sets the mirror's price, tick and liquidity from the row itself)."""
+
+    def quoter(self, pool: V3Pool):
+        """``quote(zfo, amount, limit) -> (amount0, amount1, sqrtPriceX96, tick, liquidity)``
+        or ``None`` when the swap reverts; changes nothing."""
+        compute = pool._swap_compute
+
+        def quote(zfo: bool, amount: int, limit: int | None):
+            try:
+                return compute(zfo, amount, limit)[:5]
+            except PoolError:
+                return None
+
+        return quote
+
+    def imposed(self, pool: V3Pool, ticks: tuple[int, ...] | None, price: bool) -> None:
+        """The replay set state on ``pool`` from the file: the nets of ``ticks`` (``None``:
+        every tick) and the liquidity, and with ``price`` the price and tick."""
 
     def __init__(self, ev: UniswapV3Events, fee: int, tick_spacing: int | None, nets: TickNets):
         self.ev = ev
@@ -338,6 +385,7 @@ class _Replay:
         pool.tick = ev.tick[i]
         pool.liquidity = want_l
         self.resyncs += 1
+        self.imposed(pool, (), True)
 
     def run(self) -> None:
         ev = self.ev
@@ -360,14 +408,10 @@ class _Replay:
                 deltas[ev.tick_upper[i]] = deltas.get(ev.tick_upper[i], 0) - d
         for t, b in self.nets.base.items():
             _set_net(pool, t, b + deltas.get(t, 0))
+        self.imposed(pool, None, True)
         ticks = pool.ticks
-        compute = pool._swap_compute
-
-        def quote(zfo: bool, amount: int, limit: int | None):
-            try:
-                return compute(zfo, amount, limit)[:5]
-            except PoolError:
-                return None
+        quote = self.quoter(pool)
+        commit = self.commit
 
         a0s, a1s, ls = ev.amount0, ev.amount1, ev.total_liquidity
         ps, ts = ev.sqrt_price_x96, ev.tick
@@ -387,17 +431,22 @@ class _Replay:
                     continue
                 if quote(zfo, amount_in, None) == want:
                     exact_input += 1
+                    limit = None
                 elif amount_out < 0 and quote(zfo, amount_out, None) == want:
                     exact_output += 1
+                    amount_in, limit = amount_out, None
                 elif (
                     (p < pool.sqrt_price_x96 if zfo else p > pool.sqrt_price_x96)
                     and MIN_SQRT_RATIO < p < MAX_SQRT_RATIO
                     and quote(zfo, amount_in, p) == want
                 ):
                     price_limit += 1
+                    limit = p
                 else:
                     self.miss(pool, i, zfo)
                     continue
+                if commit is not None:
+                    commit(zfo, amount_in, limit)
                 pool.sqrt_price_x96 = p
                 pool.tick = t
                 pool.liquidity = liq
@@ -458,3 +507,4 @@ class _Replay:
         for t, dn in ((lo, d), (up, -d)):
             info = ticks.get(t)
             _set_net(pool, t, (info.liquidity_net if info is not None else 0) + dn)
+        self.imposed(pool, (lo, up), False)
