@@ -14,6 +14,8 @@ Prints operations per second of wall time and of CPU time (``time.process_time``
   same ``amm`` protocol with its pools on the bytecode (``EvmCores``: ``--set
   backend=evm``), embedded and on the external node;
 - a snapshot and restore of the whole EVM state (``EmbeddedBackend``), in microseconds;
+- an RL environment over pools on the bytecode: ``AmmEnv`` resets and steps on
+  ``amm_pool`` with ``backend=python`` and ``backend=evm`` (the V3 pool's bytecode);
 - the same ERC-20 transfers and V2 swaps on the external backend (a local anvil,
   ``ExternalBackend``; ``--n-external`` operations): one transaction per call (two
   HTTP requests each), through the chain, and batched (``transact_batch``: ``--batch``
@@ -196,6 +198,30 @@ def snapshot_restore(n: int) -> tuple[float, float]:
     return timed(n, body)
 
 
+def env_reset(n: int, backend: str) -> tuple[float, float]:
+    """``AmmEnv.reset`` on ``amm_pool`` with its V3 pool on ``backend`` (the warmed-up
+    state unpickled, the EVM included)."""
+    from defisim.envs import AmmEnv
+
+    env = AmmEnv(scenario="amm_pool", scenario_params={"backend": backend}, episode_steps=50,
+                 warmup_steps=5)
+    env.reset(seed=0)
+    return timed(n, lambda i: env.reset(seed=i))
+
+
+def env_step(n: int, backend: str) -> tuple[float, float]:
+    """``AmmEnv.step`` (a swap, then one scenario step of noise and arbitrage)."""
+    import numpy as np
+
+    from defisim.envs import AmmEnv
+
+    env = AmmEnv(scenario="amm_pool", scenario_params={"backend": backend}, episode_steps=n + 1,
+                 warmup_steps=5)
+    env.reset(seed=0)
+    actions = [np.array([a], dtype=np.float32) for a in (0.3, -0.3)]
+    return timed(n, lambda i: env.step(actions[i & 1]))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=20_000, help="operations per case (default 20,000)")
@@ -231,6 +257,12 @@ def main(argv: list[str] | None = None) -> int:
          lambda: v2_chain(n // 4, "evm"), n // 4),
         ("EVM snapshot + restore (small state)", "round trips", lambda: snapshot_restore(n // 10),
          n // 10),
+        ("AmmEnv reset, amm_pool, Python pool", "resets", lambda: env_reset(200, "python"), 200),
+        ("AmmEnv reset, amm_pool, V3 pool on the bytecode", "resets",
+         lambda: env_reset(200, "evm"), 200),
+        ("AmmEnv step, amm_pool, Python pool", "steps", lambda: env_step(200, "python"), 200),
+        ("AmmEnv step, amm_pool, V3 pool on the bytecode", "steps",
+         lambda: env_step(200, "evm"), 200),
     ]
     if external:
         cases += [
