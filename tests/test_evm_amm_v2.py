@@ -23,13 +23,11 @@ from defisim import extras
 if not extras.available("evm"):
     pytest.skip("needs the evm extra (simular-evm, eth-abi, eth-hash)", allow_module_level=True)
 
-import duckdb  # noqa: E402
+from evm_amm_common import amm_events, require_artifacts, scenario_run  # noqa: E402
 
 from defisim import Simulation  # noqa: E402
-from defisim.chain.events import Event  # noqa: E402
-from defisim.evm import NpmUnavailable, load_artifact  # noqa: E402
+from defisim.evm import NpmUnavailable  # noqa: E402
 from defisim.protocols.amm.protocol import AmmProtocol  # noqa: E402
-from defisim.runner import run_scenario  # noqa: E402
 from defisim.scenarios import get_scenario  # noqa: E402
 from defisim.service import amm_protocol  # noqa: E402
 
@@ -39,13 +37,7 @@ PARTIES = ("lp1", "lp2", "alice", "bob")
 
 @pytest.fixture(scope="module", autouse=True)
 def artifacts():
-    try:
-        load_artifact("@uniswap/v2-core", "UniswapV2Pair")
-        from defisim.evm_amm import our_contract
-
-        our_contract("V2Bridge")
-    except NpmUnavailable as exc:
-        pytest.skip(f"npm artifacts unavailable: {exc}")
+    require_artifacts("@uniswap/v2-core", "UniswapV2Pair", "V2Bridge")
 
 
 def _sim(backend: str) -> Simulation:
@@ -58,16 +50,6 @@ def _sim(backend: str) -> Simulation:
             sim.mint(p, a, 5_000_000 if p.startswith("lp") else 20_000)
     sim.create_party("treasury")
     return sim
-
-
-def _amm_events(sim: Simulation) -> list[tuple]:
-    out = []
-    for ev in sim.drain_events():
-        if isinstance(ev, Event) and type(ev).__module__.startswith("defisim.protocols.amm"):
-            out.append((type(ev).__name__, *(getattr(ev, f) for f in ev.__dataclass_fields__)))
-        elif type(ev).__name__ == "TransactionRejected":
-            out.append(("TransactionRejected", ev.reason, ev.detail.split(" on the ")[0]))
-    return out
 
 
 def _ops(backend: str, n: int, seed: int) -> tuple[list, list, list]:
@@ -115,7 +97,7 @@ def _ops(backend: str, n: int, seed: int) -> tuple[list, list, list]:
             receipts.append(amm.protocol.tx_sync(who, rng.choice(pools)).value)
         views.append(tuple(amm.pool_view(p) for p in pools))
     sim.forward_time(1)  # block end: the invariants, ledger against bytecode
-    return receipts, _amm_events(sim), views
+    return receipts, amm_events(sim), views
 
 
 @pytest.mark.parametrize("n", [pytest.param(250, id="fast"),
@@ -128,7 +110,7 @@ def test_the_same_operations_give_the_same_receipts_events_and_pools(n):
     assert py[2] == evm[2]
     statuses = [r[0] for r in py[0] if isinstance(r, tuple)]
     assert statuses.count("EXECUTED") > n // 3 and statuses.count("REJECTED") > n // 20
-    reasons = {e[1] for e in py[1] if e[0] == "TransactionRejected"}
+    reasons = {e[-1] for e in py[1] if e[0] == "TransactionRejected"}
     assert {"UniswapV2Router: INSUFFICIENT_OUTPUT_AMOUNT", "UniswapV2Router: EXPIRED"} <= reasons
 
 
@@ -162,23 +144,13 @@ def test_a_fork_has_its_own_evm():
     assert again.amm.pool_view(pid).reserves == (10.0, 20_000.0)
 
 
-def _scenario_run(name: str, backend: str, tmp, **params):
-    cls = get_scenario(name)
-    scn = cls(cls.Params(**{**params, "backend": backend}))
-    res = run_scenario(scn, seed=5, out_dir=tmp / backend, progress=False)
-    assert res.error is None, res.error
-    with duckdb.connect(str(tmp / backend / "run.duckdb"), read_only=True) as con:
-        swaps = con.execute("select * from amm_swaps order by all").fetchall()
-    return res.kpis, swaps
-
-
 @pytest.mark.parametrize("name,params", [
     ("amm_arbitrage", {"steps": 400, "sigma": 2.0, "v3_fees": []}),
     ("mev_sandwich", {"steps": 60}),  # bundles: reverted sandwiches restore the EVM
 ])
 def test_the_same_agents_make_the_same_trades_on_both_backends(name, params, tmp_path):
-    kpis_py, swaps_py = _scenario_run(name, "python", tmp_path, **params)
-    kpis_evm, swaps_evm = _scenario_run(name, "evm", tmp_path, **params)
+    kpis_py, swaps_py = scenario_run(name, "python", tmp_path, **params)
+    kpis_evm, swaps_evm = scenario_run(name, "evm", tmp_path, **params)
     assert len(swaps_py) > 20
     assert swaps_py == swaps_evm
     assert kpis_py == kpis_evm
@@ -204,12 +176,8 @@ def test_the_same_trades_on_an_external_node(tmp_path):
         anvil_binary()
     except (EvmNodeError, NpmUnavailable) as exc:
         pytest.skip(f"anvil unavailable: {exc}")
-    kpis_py, swaps_py = _scenario_run("mev_sandwich", "python", tmp_path, steps=25)
-    cls = get_scenario("mev_sandwich")
-    scn = cls(cls.Params(steps=25, backend="evm", evm_node="external"))
-    res = run_scenario(scn, seed=5, out_dir=tmp_path / "ext", progress=False)
-    assert res.error is None, res.error
-    with duckdb.connect(str(tmp_path / "ext" / "run.duckdb"), read_only=True) as con:
-        swaps = con.execute("select * from amm_swaps order by all").fetchall()
-    assert len(swaps_py) > 10 and swaps == swaps_py
-    assert res.kpis == kpis_py
+    kpis_py, swaps_py = scenario_run("mev_sandwich", "python", tmp_path, steps=25)
+    kpis_ext, swaps_ext = scenario_run("mev_sandwich", "evm", tmp_path, steps=25,
+                                       evm_node="external")
+    assert len(swaps_py) > 10 and swaps_ext == swaps_py
+    assert kpis_ext == kpis_py

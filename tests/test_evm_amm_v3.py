@@ -25,13 +25,9 @@ from defisim import extras
 if not extras.available("evm"):
     pytest.skip("needs the evm extra (simular-evm, eth-abi, eth-hash)", allow_module_level=True)
 
-import duckdb  # noqa: E402
+from evm_amm_common import amm_events, require_artifacts, scenario_run  # noqa: E402
 
 from defisim import Simulation  # noqa: E402
-from defisim.chain.events import Event  # noqa: E402
-from defisim.evm import NpmUnavailable, load_artifact  # noqa: E402
-from defisim.runner import run_scenario  # noqa: E402
-from defisim.scenarios import get_scenario  # noqa: E402
 from defisim.service import amm_protocol  # noqa: E402
 
 REAL_DAY = (Path(__file__).resolve().parents[1].parent / "shared/data/uniswap_v3"
@@ -42,13 +38,7 @@ PARTIES = ("lp1", "lp2", "alice", "bob")
 
 @pytest.fixture(scope="module", autouse=True)
 def artifacts():
-    try:
-        load_artifact("@uniswap/v3-core", "UniswapV3Pool")
-        from defisim.evm_amm import our_contract
-
-        our_contract("V3Payer")
-    except NpmUnavailable as exc:
-        pytest.skip(f"npm artifacts unavailable: {exc}")
+    require_artifacts("@uniswap/v3-core", "UniswapV3Pool", "V3Payer")
 
 
 def _sim(backend: str) -> Simulation:
@@ -60,17 +50,6 @@ def _sim(backend: str) -> Simulation:
         sim.mint(p, "ETH", 10_000 if p.startswith("lp") else 300)
         sim.mint(p, "USDC", 30_000_000 if p.startswith("lp") else 600_000)
     return sim
-
-
-def _amm_events(sim: Simulation) -> list[tuple]:
-    out = []
-    for ev in sim.drain_events():
-        if isinstance(ev, Event) and type(ev).__module__.startswith("defisim.protocols.amm"):
-            out.append((type(ev).__name__, *(getattr(ev, f) for f in ev.__dataclass_fields__)))
-        elif type(ev).__name__ == "TransactionRejected":
-            # the reason, not the detail: the bytecode's reverts carry no Python detail text
-            out.append(("TransactionRejected", ev.tx, ev.party, ev.market, ev.reason))
-    return out
 
 
 def _ops(backend: str, n: int, seed: int) -> tuple[list, list, list]:
@@ -148,7 +127,7 @@ def _ops(backend: str, n: int, seed: int) -> tuple[list, list, list]:
             views.append(tuple(sorted(amm.positions(), key=repr)))
     sim.forward_time(1)  # block end: the invariants, ledger against bytecode
     views.append(tuple(sorted(amm.positions(), key=repr)))
-    return receipts, _amm_events(sim), views
+    return receipts, amm_events(sim), views
 
 
 @pytest.mark.parametrize("n", [pytest.param(150, id="fast"),
@@ -185,16 +164,6 @@ def test_v3_pool_tokens_on_the_evm_equal_the_ledger_reserves():
     assert core.invariant_errors() == []
 
 
-def _scenario_run(name: str, backend: str, tmp, **params):
-    cls = get_scenario(name)
-    scn = cls(cls.Params(**{**params, "backend": backend}))
-    res = run_scenario(scn, seed=5, out_dir=tmp / backend, progress=False)
-    assert res.error is None, res.error
-    with duckdb.connect(str(tmp / backend / "run.duckdb"), read_only=True) as con:
-        swaps = con.execute("select * from amm_swaps order by all").fetchall()
-    return res.kpis, swaps
-
-
 @pytest.mark.parametrize("name,params,least", [
     pytest.param("amm_arbitrage", {"steps": 300, "sigma": 2.0, "v3_fees": [500, 3000]}, 200,
                  id="amm_arbitrage"),  # a V2 pair and two V3 pools, about 3 s on the EVM
@@ -203,8 +172,8 @@ def _scenario_run(name: str, backend: str, tmp, **params):
                      not REAL_DAY.exists(), reason=f"{REAL_DAY} is absent")]),
 ])
 def test_the_same_agents_make_the_same_v3_trades_on_both_backends(name, params, least, tmp_path):
-    kpis_py, swaps_py = _scenario_run(name, "python", tmp_path, **params)
-    kpis_evm, swaps_evm = _scenario_run(name, "evm", tmp_path, **params)
+    kpis_py, swaps_py = scenario_run(name, "python", tmp_path, **params)
+    kpis_evm, swaps_evm = scenario_run(name, "evm", tmp_path, **params)
     assert len(swaps_py) > least
     assert sum("V3" in repr(s) for s in swaps_py) > least // 2
     assert swaps_py == swaps_evm

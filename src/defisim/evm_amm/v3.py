@@ -37,7 +37,7 @@ from defisim.evm import ContractAbi, EvmError, EvmRevert, load_artifact
 from defisim.protocols.amm.errors import PoolError
 from defisim.protocols.amm.v3 import V3Pool
 from defisim.protocols.amm.v3.events import Burn, Collect, Initialize, Mint, Swap
-from defisim.protocols.amm.v3.pool import FEE_TIER_TICK_SPACING
+from defisim.protocols.amm.v3.pool import checked_tick_spacing
 from defisim.protocols.amm.v3.position import PositionInfo
 from defisim.protocols.amm.v3.tick import TickInfo, tick_spacing_to_max_liquidity_per_tick
 from defisim.protocols.amm.v3.tick_math import MAX_SQRT_RATIO, MIN_SQRT_RATIO
@@ -112,12 +112,7 @@ class EvmV3Pool:
     the factory has otherwise for this fee."""
 
     def __init__(self, factory: V3Factory, fee: int, tick_spacing: int | None = None) -> None:
-        if tick_spacing is None:
-            if fee not in FEE_TIER_TICK_SPACING:
-                raise ValueError(f"fee {fee} is not an enabled tier; pass tick_spacing")
-            tick_spacing = FEE_TIER_TICK_SPACING[fee]
-        if not (0 <= fee < 1_000_000 and 0 < tick_spacing < 16384):
-            raise ValueError(f"bad fee {fee} / tick spacing {tick_spacing}")
+        tick_spacing = checked_tick_spacing(fee, tick_spacing)
         self.factory = factory
         self.machine = m = factory.machine
         factory.spacing(fee, tick_spacing)

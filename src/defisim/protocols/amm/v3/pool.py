@@ -53,6 +53,20 @@ _INT255 = 1 << 255
 _Q128 = 1 << 128
 
 
+def checked_tick_spacing(fee: int, tick_spacing: int | None = None) -> int:
+    """The tick spacing of fee tier ``fee`` (pips): ``tick_spacing``, or the factory's
+    for an enabled tier (spec 2.1). Raises ``ValueError`` for a tier that is not enabled
+    without a spacing, or a fee or spacing outside the factory's bounds
+    (``fee < 1e6``, ``0 < spacing < 16384``)."""
+    if tick_spacing is None:
+        if fee not in FEE_TIER_TICK_SPACING:
+            raise ValueError(f"fee {fee} is not an enabled tier; pass tick_spacing")
+        tick_spacing = FEE_TIER_TICK_SPACING[fee]
+    if not (0 <= fee < 1_000_000 and 0 < tick_spacing < 16384):
+        raise ValueError(f"bad fee {fee} / tick spacing {tick_spacing}")
+    return tick_spacing
+
+
 class V3Pool:
     """One Uniswap V3 pool: ``fee`` (hundredths of a bip), ``tick_spacing``, slot0
     (``sqrt_price_x96`` Q64.96, ``tick``, ``fee_protocol`` = f0 + (f1 << 4)), ``liquidity``,
@@ -86,12 +100,7 @@ class V3Pool:
     )
 
     def __init__(self, fee: int, tick_spacing: int | None = None, factory_owner: Any = None):
-        if tick_spacing is None:
-            if fee not in FEE_TIER_TICK_SPACING:
-                raise ValueError(f"fee {fee} is not an enabled tier; pass tick_spacing")
-            tick_spacing = FEE_TIER_TICK_SPACING[fee]
-        if not (0 <= fee < 1_000_000 and 0 < tick_spacing < 16384):
-            raise ValueError(f"bad fee {fee} / tick spacing {tick_spacing}")
+        tick_spacing = checked_tick_spacing(fee, tick_spacing)
         self.fee = fee
         self.tick_spacing = tick_spacing
         self.max_liquidity_per_tick = _tick.tick_spacing_to_max_liquidity_per_tick(tick_spacing)
