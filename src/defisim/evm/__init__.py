@@ -7,6 +7,7 @@ protocols.
 - :mod:`~defisim.evm.abi`: ABIs by name, argument checks, decoding, party addresses;
 - :mod:`~defisim.evm.backend`: the backend interface and the embedded EVM (simular-evm);
 - :mod:`~defisim.evm.protocol`: the ``evm`` chain protocol and contract wrappers;
+- :mod:`~defisim.evm.bridge`: ledger assets onto the EVM and back (an ERC-20 per asset);
 - :mod:`~defisim.evm.solidity`: Solidity (OpenZeppelin included) compiled offline with
   the npm ``solc`` (solc-js) into the same artifacts.
 

@@ -15,7 +15,10 @@ embedded one) into the null chain like any protocol (``docs/protocols.md``):
   the decoded revert string as its detail; an unknown contract or function, or
   arguments the ABI cannot encode, are rejections too (``CONTRACT_NOT_FOUND``,
   ``UNKNOWN_FUNCTION``, ``INVALID_ARGUMENTS``). The decoded events of an executed
-  transaction go into the run's event log as :class:`EvmLog` events.
+  transaction go into the run's event log as :class:`EvmLog` events;
+- **ledger assets** cross both ways through the bridge (:mod:`.bridge`):
+  :meth:`EvmProtocol.bridge` deploys an asset's ERC-20, and ``deposit`` / ``withdraw``
+  transactions move a party's funds between its ledger account and its EVM address.
 
 Set-up calls (:meth:`EvmProtocol.deploy`, :meth:`EvmProtocol.contract`) are plain
 methods that raise, as for every protocol. :class:`Contract` wraps one deployed
@@ -35,6 +38,7 @@ from defisim.chain.transactions import EXECUTED
 from .abi import ContractAbi, UnknownFunction, party_address
 from .artifacts import Artifact
 from .backend import EmbeddedBackend, EvmBackend, EvmRevert
+from .bridge import BridgeMixin
 
 __all__ = [
     "DEFAULT_GENESIS_TIMESTAMP",
@@ -57,6 +61,8 @@ class Reason:
     UNKNOWN_FUNCTION = "UNKNOWN_FUNCTION"
     INVALID_ARGUMENTS = "INVALID_ARGUMENTS"
     PARTY_NOT_FOUND = "PARTY_NOT_FOUND"
+    UNKNOWN_ASSET = "UNKNOWN_ASSET"
+    INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +95,7 @@ class _Deployed:
     abi: ContractAbi
 
 
-class EvmProtocol(ChainProtocol):
+class EvmProtocol(BridgeMixin, ChainProtocol):
     """Contracts on an EVM backend, in step with the chain (see the module doc).
 
     Args:
@@ -101,7 +107,7 @@ class EvmProtocol(ChainProtocol):
     """
 
     name: ClassVar[str] = "evm"
-    gas: ClassVar[dict[str, int]] = {"transact": 150_000}
+    gas: ClassVar[dict[str, int]] = {"transact": 150_000, "deposit": 60_000, "withdraw": 60_000}
 
     def __init__(self, backend: EvmBackend | str | None = None,
                  genesis_timestamp: int = DEFAULT_GENESIS_TIMESTAMP) -> None:
@@ -118,6 +124,7 @@ class EvmProtocol(ChainProtocol):
         self.contracts: dict[str, _Deployed] = {}  # label -> contract
         self.by_address: dict[str, _Deployed] = {}
         self.parties: dict[str, str] = {}  # EVM address -> party
+        self.bridges: dict[str, str] = {}  # ledger asset -> its bridge token's label
 
     # -- clock --------------------------------------------------------------------------
     def evm_timestamp(self) -> int:
@@ -236,12 +243,18 @@ class EvmProtocol(ChainProtocol):
     # -- snapshots ----------------------------------------------------------------------------
     def snapshot(self) -> Any:
         return (self.backend.snapshot(), dict(self.contracts), dict(self.by_address),
-                dict(self.parties))
+                dict(self.parties), dict(self.bridges))
 
     def restore(self, state: Any) -> None:
-        evm, contracts, by_address, parties = state
+        evm, contracts, by_address, parties, bridges = state
         self.backend.restore(evm)
         self.contracts, self.by_address, self.parties = dict(contracts), dict(by_address), dict(parties)
+        self.bridges = dict(bridges)
+
+    # -- checks -------------------------------------------------------------------------------
+    def invariant_errors(self) -> list[str]:
+        """The bridge: each bridged asset's escrow equals its token's supply."""
+        return self.bridge_invariant_errors()
 
 
 def _unwrap(out: tuple) -> Any:

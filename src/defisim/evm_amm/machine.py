@@ -1,8 +1,8 @@
 """One EVM shared by the pool cores of an AMM plug-in (:class:`EvmMachine`).
 
 The machine holds the backend (embedded or an external node), the **bridge token** of
-every ledger asset a pool uses (``contracts/BridgeToken.sol``: an OpenZeppelin ERC-20
-that the bridge mints and burns), the EVM address of every core-level account (a
+every ledger asset a pool uses (``defisim/evm/contracts/BridgeToken.sol``: an
+OpenZeppelin ERC-20 that the bridge mints and burns), the EVM address of every core-level account (a
 party, the plug-in's LP holder, the zero address), and the block clock.
 
 Why a bridge: the run's ledger stays the source of truth for what parties hold, so
@@ -32,6 +32,7 @@ from defisim.evm import (
     compile_solidity,
     party_address,
 )
+from defisim.evm.bridge import bridge_token_artifact
 from defisim.evm.protocol import DEFAULT_GENESIS_TIMESTAMP
 
 __all__ = ["CONTRACTS", "OPERATOR", "EvmMachine", "our_contract"]
@@ -91,7 +92,7 @@ class EvmMachine:
         self._tokens: dict[str, str] = {}  # asset -> token address
         self._assets: dict[str, str] = {}
         self._minters: list[str] = []  # helper contracts allowed on every bridge token
-        self._token_artifact = our_contract("BridgeToken")
+        self._token_artifact = bridge_token_artifact()
         self.token_abi = ContractAbi("BridgeToken", self._token_artifact.abi)
         self.operator = self.address(OPERATOR)
         self.backend.fund(self.operator, 10**30)
@@ -160,7 +161,7 @@ class EvmMachine:
         amounts are the ledger's base units whatever the asset's decimals)."""
         addr = self._tokens.get(asset)
         if addr is None:
-            addr = self.deploy(self._token_artifact, asset, asset, abi=self.token_abi)
+            addr = self.deploy(self._token_artifact, asset, asset, 18, abi=self.token_abi)
             self._tokens[asset] = addr
             self._assets[addr] = asset
             for m in self._minters:

@@ -34,6 +34,7 @@ from __future__ import annotations
 from typing import Any
 
 from defisim.evm import ContractAbi, EvmError, EvmRevert, load_artifact
+from defisim.evm.bridge import bridge_token_artifact
 from defisim.protocols.amm.errors import PoolError
 from defisim.protocols.amm.v3 import V3Pool
 from defisim.protocols.amm.v3.events import Burn, Collect, Initialize, Mint, Swap
@@ -74,7 +75,7 @@ class V3Factory:
         self.address = m.deploy(factory, abi=self.abi)
         self.payer = m.deploy(payer, abi=self.payer_abi)
         m.transact(m.operator, self.payer, self.payer_abi, "setMintPayments", True)
-        self._token = our_contract("BridgeToken")
+        self._token = bridge_token_artifact()
         self._pools = 0
 
     def spacing(self, fee: int, tick_spacing: int) -> None:
@@ -95,7 +96,7 @@ class V3Factory:
         made = []
         for side in ("a", "b"):
             name = f"V3-{self._pools}-{side}"
-            t = m.deploy(self._token, name, name, abi=m.token_abi)
+            t = m.deploy(self._token, name, name, 18, abi=m.token_abi)
             m.transact(m.operator, t, m.token_abi, "setMinter", self.payer, True)
             made.append(t)
         lo, hi = sorted(made, key=lambda a: int(a, 16))
