@@ -229,3 +229,18 @@ def test_chain_state_snapshots_and_forks_carry_the_evm_pool():
     fork = sim.snapshot()
     assert fork.send(swap).status == first.status
     assert state(sim, pid) == after and state(fork, pid) != after
+
+
+def test_a_rolled_back_operation_runs_again_alike_on_the_core():
+    """``_rollback`` puts back the EVM and the core's record of the callers it funded:
+    the same join after a rollback gives the same shares."""
+    c = EvmCores()
+    p = c.balancer_pool("ctl", "ctl", "pool", "ocean_v3")
+    p.bind("ctl", "DT", 100 * 10**18, 3 * 10**18)
+    p.bind("ctl", "OCEAN", 1000 * 10**18, 7 * 10**18)
+    p.set_swap_fee("ctl", 10**15)
+    p.finalize("ctl")
+    state = p._checkpoint()
+    first = p.joinswap_extern_amount_in("alice", "OCEAN", 10 * 10**18, 0).pool_amount
+    p._rollback(state)
+    assert p.joinswap_extern_amount_in("alice", "OCEAN", 10 * 10**18, 0).pool_amount == first > 0

@@ -57,9 +57,16 @@ def _ops(backend: str, n: int, seed: int) -> tuple[list, list, list]:
     rng = random.Random(seed)
     sim = _sim(backend)
     amm = sim.amm
-    pools = [amm.create_pair("ETH", "USDC"), amm.create_pair("USDC", "DAI")]
+    # DAI/ETH: its bridge tokens sort against the asset ids, so the bytecode pair's
+    # token0 is ETH (EvmV2Pair flips it); the other two are not flipped
+    pools = [amm.create_pair("ETH", "USDC"), amm.create_pair("USDC", "DAI"),
+             amm.create_pair("ETH", "DAI")]
+    if backend == "evm":
+        flips = [amm.protocol.pools[p].core._flip for p in pools]
+        assert flips == [False, False, True]
     receipts = [amm.add_liquidity("lp1", "ETH", "USDC", 1_000, 2_000_000),
-                amm.add_liquidity("lp1", "DAI", "USDC", 1_000_000, 1_000_000)]
+                amm.add_liquidity("lp1", "DAI", "USDC", 1_000_000, 1_000_000),
+                amm.add_liquidity("lp1", "DAI", "ETH", 200_000, 100)]
     views = []
     for i in range(n):
         if i == n // 2:
@@ -68,7 +75,8 @@ def _ops(backend: str, n: int, seed: int) -> tuple[list, list, list]:
         r = rng.random()
         if r < 0.45:
             path = rng.choice([("ETH", "USDC"), ("USDC", "ETH"), ("ETH", "USDC", "DAI"),
-                               ("DAI", "USDC", "ETH"), ("USDC", "DAI")])
+                               ("DAI", "USDC", "ETH"), ("USDC", "DAI"), ("ETH", "DAI"),
+                               ("DAI", "ETH", "USDC"), ("USDC", "DAI", "ETH", "USDC")])
             size = rng.choice([0.01, 1.0, 50.0, 3_000.0, 30_000.0])
             if rng.random() < 0.5:
                 rc = amm.swap_exact_in(who, path, size, min_out=rng.choice([0, size * 0.5]))
@@ -80,11 +88,11 @@ def _ops(backend: str, n: int, seed: int) -> tuple[list, list, list]:
             rc = amm.swap(who, pid, rng.choice((a, b)), rng.choice([0.5, 10.0, 500.0]),
                           exact=rng.choice(("in", "out")))
         elif r < 0.8:
-            a, b = rng.choice([("ETH", "USDC"), ("DAI", "USDC"), ("USDC", "ETH")])
+            a, b = rng.choice([("ETH", "USDC"), ("DAI", "USDC"), ("USDC", "ETH"), ("ETH", "DAI")])
             rc = amm.add_liquidity(who, a, b, rng.choice([0.1, 5.0, 1_000.0]),
                                    rng.choice([1.0, 10_000.0, 2_000_000.0]))
         elif r < 0.93:
-            a, b = rng.choice([("ETH", "USDC"), ("DAI", "USDC")])
+            a, b = rng.choice([("ETH", "USDC"), ("DAI", "USDC"), ("DAI", "ETH")])
             rc = amm.remove_liquidity(who, a, b, rng.choice([0.001, 1.0, 100.0, 1e9]))
         elif r < 0.97:
             rc = amm.swap_exact_in(who, ("ETH", "USDC"), 1.0, deadline=sim.now - 1)
@@ -181,3 +189,57 @@ def test_the_same_trades_on_an_external_node(tmp_path):
                                        evm_node="external")
     assert len(swaps_py) > 10 and swaps_ext == swaps_py
     assert kpis_ext == kpis_py
+
+
+@pytest.mark.parametrize("node", ["embedded", "external"])
+def test_a_multi_hop_swap_failing_on_a_later_hop_is_a_rejection_on_both_nodes(node):
+    """The router undoes the hops done with the pairs' snapshots (one machine
+    snapshot each here): restored latest first, as a node drops the snapshots taken
+    after the one it goes back to."""
+    if node == "external":
+        from defisim.evm.external import EvmNodeError, anvil_binary
+
+        try:
+            anvil_binary()
+        except (EvmNodeError, NpmUnavailable) as exc:
+            pytest.skip(f"anvil unavailable: {exc}")
+    results = []
+    for backend in ("python", "evm"):
+        sim = Simulation(seed=1, protocols=[amm_protocol(backend, node)])
+        for a in ("A", "B", "C"):
+            sim.create_asset(a, 18)
+        sim.create_party("lp")
+        sim.create_party("t")
+        for a in ("A", "B", "C"):
+            sim.mint("lp", a, 1_000_000)
+            sim.mint("t", a, 1_000)
+        sim.amm.create_pair("A", "B")
+        sim.amm.create_pair("B", "C")
+        sim.amm.add_liquidity("lp", "A", "B", 1000, 1000)
+        sim.amm.add_liquidity("lp", "B", "C", 1000, 1000)
+        before = dict(sim.chain.ledger.balances)
+        # the B/C pair twice: the third hop meets reserves the second hop moved
+        rc = sim.amm.swap_exact_in("t", ("A", "B", "C", "B"), 100)
+        assert dict(sim.chain.ledger.balances) == before
+        results.append((rc.status, rc.reason, sim.amm.pool_view("V2:B/C").reserves_raw))
+        sim.forward_time(1)  # the invariants: the bytecode pairs were put back
+    assert results[0] == results[1]
+    assert results[0][:2] == ("REJECTED", "UniswapV2: INSUFFICIENT_INPUT_AMOUNT")
+
+
+def test_the_price_accumulators_read_back_in_chain_seconds():
+    """``getReserves``' timestamp and the oracle view, as the Python pair keeps them."""
+    out = []
+    for backend in ("python", "evm"):
+        sim = _sim(backend)
+        pid = sim.amm.create_pair("ETH", "USDC")
+        sim.amm.add_liquidity("lp1", "ETH", "USDC", 10, 40)
+        sim.forward_time(30)
+        sim.amm.swap("alice", pid, "ETH", 1.0)
+        pair = sim.amm.protocol.pools[pid].core
+        out.append((pair.get_reserves(), pair.current_cumulative_prices(95),
+                    pair.price0_cumulative_last, pair.price1_cumulative_last))
+    assert out[0] == out[1]
+    assert out[0][0][2] == 30
+    # 10 ETH / 40 USDC for 30 s: price0 = 4 in UQ112x112 times 30 s
+    assert out[0][2] == 4 * 2**112 * 30

@@ -187,11 +187,14 @@ class EvmBPool:
 
     def _checkpoint(self) -> Any:
         """The machine's whole state (the plug-in's undo of a step the ledger refuses)."""
-        return self.machine.snapshot()
+        return self.machine.snapshot(), set(self._funded)
 
     def _rollback(self, state: Any) -> None:
-        """Back to :meth:`_checkpoint`'s state (this pool's mirror too)."""
-        self.machine.restore(state)
+        """Back to :meth:`_checkpoint`'s state (this pool's mirror and its record of
+        funded callers too)."""
+        evm, funded = state
+        self.machine.restore(evm)
+        self._funded = set(funded)
         self._read_all()
 
     # -- admin -----------------------------------------------------------------------

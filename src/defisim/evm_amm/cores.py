@@ -21,7 +21,9 @@ class EvmCores(PoolCores):
 
     Args:
         backend: ``"embedded"`` (default), ``"external"`` (a local anvil node) or an
-            :class:`~defisim.evm.EvmBackend`, or an :class:`~.machine.EvmMachine` to share.
+            :class:`~defisim.evm.EvmBackend`, or an :class:`~.machine.EvmMachine` (its
+            own: one machine serves one ``AmmProtocol``, whose clock and snapshots it
+            follows; two protocols on one machine would move each other's pools).
 
     Pool kinds: Uniswap V2 (``@uniswap/v2-core`` bytecode), Uniswap V3
     (``@uniswap/v3-core``; :mod:`.v3`), Balancer V1 of the Ocean V3
@@ -37,12 +39,15 @@ class EvmCores(PoolCores):
         self._v3_factory: V3Factory | None = None
 
     def shared(self) -> tuple:
+        """The machine: the plug-in's snapshots keep it by reference."""
         return (self.machine,)
 
     def snapshot(self) -> Any:
+        """The machine's state (:meth:`EvmMachine.snapshot`)."""
         return self.machine.snapshot()
 
     def restore(self, state: Any) -> None:
+        """Back to a :meth:`snapshot` (any number of times)."""
         self.machine.restore(state)
 
     def v2_factory(self, fee_to_setter: str = "") -> EvmV2Factory:

@@ -1,7 +1,8 @@
 """One EVM shared by the pool cores of an AMM plug-in (:class:`EvmMachine`).
 
 The machine holds the backend (embedded or an external node), the **bridge token** of
-every ledger asset a pool uses (``defisim/evm/contracts/BridgeToken.sol``: an
+every ledger asset a V2 or Balancer pool uses (a V3 pool gets a pair of its own, sorted
+as its assets: :mod:`.v3`) (``defisim/evm/contracts/BridgeToken.sol``: an
 OpenZeppelin ERC-20 that the bridge mints and burns), the EVM address of every core-level account (a
 party, the plug-in's LP holder, the zero address), and the block clock.
 
@@ -212,6 +213,7 @@ class EvmMachine:
                 dict(self._tokens), dict(self._assets), list(self._minters))
 
     def restore(self, state: Any) -> None:
+        """Back to a :meth:`snapshot`: the EVM, the clock and the registries."""
         evm, self._time, accounts, by_address, tokens, assets, minters = state
         self.backend.restore(evm)
         self._accounts, self._by_address = dict(accounts), dict(by_address)

@@ -214,7 +214,8 @@ class EvmV2Pair:
     def get_reserves(self) -> tuple[int, int, int]:
         """``getReserves()``: ``(reserve0, reserve1, blockTimestampLast)``."""
         r0, r1, ts = self._call("getReserves")
-        return (*self._order(r0, r1), ts)
+        # blockTimestampLast in chain seconds, as the Python core keeps it
+        return (*self._order(r0, r1), (ts - self.machine.genesis_timestamp) % _U32)
 
     @property
     def price0_cumulative_last(self) -> int:
@@ -368,8 +369,9 @@ class EvmV2Pair:
         self.machine.restore(state)
 
     def state(self) -> tuple:
-        """The pair's storage, for equality checks against the Python core's ``state()``
-        (the LP balances as ``{account: balance}`` of the accounts given by the core)."""
+        """``(token0, token1, address, (reserve0, reserve1, blockTimestampLast,
+        price0CumulativeLast, price1CumulativeLast, kLast, totalSupply))``: the Python
+        core's ``state()`` without its LP balances (an ERC-20 cannot list its holders)."""
         return (self.token0, self.token1, self._address,
                 (*self.get_reserves()[:2], self.block_timestamp_last,
                  self.price0_cumulative_last, self.price1_cumulative_last, self.k_last,

@@ -58,6 +58,10 @@ def _revert(exc: EvmRevert) -> PoolError:
     return PoolError(exc.reason or "EVM_REVERT", "on the UniswapV3Pool bytecode")
 
 
+INITIALIZER = "defisim:v3-initializer"
+"""The account that calls a new pool's ``initialize`` (anyone may: the factory's
+``createPool`` leaves it to the first caller)."""
+
 class V3Factory:
     """The machine's ``UniswapV3Factory`` (owner: the operator), the pool ABI and the
     shared callback payer; built once per :class:`~.cores.EvmCores`.
@@ -253,7 +257,7 @@ class EvmV3Pool:
     def initialize(self, sqrt_price_x96: int, *, time: int = 0) -> Initialize:
         """``initialize``; raises ``AI``, ``R``."""
         self.machine.set_time(time)
-        self._send(self.machine.operator, "initialize", sqrt_price_x96)
+        self._send(INITIALIZER, "initialize", sqrt_price_x96)
         return Initialize(sqrt_price_x96, self.tick)
 
     def mint(self, sender: Any, owner: Any, tick_lower: int, tick_upper: int, amount: int,

@@ -12,9 +12,11 @@ not change.
 
 What a replacement core must offer is what the plug-in and ``sim.amm`` use of the
 Python core of its kind (``plugin_v2.py``, ``plugin_v3.py``, ``plugin_balancer.py``,
-``service/amm*.py``); a core whose state is not a Python object also implements the
-checkpoint pair ``_checkpoint() -> state`` / ``_rollback(state)`` the plug-in uses to
-undo a step that the ledger refuses.
+``service/amm*.py``), including the undo pairs the plug-in uses when the ledger
+refuses a step the core has taken: ``_snapshot()`` / ``_restore(state)`` of a V2 pair
+(the router) and ``_checkpoint()`` / ``_rollback(state)`` of a Balancer pool. A core
+whose state lives outside Python returns its machine from :meth:`PoolCores.shared`, so
+the plug-in's snapshots save that state with the machine's own snapshot.
 """
 
 from __future__ import annotations

@@ -174,12 +174,14 @@ class BalancerTransactions(AmmPluginBase):
             n += 1
             pool_id = f"{base}#{n}"
         core = self.cores.balancer_pool(LP_HOLDER, LP_HOLDER, pool_id, variant)  # ValueError
+        undo = core._checkpoint()  # a core on an EVM keeps what a failed bind minted
         try:
             for a, (bal, w) in tokens.items():
                 core.bind(LP_HOLDER, a, bal, w)
             core.set_swap_fee(LP_HOLDER, swap_fee)
             core.finalize(LP_HOLDER)
         except PoolError as e:
+            core._rollback(undo)
             raise ValueError(f"cannot create Balancer pool {pool_id}: {e}") from None
         lp = lp_asset_id(pool_id)
         led.create_asset(lp, LP_DECIMALS)
@@ -398,7 +400,7 @@ class BalancerTransactions(AmmPluginBase):
         led = self.chain.ledger
         core: BPool = e.core
         errors = []
-        for asset in set(e.assets) | set(core.token_balances):
+        for asset in sorted(set(e.assets) | set(core.token_balances)):
             held = led.balance(reserve(pid, asset))
             bal = core.token_balances.get(asset, 0)
             if held != bal:

@@ -111,14 +111,18 @@ class V2Transactions(AmmPluginBase):
         for a in (asset_a, asset_b):
             if not isinstance(a, str) or a not in led.assets:
                 raise ValueError(f"unknown asset {a!r}; known: {sorted(led.assets)}")
+        pool_id = v2_pool_id(asset_a, asset_b)
+        lp = lp_asset_id(pool_id)
+        if lp in led.assets and self.v2_factory.get_pair(asset_a, asset_b) is None:
+            # before the factory: a core on an EVM would keep a pair made in vain
+            raise ValueError(f"cannot create pair {asset_a}/{asset_b}: its LP asset id {lp!r} "
+                             "is already a ledger asset")
         try:
             pair = self.v2_factory.new_pair(asset_a, asset_b)
         except PoolError as e:
             raise ValueError(f"cannot create pair {asset_a}/{asset_b}: {e}") from None
-        pool_id = v2_pool_id(asset_a, asset_b)
         pair.address = pool_id
-        lp = lp_asset_id(pool_id)
-        led.create_asset(lp, LP_DECIMALS)  # ValueError if taken
+        led.create_asset(lp, LP_DECIMALS)
         self.v2_factory.register(pair)
         self.pools[pool_id] = PoolEntry(pool_id, "V2", (pair.token0, pair.token1), lp, pair)
         self.chain.emit(AmmPoolCreated(*self.chain.stamp(), pool_id, "V2", (pair.token0, pair.token1),

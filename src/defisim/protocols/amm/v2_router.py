@@ -263,7 +263,7 @@ def _swap_along(
             else:
                 events.extend(pair.swap(a_out, 0, dst, 0, a_in, now, sender)[2])
     except PoolError:
-        for p, s in snaps:
+        for p, s in reversed(snaps):  # the latest first: a node drops later snapshots
             p._restore(s)
         raise
     return tuple(events)
