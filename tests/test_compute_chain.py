@@ -5,8 +5,8 @@
 from __future__ import annotations
 
 import pytest
-
 from compute_world import FAKE, GOOD, JOB_CID, USDC, World, vector_terms
+
 from defisim.protocols.compute.events import DealClosed, MediationRequested
 
 TOTAL = 1500 * USDC

@@ -65,7 +65,7 @@ def test_9d_base_fee_five_blocks_and_tips():
             assert sim.chain.mempool is not None and len(sim.pending_transactions()) == 2
         base = sim.base_fee(raw=True)
         sim.forward_time(2)
-        for i, r in sent:
+        for _i, r in sent:
             rc = sim.receipt(r.tx_id)
             if rc.tip:
                 tips[block] = (base, (rc.fee_burned + rc.tip) // rc.gas_used, rc.tip // rc.gas_used)
@@ -139,8 +139,7 @@ def test_next_base_fee_denominator(base, used, target, denom, expected):
 
 
 def test_insufficient_gas_funds_is_dropped_free():
-    sim = _sim(endowment=0.0)
-    sim.create_asset("ETH", 18) if "ETH" not in sim.chain.ledger.assets else None
+    sim = _sim(endowment=0.0)  # "a" holds no ETH at all
     r = _send(sim, "g5")
     sim.forward_time(2)
     rc = sim.receipt(r.tx_id)

@@ -7,8 +7,8 @@ The built-in protocols register here (``governance``, ``futures`` with
 """
 
 from defisim.evm.protocol import EvmProtocol
-from defisim.protocols.compute.protocol import ComputeProtocol
 from defisim.protocols.amm.protocol import AmmProtocol
+from defisim.protocols.compute.protocol import ComputeProtocol
 from defisim.protocols.futures import FuturesProtocol
 from defisim.protocols.governance import Governance
 from defisim.protocols.tokenomics import TokenomicsProtocol
