@@ -18,7 +18,7 @@ from .events import (
     TransactionIncluded,
     TransactionRejected,
 )
-from .fee_market import FeeMarketParams, effective_gas_price, next_base_fee
+from .fee_market import FeeMarketParams, effective_gas_price
 from .invariants import InvariantViolation
 from .ledger import Ledger, general
 from .mempool import POLICIES, Mempool
@@ -237,6 +237,10 @@ class Chain:
                 detail = f"gas limit {tx.gas_limit} above the block's {fm.gas_limit}"
                 self.reject(tx.call, sender, "", "GAS_LIMIT_ABOVE_BLOCK_LIMIT", detail)
                 return Receipt(REJECTED, "GAS_LIMIT_ABOVE_BLOCK_LIMIT", detail, tx.tx_id)
+            if fm is not None and fm.low_fee == "reject" and tx.max_fee_per_gas < self.base_fee:
+                detail = f"fee cap {tx.max_fee_per_gas} below the base fee {self.base_fee}"
+                self.reject(tx.call, sender, "", "FEE_TOO_LOW", detail)
+                return Receipt(REJECTED, "FEE_TOO_LOW", detail, tx.tx_id)
         n = self.nonces.get(sender, 0)
         tx.nonce = n
         self.nonces[sender] = n + 1
@@ -383,7 +387,7 @@ class Chain:
         if tx.gas_limit <= 0:
             tx.gas_limit = self.call_gas(tx)
         if self.fee_market is not None:
-            tip, cap = self.gas_prices.get(tx.sender, (0, 0))
+            tip, cap = self.gas_prices.get(tx.sender, (self.fee_market.default_tip, 0))
             if tx.max_priority_fee_per_gas <= 0:
                 tx.max_priority_fee_per_gas = tip
             if tx.max_fee_per_gas <= 0:
@@ -418,7 +422,7 @@ class Chain:
             for i in self._receipt_blocks.popleft():
                 self.receipts.pop(i, None)
         if fm is not None:
-            new = next_base_fee(self.base_fee, used, fm.gas_target)
+            new = fm.next_base_fee(self.base_fee, used)
             self.emit(BaseFeeUpdated(self.block, self.now, used, self.base_fee, new))
             self.base_fee = new
 
@@ -448,6 +452,10 @@ class Chain:
         else:
             value = self._handler(tx.protocol, tx.call)(tx.sender, *tx.args)
             status, reason, detail = _outcome(value)
+            if status == REJECTED and tx.protocol:
+                revert = self.by_name[tx.protocol].revert_gas
+                if revert is not None:  # included, then refused: the protocol's revert gas
+                    gas = min(gas, revert)
             if type(value) is Receipt:  # the call's own receipt: the chain fills in its fields
                 value.status, value.reason, value.detail = status, reason, detail
                 value.tx_id, value.block = tx.tx_id, self.block

@@ -43,10 +43,14 @@ class ChainProtocol:
         chain: the chain the protocol is registered on (set by :meth:`attach`).
         gas: gas used by each call in mempool mode (``call -> gas``); calls not
             listed use :data:`DEFAULT_GAS`.
+        revert_gas: gas of a refused call (``None``: its full gas).
     """
 
     name: ClassVar[str] = ""
     gas: ClassVar[dict[str, int]] = {}
+    revert_gas: ClassVar[int | None] = None
+    """Gas a call refused by a protocol rule uses when included (mempool mode);
+    ``None``: the call's full gas (the compute marketplace charges 25,000, spec 4.6)."""
     chain: Chain
 
     def attach(self, chain: Chain) -> None:

@@ -8,12 +8,14 @@ The built-in protocols register here (``governance``, ``futures`` with
 
 from defisim.evm.protocol import EvmProtocol
 from defisim.protocols.amm.protocol import AmmProtocol
+from defisim.protocols.compute.protocol import ComputeProtocol
 from defisim.protocols.futures import FuturesProtocol
 from defisim.protocols.governance import Governance
 from defisim.protocols.tokenomics import TokenomicsProtocol
 
 from .amm import AmmFacade, AmmPoolView, PositionView
 from .amm_backends import AMM_BACKENDS, amm_protocol
+from .compute import AttestationView, ComputeFacade, DealView
 from .futures import FuturesFacade, MarketView, OrderView
 from .simulation import (
     DEFAULT_PROTOCOLS,
@@ -29,6 +31,7 @@ register_protocol("governance", Governance)
 register_protocol("futures", FuturesProtocol, FuturesFacade)
 register_protocol("amm", AmmProtocol, AmmFacade)
 register_protocol("tokenomics", TokenomicsProtocol, TokenomicsFacade)
+register_protocol("compute", ComputeProtocol, ComputeFacade)
 register_protocol("evm", EvmProtocol)  # not a default: needs the evm extra
 
 __all__ = [
@@ -38,6 +41,9 @@ __all__ = [
     "AccountView",
     "AmmFacade",
     "AmmPoolView",
+    "AttestationView",
+    "ComputeFacade",
+    "DealView",
     "PositionView",
     "FuturesFacade",
     "MarketView",

@@ -1,0 +1,164 @@
+"""``sim.compute``: the compute marketplace's on-chain side (``compute-marketplace.md``
+4.1 to 4.7), the facade of :class:`~defisim.protocols.compute.protocol.ComputeProtocol`.
+
+Add it with ``Simulation(protocols=[..., "compute"])`` (not a default). Amounts are
+integers in base units of the payment token, as the spec's terms carry them
+(:class:`~defisim.protocols.compute.types.Terms`); views give base units too (use
+``sim.money(token, raw)`` for token units). Times are seconds of chain time.
+
+Transactions never raise: a rule broken is a ``TransactionRejected`` event with the
+spec's reason and a receipt whose ``accepted`` is false. An executed call's receipt
+carries in ``value`` the uid it created (escrow, collateral, result, verdict). In
+mempool mode a call returns the pending receipt and ``sim.receipt(tx_id)`` has the
+value once the block closes; gas is the protocol's table (spec 4.7) and a refused
+call pays ``revert_gas`` (4.6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from defisim.chain.transactions import Receipt, Transaction
+from defisim.protocols.compute.attestations import Attestation
+from defisim.protocols.compute.deals import collateral_key, escrow_key
+from defisim.protocols.compute.protocol import NAME, ComputeProtocol
+from defisim.protocols.compute.types import Terms
+
+if TYPE_CHECKING:
+    from .simulation import Simulation
+
+
+@dataclass(frozen=True, slots=True)
+class DealView:
+    """A deal (keyed by its escrow uid) in base units and seconds: ``state`` ``open``,
+    ``committed``, ``delivered`` or ``closed`` (``close_reason`` then); ``escrow`` and
+    ``collateral`` what its accounts hold now; ``mediation`` ``pending`` or the last
+    check's outcome ("" if never checked)."""
+
+    escrow_uid: str
+    client: str
+    provider: str
+    job_cid: str
+    terms: Terms
+    state: str
+    close_reason: str
+    escrow_time: int
+    job_deadline: int
+    challenge_deadline: int
+    collateral_uid: str
+    result_uid: str
+    result_cid: str
+    validation_uid: str
+    escrow: int
+    collateral: int
+    fees_paid: int
+    mediation: str
+    panel: tuple[str, ...]
+
+
+AttestationView = Attestation
+"""Attestations are frozen records already (``uid``, ``schema``, ``time``,
+``expiration_time``, ``revocation_time``, ``ref_uid``, ``recipient``, ``attester``,
+``revocable``, ``data``); the view is the record."""
+
+
+class ComputeFacade:
+    """``sim.compute`` (module docstring). ``registry`` is the read-only attestation
+    registry (``registry.get(uid)``, ``registry.valid(uid, now)``) schemes look uids up in.
+    """
+
+    def __init__(self, sim: Simulation, protocol: ComputeProtocol) -> None:
+        self.sim = sim
+        self.protocol = protocol
+
+    # -- views ------------------------------------------------------------------------
+    @property
+    def params(self) -> Any:
+        """The protocol's :class:`~defisim.protocols.compute.params.ComputeParams`."""
+        return self.protocol.params
+
+    @property
+    def registry(self) -> Any:
+        """The attestation registry (read it, never write it)."""
+        return self.protocol.registry
+
+    def attestation(self, uid: str) -> AttestationView | None:
+        """The attestation ``uid`` or ``None``."""
+        return self.protocol.registry.get(uid)
+
+    def valid(self, uid: str) -> bool:
+        """``uid`` is live now (spec 4.1)."""
+        return self.protocol.registry.valid(uid, self.protocol.now_s)
+
+    def deal_ids(self) -> list[str]:
+        """Escrow uids of every deal, in creation order."""
+        return list(self.protocol.deals)
+
+    def deal(self, escrow_uid: str) -> DealView:
+        """The deal of ``escrow_uid``. Raises ``KeyError`` for an unknown uid."""
+        d = self.protocol.deals.get(escrow_uid)
+        if d is None:
+            raise KeyError(f"no compute deal {escrow_uid!r}")
+        led = self.sim.chain.ledger
+        last = next((m for m in reversed(self.protocol.mediations) if m.escrow_uid == escrow_uid), None)
+        col = led.balance(collateral_key(d.provider, d.token, d.escrow_uid)) if d.provider else 0
+        return DealView(d.escrow_uid, d.client, d.provider, d.job_cid, d.terms, d.state, d.close_reason,
+                        d.escrow_time, d.job_deadline, d.challenge_deadline, d.collateral_uid, d.result_uid,
+                        d.result_cid, d.validation_uid, led.balance(escrow_key(d.client, d.token, d.escrow_uid)),
+                        col, d.fees_paid, last.outcome if last else "", last.panel if last else ())
+
+    def result_is_correct(self, escrow_uid: str) -> bool | None:
+        """What an honest mediator's re-run finds: the posted result equals
+        ``result_cid(job_cid)`` (``None``: no result yet)."""
+        return self.protocol.result_is_correct(escrow_uid)
+
+    def gas(self, action: str) -> int:
+        """Gas units of ``action`` (spec 4.7). Raises ``KeyError`` for an unknown one."""
+        return self.protocol.gas[action]
+
+    # -- set-up -----------------------------------------------------------------------
+    def force_audit_draws(self, *us: float) -> None:
+        """The next audit draws of the mediation stream are ``us`` (tests; spec 9(b))."""
+        self.protocol.force_audit_draws(*us)
+
+    # -- transactions -------------------------------------------------------------------
+    def _send(self, party: str, call: str, *args: Any) -> Receipt:
+        return self.sim.send(Transaction(party, NAME, call, args))
+
+    def approve(self, party: str, token: str) -> Receipt:
+        """An ERC20 allowance (gas only, spec 4.7)."""
+        return self._send(party, "approve", token)
+
+    def escrow(self, client: str, job_cid: str, terms: Terms, provider: str = "") -> Receipt:
+        """Escrow P + D for ``job_cid`` under ``terms`` (4.3.1); ``provider`` "" is open
+        to anyone. Value: the escrow uid."""
+        return self._send(client, "escrow", job_cid, terms, provider)
+
+    def cancel_escrow(self, client: str, escrow_uid: str) -> Receipt:
+        """Take back an uncommitted escrow after the commit window (4.3.8)."""
+        return self._send(client, "cancel_escrow", escrow_uid)
+
+    def commence(self, provider: str, escrow_uid: str, machine_id: str = "") -> Receipt:
+        """Lock T and start the job (4.3.2). Value: the collateral uid."""
+        return self._send(provider, "commence", escrow_uid, machine_id)
+
+    def post_result(self, provider: str, escrow_uid: str, result_cid: str) -> Receipt:
+        """Post a result CID, lock C (4.3.3). Value: the result uid."""
+        return self._send(provider, "post_result", escrow_uid, result_cid)
+
+    def collect(self, provider: str, escrow_uid: str) -> Receipt:
+        """Collect the payment after the challenge period (4.3.4)."""
+        return self._send(provider, "collect", escrow_uid)
+
+    def challenge(self, client: str, escrow_uid: str) -> Receipt:
+        """Ask for mediation of the result (4.3.5)."""
+        return self._send(client, "challenge", escrow_uid)
+
+    def mediate(self, mediator: str, validation_uid: str, correct: bool) -> Receipt:
+        """A panel mediator's verdict (4.3.6). Value: the verdict uid."""
+        return self._send(mediator, "mediate", validation_uid, bool(correct))
+
+    def claim_timeout(self, client: str, escrow_uid: str) -> Receipt:
+        """Take back P + D + T after an unanswered job deadline (4.3.7)."""
+        return self._send(client, "claim_timeout", escrow_uid)
