@@ -7,9 +7,18 @@ events, never exceptions."""
 from .bus import SCHEME_SENDER, MessageBus, Route
 from .compute import REQUESTS, ComputeParams, ComputeScheme
 from .coophive import INITIAL_OFFERS, CoophiveScheme
-from .engine import (Envelope, Fail, FieldSpec, MessageType, SchemeDefinition, Timers,
-                     TopicState, Transition)
+from .engine import (
+                     Envelope,
+                     Fail,
+                     FieldSpec,
+                     MessageType,
+                     SchemeDefinition,
+                     Timers,
+                     TopicState,
+                     Transition,
+)
 from .events import MessageRejected, TopicClosed
+from .table import TableScheme
 
 __all__ = [
     "INITIAL_OFFERS",
@@ -27,6 +36,7 @@ __all__ = [
     "Route",
     "SchemeDefinition",
     "Timers",
+    "TableScheme",
     "TopicClosed",
     "TopicState",
     "Transition",

@@ -44,12 +44,14 @@ class Route:
     """Where a published message goes: the ``topic`` state it is judged against, the
     sender's ``role`` (None: not a participant), ``new``: the topic opens if the move
     is accepted (its ``participants`` are subscribed), ``keep``: the bus keeps the
-    topic (False for a pseudo-topic such as a request's start state)."""
+    topic (False for a pseudo-topic such as a request's start state), ``join``: the
+    sender joins the topic as ``role`` (and is subscribed) if the move is accepted."""
 
     topic: TopicState
     role: str | None
     new: bool = False
     keep: bool = True
+    join: bool = False
 
 
 class SchemeRules(Protocol):
@@ -169,6 +171,9 @@ class MessageBus:
                 self.topics[topic.topic] = topic
                 for agent in topic.participants:
                     self.subscribe(agent, topic.topic)
+            if route.join and route.role is not None:
+                topic.participants[env.sender] = route.role
+                self.subscribe(env.sender, topic.topic)
             topic.history.append(env)
         else:
             self.channel_seq[env.topic] = env.seq + 1

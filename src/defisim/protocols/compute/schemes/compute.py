@@ -28,8 +28,18 @@ from typing import Any, Protocol
 
 from ..types import Job, Terms
 from .bus import MessageBus, Route
-from .engine import (CheckContext, Envelope, Fail, FieldSpec, MessageType, Reject,
-                     SchemeDefinition, Timers, TopicState, Transition)
+from .engine import (
+    CheckContext,
+    Envelope,
+    Fail,
+    FieldSpec,
+    MessageType,
+    Reject,
+    SchemeDefinition,
+    Timers,
+    TopicState,
+    Transition,
+)
 
 __all__ = [
     "COLLATERAL_MISSING",

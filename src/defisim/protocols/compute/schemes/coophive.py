@@ -28,8 +28,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from .bus import MessageBus, Route
-from .engine import (CheckContext, Envelope, FieldSpec, MessageType, Reject, SchemeDefinition,
-                     TopicState, Transition)
+from .engine import (
+    CheckContext,
+    Envelope,
+    FieldSpec,
+    MessageType,
+    Reject,
+    SchemeDefinition,
+    TopicState,
+    Transition,
+)
 
 __all__ = ["COOPHIVE_MESSAGES", "COOPHIVE_ROWS", "INITIAL_OFFERS", "CoophiveScheme"]
 
