@@ -27,6 +27,7 @@ from defisim.protocols.compute.schemes import (
     Timers,
     Transition,
 )
+from defisim.protocols.compute.schemes.coophive import offer_amount
 from defisim.protocols.compute.types import Terms
 
 USDC = 10**6
@@ -54,6 +55,7 @@ def compute_bus(params: ComputeParams | None = None, seed: int = 0):
     reg.add("COL2", "collateral", "E2")
     reg.add("COLX", "collateral", "E9")
     reg.add("RES1", "result", "E1")
+    reg.add("RES2", "result", "E2")
     reg.add("RESX", "result", "E9")
     scheme = ComputeScheme(reg, params)
     bus = MessageBus(scheme, np.random.default_rng(seed))
@@ -283,6 +285,20 @@ def test_happy_path_to_delivered_then_the_chain_closes():
     assert scheme.chain_closed("r1/P", "refunded", 11.0) is None
 
 
+def test_to_move_names_the_party_the_topic_waits_for():
+    bus, scheme, t = to_state("NEGOTIATING")
+    assert scheme.to_move(bus.topic_state("r1/P")) == "C"
+    bus.publish("C", "r1/P", "offer", offer(156 * USDC), t)
+    assert scheme.to_move(bus.topic_state("r1/P")) == "P"
+    for state, who in [("AGREED", "P"), ("AWAITING_COLLATERAL", "C"), ("RUNNING", "P")]:
+        bus, scheme, t = to_state(state)
+        assert scheme.to_move(bus.topic_state("r1/P")) == who
+    assert isinstance(bus.publish("P", "r1/P", "attestation", {"kind": "result", "uid": "RES2"},
+                                  t), Envelope)
+    assert bus.topic_state("r1/P").state == "DELIVERED"
+    assert scheme.to_move(bus.topic_state("r1/P")) is None
+
+
 def test_chain_close_only_from_agreed_onward():
     bus, scheme, t = to_state("NEGOTIATING")
     assert scheme.chain_closed("r1/P", "refunded", t) is None
@@ -452,6 +468,16 @@ def test_coophive_refusals_later():
             "invalid_response")
     bus.publish("S1", "o1", "sellAttest", {"offerId": "o1", "attestation": "R1"}, 3.0)
     refused(bus, "o1", "B", "cancel", {"offerId": "o1"}, 4.0, "invalid_response")  # DONE
+
+
+@pytest.mark.parametrize("body, amount", [
+    ({"tokens": [{"ERC20": True, "address": "USDC", "amt": 250}]}, 250),
+    ({"tokens": [{"ERC721": True, "address": "NFT", "id": 3},
+                 {"ERC20": True, "address": "USDC", "amt": "12"}]}, 12),
+    ({"tokens": [{"ERC20": True, "address": "USDC"}]}, 0),
+    ({"price": ["USDC", 77]}, 77), ({"price": ["USDC"]}, 0), ({}, 0)])
+def test_coophive_offer_amount_reads_both_variants(body, amount):
+    assert offer_amount(body) == amount
 
 
 def test_coophive_cancels():

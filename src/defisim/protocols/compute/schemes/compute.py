@@ -229,6 +229,17 @@ class ComputeScheme:
         """The topic whose accepted ``accept`` carried ``escrow_uid``, or None."""
         return self.escrow_topic.get(escrow_uid)
 
+    def to_move(self, topic: TopicState) -> str | None:
+        """The address whose move the topic waits for (spec 2.3 rows 3 to 8): in
+        NEGOTIATING the participant who did not send the last price, the provider in
+        AGREED and RUNNING, the client in AWAITING_COLLATERAL; None otherwise."""
+        by_role = {role: addr for addr, role in topic.participants.items()}
+        if topic.state == "NEGOTIATING":
+            return next((a for a in topic.participants if a != topic.last_price_sender), None)
+        role = {"AGREED": "provider", "RUNNING": "provider",
+                "AWAITING_COLLATERAL": "client"}.get(topic.state)
+        return by_role.get(role) if role else None
+
     def open_requests(self, now: float) -> list[str]:
         """Request ids not expired at ``now`` and not filled."""
         return [rid for rid, r in self.requests.items()

@@ -39,7 +39,8 @@ from .engine import (
     Transition,
 )
 
-__all__ = ["COOPHIVE_MESSAGES", "COOPHIVE_ROWS", "INITIAL_OFFERS", "CoophiveScheme"]
+__all__ = ["COOPHIVE_MESSAGES", "COOPHIVE_ROWS", "INITIAL_OFFERS", "CoophiveScheme",
+           "offer_amount"]
 
 INITIAL_OFFERS = "initial_offers"
 """The broadcast channel of ``coophive``."""
@@ -79,6 +80,19 @@ COOPHIVE_ROWS: tuple[Transition, ...] = (
     Transition("NEGOTIATING", ("buyer",), "buyAttest", "PAID", ("input_offer",)),
 )
 """The start rule and the five response rules of spec 2.2 as transition rows."""
+
+
+def offer_amount(body: Mapping[str, Any]) -> int:
+    """The ERC20 amount an ``offer`` asks (spec 2.2): the first ``{ERC20, address, amt}``
+    of ``tokens``, else the older ``price: [token, amount]``; a missing amount is 0.
+    Base units (``int(amt)``)."""
+    for token in body.get("tokens") or ():
+        if isinstance(token, Mapping) and "ERC20" in token:
+            return int(token.get("amt") or 0)
+    price = body.get("price")
+    if isinstance(price, (list, tuple)) and len(price) > 1 and price[1] is not None:
+        return int(price[1])
+    return 0
 
 
 def _input(topic: TopicState, sender: str) -> Envelope | None:
