@@ -11,7 +11,9 @@ memory at its first call (:func:`~.policy.bound_range`). This is how global stat
 
 from __future__ import annotations
 
-from defisim.protocols.compute.types import Job, Machine, run_time_s
+import math
+
+from defisim.protocols.compute.types import Job, Machine
 
 from .policy import Bounds
 
@@ -46,7 +48,7 @@ def provider_cost_floor(
     energy ``power_w(job)/1000 * run_h * E`` + amortisation
     ``(cpu*usd_per_core_hour + gpu*usd_per_gpu_hour) * run_h`` + gas
     ``gas_units * base_fee_wei * 1e-18 * eth_usd``, all USD, divided by ``token_usd``;
-    ``run_h = run_time_s(job, machine) / 3600``. Amortisation defaults are spec 3's.
+    ``run_h = ceil(duration_s / speed) / 3600`` (spec 3's run time). Amortisation defaults are spec 3's.
 
     Raises:
         ValueError: a negative rate, gas or fee, or ``token_usd <= 0``.
@@ -59,7 +61,8 @@ def provider_cost_floor(
             raise ValueError(f"{key} must be >= 0, got {v!r}")
     if token_usd <= 0:
         raise ValueError(f"token_usd must be > 0, got {token_usd!r}")
-    run_h = run_time_s(job, machine) / 3600
+    # spec 3's run_time_s (the layer rule lets agents import only types from protocols)
+    run_h = math.ceil(job.duration_s / machine.speed) / 3600
     energy = machine.power_w(job) / 1000 * run_h * electricity_usd_per_kwh
     amortisation = (job.cpu * usd_per_core_hour + job.gpu * usd_per_gpu_hour) * run_h
     gas = gas_units * base_fee_wei * 1e-18 * eth_usd

@@ -31,7 +31,6 @@ from .policy import (
     PolicyMemory,
     Terminate,
     round_price,
-    to_token_units,
 )
 
 if TYPE_CHECKING:
@@ -172,7 +171,3 @@ def negotiate(
         messages.append(msg)
         i += 1
 
-
-def price(amount: int, decimals: int = 6) -> float:
-    """Base units as token units (for reading outcomes)."""
-    return to_token_units(amount, decimals)
