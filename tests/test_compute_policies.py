@@ -444,3 +444,24 @@ def test_bounds_hook_in_context():
     mem = PolicyMemory()
     assert prov.target(7, ctx("provider", memory=mem, bounds=Bounds(x_min=120.0))) == 120.0
     assert mem.bounds == (120.0, 800.0)
+
+
+@given(
+    st.sampled_from(["time_poly", "time_exp"]), st.sampled_from(["time_poly", "time_exp"]),
+    st.floats(0.2, 5.0), st.floats(0.2, 5.0), st.floats(0.0, 0.9), st.floats(0.0, 0.9),
+    st.floats(5.0, 60.0), st.floats(5.0, 60.0),
+)
+def test_time_policies_concede_monotonically(cn, pn, cb, pb, ck, pk, ct, pt):
+    """Faratin concession: a client's prices never fall, a provider's never rise; a
+    deal lies in [provider x_min, client x_max + tol]; no deal runs past a deadline."""
+    out = run(make_policy(cn, "client", beta=cb, k=ck, t_max=ct),
+              make_policy(pn, "provider", beta=pb, k=pk, t_max=pt))
+    for who in ("client", "provider"):
+        amounts = [m.amount for m in out.messages if m.sender == who]
+        steps = np.diff(amounts)
+        assert (steps >= 0).all() if who == "client" else (steps <= 0).all()
+    if out.status == "agreed":
+        assert 50 * 10**6 <= out.amount <= 553 * 10**6
+        assert out.closed_at <= ct
+    else:
+        assert out.reason == "deadline" and out.closed_at > min(ct, pt)
