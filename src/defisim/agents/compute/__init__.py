@@ -1,0 +1,1 @@
+"""Compute-marketplace agents and the global state they observe (spec sections 5, 6)."""
