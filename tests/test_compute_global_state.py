@@ -8,6 +8,8 @@ import zlib
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from defisim.agents.compute.base_fee import (
     EIP1559,
@@ -357,3 +359,24 @@ def test_l2_fee_from_the_chain():
         GlobalState.default(streams(0)).set_l2_base_fee(1)
     with pytest.raises(ValueError, match="unknown process"):
         GlobalState.default(streams(0), fees=None)
+
+
+@given(
+    b=st.integers(0, 10**12),
+    used=st.integers(0, 30_000_000),
+    rule=st.sampled_from([EIP1559, OP_STACK, OP_STACK_CANYON]),
+)
+def test_fee_rule_moves_at_most_one_denominator_share_towards_demand(b, used, rule):
+    nxt = next_base_fee(b, used, rule)
+    target = rule.gas_target
+    if used > target:  # a full block is (elasticity - 1) targets over
+        assert b < nxt <= b + max(b * (rule.elasticity - 1) // rule.denom, 1)
+    elif used < target:
+        assert b - b // rule.denom - 1 <= nxt <= b
+    else:
+        assert nxt == b
+
+
+def test_process_refuses_a_demand_on_another_rule():
+    with pytest.raises(ValueError, match="rule"):
+        BaseFeeProcess(OP_STACK, BackgroundDemand(EIP1559, np.random.default_rng(0)))

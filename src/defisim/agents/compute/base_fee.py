@@ -179,6 +179,9 @@ class BaseFeeProcess:
         replay: optional :class:`ReplaySeries` of the base fee; then :attr:`base_fee`
             is the file's value (rounded to wei) and nothing is drawn.
 
+    Raises:
+        ValueError: ``demand.rule`` is not ``rule``.
+
     Attributes:
         base_fee: the current block's base fee, wei per gas.
         t_s: simulated seconds since the start.
@@ -187,6 +190,8 @@ class BaseFeeProcess:
 
     def __init__(self, rule: FeeRule, demand: BackgroundDemand,
                  replay: ReplaySeries | None = None) -> None:
+        if demand.rule != rule:
+            raise ValueError(f"the demand's rule {demand.rule} is not the process's rule {rule}")
         self.rule, self.demand, self.replay = rule, demand, replay
         self.base_fee = rule.b0 if replay is None else round(replay.at(0.0))
         self.t_s = 0.0

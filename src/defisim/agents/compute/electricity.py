@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .replay import ReplaySeries
-from .stochastic import CorrelatedOU
+from .stochastic import CorrelatedOU, equicorrelation
 
 __all__ = ["DEFAULT_REGIONS", "Electricity", "Region", "seasonal_price"]
 
@@ -96,8 +96,7 @@ class Electricity:
         self.regions = tuple(regions)
         self.h_peak = float(h_peak)
         n = len(regions)
-        corr = np.full((n, n), float(rho))
-        np.fill_diagonal(corr, 1.0)
+        corr = equicorrelation(n, rho)
         start = [float((x0 or {}).get(name, 0.0)) for name in names]
         self.ou = CorrelatedOU(start, kappa, [r.s for r in regions], corr, rng)
         self.replay = dict(replay or {})

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .replay import ReplaySeries
-from .stochastic import CorrelatedGBM, CorrelatedOU
+from .stochastic import CorrelatedGBM, CorrelatedOU, equicorrelation
 
 __all__ = ["DepegParams", "GbmToken", "TokenPrices", "DEFAULT_TOKENS"]
 
@@ -85,8 +85,7 @@ class TokenPrices:
             raise ValueError(f"token symbols must be distinct, got {symbols}")
         n = len(tokens)
         if corr is None:
-            corr = np.full((n, n), float(rho))
-            np.fill_diagonal(corr, 1.0)
+            corr = equicorrelation(n, rho)
         self.symbols = tuple(t.symbol for t in tokens)
         self.payment_symbol = payment_symbol
         self.gbm = CorrelatedGBM(
