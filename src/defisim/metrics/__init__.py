@@ -3,8 +3,9 @@
 A bottom layer: nothing here imports the rest of :mod:`defisim`. Modules, one
 concept each:
 
-* :mod:`~defisim.metrics.returns`: returns from equity or PnL, annualisation
-  (365-day years unless told otherwise), compound annual return.
+* :mod:`~defisim.metrics.returns`: returns from equity or PnL, portfolio returns
+  net of funding, annualisation (365-day years unless told otherwise), compound
+  annual and cumulative return.
 * :mod:`~defisim.metrics.drawdown`: drawdown series, maximum drawdown (relative
   and absolute).
 * :mod:`~defisim.metrics.ratios`: Sharpe, Sortino (downside deviation over all
@@ -26,12 +27,14 @@ from .differential import (
     differential_downside_deviation_series,
     differential_sharpe_series,
 )
-from .drawdown import drawdown_series, max_drawdown, max_drawdown_abs
+from .drawdown import drawdown_series, max_drawdown, max_drawdown_abs, max_drawdown_from_returns
 from .ratios import calmar_ratio, downside_deviation, sharpe_ratio, sortino_ratio
 from .returns import (
     compound_annual_return,
+    cumulative_return,
     periods_per_year,
     pnl_changes,
+    portfolio_returns,
     returns_from_equity,
     returns_from_pnl,
 )
@@ -44,6 +47,7 @@ __all__ = [
     "DifferentialSharpe",
     "calmar_ratio",
     "compound_annual_return",
+    "cumulative_return",
     "differential_downside_deviation_series",
     "differential_sharpe_series",
     "downside_deviation",
@@ -52,8 +56,10 @@ __all__ = [
     "historical_var",
     "max_drawdown",
     "max_drawdown_abs",
+    "max_drawdown_from_returns",
     "periods_per_year",
     "pnl_changes",
+    "portfolio_returns",
     "returns_from_equity",
     "returns_from_pnl",
     "sharpe_ratio",

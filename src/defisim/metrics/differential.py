@@ -52,6 +52,15 @@ def _check_eta(eta: float) -> float:
     return e
 
 
+def _check_min_variance(v: float | None) -> float | None:
+    if v is None:
+        return None
+    x = float(v)
+    if not (math.isfinite(x) and x >= 0.0):
+        raise ValueError(f"min_variance must be None or a finite number >= 0, got {v!r}")
+    return x
+
+
 def _check_return(r: float) -> float:
     x = float(r)
     if not math.isfinite(x):
@@ -70,6 +79,11 @@ class DifferentialSharpe:
     Args:
         eta: adaptation rate in (0, 1]; the estimates have a memory of about
             ``1 / eta`` steps.
+        min_variance: ``None`` (default): ``D_t = 0`` while ``B - A^2 <= 1e-12 * B``
+            (relative to the scale of the returns). A number: ``D_t = 0`` while
+            ``B - A^2 <= min_variance``, the absolute rule of compute-marketplace
+            spec 7.1 with ``min_variance=1e-12``. The two differ only for returns
+            of order 1e-6 or less.
 
     Raises:
         ValueError: ``eta`` outside (0, 1]; :meth:`update` with a NaN/inf.
@@ -84,10 +98,11 @@ class DifferentialSharpe:
     (0.0, -1.0)
     """
 
-    __slots__ = ("eta", "A", "B")
+    __slots__ = ("eta", "A", "B", "min_variance")
 
-    def __init__(self, eta: float = 0.01) -> None:
+    def __init__(self, eta: float = 0.01, min_variance: float | None = None) -> None:
         self.eta = _check_eta(eta)
+        self.min_variance = _check_min_variance(min_variance)
         self.A = 0.0
         self.B = 0.0
 
@@ -103,7 +118,8 @@ class DifferentialSharpe:
         da = r - a
         db = r * r - b
         var = b - a * a
-        d = 0.0 if var <= ZERO_TOL * b else (b * da - 0.5 * a * db) / (var * math.sqrt(var))
+        floor = ZERO_TOL * b if self.min_variance is None else self.min_variance
+        d = 0.0 if var <= floor else (b * da - 0.5 * a * db) / (var * math.sqrt(var))
         eta = self.eta
         self.A = a + eta * da
         self.B = b + eta * db
@@ -190,7 +206,9 @@ def _ema_before(x: NDArray[np.float64], eta: float) -> NDArray[np.float64]:
     return out
 
 
-def differential_sharpe_series(returns: ArrayLike, eta: float = 0.01) -> NDArray[np.float64]:
+def differential_sharpe_series(
+    returns: ArrayLike, eta: float = 0.01, min_variance: float | None = None
+) -> NDArray[np.float64]:
     """``D_t`` of :class:`DifferentialSharpe` for a whole return series, vectorised.
 
     Same values (up to rounding) as feeding ``returns`` one by one to a fresh
@@ -200,6 +218,8 @@ def differential_sharpe_series(returns: ArrayLike, eta: float = 0.01) -> NDArray
     Args:
         returns: shape ``(N,)``, ``N >= 1``.
         eta: adaptation rate in (0, 1].
+        min_variance: as in :class:`DifferentialSharpe` (``1e-12`` for the
+            absolute rule of compute-marketplace spec 7.1).
 
     Returns:
         shape ``(N,)``; ``D_0 = 0.0`` and 0.0 wherever the variance estimate is zero.
@@ -212,10 +232,11 @@ def differential_sharpe_series(returns: ArrayLike, eta: float = 0.01) -> NDArray
     """
     r = as_series(returns, "returns", min_len=1)
     e = _check_eta(eta)
+    mv = _check_min_variance(min_variance)
     a = _ema_before(r, e)
     b = _ema_before(r * r, e)
     var = b - a * a
-    ok = var > ZERO_TOL * b
+    ok = var > (ZERO_TOL * b if mv is None else mv)
     out = np.zeros_like(r)
     v = var[ok]
     num = b[ok] * (r[ok] - a[ok]) - 0.5 * a[ok] * (r[ok] ** 2 - b[ok])

@@ -90,3 +90,31 @@ def max_drawdown_abs(values: ArrayLike) -> float:
     """
     v = as_series(values, "values", min_len=1)
     return float((np.maximum.accumulate(v) - v).max())
+
+
+def max_drawdown_from_returns(returns: ArrayLike) -> float:
+    """Maximum drawdown of a return series, as a NEGATIVE fraction (empyrical's sign).
+
+    The wealth curve is ``W_0 = 1, W_t = prod_{s<=t} (1 + R_s)`` and the result is
+    ``min_t (W_t / max_{s<=t} W_s - 1)``, i.e. ``-max_drawdown(W)``: 0 for a curve
+    that never falls, -1 for one that is wiped out. Compute-marketplace spec
+    section 7.1 states it this way (worked vector: -0.02); :func:`max_drawdown`
+    keeps its positive convention.
+
+    Args:
+        returns: shape ``(n,)``, ``n >= 1``, simple returns, each >= -1.
+
+    Raises:
+        ValueError: empty, a NaN/inf, or a return < -1.
+
+    >>> round(max_drawdown_from_returns([0.01, -0.02, 0.015, 0.0, 0.005]), 12)
+    -0.02
+    """
+    r = as_series(returns, "returns", min_len=1)
+    below = r < -1.0
+    if below.any():
+        i = int(np.argmax(below))
+        raise ValueError(f"returns: a return below -1 (negative wealth), got {r[i]} at index {i}")
+    wealth = np.concatenate(([1.0], np.cumprod(1.0 + r)))
+    mdd = max_drawdown(wealth)
+    return -mdd if mdd > 0.0 else 0.0

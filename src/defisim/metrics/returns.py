@@ -175,3 +175,79 @@ def compound_annual_return(returns: ArrayLike, periods_per_year: float | None) -
     if log_growth > 700.0:
         return math.inf
     return math.expm1(log_growth)
+
+
+def cumulative_return(returns: ArrayLike) -> float:
+    """Cumulative (compounded) return of a return series: ``prod(1 + R_t) - 1``.
+
+    Compute-marketplace spec section 7.1 ("Cumulative return"; empyrical's
+    ``cum_returns_final``).
+
+    Args:
+        returns: shape ``(n,)``, ``n >= 1``, simple returns per period, each >= -1.
+
+    Returns:
+        a float >= -1 (-1 = everything lost).
+
+    Raises:
+        ValueError: empty, a NaN/inf, or a return < -1 (negative wealth).
+
+    Example (the worked vector of spec 7.1):
+
+    >>> round(cumulative_return([0.01, -0.02, 0.015, 0.0, 0.005]), 9)
+    0.009670235
+    """
+    r = as_series(returns, "returns", min_len=1)
+    below = r < -1.0
+    if below.any():
+        i = int(np.argmax(below))
+        raise ValueError(f"returns: a return below -1 (negative wealth), got {r[i]} at index {i}")
+    return float(np.prod(1.0 + r) - 1.0)
+
+
+def portfolio_returns(values: ArrayLike, funding: ArrayLike | None = None) -> NDArray[np.float64]:
+    """Per-interval returns of a portfolio value net of external funding.
+
+    ``R_t = (W_t - F_t) / W_{t-1} - 1`` for ``t = 1 .. N`` (compute-marketplace
+    spec section 7.1, "Returns"): ``F_t`` is the net external funding received
+    during interval ``t`` (deposits positive, withdrawals negative), so money
+    moved in or out is not counted as a gain or a loss.
+
+    Args:
+        values: shape ``(N + 1,)``, ``N >= 1``, portfolio value ``W_0 .. W_N`` in
+            USD (any unit), finite; every ``W_{t-1}`` (all but the last) > 0.
+        funding: shape ``(N,)``, ``F_1 .. F_N`` in the units of ``values``, or
+            ``None`` for no funding (then the same as :func:`returns_from_equity`
+            but allowing a last value of 0).
+
+    Returns:
+        shape ``(N,)``, fractions per interval.
+
+    Raises:
+        ValueError: fewer than 2 values, a NaN/inf, ``funding`` of the wrong
+            length, or a ``W_{t-1} <= 0`` (the message gives the index).
+
+    Example (W 100 -> 110 with a deposit of 5 is +5 %; 110 -> 99 is -10 %):
+
+    >>> portfolio_returns([100.0, 110.0, 99.0], [5.0, 0.0]).round(12).tolist()
+    [0.05, -0.1]
+    """
+    w = as_series(values, "values", min_len=2)
+    n = w.size - 1
+    if funding is None:
+        f = np.zeros(n)
+    else:
+        f = as_series(funding, "funding", min_len=1)
+        if f.size != n:
+            raise ValueError(
+                f"funding: needs one value per interval ({n} for {w.size} values), got {f.size}"
+            )
+    prev = w[:-1]
+    bad = prev <= 0
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"values: every value but the last must be > 0 (a return on non-positive "
+            f"wealth is undefined), got {prev[i]} at index {i}"
+        )
+    return (w[1:] - f) / prev - 1.0

@@ -1,4 +1,5 @@
-"""Compute-marketplace agents: negotiation policies (spec section 5).
+"""Compute-marketplace agents, their negotiation policies (spec section 5) and the
+global state they observe (spec section 6).
 
 - :mod:`.policy`: the interface: :class:`Policy` (``open``/``respond``), the decisions
   (:class:`Counter`, :class:`Accept`, :class:`Noop`, :class:`Terminate`), the per-topic
@@ -8,6 +9,9 @@
   :mod:`.policies_tft`.
 - :mod:`.binding`: economic binding of the bounds (spec 5).
 - :mod:`.negotiate`: a deterministic two-party driver (vector 9(a)).
+- :mod:`.global_state`: Z_t, the token prices, base fees, electricity by region and
+  market history (:mod:`.token_prices`, :mod:`.base_fee`, :mod:`.electricity`,
+  :mod:`.market_history`, :mod:`.stochastic`, :mod:`.replay`).
 """
 
 from .binding import client_bounds, provider_bounds, provider_cost_floor
