@@ -1,0 +1,97 @@
+"""Speed of the compute marketplace (``../shared/specs/compute-marketplace.md``).
+
+Prints wall and CPU seconds side by side:
+
+- **negotiations per second** of the section 5 policies, pair by pair, on the
+  reference two-party driver (``defisim.agents.compute.negotiate``: the policies and
+  the scheme's turn, rounding and round-limit rules, no chain), with the rounds each
+  negotiation took;
+- **the scheme on the bus** (``MessageBus`` with the ``compute`` scheme): price
+  messages judged and delivered per second, two echoing parties to ``max_rounds``;
+
+Usage::
+
+    PYTHONPATH=src python benchmarks/bench_compute.py [--n 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+PAIRS = [
+    ("kalman", "kalman"),
+    ("time_poly", "time_poly"),
+    ("time_exp", "time_exp"),
+    ("kalman", "time_exp"),
+    ("tit_for_tat", "time_exp"),
+    ("identity", "identity"),
+]
+
+
+def _open_price(name: str) -> dict:
+    return {"open_price": 150.0} if name == "identity" else {}
+
+
+def negotiations(n: int) -> None:
+    from defisim.agents.compute import make_policy, negotiate
+
+    for c_name, p_name in PAIRS:
+        client = make_policy(c_name, "client", **_open_price(c_name))
+        provider = make_policy(p_name, "provider")
+        rounds = 0
+        w0, c0 = time.perf_counter(), time.process_time()
+        for i in range(n):
+            out = negotiate(client, provider, client_rng=np.random.default_rng(i),
+                            provider_rng=np.random.default_rng(n + i))
+            rounds += out.rounds
+        wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+        print(f"{c_name + ' vs ' + p_name:28s} {n / wall:10,.0f} /wall s {n / cpu:10,.0f} /CPU s"
+              f"  {rounds / n:6.1f} rounds  ({out.status})")
+
+
+def bus_messages(n_topics: int) -> None:
+    from defisim.protocols.compute.schemes import ComputeScheme, MessageBus
+    from defisim.protocols.compute.types import Job, Terms
+
+    class _NoChain:
+        def get(self, uid: str) -> None:
+            return None
+
+    bus = MessageBus(ComputeScheme(_NoChain()), rng=np.random.default_rng(0))
+    for p in range(n_topics):
+        bus.subscribe(f"P{p}", bus.broadcast)
+    w0, c0 = time.perf_counter(), time.process_time()
+    published = 0
+    for k in range(n_topics):
+        job = Job(f"j{k}", "C", "cpu-small", 2, 0, 4, 600, 2, 10_000.0)
+        terms = Terms(150_000_000, mediators=("M1",))
+        t = float(k * 1000)
+        bus.publish("C", bus.broadcast, "request",
+                    {"request_id": f"r{k}", "job": job, "terms": terms}, now=t)
+        sender = f"P{k}"
+        topic = f"r{k}/{sender}"
+        for i in range(1, 101):  # echo until max_rounds (the 101st is rejected)
+            channel = bus.broadcast if i == 1 else topic
+            bus.publish(sender, channel, "offer", {"terms": terms}, now=t + i)
+            published += 1
+            bus.due(t + i)
+            sender = "C" if sender.startswith("P") else f"P{k}"
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    print(f"{'bus: compute scheme messages':28s} {published / wall:10,.0f} /wall s "
+          f"{published / cpu:10,.0f} /CPU s  ({n_topics} topics to max_rounds)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=2_000, help="negotiations per policy pair")
+    args = ap.parse_args(argv)
+    negotiations(args.n)
+    bus_messages(max(1, args.n // 20))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
