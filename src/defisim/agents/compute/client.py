@@ -170,8 +170,9 @@ class ComputeClient(ComputeAgent):
             self._publish(sim, env.topic, "terminate", {"reason": "cancelled"})
             return
         terms: Terms = env.body["terms"]
-        self.market.book.paths.setdefault(env.topic, []).append(
-            (env.seq, "provider", self.market.usd(terms.price)))
+        if env.topic not in req.topics:  # the topic's message 0 is the request
+            self.market.book.paths.setdefault(env.topic, []).append(
+                (0, "client", self.market.usd(tp.history[0].body["terms"].price)))
         mem = req.topics.setdefault(env.topic, req.memory.copy())
         ctx = PolicyContext("client", sim.now - req.t0, mem, self.rng, req.job, terms.price,
                             bounds=req.bounds)

@@ -54,8 +54,9 @@ def c_ref(cls: JobClass, mean_electricity: float, gas_units: int, z: GlobalSnaps
 class MarketBook:
     """Counters and samples of spec 7.2, written by the agents (USD unless named).
 
-    ``agreed``: one row per deal ``(topic, job_class, region, price_usd, messages,
-    seconds_to_agreement, x_min_provider, x_max_client)``; ``paths``: topic -> the
+    ``agreed``: one row per deal ``(topic, job_class, provider, price_usd, messages,
+    seconds_to_agreement, c_ref, V)`` (``messages``: price messages up to the accepted one,
+    request included); ``paths``: topic -> the
     price messages ``(seq, sender_role, price_usd)``; ``gas_usd`` by (role, action);
     ``reserved_s`` / ``capacity``: resource-seconds reserved and the capacity by
     resource (cpu, gpu, ram)."""

@@ -203,14 +203,13 @@ class ComputeProvider(ComputeAgent):
         d = info.policy.respond(env, ctx)
         if isinstance(d, Accept) and terms.price < info.bounds.x_min * 1e6:
             return self._publish(sim, topic, "terminate", {"reason": "rejected"})  # below cost
-        if isinstance(d, Accept):
-            return self._publish(sim, topic, "offer", {"terms": terms})
-        if isinstance(d, Counter):
-            ok = self._publish(sim, topic, "offer", {"terms": terms.with_price(max(1, d.amount))})
+        if isinstance(d, Accept | Counter):
+            amount = terms.price if isinstance(d, Accept) else max(1, d.amount)  # echo: same
+            ok = self._publish(sim, topic, "offer", {"terms": terms.with_price(amount)})
             if ok:
                 self.market.book.paths.setdefault(topic, []).append(
                     (env.seq + 1 if env.topic == topic else 1, "provider",
-                     self.market.usd(max(1, d.amount))))
+                     self.market.usd(amount)))
             return ok
         if isinstance(d, Terminate):
             return self._publish(sim, topic, "terminate", {"reason": d.reason})
