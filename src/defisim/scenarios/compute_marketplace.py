@@ -18,7 +18,8 @@ min)/median), ``utilisation.<cpu|gpu|ram_gib>``, ``cheat_attempts``,
 ``cheat_detected``, ``detection_rate``, ``false_challenges``, ``timeouts``,
 ``refunds``, ``collateral_slashed`` (C, token units), ``timeout_forfeited`` (T),
 ``gas_usd``, ``gas_usd.<role>``, ``gas_share``, ``energy_usd``,
-``client_surplus``, ``provider_surplus``, ``buyer_share``, ``invalid_messages`` and
+``client_surplus``, ``provider_surplus`` (an undetected fake result is worth 0 to
+its client), ``buyer_share`` (nan while the total surplus is <= 0), ``invalid_messages`` and
 ``invalid.<reason>``; per role (client, provider, mediator) the mean of the agents'
 7.1 metrics ``<role>.cumulative_return``, ``.sharpe``, ``.sortino``, ``.dsr``
 (refreshed every ``metric_interval_s``). The negotiation paths (offer prices by
@@ -81,7 +82,7 @@ class ComputeMarketplaceParams(ScenarioParams):
     cpus_per_machine: int = Field(32, ge=1)
     ram_gib_per_machine: float = Field(256.0, gt=0)
     cheater_share: float = Field(0.2, ge=0, le=1)
-    cheat_q: float = Field(1.0, ge=0, le=1)
+    cheat_q: float = Field(0.5, ge=0, le=1)
     fake_delay_s: float = Field(30.0, ge=0)
     verification: str = "random"
     check_probability: float = Field(0.3, ge=0, le=1)
@@ -249,7 +250,7 @@ class ComputeMarketplace(Scenario):
         out["gas_share"] = gas / b.sum_price_usd if b.sum_price_usd else math.nan
         cs, ps = sum(b.client_surplus), sum(b.provider_surplus)
         out["client_surplus"], out["provider_surplus"] = cs, ps
-        out["buyer_share"] = cs / (cs + ps) if cs + ps else math.nan
+        out["buyer_share"] = cs / (cs + ps) if cs + ps > 0 else math.nan  # undefined at <= 0
         for r in ("cpu", "gpu", "ram_gib"):
             cap = b.capacity[r]
             out[f"utilisation.{r}"] = b.reserved_s[r] / (cap * elapsed) if cap else math.nan
