@@ -6,6 +6,7 @@ from . import (  # noqa: F401  (importing a module registers its scenarios)
     amm_vs_orderbook,
     btc_futures,
     comprehensive_market,
+    compute_marketplace,
     fee_risk_study,
     fuzz,
     historic_market_maker,

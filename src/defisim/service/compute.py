@@ -16,6 +16,7 @@ call pays ``revert_gas`` (4.6).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from defisim.chain.transactions import Receipt, Transaction
 from defisim.protocols.compute.attestations import Attestation
 from defisim.protocols.compute.deals import collateral_key, escrow_key
 from defisim.protocols.compute.protocol import NAME, ComputeProtocol
+from defisim.protocols.compute.schemes import Envelope, MessageRejected, TopicState
 from defisim.protocols.compute.types import Terms
 
 if TYPE_CHECKING:
@@ -116,6 +118,44 @@ class ComputeFacade:
     def gas(self, action: str) -> int:
         """Gas units of ``action`` (spec 4.7). Raises ``KeyError`` for an unknown one."""
         return self.protocol.gas[action]
+
+    # -- messages (off-chain: no gas, never raise) ---------------------------------------
+    def publish(self, sender: str, channel: str, type: str, body: Mapping[str, Any],
+                signed_by: str | None = None) -> Envelope | MessageRejected:
+        """Publish a message of the ``compute`` scheme (spec 2.3) on ``channel``
+        (``"requests"`` or a topic id ``request_id/provider``) now. Returns the accepted
+        :class:`Envelope` or the :class:`MessageRejected` event (also in the run's event
+        log and in :meth:`rejections`)."""
+        return self.protocol.publish(sender, channel, type, body, signed_by)
+
+    def subscribe(self, party: str, channel: str) -> None:
+        """Receive ``channel``'s messages from now on (providers: ``"requests"``)."""
+        self.protocol.subscribe(party, channel)
+
+    def inbox(self, party: str) -> list[Envelope]:
+        """The messages delivered to ``party`` since its last call (drains)."""
+        return self.protocol.inbox(party)
+
+    def rejections(self, party: str) -> list[MessageRejected]:
+        """``party``'s refused messages since its last call (drains)."""
+        return self.protocol.rejections(party)
+
+    def topic(self, topic: str) -> TopicState | None:
+        """The topic's shared state (read-only by convention), or None."""
+        return self.protocol.topic(topic)
+
+    def open_requests(self) -> list[str]:
+        """Request ids open now (not expired, not filled)."""
+        return self.protocol.open_requests()
+
+    def topic_of_escrow(self, escrow_uid: str) -> str | None:
+        """The topic whose ``accept`` carried ``escrow_uid``, or None."""
+        return self.protocol.scheme.topic_of_escrow(escrow_uid)
+
+    def last_offer_terms(self, topic: str) -> Terms | None:
+        """The terms of ``topic``'s last price message, or None."""
+        tp = self.protocol.topic(topic)
+        return self.protocol.scheme.last_offer_terms(tp) if tp is not None else None
 
     # -- set-up -----------------------------------------------------------------------
     def force_audit_draws(self, *us: float) -> None:

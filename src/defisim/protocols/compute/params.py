@@ -23,6 +23,10 @@ class ComputeParams(BaseModel):
             (floored; the rest to the treasury; 4.3.6).
         gas: gas units per call (4.7); revert_gas: gas of a refused call (4.6).
         treasury, jackpot: the reserved parties receiving taxes and the jackpot share.
+        latency_s, jitter_s, think_s: the message bus's base latency, mean exponential
+            jitter and reply delay (spec 2.1), seconds.
+        max_offers, request_ttl_s, max_deals, reply_timeout_s, negotiation_timeout_s:
+            the ``compute`` scheme's limits and timers (spec 2.3; its defaults).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -35,5 +39,13 @@ class ComputeParams(BaseModel):
     slash_to_client: float = Field(1.0, ge=0, le=1)
     gas: dict[str, int] = Field(default_factory=lambda: dict(GAS))
     revert_gas: int = Field(REVERT_GAS, ge=0)
+    latency_s: float = Field(1.0, ge=0)
+    jitter_s: float = Field(0.0, ge=0)
+    think_s: float = Field(0.0, ge=0)
+    max_offers: int = Field(100, ge=1)
+    request_ttl_s: float = Field(300.0, gt=0)
+    max_deals: int = Field(1, ge=1)
+    reply_timeout_s: float = Field(30.0, gt=0)
+    negotiation_timeout_s: float = Field(300.0, gt=0)
     treasury: str = "compute_treasury"
     jackpot: str = "compute_jackpot"

@@ -31,6 +31,10 @@ integer base units, times integer seconds; every rule and rejection reason is sp
 - ``approve(token)`` (anyone): an ERC20 allowance; the ledger has no allowances, so it
   only costs gas (4.7).
 
+Messages (off-chain, no gas; :mod:`.messaging`): ``publish``, ``subscribe``,
+``inbox``, ``rejections``, ``topic``, ``open_requests``; the bus delivers at each
+block opening and a deal's close closes its topic (spec 2.3 row 11).
+
 Reason codes are the spec's lower-case names. The protocol does not decide whether a
 result is correct: the provider agent posts a CID (``result_cid(job_cid)`` when
 honest) and mediator agents post verdicts; :meth:`ComputeProtocol.result_is_correct`
@@ -64,6 +68,7 @@ from .deals import (
 )
 from .gas import GAS, REVERT_GAS
 from .mediation import AUDIT, CHALLENGE, PENDING, VOID, WRONG, Mediation, MediationDraws
+from .messaging import MessagingMixin
 from .params import ComputeParams
 from .schemas import register_statement_schemas
 from .types import Terms, result_cid
@@ -73,7 +78,7 @@ NS = 1_000_000_000
 MEDIATION_STREAM = "compute:mediation"
 
 
-class ComputeProtocol(ChainProtocol):
+class ComputeProtocol(MessagingMixin, ChainProtocol):
     """The compute marketplace's on-chain side (module docstring).
 
     Args:
@@ -106,6 +111,11 @@ class ComputeProtocol(ChainProtocol):
         self.draws = MediationDraws(chain.rng.generator(MEDIATION_STREAM))
         chain.ledger.reserve_party(self.params.treasury)
         chain.ledger.reserve_party(self.params.jackpot)
+        self._attach_bus(chain)
+
+    def begin_block(self) -> None:
+        """Bus timers and deliveries due by the block's time (:mod:`.messaging`)."""
+        self._deliver()
 
     # -- helpers ------------------------------------------------------------------
     @property
@@ -152,6 +162,7 @@ class ComputeProtocol(ChainProtocol):
         self.chain.emit(ev.DealClosed(*self.chain.stamp(), d.escrow_uid, party, reason, TOPIC_REASON[reason],
                                       paid["client"],
                                       paid["provider"], paid["mediators"], paid["treasury"], paid["jackpot"]))
+        self._chain_closed(d.escrow_uid, TOPIC_REASON[reason])  # spec 2.3 row 11
 
     # -- transactions -------------------------------------------------------------
     def tx_approve(self, sender: str, token: str) -> Receipt:

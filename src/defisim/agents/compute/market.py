@@ -1,0 +1,138 @@
+"""What the compute marketplace's agents share in one run (spec 1, 3, 6, 7.2): the
+global state Z_t stepped by a phase-0 agent, the reference costs of the job classes,
+and a book of the marketplace KPIs the agents write as they act.
+
+Nothing here acts on the chain: :class:`GlobalStateAgent` only advances
+:class:`~.global_state.GlobalState`; agents read ``market.snapshot``.
+
+Costs outside the ledger (a choice, spec 3 and 7.1): electricity and gas are booked
+in USD in :class:`MarketBook` and in each agent's own ``cost_usd``, and subtracted from
+its portfolio value W_t; the ledger holds only the payment token. Gas is valued at
+the global state's L2 base fee and ETH price (the run executes immediately, without
+the chain's fee market).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from defisim.agents.base import Agent
+from defisim.protocols.compute import types as ctypes
+from defisim.protocols.compute.types import Job, JobClass, Machine
+
+from .binding import provider_cost_floor
+from .global_state import GlobalSnapshot, GlobalState
+
+if TYPE_CHECKING:
+    from defisim.service import Simulation
+
+__all__ = ["CLIENT_GAS", "PROVIDER_GAS", "GlobalStateAgent", "MarketBook", "Market", "c_ref"]
+
+CLIENT_GAS = ("escrow",)
+"""The client's usual transactions of a deal (spec 4.7)."""
+PROVIDER_GAS = ("commence", "post_result", "collect")
+"""The provider's usual transactions of a deal (spec 4.7)."""
+
+
+def c_ref(cls: JobClass, mean_electricity: float, gas_units: int, z: GlobalSnapshot) -> float:
+    """The reference cost of a job of class ``cls`` (spec 3, "Demand"), USD: energy at
+    ``mean_electricity`` (USD/kWh) on a speed-1 default machine, amortisation at the
+    default rates, gas of the deal's usual transactions (``gas_units``) at Z's L2 base
+    fee and ETH price."""
+    job = Job("ref", "ref", cls.name, cls.cpu, cls.gpu, cls.ram_gib, cls.duration_s,
+              cls.instruction_count, 0.0)
+    m = Machine("ref", cls.cpu, cls.gpu, cls.ram_gib, "ref")
+    return provider_cost_floor(job, m, electricity_usd_per_kwh=mean_electricity,
+                               gas_units=gas_units, base_fee_wei=z.l2_base_fee,
+                               eth_usd=z.prices["ETH"])
+
+
+@dataclass
+class MarketBook:
+    """Counters and samples of spec 7.2, written by the agents (USD unless named).
+
+    ``agreed``: one row per deal ``(topic, job_class, provider, price_usd, messages,
+    seconds_to_agreement, c_ref, V)`` (``messages``: price messages up to the accepted one,
+    request included); ``paths``: topic -> the
+    price messages ``(seq, sender_role, price_usd)``; ``gas_usd`` by (role, action);
+    ``reserved_s`` / ``capacity``: resource-seconds reserved and the capacity by
+    resource (cpu, gpu, ram)."""
+
+    requests: int = 0
+    topics: int = 0
+    cheat_attempts: int = 0
+    false_challenges: int = 0
+    challenges: int = 0
+    agreed: list[tuple] = field(default_factory=list)
+    paths: dict[str, list[tuple[int, str, float]]] = field(default_factory=dict)
+    gas_units: Counter = field(default_factory=Counter)
+    gas_usd: defaultdict = field(default_factory=lambda: defaultdict(float))
+    energy_usd: float = 0.0
+    client_surplus: list[float] = field(default_factory=list)
+    provider_surplus: list[float] = field(default_factory=list)
+    reserved_s: defaultdict = field(default_factory=lambda: defaultdict(float))
+    capacity: Counter = field(default_factory=Counter)
+    sum_price_usd: float = 0.0
+
+
+class Market:
+    """The shared context of one run: the global state, its latest snapshot, the
+    reference costs by class and the :class:`MarketBook`.
+
+    Args:
+        state: the :class:`GlobalState` (stepped by :class:`GlobalStateAgent`).
+        gas: action -> gas units (``sim.compute.gas``), for reference costs.
+    """
+
+    def __init__(self, state: GlobalState, gas: dict[str, int]) -> None:
+        self.state = state
+        self.snapshot = state.snapshot()
+        self.book = MarketBook()
+        self.gas = dict(gas)
+        z = self.snapshot
+        mean_e = sum(z.electricity.values()) / len(z.electricity)
+        units = sum(gas[a] for a in CLIENT_GAS + PROVIDER_GAS)
+        self.c_ref = {n: c_ref(c, mean_e, units, z) for n, c in ctypes.JOB_CLASSES.items()}
+        self.regions = tuple(z.electricity)
+
+    def gas_usd(self, action: str) -> float:
+        """USD of one ``action`` at the current L2 base fee and ETH price."""
+        return self.snapshot.gas_cost_usd(self.gas[action])
+
+    def book_gas(self, role: str, action: str) -> float:
+        """Record one ``action`` of ``role``; returns its USD."""
+        usd = self.gas_usd(action)
+        self.book.gas_units[action] += self.gas[action]
+        self.book.gas_usd[(role, action)] += usd
+        return usd
+
+    def usd(self, amount: int, decimals: int = 6) -> float:
+        """Payment-token base units in USD at Z's payment-token price."""
+        z = self.snapshot
+        return amount / 10**decimals * z.prices[z.payment_symbol]
+
+
+class GlobalStateAgent(Agent):
+    """Phase 0: advances the global state by the time since its last step and
+    publishes the snapshot on the :class:`Market` (spec 6)."""
+
+    phase = 0
+
+    def __init__(self, market: Market, name: str = "global_state") -> None:
+        super().__init__(name)
+        self.market = market
+        self._last = 0.0
+
+    def step(self, sim: Simulation) -> None:
+        dt = sim.now - self._last
+        self._last = sim.now
+        if dt > 0:
+            self.market.snapshot = self.market.state.step(dt)
+
+
+def ceil_div(a: int, b: float) -> int:
+    """``ceil(a / b)`` (run time of spec 3)."""
+    return math.ceil(a / b)

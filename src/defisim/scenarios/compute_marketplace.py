@@ -1,0 +1,297 @@
+"""``compute_marketplace``: clients, providers and mediators trading compute jobs over
+the ``compute`` scheme and protocol (``compute-marketplace.md`` sections 1 to 7).
+
+Build: a :class:`~defisim.agents.compute.market.GlobalStateAgent` (phase 0) steps the
+global state Z_t (section 6: token prices, L1 and L2 base fees by their processes --
+the run executes immediately, without the chain's fee market -- and electricity in
+the three regions); ``n_clients`` clients with Poisson arrivals over ``class_mix``,
+``n_providers`` providers with one machine each (CPU or GPU, round-robin over the
+regions), a share ``cheater_share`` of them cheating with probability ``cheat_q``;
+``n_mediators`` mediators. Policies: ``mixed`` cycles through :data:`MIXED`, or one
+name of spec 5 for everyone. Validation ``random(p)`` with a panel of one.
+
+KPIs (spec 7.2; every step, cumulative since the start, USD unless named):
+``requests``, ``topics``, ``deals``, ``completed``, ``acceptance_rate``,
+``fill_rate``, ``rounds_to_agreement`` (mean ceil(messages/2)),
+``time_to_agreement_s``, ``price_cv.<class>`` and ``price_range.<class>`` ((max -
+min)/median), ``utilisation.<cpu|gpu|ram_gib>``, ``cheat_attempts``,
+``cheat_detected``, ``detection_rate``, ``false_challenges``, ``timeouts``,
+``refunds``, ``collateral_slashed`` (C, token units), ``timeout_forfeited`` (T),
+``gas_usd``, ``gas_usd.<role>``, ``gas_share``, ``energy_usd``,
+``client_surplus``, ``provider_surplus`` (an undetected fake result is worth 0 to
+its client), ``buyer_share`` (nan while the total surplus is <= 0), ``invalid_messages`` and
+``invalid.<reason>``; per role (client, provider, mediator) the mean of the agents'
+7.1 metrics ``<role>.cumulative_return``, ``.sharpe``, ``.sortino``, ``.dsr``
+(refreshed every ``metric_interval_s``). The negotiation paths (offer prices by
+message) are written to ``negotiation_paths.csv`` in the run folder
+(:meth:`ComputeMarketplace.negotiation_paths`); ``kpis.png`` draws the KPIs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from defisim.agents.compute.client import CHALLENGE_MODES, ComputeClient
+from defisim.agents.compute.global_state import GlobalState
+from defisim.agents.compute.market import GlobalStateAgent, Market
+from defisim.agents.compute.mediator import ComputeMediator
+from defisim.agents.compute.policies import POLICIES
+from defisim.agents.compute.provider import ComputeProvider
+from defisim.protocols.compute import types as ctypes
+from defisim.protocols.compute.events import DealClosed, MediationResolved
+from defisim.protocols.compute.schemes.events import MessageRejected
+from defisim.protocols.compute.types import Machine
+
+from .base import Scenario, ScenarioParams, register
+
+if TYPE_CHECKING:
+    from defisim.agents.base import Agent
+    from defisim.service import Simulation
+
+MIXED = ("time_exp", "time_poly", "tit_for_tat", "kalman")
+"""The policies ``mixed`` cycles through (agent i takes ``MIXED[i % 4]``)."""
+
+GAS_ACTIONS = ("escrow", "cancel_escrow", "commence", "post_result", "collect", "challenge",
+               "mediate", "claim_timeout")
+
+
+class ComputeMarketplaceParams(ScenarioParams):
+    """Parameters of ``compute_marketplace`` (module docstring)."""
+
+    step_seconds: float = 1.0
+    hours: float = Field(3.0, gt=0)
+    """Run length when ``steps`` is not given."""
+    n_clients: int = Field(30, ge=1)
+    n_providers: int = Field(20, ge=1)
+    n_mediators: int = Field(3, ge=1)
+    client_policy: str = "mixed"
+    """``mixed`` or a policy of spec 5 for every client."""
+    provider_policy: str = "mixed"
+    rate_per_h: float = Field(2.0, ge=0)
+    """Job arrivals per client per hour."""
+    class_mix: dict[str, float] = Field(default_factory=lambda: {
+        "cpu-small": 0.5, "gpu-infer": 0.3, "cpu-large": 0.15, "gpu-train": 0.05})
+    gpu_share: float = Field(0.5, ge=0, le=1)
+    """Share of providers whose machine has GPUs."""
+    gpus_per_machine: int = Field(4, ge=0)
+    cpus_per_machine: int = Field(32, ge=1)
+    ram_gib_per_machine: float = Field(256.0, gt=0)
+    cheater_share: float = Field(0.2, ge=0, le=1)
+    cheat_q: float = Field(0.5, ge=0, le=1)
+    fake_delay_s: float = Field(30.0, ge=0)
+    verification: str = "random"
+    check_probability: float = Field(0.3, ge=0, le=1)
+    challenge: str = "never"
+    p_c: float = Field(0.0, ge=0, le=1)
+    client_capital: float = Field(1000.0, ge=0)
+    provider_capital: float = Field(1000.0, ge=0)
+    mediator_capital: float = Field(100.0, ge=0)
+    rerun_s: float = Field(60.0, ge=0)
+    metric_interval_s: float = Field(600.0, gt=0)
+
+    @field_validator("client_policy", "provider_policy")
+    @classmethod
+    def _known_policy(cls, v: str) -> str:
+        if v != "mixed" and v not in POLICIES:
+            raise ValueError(f"unknown policy {v!r}; known: mixed, {', '.join(sorted(POLICIES))}")
+        return v
+
+    @field_validator("class_mix")
+    @classmethod
+    def _known_classes(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = sorted(set(v) - set(ctypes.JOB_CLASSES))
+        if bad:
+            raise ValueError(f"unknown job class(es) {bad}; known: {sorted(ctypes.JOB_CLASSES)}")
+        if not v or any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("class_mix needs weights >= 0 with a positive sum")
+        return v
+
+    @field_validator("verification")
+    @classmethod
+    def _known_verification(cls, v: str) -> str:
+        if v not in ctypes.VERIFICATIONS:
+            raise ValueError(f"unknown verification {v!r}; known: {', '.join(ctypes.VERIFICATIONS)}")
+        return v
+
+    @field_validator("challenge")
+    @classmethod
+    def _known_challenge(cls, v: str) -> str:
+        if v not in CHALLENGE_MODES:
+            raise ValueError(f"unknown challenge mode {v!r}; known: {', '.join(CHALLENGE_MODES)}")
+        return v
+
+
+def _policy(name: str, i: int) -> str:
+    return MIXED[i % len(MIXED)] if name == "mixed" else name
+
+
+@register
+class ComputeMarketplace(Scenario):
+    """The compute marketplace (module docstring)."""
+
+    name = "compute_marketplace"
+    description = ("Compute jobs negotiated over the compute scheme and settled by the compute "
+                   "protocol: clients, providers (some cheating), mediators; spec 7.2 KPIs")
+    Params = ComputeMarketplaceParams
+    protocols = ("compute",)
+    params: ComputeMarketplaceParams
+
+    def total_steps(self) -> int:
+        p = self.params
+        return p.steps if p.steps is not None else math.ceil(p.hours * 3600 / p.step_seconds)
+
+    def machines(self) -> list[Machine]:
+        """One machine per provider: GPU machines first in each block of providers."""
+        p, out = self.params, []
+        n_gpu = round(p.gpu_share * p.n_providers)
+        regions = ("us-east", "eu-central", "asia-east")
+        for i in range(p.n_providers):
+            gpu = p.gpus_per_machine if i < n_gpu else 0
+            out.append(Machine(f"m{i}", p.cpus_per_machine, gpu, p.ram_gib_per_machine,
+                               regions[i % len(regions)]))
+        return out
+
+    def is_cheater(self, i: int) -> bool:
+        """Provider ``i`` cheats: ``round(cheater_share * n)`` of them, spread evenly."""
+        p = self.params
+        n_cheat = round(p.cheater_share * p.n_providers)
+        return (i * n_cheat) // p.n_providers != ((i + 1) * n_cheat) // p.n_providers
+
+    def _check_hostable(self, machines: list[Machine]) -> None:
+        for name, w in self.params.class_mix.items():
+            c = ctypes.JOB_CLASSES[name]
+            if w > 0 and not any(m.cpu >= c.cpu and m.gpu >= c.gpu and m.ram_gib >= c.ram_gib
+                                 for m in machines):
+                raise ValueError(
+                    f"job class {name} (cpu {c.cpu}, gpu {c.gpu}, ram {c.ram_gib} GiB) fits no "
+                    f"provider machine (largest: cpu {max(m.cpu for m in machines)}, gpu "
+                    f"{max(m.gpu for m in machines)}, ram {max(m.ram_gib for m in machines)} "
+                    "GiB); drop it from class_mix or enlarge the machines")
+
+    def build(self, sim: Simulation) -> list[Agent]:
+        p = self.params
+        machines = self.machines()
+        self._check_hostable(machines)
+        sim.create_asset("USDC", 6)
+        market = Market(GlobalState.default(sim.rng), {a: sim.compute.gas(a) for a in GAS_ACTIONS})
+        self.market = market
+        mediators = [ComputeMediator(f"mediator{i}", market, p.mediator_capital,
+                                     rerun_s=p.rerun_s, metric_interval_s=p.metric_interval_s)
+                     for i in range(p.n_mediators)]
+        names = tuple(m.name for m in mediators)
+        providers = [ComputeProvider(f"provider{i}", market, p.provider_capital, machines=[m],
+                                     policy=_policy(p.provider_policy, i),
+                                     q=p.cheat_q if self.is_cheater(i) else 0.0,
+                                     fake_delay_s=p.fake_delay_s,
+                                     metric_interval_s=p.metric_interval_s)
+                     for i, m in enumerate(machines)]
+        clients = [ComputeClient(f"client{i}", market, p.client_capital,
+                                 policy=_policy(p.client_policy, i), rate_per_h=p.rate_per_h,
+                                 class_mix=dict(p.class_mix), mediators=names,
+                                 verification=p.verification,
+                                 check_probability=p.check_probability, challenge=p.challenge,
+                                 p_c=p.p_c, metric_interval_s=p.metric_interval_s)
+                   for i in range(p.n_clients)]
+        self.agents = {"client": clients, "provider": providers, "mediator": mediators}
+        self._cursor = sim.event_cursor()
+        self._closed: Counter = Counter()
+        self._invalid: Counter = Counter()
+        self._slashed_c = self._forfeited_t = 0
+        self._agent_kpis: dict[str, float] = {}
+        self._next_metrics = 0.0
+        return [GlobalStateAgent(market), *mediators, *providers, *clients]
+
+    # -- KPIs --------------------------------------------------------------------------
+    def _read_events(self, sim: Simulation) -> None:
+        for ev in self._cursor.read():
+            if isinstance(ev, MessageRejected):
+                self._invalid[ev.reason] += 1
+            elif isinstance(ev, DealClosed):
+                self._closed[ev.reason] += 1
+                t = sim.compute.deal(ev.market).terms
+                if ev.reason == "slashed":
+                    self._slashed_c += t.cheating_collateral
+                elif ev.reason == "refunded":
+                    self._forfeited_t += t.timeout_deposit
+            elif isinstance(ev, MediationResolved):
+                self._closed["mediation." + ev.outcome] += 1
+
+    def kpis(self, sim: Simulation) -> dict[str, float]:
+        self._read_events(sim)
+        b, elapsed = self.market.book, max(sim.now, 1e-9)
+        deals = len(b.agreed)
+        out: dict[str, float] = {
+            "requests": b.requests, "topics": b.topics, "deals": deals,
+            "completed": self._closed["collected"],
+            "acceptance_rate": deals / b.topics if b.topics else math.nan,
+            "fill_rate": deals / b.requests if b.requests else math.nan,
+            "rounds_to_agreement": float(np.mean([math.ceil(a[4] / 2) for a in b.agreed]))
+            if deals else math.nan,
+            "time_to_agreement_s": float(np.mean([a[5] for a in b.agreed])) if deals else math.nan,
+            "cheat_attempts": b.cheat_attempts, "cheat_detected": self._closed["slashed"],
+            "detection_rate": self._closed["slashed"] / b.cheat_attempts
+            if b.cheat_attempts else math.nan,
+            "false_challenges": b.false_challenges, "timeouts": self._closed["refunded"],
+            "refunds": self._closed["refunded"] + self._closed["cancelled"],
+            "collateral_slashed": self._slashed_c / 1e6,
+            "timeout_forfeited": self._forfeited_t / 1e6,
+            "energy_usd": b.energy_usd,
+            "invalid_messages": sum(self._invalid.values()),
+        }
+        gas = sum(b.gas_usd.values())
+        out["gas_usd"] = gas
+        for role in ("client", "provider", "mediator"):
+            out[f"gas_usd.{role}"] = sum(v for (r, _), v in b.gas_usd.items() if r == role)
+        out["gas_share"] = gas / b.sum_price_usd if b.sum_price_usd else math.nan
+        cs, ps = sum(b.client_surplus), sum(b.provider_surplus)
+        out["client_surplus"], out["provider_surplus"] = cs, ps
+        out["buyer_share"] = cs / (cs + ps) if cs + ps > 0 else math.nan  # undefined at <= 0
+        for r in ("cpu", "gpu", "ram_gib"):
+            cap = b.capacity[r]
+            out[f"utilisation.{r}"] = b.reserved_s[r] / (cap * elapsed) if cap else math.nan
+        for cls in self.params.class_mix:
+            prices = np.array([a[3] for a in b.agreed if a[1] == cls])
+            if len(prices) >= 2:
+                out[f"price_cv.{cls}"] = float(prices.std(ddof=1) / prices.mean())
+                out[f"price_range.{cls}"] = float((prices.max() - prices.min()) / np.median(prices))
+        for reason, n in sorted(self._invalid.items()):
+            out[f"invalid.{reason}"] = n
+        if sim.now >= self._next_metrics:
+            self._next_metrics = sim.now + self.params.metric_interval_s
+            self._agent_kpis = self.agent_metrics()
+        out.update(self._agent_kpis)
+        return {k: float(v) for k, v in out.items()}
+
+    def agent_metrics(self) -> dict[str, float]:
+        """Per role, the mean over its agents of their 7.1 metrics (nan-aware)."""
+        out = {}
+        for role, agents in self.agents.items():
+            rows = [a.metrics() for a in agents]
+            for key in ("cumulative_return", "sharpe", "sortino", "dsr"):
+                vals = [r[key] for r in rows if not math.isnan(r[key])]
+                out[f"{role}.{key}"] = float(np.mean(vals)) if vals else math.nan
+        return out
+
+    def finish(self, sim: Simulation) -> None:
+        self._next_metrics = 0.0  # the final record refreshes the agents' metrics
+
+    def negotiation_paths(self) -> list[tuple[str, int, str, float]]:
+        """Every price message of every topic an agent saw: ``(topic, seq, sender role,
+        price USD)``, by topic then seq."""
+        return [(t, *row) for t, rows in sorted(self.market.book.paths.items())
+                for row in sorted(rows)]
+
+    def after_run(self, result) -> None:
+        if result.out_dir is None:
+            return
+        import csv
+
+        with open(result.out_dir / "negotiation_paths.csv", "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["topic", "seq", "sender", "price_usd"])
+            w.writerows(self.negotiation_paths())
