@@ -128,6 +128,12 @@ def test_bad_actions_and_setup():
         env.step({})
     with pytest.raises(EnvSetupError, match="not a client or provider"):
         make(learners=("mediator0",))
+    with pytest.raises(EnvSetupError, match="unknown policy 'nope'"):
+        make(learners=("provider0",), policies={"provider1": "nope"})
+    with pytest.raises(EnvSetupError, match="is a learner"):
+        make(learners=("provider0",), policies={"provider0": "kalman"})
+    with pytest.raises(EnvSetupError, match="at least one learner"):
+        make(learners=())
     with pytest.raises(EnvSetupError, match="reward"):
         make(reward="sharpe")
     with pytest.raises(RuntimeError, match="reset"):
@@ -141,3 +147,36 @@ def test_dsr_reward_is_finite_and_differs_from_pnl():
     xs = [r["provider0"] for r in rd]
     assert all(math.isfinite(x) for x in xs)
     assert any(x != 0 for x in xs) and xs != [r["provider0"] for r in rp]
+
+
+def test_policy_seat_override_changes_the_market():
+    """``policies`` puts a section-5 policy in a background seat: a provider that
+    accepts every opening price (naive_accepter) wins deals a rejecter never does."""
+    from defisim.envs.compute import ComputeEnvConfig, ComputeSession
+
+    deals = {}
+    for pol in ("naive_accepter", "naive_rejecter"):
+        cfg = ComputeEnvConfig(learners=(), scenario_params=SMALL, warmup_steps=4,
+                               horizon_steps=720, policies={"provider0": pol})
+        state = ComputeSession(cfg).restore(2)
+        state.advance(720)
+        deals[pol] = sum(a[2] == "provider0" for a in state.scenario.market.book.agreed)
+    assert deals["naive_rejecter"] == 0 < deals["naive_accepter"]
+
+
+def test_learner_comparison_script_end_to_end():
+    """A tiny run of docs/compute_learner.py (under a second)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "docs" / "compute_learner.py"
+    spec = importlib.util.spec_from_file_location("compute_learner", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = mod.main(["--iters", "1", "--pop", "3", "--elite", "2", "--train-seeds", "1",
+                    "--test-seeds", "2", "--horizon", "300"])
+    theta = np.array(out["theta"])
+    assert np.all(theta >= mod.LOW) and np.all(theta <= mod.HIGH)
+    for name in mod.BASELINES:
+        assert math.isfinite(out[name]["profit"][0])
+    assert math.isfinite(out["learner (CEM threshold)"]["profit"][0])

@@ -33,6 +33,7 @@ from pettingzoo import ParallelEnv
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from defisim.agents.compute.client import ComputeClient
+from defisim.agents.compute.policies import POLICIES
 from defisim.chain.rng import RandomStreams
 from defisim.metrics import DifferentialSharpe
 from defisim.runner.run import Run, RunSetupError, one_line
@@ -61,6 +62,9 @@ class ComputeEnvConfig(BaseModel):
     """The DSR adaptation rate."""
     c_invalid: float = Field(0.1, ge=0)
     """Penalty per refused message (reward units)."""
+    policies: dict[str, str] = Field(default_factory=dict)
+    """Section-5 policy overrides of background clients/providers (name -> policy),
+    e.g. a tournament seat (spec 8, "policies")."""
     price_cap: float = Field(3.0, gt=0)
     """A provider's x_max in units of the job's c_ref."""
     base_seed: int = Field(0, ge=0)
@@ -96,8 +100,9 @@ class ComputeSession:
     stream, after the snapshot's time (exponential gaps: the same law).
 
     Raises:
-        EnvSetupError: bad scenario parameters or a learner that is not one of the
-            scenario's clients or providers.
+        EnvSetupError: bad scenario parameters, a learner or policy seat that is not
+            one of the scenario's clients or providers, an unknown policy. (A session
+            without learners is the scenario with its overrides: a baseline.)
     """
 
     def __init__(self, cfg: ComputeEnvConfig) -> None:
@@ -117,13 +122,21 @@ class ComputeSession:
         except (ValueError, TypeError, RunSetupError) as exc:
             raise EnvSetupError(f"compute_marketplace: {one_line(exc)}") from None
         by_name = {a.name: i for i, a in enumerate(run.agents)}
-        if not cfg.learners or len(set(cfg.learners)) != len(cfg.learners):
+        if len(set(cfg.learners)) != len(cfg.learners):
             raise EnvSetupError(f"learners must be distinct names, got {cfg.learners}")
-        for name in cfg.learners:
-            if name not in by_name or not name.startswith(("client", "provider")):
-                known = [n for n in by_name if n.startswith(("client", "provider"))]
-                raise EnvSetupError(f"learner {name!r} is not a client or provider of the "
+        known = [n for n in by_name if n.startswith(("client", "provider"))]
+        for name in (*cfg.learners, *cfg.policies):
+            if name not in known:
+                raise EnvSetupError(f"{name!r} is not a client or provider of the "
                                     f"scenario; known: {known}")
+        for name, policy in cfg.policies.items():
+            if name in cfg.learners:
+                raise EnvSetupError(f"{name!r} is a learner; it takes no policy")
+            if policy not in POLICIES:
+                raise EnvSetupError(f"{name!r}: unknown policy {policy!r}; known: "
+                                    f"{sorted(POLICIES)}")
+            run.agents[by_name[name]].policy_name = policy
+        for name in cfg.learners:
             i = by_name[name]
             twin = make_learner(run.agents[i], cfg.price_cap)
             run.agents[i] = twin
@@ -136,8 +149,10 @@ class ComputeSession:
         return state
 
     def restore(self, seed: int) -> EpisodeState:
-        """A fresh copy of the warmed-up state reseeded for episode ``seed``."""
-        state = self._build()
+        """A fresh warmed-up state reseeded for episode ``seed`` (class docstring)."""
+        return self._reseed(self._build(), seed)
+
+    def _reseed(self, state: EpisodeState, seed: int) -> EpisodeState:
         streams = RandomStreams(seed)
         state.sim.reseed(streams)
         for a in state.agents:
@@ -175,6 +190,8 @@ class ComputeMarketEnv(ParallelEnv):
     def __init__(self, config: ComputeEnvConfig | dict[str, Any] | None = None,
                  render_mode: str | None = None, **overrides: Any) -> None:
         self.config = cfg = parse_compute_config(config, overrides)
+        if not cfg.learners:
+            raise EnvSetupError("ComputeMarketEnv needs at least one learner")
         key = cfg.model_dump_json()
         if key not in _SESSIONS:
             _SESSIONS[key] = ComputeSession(cfg)
