@@ -57,7 +57,7 @@ def negotiations(n: int) -> None:
 
 
 def bus_messages(n_topics: int) -> None:
-    from defisim.protocols.compute.schemes import ComputeScheme, MessageBus
+    from defisim.protocols.compute.schemes import ComputeScheme, Envelope, MessageBus
     from defisim.protocols.compute.types import Job, Terms
 
     class _NoChain:
@@ -78,8 +78,8 @@ def bus_messages(n_topics: int) -> None:
         sender = f"P{k}"
         topic = f"r{k}/{sender}"
         for i in range(1, 101):  # echo until max_rounds (the 101st is rejected)
-            channel = bus.broadcast if i == 1 else topic
-            bus.publish(sender, channel, "offer", {"terms": terms}, now=t + i)
+            out = bus.publish(sender, topic, "offer", {"terms": terms}, now=t + i)
+            assert (i < 100) == isinstance(out, Envelope), (i, out)
             published += 1
             bus.due(t + i)
             sender = "C" if sender.startswith("P") else f"P{k}"

@@ -136,3 +136,42 @@ def test_the_reply_timer_fires_at_a_block():
         sim.forward_time(1)
     tp = sim.compute.topic("r1/P")
     assert (tp.state, tp.close_reason, tp.closed_at) == ("CLOSED", "timeout", 31.0)
+
+
+def test_a_pending_delivery_and_a_scheme_timer_are_deadlines_of_the_chain():
+    """A run that skips idle time (``next_deadline_ns``) still wakes for a message's
+    delivery (latency 1 s) and for the scheme's reply timer (30 s)."""
+    sim = world()
+    sim.forward_time(5)
+    assert sim.next_deadline_ns() is None
+    sim.compute.publish("C", "requests", "request",
+                        {"request_id": "r1", "job": JOB, "terms": terms(200 * 10**6)})
+    assert sim.next_deadline_ns() == 6 * 10**9  # delivered at 5 + 1 s
+    sim.forward_time(1)
+    assert [e.type for e in sim.compute.inbox("P")] == ["request"]
+    assert isinstance(sim.compute.publish("P", "r1/P", "offer", {"terms": terms(300 * 10**6)}),
+                      Envelope)
+    sim.forward_time(1)
+    sim.compute.inbox("C")
+    # the client must answer within 30 s of the offer (published at 6 s)
+    assert sim.next_deadline_ns() == 36 * 10**9
+
+
+def test_snapshots_and_forks_carry_the_bus():
+    sim = world()
+    sim.compute.publish("C", "requests", "request",
+                        {"request_id": "r1", "job": JOB, "terms": terms(200 * 10**6)})
+    sim.forward_time(1)
+    assert [e.type for e in sim.compute.inbox("P")] == ["request"]
+    state = sim.chain.state_snapshot()
+    assert isinstance(sim.compute.publish("P", "r1/P", "offer", {"terms": terms(300 * 10**6)}),
+                      Envelope)
+    fork = sim.snapshot()
+    sim.chain.restore_state(state)  # as a reverted bundle: the offer is gone
+    assert sim.compute.topic("r1/P") is None
+    assert isinstance(sim.compute.publish("P", "r1/P", "offer", {"terms": terms(250 * 10**6)}),
+                      Envelope)
+    sim.forward_time(1)
+    fork.forward_time(1)
+    assert [e.body["terms"].price for e in sim.compute.inbox("C")] == [250 * 10**6]
+    assert [e.body["terms"].price for e in fork.compute.inbox("C")] == [300 * 10**6]

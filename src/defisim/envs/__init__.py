@@ -5,7 +5,9 @@
 - :class:`AmmEnv`: a learning swapper or LP on an AMM pool (``defisim/Amm-v0``);
 - :func:`make_vector_env`: many of them in one process (a Gymnasium vector env);
 - :class:`MultiAgentTradingEnv`: a PettingZoo parallel environment with several
-  learning parties (competing market makers, a maker against a taker, ...).
+  learning parties (competing market makers, a maker against a taker, ...);
+- :class:`ComputeMarketEnv`: a PettingZoo parallel environment where learning clients
+  and providers negotiate compute jobs in ``compute_marketplace`` (compute spec 8).
 
 Episodes start from a snapshot of the scenario after its warm-up
 (:class:`ScenarioSession`), reseeded per episode.
@@ -22,6 +24,7 @@ except ImportError:  # one message naming the extra (defisim.extras)
 
 from .actions import ActionConfig
 from .amm import AmmEnv, AmmEnvConfig
+from .compute import ComputeEnvConfig, ComputeMarketEnv
 from .multi import MultiAgentTradingEnv
 from .observations import DEFAULT_OBSERVATION, FEATURES, ObservationBuilder, ObservationError
 from .rewards import RewardConfig
@@ -48,6 +51,8 @@ __all__ = [
     "ActionConfig",
     "AmmEnv",
     "AmmEnvConfig",
+    "ComputeEnvConfig",
+    "ComputeMarketEnv",
     "EnvSetupError",
     "EpisodeState",
     "MultiAgentTradingEnv",

@@ -423,9 +423,15 @@ class ComputeProtocol(MessagingMixin, ChainProtocol):
             self._settle(m, NAME)
 
     def next_deadline_ns(self) -> int | None:
-        if not self.pending:
-            return None
-        return (min(m.deadline for m in self.pending.values()) + 1) * NS
+        """The earliest of a mediation's deadline, a message's delivery and a scheme
+        timer (a run that skips idle time still wakes for them)."""
+        times = [(min(m.deadline for m in self.pending.values()) + 1) * NS] if self.pending else []
+        bus = getattr(self, "bus", None)
+        if bus is not None:
+            for t in (bus.next_delivery_time(), bus.next_timer_time()):
+                if t is not None:
+                    times.append(int(round(t * NS)))
+        return min(times) if times else None
 
     # -- checks -----------------------------------------------------------------------
     def invariant_errors(self) -> list[str]:
