@@ -8,10 +8,14 @@ Prints wall and CPU seconds side by side:
   negotiation took;
 - **the scheme on the bus** (``MessageBus`` with the ``compute`` scheme): price
   messages judged and delivered per second, two echoing parties to ``max_rounds``;
+- **the scenario** (``compute_marketplace`` with its default parameters, no recording):
+  steps per second, and negotiations (topics opened) and deals per second, over
+  ``--steps`` one-second steps.
 
 Usage::
 
-    PYTHONPATH=src python benchmarks/bench_compute.py [--n 2000]
+    PYTHONPATH=src python benchmarks/bench_compute.py [--n 2000] [--steps 3600]
+        [--case all|policies|bus|scenario]
 """
 
 from __future__ import annotations
@@ -84,12 +88,41 @@ def bus_messages(n_topics: int) -> None:
           f"{published / cpu:10,.0f} /CPU s  ({n_topics} topics to max_rounds)")
 
 
+def scenario(steps: int, seed: int = 0) -> dict[str, float]:
+    """Run the default ``compute_marketplace`` for ``steps`` steps (no recording) and
+    print steps, topics (negotiations) and deals per wall and CPU second; returns the
+    figures."""
+    from defisim.runner import run_scenario
+    from defisim.scenarios import get_scenario
+
+    cls = get_scenario("compute_marketplace")
+    sc = cls(cls.Params(steps=steps))
+    w0, c0 = time.perf_counter(), time.process_time()
+    r = run_scenario(sc, seed=seed, record=False, progress=False)
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    if r.error is not None:
+        raise RuntimeError(f"compute_marketplace failed: {r.error}")
+    topics, deals = r.kpis["topics"], r.kpis["deals"]
+    out = {"steps": r.steps, "wall_s": wall, "cpu_s": cpu, "topics": topics, "deals": deals}
+    print(f"{'scenario: steps':28s} {r.steps / wall:10,.0f} /wall s {r.steps / cpu:10,.0f} /CPU s"
+          f"  ({r.steps} steps of {sc.params.step_seconds:g} s, {wall:.2f} s wall)")
+    print(f"{'scenario: negotiations':28s} {topics / wall:10,.0f} /wall s {topics / cpu:10,.0f} "
+          f"/CPU s  ({topics:.0f} topics, {deals:.0f} deals)")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=2_000, help="negotiations per policy pair")
+    ap.add_argument("--steps", type=int, default=3_600, help="steps of the scenario case")
+    ap.add_argument("--case", choices=("all", "policies", "bus", "scenario"), default="all")
     args = ap.parse_args(argv)
-    negotiations(args.n)
-    bus_messages(max(1, args.n // 20))
+    if args.case in ("all", "policies"):
+        negotiations(args.n)
+    if args.case in ("all", "bus"):
+        bus_messages(max(1, args.n // 20))
+    if args.case in ("all", "scenario"):
+        scenario(args.steps)
     return 0
 
 

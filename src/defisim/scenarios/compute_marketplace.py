@@ -15,7 +15,8 @@ KPIs (spec 7.2; every step, cumulative since the start, USD unless named):
 ``fill_rate``, ``rounds_to_agreement`` (mean ceil(messages/2)),
 ``time_to_agreement_s``, ``price_cv.<class>`` and ``price_range.<class>`` ((max -
 min)/median), ``utilisation.<cpu|gpu|ram_gib>``, ``cheat_attempts``,
-``cheat_detected``, ``detection_rate``, ``false_challenges``, ``timeouts``,
+``cheat_detected``, ``detection_rate``, ``commenced``, ``cheat_rate`` (cheat attempts
+per commenced deal), ``false_challenges``, ``timeouts``,
 ``refunds``, ``collateral_slashed`` (C, token units), ``timeout_forfeited`` (T),
 ``gas_usd``, ``gas_usd.<role>``, ``gas_share``, ``energy_usd``,
 ``client_surplus``, ``provider_surplus`` (an undetected fake result is worth 0 to
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -83,6 +84,11 @@ class ComputeMarketplaceParams(ScenarioParams):
     ram_gib_per_machine: float = Field(256.0, gt=0)
     cheater_share: float = Field(0.2, ge=0, le=1)
     cheat_q: float = Field(0.5, ge=0, le=1)
+    cheat_policy: Literal["bernoulli", "rational"] = "bernoulli"
+    """How would-be cheaters decide (module docstring, spec 4.4)."""
+    cheating_multiplier: float | None = Field(None, ge=0)
+    """m, USDC per instruction (C = m*N); ``None``: C about ``collateral_factor * V``."""
+    collateral_factor: float = Field(2.0, ge=0)
     fake_delay_s: float = Field(30.0, ge=0)
     verification: str = "random"
     check_probability: float = Field(0.3, ge=0, le=1)
@@ -162,6 +168,12 @@ class ComputeMarketplace(Scenario):
         n_cheat = round(p.cheater_share * p.n_providers)
         return (i * n_cheat) // p.n_providers != ((i + 1) * n_cheat) // p.n_providers
 
+    def challenge_p(self) -> float:
+        """The clients' challenge probability, assumed known to rational providers:
+        1 (``always``), 0 (``never``) or ``p_c`` (``random``)."""
+        p = self.params
+        return {"always": 1.0, "never": 0.0}.get(p.challenge, p.p_c)
+
     def _check_hostable(self, machines: list[Machine]) -> None:
         for name, w in self.params.class_mix.items():
             c = ctypes.JOB_CLASSES[name]
@@ -188,6 +200,8 @@ class ComputeMarketplace(Scenario):
                                      policy=_policy(p.provider_policy, i),
                                      q=p.cheat_q if self.is_cheater(i) else 0.0,
                                      fake_delay_s=p.fake_delay_s,
+                                     cheat_policy=p.cheat_policy,
+                                     challenge_p=self.challenge_p(),
                                      metric_interval_s=p.metric_interval_s)
                      for i, m in enumerate(machines)]
         clients = [ComputeClient(f"client{i}", market, p.client_capital,
@@ -195,7 +209,9 @@ class ComputeMarketplace(Scenario):
                                  class_mix=dict(p.class_mix), mediators=names,
                                  verification=p.verification,
                                  check_probability=p.check_probability, challenge=p.challenge,
-                                 p_c=p.p_c, metric_interval_s=p.metric_interval_s)
+                                 p_c=p.p_c, collateral_factor=p.collateral_factor,
+                                 cheating_multiplier=p.cheating_multiplier,
+                                 metric_interval_s=p.metric_interval_s)
                    for i in range(p.n_clients)]
         self.agents = {"client": clients, "provider": providers, "mediator": mediators}
         self._cursor = sim.event_cursor()
@@ -236,6 +252,8 @@ class ComputeMarketplace(Scenario):
             "cheat_attempts": b.cheat_attempts, "cheat_detected": self._closed["slashed"],
             "detection_rate": self._closed["slashed"] / b.cheat_attempts
             if b.cheat_attempts else math.nan,
+            "commenced": b.commenced,
+            "cheat_rate": b.cheat_attempts / b.commenced if b.commenced else math.nan,
             "false_challenges": b.false_challenges, "timeouts": self._closed["refunded"],
             "refunds": self._closed["refunded"] + self._closed["cancelled"],
             "collateral_slashed": self._slashed_c / 1e6,

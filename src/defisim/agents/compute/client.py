@@ -14,7 +14,8 @@ undetected fake result as worth 0 to it), and challenges a delivered result unde
 
 Terms (a choice): timeout ``2*duration + 600`` s after commencement; mediation fee f
 = 5 % of c_ref per mediator, D = panel*f; T = 10 % of V; m such that C = m*N is about
-``collateral_factor * V``; verification and mediators from the scenario.
+``collateral_factor * V`` -- or a fixed ``cheating_multiplier`` m (USDC per
+instruction, the same for every job, spec 4.3's m) when given; verification and mediators from the scenario.
 """
 
 from __future__ import annotations
@@ -69,10 +70,12 @@ class ComputeClient(ComputeAgent):
         policy: a section-5 policy name. rate_per_h: λ, jobs per hour.
         class_mix: job class -> weight. mediators, verification, check_probability,
             panel: the validation terms offered. challenge, p_c: the challenge policy.
-        collateral_factor: C ≈ factor × V.
+        collateral_factor: C ≈ factor × V. cheating_multiplier: a fixed m, payment
+            tokens per instruction (C = m*N), overriding ``collateral_factor``.
 
     Raises:
-        ValueError: unknown policy, class or challenge mode; a negative rate.
+        ValueError: unknown policy, class or challenge mode; a negative rate,
+            collateral factor or multiplier.
     """
 
     role = "client"
@@ -81,7 +84,8 @@ class ComputeClient(ComputeAgent):
                  rate_per_h: float, class_mix: dict[str, float], mediators: tuple[str, ...],
                  verification: str = "random", check_probability: float = 0.1,
                  panel: int = 1, challenge: str = "never", p_c: float = 0.0,
-                 collateral_factor: float = 2.0, metric_interval_s: float = 3600.0) -> None:
+                 collateral_factor: float = 2.0, cheating_multiplier: float | None = None,
+                 metric_interval_s: float = 3600.0) -> None:
         super().__init__(name, market, capital, metric_interval_s)
         scaled_policy(policy, "client", 1.0)  # validates the name now
         if challenge not in CHALLENGE_MODES:
@@ -98,7 +102,11 @@ class ComputeClient(ComputeAgent):
         self.mediators, self.verification = tuple(sorted(mediators)), verification
         self.check_probability, self.panel = float(check_probability), int(panel)
         self.challenge, self.p_c = challenge, float(p_c)
+        if collateral_factor < 0 or (cheating_multiplier is not None and cheating_multiplier < 0):
+            raise ValueError(f"collateral_factor and cheating_multiplier must be >= 0, got "
+                             f"{collateral_factor!r}, {cheating_multiplier!r}")
         self.collateral_factor = float(collateral_factor)
+        self.cheating_multiplier = cheating_multiplier
         self.requests: dict[str, _Request] = {}
         self.deals: dict[str, tuple[Job, float]] = {}  # escrow uid -> (job, gas USD)
         self.decided: set[str] = set()
@@ -148,7 +156,10 @@ class ComputeClient(ComputeAgent):
     def _terms(self, job: Job, price: int) -> Terms:
         ref = self.market.c_ref[job.job_class]
         fee = max(1, round(0.05 * ref * 1e6))
-        m = max(1, math.ceil(self.collateral_factor * job.value * 1e6 / job.instruction_count))
+        if self.cheating_multiplier is not None:  # a fixed m, base units per instruction
+            m = round(self.cheating_multiplier * 1e6)
+        else:
+            m = max(1, math.ceil(self.collateral_factor * job.value * 1e6 / job.instruction_count))
         return Terms(price=price, client_deposit=self.panel * fee,
                      timeout_s=2 * job.duration_s + 600,
                      timeout_deposit=max(1, round(0.1 * job.value * 1e6)),

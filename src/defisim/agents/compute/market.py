@@ -54,8 +54,8 @@ def c_ref(cls: JobClass, mean_electricity: float, gas_units: int, z: GlobalSnaps
 class MarketBook:
     """Counters and samples of spec 7.2, written by the agents (USD unless named).
 
-    ``agreed``: one row per deal ``(topic, job_class, provider, price_usd, messages,
-    seconds_to_agreement, c_ref, V)`` (``messages``: price messages up to the accepted one,
+    ``commenced``: deals a provider commenced (locked T). ``agreed``: one row per deal
+    ``(topic, job_class, provider, price_usd, messages, seconds_to_agreement, c_ref, V)`` (``messages``: price messages up to the accepted one,
     request included); ``paths``: topic -> the
     price messages ``(seq, sender_role, price_usd)``; ``gas_usd`` by (role, action);
     ``reserved_s`` / ``capacity``: resource-seconds reserved and the capacity by
@@ -64,6 +64,7 @@ class MarketBook:
     requests: int = 0
     topics: int = 0
     cheat_attempts: int = 0
+    commenced: int = 0
     false_challenges: int = 0
     challenges: int = 0
     agreed: list[tuple] = field(default_factory=list)

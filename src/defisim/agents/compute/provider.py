@@ -6,7 +6,10 @@ else ``terminate(capacity)``; it negotiates each topic with its policy, bound to
 cost floor (energy at ``E_region(now)`` + amortisation + its gas, spec 5). On an
 ``accept`` it verifies the escrow (amount >= price + D, recipient, terms, not revoked)
 or answers ``collateral_missing``; it never accepts below its cost floor (an
-unbounded policy's accept there is a ``terminate(rejected)``); else it draws ``cheat ~ Bernoulli(q)``, commences
+unbounded policy's accept there is a ``terminate(rejected)``); else it decides whether to
+cheat -- ``cheat_policy="bernoulli"``: ``cheat ~ Bernoulli(q)``; ``"rational"``: a
+would-be cheater (``q > 0``) cheats iff the cost it saves exceeds ``p_detect*(P + m*N)``
+(spec 4.4, :mod:`.deterrence`; no draw) -- commences
 (locking T) and sends ``attestation(commence)``. An honest job reserves its resources,
 pays electricity ``power*dt*E_region/3.6e6`` USD each step (booked as a cost, not on
 the ledger) and posts ``result_cid`` after ``ceil(duration/speed)``; a cheater
@@ -26,6 +29,7 @@ from defisim.protocols.compute.types import Job, Machine, Terms
 
 from .base import ComputeAgent, scaled_policy
 from .binding import provider_cost_floor
+from .deterrence import cheat_saving, cheating_pays, detection_probability
 from .market import PROVIDER_GAS, Market
 from .policy import Accept, Bounds, Counter, Policy, PolicyContext, PolicyMemory, Terminate
 
@@ -35,6 +39,8 @@ if TYPE_CHECKING:
 __all__ = ["ComputeProvider"]
 
 RESOURCES = ("cpu", "gpu", "ram_gib")
+CHEAT_POLICIES = ("bernoulli", "rational")
+"""How a provider decides to cheat (module docstring)."""
 
 
 @dataclass
@@ -71,10 +77,13 @@ class ComputeProvider(ComputeAgent):
         machines: its machines (each in a region of the global state).
         policy: a section-5 policy name. q: cheat probability. fake_delay_s: when a
             cheater posts. usd_per_core_hour, usd_per_gpu_hour: amortisation (spec 3).
+        cheat_policy: ``bernoulli`` or ``rational`` (module docstring).
+        challenge_p: the clients' challenge probability the provider assumes in its
+            detection probability (``rational`` only, :mod:`.deterrence`).
 
     Raises:
-        ValueError: no machine, a machine in an unknown region, q outside [0, 1],
-            an unknown policy.
+        ValueError: no machine, a machine in an unknown region, q or challenge_p
+            outside [0, 1], an unknown policy or cheat policy.
     """
 
     role = "provider"
@@ -82,6 +91,7 @@ class ComputeProvider(ComputeAgent):
     def __init__(self, name: str, market: Market, capital: float, *, machines: list[Machine],
                  policy: str, q: float = 0.0, fake_delay_s: float = 0.0,
                  usd_per_core_hour: float = 0.02, usd_per_gpu_hour: float = 1.0,
+                 cheat_policy: str = "bernoulli", challenge_p: float = 0.0,
                  metric_interval_s: float = 3600.0) -> None:
         super().__init__(name, market, capital, metric_interval_s)
         scaled_policy(policy, "provider", 1.0)
@@ -92,6 +102,11 @@ class ComputeProvider(ComputeAgent):
             raise ValueError(f"unknown region(s) {bad}; known: {list(market.regions)}")
         if not 0.0 <= q <= 1.0:
             raise ValueError(f"q must be in [0, 1], got {q!r}")
+        if cheat_policy not in CHEAT_POLICIES:
+            raise ValueError(f"cheat_policy must be one of {CHEAT_POLICIES}, got {cheat_policy!r}")
+        if not 0.0 <= challenge_p <= 1.0:
+            raise ValueError(f"challenge_p must be in [0, 1], got {challenge_p!r}")
+        self.cheat_policy, self.challenge_p = cheat_policy, float(challenge_p)
         self.machines, self.policy_name, self.q = list(machines), policy, float(q)
         self.fake_delay_s = float(fake_delay_s)
         self.rates = (usd_per_core_hour, usd_per_gpu_hour)
@@ -235,11 +250,12 @@ class ComputeProvider(ComputeAgent):
         if m is None:
             self._publish(sim, topic, "terminate", {"reason": "capacity"})
             return
-        cheat = bool(self.rng.random() < self.q)
+        cheat = self._decide_cheat(info.job, m, v.terms)
         r = self._tx("commence", cx.commence(self.name, uid, m.machine_id))
         if not r.accepted:
             self._publish(sim, topic, "terminate", {"reason": "error"})
             return
+        self.market.book.commenced += 1
         self._publish(sim, topic, "attestation", {"kind": "commence", "uid": r.value})
         if cheat:
             self.market.book.cheat_attempts += 1
@@ -251,6 +267,19 @@ class ComputeProvider(ComputeAgent):
         self.running[uid] = _Running(info.job, m, due, cheat, not cheat,
                                      gas_usd=self.market.gas_usd("commence"))
         self.topics.pop(topic, None)
+
+    def _decide_cheat(self, job: Job, machine: Machine, terms: Terms) -> bool:
+        """Cheat on this deal? ``bernoulli``: a draw with probability q; ``rational``:
+        q > 0 and spec 4.4's rule at the region's current electricity price."""
+        if self.cheat_policy == "bernoulli":
+            return bool(self.rng.random() < self.q)
+        if self.q <= 0:
+            return False
+        z = self.market.snapshot
+        saving = cheat_saving(job, machine, electricity_usd_per_kwh=z.electricity[machine.region],
+                              token_usd=z.prices[z.payment_symbol],
+                              usd_per_core_hour=self.rates[0], usd_per_gpu_hour=self.rates[1])
+        return cheating_pays(saving, terms, detection_probability(terms, self.challenge_p))
 
     def _publish(self, sim: Simulation, topic: str, type: str, body: dict) -> bool:
         return not isinstance(sim.compute.publish(self.name, topic, type, body), Event)
