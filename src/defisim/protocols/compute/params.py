@@ -7,6 +7,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .gas import GAS, REVERT_GAS
 
+NAME = "compute"
+"""The protocol's name on the chain, in transactions and as ``sim.compute``."""
+
 
 class ComputeParams(BaseModel):
     """Experiment parameters of the ``compute`` protocol (defaults: the spec's).

@@ -67,18 +67,18 @@ from .deals import (
     escrow_key,
 )
 from .gas import GAS, REVERT_GAS
-from .mediation import AUDIT, CHALLENGE, PENDING, VOID, WRONG, Mediation, MediationDraws
+from .mediation import AUDIT, Mediation, MediationDraws
+from .mediation_tx import MediationTransactions
 from .messaging import MessagingMixin
-from .params import ComputeParams
+from .params import NAME, ComputeParams
 from .schemas import register_statement_schemas
 from .types import Terms, result_cid
 
-NAME = "compute"
 NS = 1_000_000_000
 MEDIATION_STREAM = "compute:mediation"
 
 
-class ComputeProtocol(MessagingMixin, ChainProtocol):
+class ComputeProtocol(MediationTransactions, MessagingMixin, ChainProtocol):
     """The compute marketplace's on-chain side (module docstring).
 
     Args:
@@ -315,53 +315,6 @@ class ComputeProtocol(MessagingMixin, ChainProtocol):
         self._close(d, "collected", sender, settlement.collect(self.chain.ledger, d, self.params))
         return Receipt(EXECUTED, block=self.chain.block)
 
-    def tx_challenge(self, sender: str, escrow_uid: str) -> Receipt:
-        """Spec 4.3.5: the client asks for mediation before the challenge deadline."""
-        tx = "challenge"
-        d = self._deal(tx, sender, escrow_uid, "client")
-        if not isinstance(d, Deal):
-            return d
-        if (r := self._closed(tx, sender, d)) is not None:
-            return r
-        if not d.result_uid:
-            return self.reject(tx, sender, "no_result", "no result posted", d.escrow_uid)
-        if d.method == "none":
-            return self.reject(tx, sender, "no_validation", "method none has no validation", d.escrow_uid)
-        if d.validation_uid in self.pending:
-            return self.reject(tx, sender, "mediation_pending", "a mediation is pending", d.escrow_uid)
-        if self.now_s > d.challenge_deadline:
-            return self.reject(tx, sender, "period_closed", f"challenges closed at {d.challenge_deadline}",
-                               d.escrow_uid)
-        left = d.terms.client_deposit - d.fees_paid
-        if left < d.panel_fee:
-            return self.reject(tx, sender, "deposit_too_small", f"D left {left} < k*f {d.panel_fee}",
-                               d.escrow_uid)
-        self._request_mediation(d, CHALLENGE, sender, -1.0)
-        return Receipt(EXECUTED, block=self.chain.block)
-
-    def tx_mediate(self, sender: str, validation_uid: str, correct: bool) -> Receipt:
-        """Spec 4.3.6: a panel mediator's verdict; value: the verdict uid."""
-        tx = "mediate"
-        uid = self.by_validation.get(validation_uid) if isinstance(validation_uid, str) else None
-        if uid is None:
-            return self.reject(tx, sender, "unknown_validation", f"no validation {validation_uid!r}")
-        m = self.pending.get(validation_uid)
-        if m is None:
-            return self.reject(tx, sender, "no_mediation", "no mediation is pending", uid)
-        if sender not in m.panel:
-            return self.reject(tx, sender, "not_on_panel", f"panel is {list(m.panel)}", uid)
-        if sender in m.verdicts:
-            return self.reject(tx, sender, "already_voted", "one verdict per mediator", uid)
-        if self.now_s > m.deadline:
-            return self.reject(tx, sender, "mediation_timeout", f"verdicts were due by {m.deadline}", uid)
-        ok = bool(correct)
-        vuid = self.registry.attest("verdict", self.now_s, sender, NAME, {"correct": ok},
-                                    ref_uid=validation_uid).uid
-        m.verdicts[sender] = ok
-        self.chain.emit(ev.VerdictPosted(*self.chain.stamp(), uid, sender, vuid, ok))
-        self._settle(m, sender)
-        return Receipt(EXECUTED, block=self.chain.block, value=vuid)
-
     def tx_claim_timeout(self, sender: str, escrow_uid: str) -> Receipt:
         """Spec 4.3.7: P + D + T to the client once the job deadline passed unanswered."""
         tx = "claim_timeout"
@@ -378,49 +331,6 @@ class ComputeProtocol(MessagingMixin, ChainProtocol):
             return self.reject(tx, sender, "deadline_not_reached", f"job deadline {d.job_deadline}", d.escrow_uid)
         self._close(d, "refunded", sender, settlement.refund(self.chain.ledger, d, with_collateral=True))
         return Receipt(EXECUTED, block=self.chain.block)
-
-    # -- mediation ------------------------------------------------------------------
-    def _request_mediation(self, d: Deal, kind: str, challenger: str, u: float) -> None:
-        t = d.terms
-        panel = self.draws.panel(t.mediators, t.panel)
-        now = self.now_s
-        m = Mediation(d.escrow_uid, d.validation_uid, kind, challenger, panel, t.threshold, now,
-                      now + self.params.mediation_timeout_s)
-        self.mediations.append(m)
-        self.pending[d.validation_uid] = m
-        d.mediations.append(kind)
-        self.chain.emit(ev.MediationRequested(*self.chain.stamp(), d.escrow_uid, challenger or NAME, kind,
-                                              d.validation_uid, panel, u))
-
-    def _settle(self, m: Mediation, party: str) -> None:
-        """Resolve ``m`` if its verdicts (or the clock) decide it (spec 4.3.6, 4.4)."""
-        outcome = m.tally(self.now_s)
-        if outcome == PENDING:
-            return
-        m.outcome = outcome
-        del self.pending[m.validation_uid]
-        d = self.deals[m.escrow_uid]
-        voters = tuple(x for x in m.panel if x in m.verdicts)
-        led = self.chain.ledger
-        fees = 0
-        if outcome == WRONG:
-            self.registry.revoke(d.validation_uid, NAME, self.now_s)
-            paid = settlement.slash(led, d, voters, self.params, m.challenger)
-            fees = paid["mediators"]
-        elif outcome != VOID:
-            fees = settlement.pay_fees(led, d, voters)
-        self.chain.emit(ev.MediationResolved(*self.chain.stamp(), d.escrow_uid, party, outcome, fees,
-                                             m.dropped()))
-        if outcome == WRONG:
-            self._close(d, "slashed", party, paid)
-
-    def end_block(self) -> None:
-        """Mediations past their deadline drop their silent mediators and resolve."""
-        if not self.pending:
-            return
-        now = self.now_s
-        for m in [m for m in self.pending.values() if now > m.deadline]:
-            self._settle(m, NAME)
 
     def next_deadline_ns(self) -> int | None:
         """The earliest of a mediation's deadline, a message's delivery and a scheme
