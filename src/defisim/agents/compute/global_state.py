@@ -57,10 +57,21 @@ class GlobalSnapshot:
     electricity: Mapping[str, float]
     market: MarketSummary
 
+    def __reduce__(self):
+        # MappingProxyType does not pickle: rebuild the proxies from plain dicts
+        return (_snapshot, (self.t_s, dict(self.prices), self.payment_symbol, self.l1_base_fee,
+                            self.l2_base_fee, dict(self.electricity), self.market))
+
     def gas_cost_usd(self, gas: int, gas_price_wei: int | None = None) -> float:
         """USD cost of ``gas`` units at ``gas_price_wei`` (default the L2 base fee), paid in ETH."""
         price = self.l2_base_fee if gas_price_wei is None else gas_price_wei
         return gas * price * self.prices["ETH"] / WEI_PER_ETH
+
+
+def _snapshot(t_s: float, prices: dict, payment_symbol: str, l1_base_fee: int,
+              l2_base_fee: int, electricity: dict, market: MarketSummary) -> GlobalSnapshot:
+    return GlobalSnapshot(t_s, MappingProxyType(prices), payment_symbol, l1_base_fee,
+                          l2_base_fee, MappingProxyType(electricity), market)
 
 
 class GlobalState:

@@ -55,9 +55,20 @@ class MarketSummary:
     open_requests: int = 0
     active_topics: int = 0
 
+    def __reduce__(self):
+        # MappingProxyType does not pickle: rebuild the proxies from plain dicts
+        return (_summary, (dict(self.providers), dict(self.recent_prices),
+                           dict(self.median_price), self.open_requests, self.active_topics))
+
     def reputation(self, provider: str) -> float:
         """The provider's reputation; 1/2 for a provider without a record."""
         return self.providers.get(provider, ProviderStats()).reputation
+
+
+def _summary(providers: dict, recent: dict, medians: dict, open_requests: int,
+             active_topics: int) -> MarketSummary:
+    return MarketSummary(MappingProxyType(providers), MappingProxyType(recent),
+                         MappingProxyType(medians), open_requests, active_topics)
 
 
 class MarketHistory:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 from ..types import Job, Terms
@@ -259,82 +260,86 @@ class ComputeScheme:
             req.deals.discard(topic.topic)
 
     # -- named checks and effects -------------------------------------------------------
+    # Bound methods and partials of them, not closures, so that a simulation holding the
+    # scheme pickles (the environments snapshot their warm-up state).
     def _checks(self) -> dict[str, Any]:
-        def new_request(c: CheckContext) -> str | None:
-            return "invalid_in_state" if c.envelope.body["request_id"] in self.requests else None
-
-        def terms_complete(c: CheckContext) -> Fail | None:
-            if not c.envelope.body["terms"].mediators:
-                return Fail("bad_body", detail="terms need at least one mediator")
-            return None
-
-        def request_not_expired(c: CheckContext) -> str | None:
-            req = self.requests[_rid(c.topic)]
-            return "request_expired" if c.envelope.time >= req.expires_at else None
-
-        def request_not_filled(c: CheckContext) -> str | None:
-            deals = self.requests[_rid(c.topic)].deals - {c.topic.topic}
-            return "request_filled" if len(deals) >= self.params.max_deals else None
-
-        def below_max_offers(c: CheckContext) -> Fail | None:
-            if c.topic.price_count >= self.params.max_offers:
-                return Fail("max_rounds", close=True,
-                            detail=f"{c.topic.price_count} price messages")
-            return None
-
-        def terms_match(c: CheckContext) -> str | None:
-            last = self.last_offer_terms(c.topic)
-            ok = last is not None and c.envelope.body["terms_hash"] == last.hash
-            return None if ok else "terms_mismatch"
-
-        def escrow_exists(c: CheckContext) -> str | None:
-            a = self.lookup.get(c.envelope.body["escrow_uid"])
-            return None if a is not None and a.schema == "escrow" else "unknown_attestation"
-
-        def refs_escrow(schema: str):
-            def check(c: CheckContext) -> str | None:
-                a = self.lookup.get(c.envelope.body["uid"])
-                ok = (a is not None and a.schema == schema
-                      and a.ref_uid == c.topic.data.get("escrow_uid"))
-                return None if ok else "unknown_attestation"
-            return check
-
-        def kind(k: str):
-            return lambda c: None if c.envelope.body["kind"] == k else "invalid_in_state"
-
-        def missing_known(c: CheckContext) -> Fail | None:
-            bad = [m for m in c.envelope.body["missing"] if m not in COLLATERAL_MISSING]
-            return Fail("bad_body", detail=f"unknown missing items {bad}") if bad else None
-
-        return {"new_request": new_request, "terms_complete": terms_complete,
-                "request_not_expired": request_not_expired,
-                "request_not_filled": request_not_filled, "below_max_offers": below_max_offers,
-                "terms_match": terms_match, "escrow_exists": escrow_exists,
-                "collateral_refs_escrow": refs_escrow("collateral"),
-                "result_refs_escrow": refs_escrow("result"),
-                "kind_commence": kind("commence"), "kind_result": kind("result"),
-                "missing_known": missing_known}
+        return {"new_request": self._new_request, "terms_complete": _terms_complete,
+                "request_not_expired": self._request_not_expired,
+                "request_not_filled": self._request_not_filled,
+                "below_max_offers": self._below_max_offers,
+                "terms_match": self._terms_match, "escrow_exists": self._escrow_exists,
+                "collateral_refs_escrow": partial(self._refs_escrow, "collateral"),
+                "result_refs_escrow": partial(self._refs_escrow, "result"),
+                "kind_commence": partial(_kind_is, "commence"),
+                "kind_result": partial(_kind_is, "result"),
+                "missing_known": _missing_known}
 
     def _effects(self) -> dict[str, Any]:
-        def record_request(c: CheckContext) -> None:
-            env, ttl = c.envelope, self.params.request_ttl_s
-            expires = min(float(env.body.get("expires_at", env.time + ttl)), env.time + ttl)
-            self.requests[env.body["request_id"]] = RequestRecord(env, env.sender, expires)
+        return {"record_request": self._record_request, "record_deal": self._record_deal,
+                "record_topic": self._record_topic,
+                "record_commenced": _record_commenced}
 
-        def record_deal(c: CheckContext) -> None:
-            uid = c.envelope.body["escrow_uid"]
-            c.topic.data["escrow_uid"] = uid
-            c.topic.data["terms"] = self.last_offer_terms(c.topic)
-            self.escrow_topic[uid] = c.topic.topic
-            self.requests[_rid(c.topic)].deals.add(c.topic.topic)
+    def _new_request(self, c: CheckContext) -> str | None:
+        return "invalid_in_state" if c.envelope.body["request_id"] in self.requests else None
 
-        def record_commenced(c: CheckContext) -> None:
-            c.topic.data["commenced"] = True
-            c.topic.data["collateral_uid"] = c.envelope.body["uid"]
+    def _request_not_expired(self, c: CheckContext) -> str | None:
+        req = self.requests[_rid(c.topic)]
+        return "request_expired" if c.envelope.time >= req.expires_at else None
 
-        def record_topic(c: CheckContext) -> None:
-            self.requests[_rid(c.topic)].topics.append(c.topic.topic)
+    def _request_not_filled(self, c: CheckContext) -> str | None:
+        deals = self.requests[_rid(c.topic)].deals - {c.topic.topic}
+        return "request_filled" if len(deals) >= self.params.max_deals else None
 
-        return {"record_request": record_request, "record_deal": record_deal,
-                "record_topic": record_topic,
-                "record_commenced": record_commenced}
+    def _below_max_offers(self, c: CheckContext) -> Fail | None:
+        if c.topic.price_count >= self.params.max_offers:
+            return Fail("max_rounds", close=True, detail=f"{c.topic.price_count} price messages")
+        return None
+
+    def _terms_match(self, c: CheckContext) -> str | None:
+        last = self.last_offer_terms(c.topic)
+        ok = last is not None and c.envelope.body["terms_hash"] == last.hash
+        return None if ok else "terms_mismatch"
+
+    def _escrow_exists(self, c: CheckContext) -> str | None:
+        a = self.lookup.get(c.envelope.body["escrow_uid"])
+        return None if a is not None and a.schema == "escrow" else "unknown_attestation"
+
+    def _refs_escrow(self, schema: str, c: CheckContext) -> str | None:
+        a = self.lookup.get(c.envelope.body["uid"])
+        ok = a is not None and a.schema == schema and a.ref_uid == c.topic.data.get("escrow_uid")
+        return None if ok else "unknown_attestation"
+
+    def _record_request(self, c: CheckContext) -> None:
+        env, ttl = c.envelope, self.params.request_ttl_s
+        expires = min(float(env.body.get("expires_at", env.time + ttl)), env.time + ttl)
+        self.requests[env.body["request_id"]] = RequestRecord(env, env.sender, expires)
+
+    def _record_deal(self, c: CheckContext) -> None:
+        uid = c.envelope.body["escrow_uid"]
+        c.topic.data["escrow_uid"] = uid
+        c.topic.data["terms"] = self.last_offer_terms(c.topic)
+        self.escrow_topic[uid] = c.topic.topic
+        self.requests[_rid(c.topic)].deals.add(c.topic.topic)
+
+    def _record_topic(self, c: CheckContext) -> None:
+        self.requests[_rid(c.topic)].topics.append(c.topic.topic)
+
+
+def _terms_complete(c: CheckContext) -> Fail | None:
+    if not c.envelope.body["terms"].mediators:
+        return Fail("bad_body", detail="terms need at least one mediator")
+    return None
+
+
+def _kind_is(kind: str, c: CheckContext) -> str | None:
+    return None if c.envelope.body["kind"] == kind else "invalid_in_state"
+
+
+def _missing_known(c: CheckContext) -> Fail | None:
+    bad = [m for m in c.envelope.body["missing"] if m not in COLLATERAL_MISSING]
+    return Fail("bad_body", detail=f"unknown missing items {bad}") if bad else None
+
+
+def _record_commenced(c: CheckContext) -> None:
+    c.topic.data["commenced"] = True
+    c.topic.data["collateral_uid"] = c.envelope.body["uid"]

@@ -25,6 +25,7 @@ the topic ``offerId`` and see each other's messages; a seller accepts by echoing
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from .bus import MessageBus, Route
@@ -136,56 +137,60 @@ class CoophiveScheme:
             return Reject("offer_id_mismatch", detail=f"offerId {body.get('offerId')!r}")
         return Route(topic, topic.participants.get(sender, "seller"))
 
+    # Bound methods and partials of them, not closures, so that a simulation holding the
+    # scheme pickles.
     def _checks(self) -> dict[str, Any]:
-        def input_of(tag: str, initial: bool = False):
-            def check(c: CheckContext) -> str | None:
-                inp = _input(c.topic, c.envelope.sender)
-                ok = inp is not None and inp.type == tag and (
-                    not initial or inp.body.get("initial") is True)
-                return None if ok else "no_matching_input"
-            return check
-
-        def has_input(c: CheckContext) -> str | None:
-            return None if _input(c.topic, c.envelope.sender) is not None else "no_input"
-
-        def is_initial(c: CheckContext) -> str | None:
-            return None if c.envelope.body.get("initial") is True else "not_initial"
-
-        def new_offer_id(c: CheckContext) -> str | None:
-            assert self.bus is not None
-            oid = c.envelope.body["offerId"]
-            return "offer_id_taken" if oid in self.bus.topics or oid == INITIAL_OFFERS else None
-
-        def new_seller(c: CheckContext) -> str | None:
-            if c.envelope.sender in c.topic.participants:
-                return "already_joined"
-            return input_of("offer", initial=True)(c)
-
-        return {"input_buy_attest": input_of("buyAttest"), "input_offer": input_of("offer"),
-                "has_input": has_input, "is_initial": is_initial, "new_offer_id": new_offer_id,
-                "new_seller": new_seller}
+        return {"input_buy_attest": partial(_input_of, "buyAttest", False),
+                "input_offer": partial(_input_of, "offer", False),
+                "has_input": _has_input, "is_initial": _is_initial,
+                "new_offer_id": self._new_offer_id, "new_seller": _new_seller}
 
     def _effects(self) -> dict[str, Any]:
-        def open_topic(c: CheckContext) -> None:
-            assert self.bus is not None
-            env, oid = c.envelope, c.envelope.body["offerId"]
-            first = Envelope(oid, 0, env.sender, env.time, env.type, env.body)
-            self.bus.topics[oid] = TopicState(oid, "INITIAL", env.time, {env.sender: "buyer"},
-                                              [first], last_time=env.time)
-            self.bus.subscribe(env.sender, oid)
+        return {"open_topic": self._open_topic, "join": self._join,
+                "unsubscribe_sender": self._unsubscribe_sender, "leave": self._leave}
 
-        def join(c: CheckContext) -> None:
-            assert self.bus is not None
-            c.topic.participants[c.envelope.sender] = "seller"
-            self.bus.subscribe(c.envelope.sender, c.topic.topic)
+    def _new_offer_id(self, c: CheckContext) -> str | None:
+        assert self.bus is not None
+        oid = c.envelope.body["offerId"]
+        return "offer_id_taken" if oid in self.bus.topics or oid == INITIAL_OFFERS else None
 
-        def unsubscribe_sender(c: CheckContext) -> None:
-            assert self.bus is not None
-            self.bus.unsubscribe(c.envelope.sender, c.topic.topic)
+    def _open_topic(self, c: CheckContext) -> None:
+        assert self.bus is not None
+        env, oid = c.envelope, c.envelope.body["offerId"]
+        first = Envelope(oid, 0, env.sender, env.time, env.type, env.body)
+        self.bus.topics[oid] = TopicState(oid, "INITIAL", env.time, {env.sender: "buyer"},
+                                          [first], last_time=env.time)
+        self.bus.subscribe(env.sender, oid)
 
-        def leave(c: CheckContext) -> None:
-            unsubscribe_sender(c)
-            c.topic.participants.pop(c.envelope.sender, None)
+    def _join(self, c: CheckContext) -> None:
+        assert self.bus is not None
+        c.topic.participants[c.envelope.sender] = "seller"
+        self.bus.subscribe(c.envelope.sender, c.topic.topic)
 
-        return {"open_topic": open_topic, "join": join,
-                "unsubscribe_sender": unsubscribe_sender, "leave": leave}
+    def _unsubscribe_sender(self, c: CheckContext) -> None:
+        assert self.bus is not None
+        self.bus.unsubscribe(c.envelope.sender, c.topic.topic)
+
+    def _leave(self, c: CheckContext) -> None:
+        self._unsubscribe_sender(c)
+        c.topic.participants.pop(c.envelope.sender, None)
+
+
+def _input_of(tag: str, initial: bool, c: CheckContext) -> str | None:
+    inp = _input(c.topic, c.envelope.sender)
+    ok = inp is not None and inp.type == tag and (not initial or inp.body.get("initial") is True)
+    return None if ok else "no_matching_input"
+
+
+def _has_input(c: CheckContext) -> str | None:
+    return None if _input(c.topic, c.envelope.sender) is not None else "no_input"
+
+
+def _is_initial(c: CheckContext) -> str | None:
+    return None if c.envelope.body.get("initial") is True else "not_initial"
+
+
+def _new_seller(c: CheckContext) -> str | None:
+    if c.envelope.sender in c.topic.participants:
+        return "already_joined"
+    return _input_of("offer", True, c)

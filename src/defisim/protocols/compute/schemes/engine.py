@@ -197,7 +197,9 @@ class SchemeDefinition:
         states: state names; ``initial_state`` is a topic's state before its first
             accepted message; ``terminal_states`` end a topic.
         transitions: the table; every state and message it names must be declared.
-        checks, effects: named functions the rows refer to.
+        checks, effects: named functions the rows refer to (module-level functions,
+            bound methods or ``functools.partial`` of them -- not closures or lambdas --
+            so that a simulation holding the scheme pickles, as environment snapshots need).
         timers: :class:`Timers`; ``closed_state``: where timers and the chain close a
             topic (a terminal state).
         price_field: the body field holding a price message's price (checked as a
