@@ -6,20 +6,18 @@ pairs a buyer and a seller of a coophive topic ``offerId`` as a virtual ``comput
 topic ``offerId/seller`` (coophive sellers share one topic), translating messages at
 the edges:
 
-===============================  =================================================
-compute (what the agent decides)  coophive (what goes on the bus)
-===============================  =================================================
-``request`` on ``requests``       initial ``offer`` on ``initial_offers``
-``offer``                         ``offer`` (``tokens = [price]``)
-``accept`` (after the escrow)     ``buyAttest`` (``attestation`` = escrow uid)
-``attestation(result)``           ``sellAttest`` (``attestation`` = result uid)
-provider ``terminate`` /          nothing: a seller's ``cancel`` would be the other
-``collateral_missing``            sellers' input on the shared topic (spec 2.2) and
-                                  void their next offers; it stops answering
-client ``terminate``              nothing: a buyer's ``cancel`` would close the topic
-                                  for every seller
-``attestation(commence)``         nothing: the provider commences silently on chain
-===============================  =================================================
+==================================  ======================================================
+compute (what the agent decides)    coophive (what goes on the bus)
+==================================  ======================================================
+``request`` on ``requests``         initial ``offer`` on ``initial_offers``
+``offer``                           ``offer`` (``tokens = [price]``)
+``accept`` (after the escrow)       ``buyAttest`` (``attestation`` = escrow uid)
+``attestation(result)``             ``sellAttest`` (``attestation`` = result uid)
+``attestation(commence)``           nothing: the provider commences silently on chain
+client ``terminate``                nothing: a buyer's ``cancel`` closes the topic for all
+provider ``terminate``,             nothing: a seller's ``cancel`` would be the other
+``collateral_missing``              sellers' input (spec 2.2) and void their next offers
+==================================  ======================================================
 
 Not mapped (coophive has no counterpart): ``terminate`` with its reasons and
 ``collateral_missing`` (nobody cancels; the client's unclaimed escrow is cancelled after the
