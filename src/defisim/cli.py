@@ -11,6 +11,8 @@ Verbs:
 - ``defisim netlist run NETLIST OUT_DIR`` / ``netlist plot NETLIST CSV_DIR PNG_DIR`` /
   ``netlist list``: TokenSPICE-style netlists (a name or a Python file), their
   ``data.csv`` and plots (:mod:`defisim.scenarios.netlist`). ``run`` also takes a file.
+- ``defisim scheme check FILE``: check a user's compute-marketplace message scheme
+  (a Python file defining a ``SchemeDefinition``) and summarise it.
 - ``defisim replay-lobster MESSAGE_CSV ORDERBOOK_CSV [--json]``: replay a LOBSTER
   sample through the order book and compare with its book file.
 - ``defisim replay-uniswap-v3 TICK_CSV [--json] [--backend python|evm]``: replay a day of
@@ -613,6 +615,35 @@ def netlist_list() -> None:
         cls = get_scenario(name)
         if issubclass(cls, Netlist):
             typer.echo(f"{name}: {cls.description}")
+
+
+scheme_app = typer.Typer(
+    help="Compute-marketplace message schemes (spec 2): check a user's scheme file.",
+    no_args_is_help=True,
+)
+app.add_typer(scheme_app, name="scheme")
+
+
+@scheme_app.command("check")
+def scheme_check(
+    file: Annotated[Path, typer.Argument(help="A Python file defining a SchemeDefinition "
+                                               "(SCHEME = ..., or the only one).")],
+) -> None:
+    """Load FILE's scheme, run the engine's checks and the whole-table ones, and print
+    a summary (messages, states, transitions, terminal states); a malformed scheme, a
+    syntax error or a file with no scheme: one ``error:`` line naming the file, exit 2."""
+    from defisim.protocols.compute.schemes.check import (
+        SchemeFileError,
+        load_scheme_file,
+        summarize,
+    )
+
+    try:
+        defn = load_scheme_file(file)
+    except SchemeFileError as exc:
+        _fail(str(exc))
+    for line in summarize(defn).lines():
+        typer.echo(line)
 
 
 @app.command("replay-lobster")

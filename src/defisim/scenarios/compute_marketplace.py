@@ -38,6 +38,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from defisim.agents.compute.client import CHALLENGE_MODES, ComputeClient
+from defisim.agents.compute.coophive import CoophiveClient, CoophiveProvider
 from defisim.agents.compute.global_state import GlobalState
 from defisim.agents.compute.market import GlobalStateAgent, Market
 from defisim.agents.compute.mediator import ComputeMediator
@@ -70,6 +71,9 @@ class ComputeMarketplaceParams(ScenarioParams):
     n_clients: int = Field(30, ge=1)
     n_providers: int = Field(20, ge=1)
     n_mediators: int = Field(3, ge=1)
+    scheme: Literal["compute", "coophive"] = "compute"
+    """The message scheme: ``compute`` (spec 2.3) or ``coophive`` (2.2, the agents
+    mapped by 2.3's mapping table, :mod:`defisim.agents.compute.coophive`)."""
     client_policy: str = "mixed"
     """``mixed`` or a policy of spec 5 for every client."""
     provider_policy: str = "mixed"
@@ -190,13 +194,17 @@ class ComputeMarketplace(Scenario):
         machines = self.machines()
         self._check_hostable(machines)
         sim.create_asset("USDC", 6)
+        sim.compute.use_scheme(p.scheme)
+        coop = p.scheme == "coophive"
+        provider_cls = CoophiveProvider if coop else ComputeProvider
+        client_cls = CoophiveClient if coop else ComputeClient
         market = Market(GlobalState.default(sim.rng), {a: sim.compute.gas(a) for a in GAS_ACTIONS})
         self.market = market
         mediators = [ComputeMediator(f"mediator{i}", market, p.mediator_capital,
                                      rerun_s=p.rerun_s, metric_interval_s=p.metric_interval_s)
                      for i in range(p.n_mediators)]
         names = tuple(m.name for m in mediators)
-        providers = [ComputeProvider(f"provider{i}", market, p.provider_capital, machines=[m],
+        providers = [provider_cls(f"provider{i}", market, p.provider_capital, machines=[m],
                                      policy=_policy(p.provider_policy, i),
                                      q=p.cheat_q if self.is_cheater(i) else 0.0,
                                      fake_delay_s=p.fake_delay_s,
@@ -204,7 +212,7 @@ class ComputeMarketplace(Scenario):
                                      challenge_p=self.challenge_p(),
                                      metric_interval_s=p.metric_interval_s)
                      for i, m in enumerate(machines)]
-        clients = [ComputeClient(f"client{i}", market, p.client_capital,
+        clients = [client_cls(f"client{i}", market, p.client_capital,
                                  policy=_policy(p.client_policy, i), rate_per_h=p.rate_per_h,
                                  class_mix=dict(p.class_mix), mediators=names,
                                  verification=p.verification,

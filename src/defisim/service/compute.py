@@ -149,13 +149,31 @@ class ComputeFacade:
         return self.protocol.open_requests()
 
     def topic_of_escrow(self, escrow_uid: str) -> str | None:
-        """The topic whose ``accept`` carried ``escrow_uid``, or None."""
-        return self.protocol.scheme.topic_of_escrow(escrow_uid)
+        """The topic whose ``accept`` (coophive: ``buyAttest``) carried ``escrow_uid``,
+        or None."""
+        return self.protocol.topic_of_escrow(escrow_uid)
 
     def last_offer_terms(self, topic: str) -> Terms | None:
         """The terms of ``topic``'s last price message, or None."""
         tp = self.protocol.topic(topic)
-        return self.protocol.scheme.last_offer_terms(tp) if tp is not None else None
+        if tp is None or self.protocol.scheme_name != "compute":
+            return None
+        return self.protocol.scheme.last_offer_terms(tp)
+
+    def use_scheme(self, name: str) -> None:
+        """Run the bus under ``name`` (``compute``, the default, or ``coophive``, spec
+        2.2) -- only before the first message. Raises ``ValueError`` otherwise."""
+        self.protocol.use_scheme(name)
+
+    @property
+    def scheme_name(self) -> str:
+        """The scheme the bus runs (``compute`` or ``coophive``)."""
+        return self.protocol.scheme_name
+
+    @property
+    def broadcast_channel(self) -> str:
+        """Where requests (compute) or initial offers (coophive) are published."""
+        return self.protocol.broadcast_channel
 
     # -- set-up -----------------------------------------------------------------------
     def force_audit_draws(self, *us: float) -> None:

@@ -79,6 +79,8 @@ class ComputeClient(ComputeAgent):
     """
 
     role = "client"
+    closed_states: tuple[str, ...] = ("CLOSED",)
+    """Topic states in which the client no longer negotiates."""
 
     def __init__(self, name: str, market: Market, capital: float, *, policy: str,
                  rate_per_h: float, class_mix: dict[str, float], mediators: tuple[str, ...],
@@ -146,12 +148,18 @@ class ComputeClient(ComputeAgent):
         mem = PolicyMemory()
         x0 = policy.open(job, PolicyContext("client", 0.0, mem, self.rng, job, bounds=bounds))
         price = max(1, round_price(x0, "client"))
-        out = sim.compute.publish(self.name, "requests", "request",
-                                  {"request_id": job.job_id, "job": job,
-                                   "terms": self._terms(job, price)})
-        if not isinstance(out, Event):
+        if self._publish_request(sim, job, self._terms(job, price)):
             self.requests[job.job_id] = _Request(job, policy, mem, bounds, now)
             self.market.book.requests += 1
+
+    def _publish_request(self, sim: Simulation, job: Job, terms: Terms) -> bool:
+        """Publish ``job``'s request at ``terms`` (spec 2.3); whether it was accepted."""
+        return self._publish(sim, "requests", "request",
+                             {"request_id": job.job_id, "job": job, "terms": terms})
+
+    def _topic(self, sim: Simulation, topic: str) -> Any:
+        """The state of ``topic`` (a hook: :mod:`.coophive` maps its per-seller topics)."""
+        return sim.compute.topic(topic)
 
     def _terms(self, job: Job, price: int) -> Terms:
         ref = self.market.c_ref[job.job_class]
@@ -174,8 +182,8 @@ class ComputeClient(ComputeAgent):
         req = self.requests.get(rid)
         if req is None or env.type not in ("offer", "collateral_missing"):
             return
-        tp = sim.compute.topic(env.topic)
-        if tp is None or tp.state == "CLOSED":
+        tp = self._topic(sim, env.topic)
+        if tp is None or tp.state in self.closed_states:
             return
         if env.type == "collateral_missing" or req.filled:
             self._publish(sim, env.topic, "terminate", {"reason": "cancelled"})
@@ -216,8 +224,8 @@ class ComputeClient(ComputeAgent):
                             messages, sim.now - req.t0, ref, req.job.value))
         for other in req.topics:
             if other != topic:
-                tp = sim.compute.topic(other)
-                if tp is not None and tp.state != "CLOSED":
+                tp = self._topic(sim, other)
+                if tp is not None and tp.state not in self.closed_states:
                     self._publish(sim, other, "terminate", {"reason": "cancelled"})
 
     def _publish(self, sim: Simulation, topic: str, type: str, body: dict) -> bool:

@@ -232,7 +232,7 @@ class ComputeProvider(ComputeAgent):
 
     def _on_accept(self, sim: Simulation, topic: str, info: _Topic, uid: str) -> None:
         cx = sim.compute
-        last = cx.last_offer_terms(topic)
+        last = self._last_terms(sim, topic)
         v = cx.deal(uid) if uid in cx.deal_ids() else None
         missing = []
         if v is None or last is None or v.terms.hash != last.hash:
@@ -267,6 +267,10 @@ class ComputeProvider(ComputeAgent):
         self.running[uid] = _Running(info.job, m, due, cheat, not cheat,
                                      gas_usd=self.market.gas_usd("commence"))
         self.topics.pop(topic, None)
+
+    def _last_terms(self, sim: Simulation, topic: str) -> Terms | None:
+        """The terms of ``topic``'s last price message (a hook for :mod:`.coophive`)."""
+        return sim.compute.last_offer_terms(topic)
 
     def _decide_cheat(self, job: Job, machine: Machine, terms: Terms) -> bool:
         """Cheat on this deal? ``bernoulli``: a draw with probability q; ``rational``:

@@ -1,0 +1,68 @@
+"""The compute marketplace over the ``coophive`` scheme (spec 2.2), its agents mapped by
+spec 2.3's "Mapping between the schemes" (:mod:`defisim.agents.compute.coophive`): a
+short run makes deals that complete, conserves USDC and puts only coophive messages on
+the bus; the default scheme stays ``compute``."""
+
+from __future__ import annotations
+
+import pytest
+
+from defisim.runner import run_scenario
+from defisim.scenarios import get_scenario
+
+SCEN = get_scenario("compute_marketplace")
+COOPHIVE_TYPES = {"offer", "cancel", "buyAttest", "sellAttest"}
+
+
+def run(**params):
+    seen: dict = {"usdc": []}
+
+    def hook(run_, step, kpis):
+        seen["sim"] = run_.sim
+        led = run_.sim.chain.ledger
+        seen["usdc"].append(sum(b for key, b in led.balances.items() if key[2] == "USDC"))
+
+    sc = SCEN(SCEN.Params(**params))
+    r = run_scenario(sc, seed=1, record=False, progress=False, hooks=[hook])
+    return sc, r, seen
+
+
+def test_a_coophive_run_makes_deals_and_conserves_usdc():
+    sc, r, seen = run(hours=0.5, n_clients=10, n_providers=6, scheme="coophive")
+    assert r.error is None
+    p = sc.params
+    minted = (p.n_clients * p.client_capital + p.n_providers * p.provider_capital
+              + p.n_mediators * p.mediator_capital) * 10**6
+    assert set(seen["usdc"]) == {minted}
+    k = r.kpis
+    assert k["deals"] >= 3 and k["commenced"] == k["deals"] and k["completed"] >= 1
+    assert k["invalid_messages"] == 0
+    sim = seen["sim"]
+    assert sim.compute.scheme_name == "coophive"
+    topics = sim.compute.protocol.bus.topics
+    assert topics and {e.type for tp in topics.values() for e in tp.history} <= COOPHIVE_TYPES
+    done = [tp for tp in topics.values() if tp.state == "DONE"]
+    assert len(done) >= k["completed"]
+    for tp in done:  # offer ... buyAttest(escrow uid) ... sellAttest(result uid)
+        pay = next(e for e in tp.history if e.type == "buyAttest")
+        last = tp.history[-1]
+        assert last.type == "sellAttest" and last.sender == pay.body["seller"]
+        assert sim.compute.topic_of_escrow(pay.body["attestation"]) == tp.topic
+        assert sim.compute.deal(pay.body["attestation"]).result_cid
+
+
+def test_the_default_scheme_is_compute():
+    assert SCEN.Params().scheme == "compute"
+    _, r, seen = run(hours=0.05, n_clients=4, n_providers=3)
+    assert r.error is None and seen["sim"].compute.scheme_name == "compute"
+    assert seen["sim"].compute.broadcast_channel == "requests"
+
+
+def test_the_scheme_is_chosen_before_the_first_message():
+    _, _, seen = run(hours=0.05, n_clients=4, n_providers=3)
+    with pytest.raises(ValueError, match="before the first message"):
+        seen["sim"].compute.use_scheme("coophive")
+    with pytest.raises(ValueError, match="unknown scheme 'ebay'"):
+        seen["sim"].compute.use_scheme("ebay")
+    with pytest.raises(ValueError):
+        SCEN.Params(scheme="ebay")
