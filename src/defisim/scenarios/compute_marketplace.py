@@ -21,7 +21,14 @@ per commenced deal), ``false_challenges``, ``timeouts``,
 ``gas_usd``, ``gas_usd.<role>``, ``gas_share``, ``energy_usd``,
 ``client_surplus``, ``provider_surplus`` (an undetected fake result is worth 0 to
 its client), ``buyer_share`` (nan while the total surplus is <= 0), ``invalid_messages`` and
-``invalid.<reason>``; per role (client, provider, mediator) the mean of the agents'
+``invalid.<reason>``; unmet demand: ``unmet_requests`` (published requests whose job
+deadline has passed without a deal; jobs timed out are ``timeouts``);
+``price_position``: the mean over completed (collected) deals of
+``(P - x_min)/(x_max - x_min)``, P the agreed price, x_min the provider's cost floor
+when it answered the request, x_max the client's reservation value V (all USD; a deal
+with ``x_max - x_min <= 0`` is skipped; nan while none counts); by the region of the
+provider's machine: ``deals.<region>``, ``price_median.<region>`` (median agreed
+price, token units) and ``utilisation.cpu.<region>``; per role (client, provider, mediator) the mean of the agents'
 7.1 metrics ``<role>.cumulative_return``, ``.sharpe``, ``.sortino``, ``.dsr``
 (refreshed every ``metric_interval_s``). The negotiation paths (offer prices by
 message) are written to ``negotiation_paths.csv`` in the run folder
@@ -226,6 +233,7 @@ class ComputeMarketplace(Scenario):
         self._closed: Counter = Counter()
         self._invalid: Counter = Counter()
         self._slashed_c = self._forfeited_t = 0
+        self._collected: set[str] = set()
         self._agent_kpis: dict[str, float] = {}
         self._next_metrics = 0.0
         return [GlobalStateAgent(market), *mediators, *providers, *clients]
@@ -238,7 +246,9 @@ class ComputeMarketplace(Scenario):
             elif isinstance(ev, DealClosed):
                 self._closed[ev.reason] += 1
                 t = sim.compute.deal(ev.market).terms
-                if ev.reason == "slashed":
+                if ev.reason == "collected":
+                    self._collected.add(ev.market)
+                elif ev.reason == "slashed":
                     self._slashed_c += t.cheating_collateral
                 elif ev.reason == "refunded":
                     self._forfeited_t += t.timeout_deposit
@@ -285,6 +295,9 @@ class ComputeMarketplace(Scenario):
             if len(prices) >= 2:
                 out[f"price_cv.{cls}"] = float(prices.std(ddof=1) / prices.mean())
                 out[f"price_range.{cls}"] = float((prices.max() - prices.min()) / np.median(prices))
+        out["unmet_requests"] = sum(d < sim.now for d in b.open_requests.values())
+        out["price_position"] = self.price_position()
+        out.update(self.region_kpis(elapsed))
         for reason, n in sorted(self._invalid.items()):
             out[f"invalid.{reason}"] = n
         if sim.now >= self._next_metrics:
@@ -292,6 +305,33 @@ class ComputeMarketplace(Scenario):
             self._agent_kpis = self.agent_metrics()
         out.update(self._agent_kpis)
         return {k: float(v) for k, v in out.items()}
+
+    def price_position(self) -> float:
+        """Spec 7.2's price position: the mean over collected deals of ``(P - x_min) /
+        (x_max - x_min)`` (P agreed price, x_min the provider's cost floor at its quote,
+        x_max the client's V; USD). Deals with ``x_max - x_min <= 0`` (no bargaining
+        range) or no quote are skipped; nan when none is left."""
+        b, vals = self.market.book, []
+        for a in b.agreed:
+            q = b.quotes.get(a[0])
+            if a[8] in self._collected and q is not None and a[7] - q[0] > 0:
+                vals.append((a[3] - q[0]) / (a[7] - q[0]))
+        return float(np.mean(vals)) if vals else math.nan
+
+    def region_kpis(self, elapsed: float) -> dict[str, float]:
+        """By the region of the machine the provider quoted on (spec 7.2): ``deals.<r>``,
+        ``price_median.<r>`` (median agreed price in token units, nan without deals) and
+        ``utilisation.cpu.<r>`` (reserved cpu-seconds / (cpu capacity x elapsed))."""
+        b, out = self.market.book, {}
+        for region in self.market.regions:
+            prices = [a[9] / 1e6 for a in b.agreed
+                      if b.quotes.get(a[0], (0.0, None))[1] == region]
+            out[f"deals.{region}"] = len(prices)
+            out[f"price_median.{region}"] = float(np.median(prices)) if prices else math.nan
+            cap = b.capacity_cpu[region]
+            out[f"utilisation.cpu.{region}"] = b.reserved_cpu_s[region] / (cap * elapsed) \
+                if cap else math.nan
+        return out
 
     def agent_metrics(self) -> dict[str, float]:
         """Per role, the mean over its agents of their 7.1 metrics (nan-aware)."""

@@ -151,6 +151,7 @@ class ComputeClient(ComputeAgent):
         if self._publish_request(sim, job, self._terms(job, price)):
             self.requests[job.job_id] = _Request(job, policy, mem, bounds, now)
             self.market.book.requests += 1
+            self.market.book.open_requests[job.job_id] = job.deadline
 
     def _publish_request(self, sim: Simulation, job: Job, terms: Terms) -> bool:
         """Publish ``job``'s request at ``terms`` (spec 2.3); whether it was accepted."""
@@ -221,7 +222,8 @@ class ComputeClient(ComputeAgent):
         book = self.market.book
         ref = self.market.c_ref[req.job.job_class]
         book.agreed.append((topic, req.job.job_class, provider, self.market.usd(terms.price),
-                            messages, sim.now - req.t0, ref, req.job.value))
+                            messages, sim.now - req.t0, ref, req.job.value, uid, terms.price))
+        book.open_requests.pop(req.job.job_id, None)
         for other in req.topics:
             if other != topic:
                 tp = self._topic(sim, other)

@@ -55,11 +55,17 @@ class MarketBook:
     """Counters and samples of spec 7.2, written by the agents (USD unless named).
 
     ``commenced``: deals a provider commenced (locked T). ``agreed``: one row per deal
-    ``(topic, job_class, provider, price_usd, messages, seconds_to_agreement, c_ref, V)`` (``messages``: price messages up to the accepted one,
-    request included); ``paths``: topic -> the
-    price messages ``(seq, sender_role, price_usd)``; ``gas_usd`` by (role, action);
-    ``reserved_s`` / ``capacity``: resource-seconds reserved and the capacity by
-    resource (cpu, gpu, ram)."""
+    ``(topic, job_class, provider, price_usd, messages, seconds_to_agreement, c_ref, V,
+    escrow_uid, price)`` (``messages``: price messages up to the accepted one, request
+    included; ``V`` the client's reservation value x_max in USD; ``price`` the agreed
+    price in payment-token base units); ``paths``: topic -> the price messages
+    ``(seq, sender_role, price_usd)``; ``gas_usd`` by (role, action); ``reserved_s`` /
+    ``capacity``: resource-seconds reserved and the capacity by resource (cpu, gpu,
+    ram); ``reserved_cpu_s`` / ``capacity_cpu``: the same for cpu by region.
+    ``quotes``: topic -> ``(x_min USD, region)``, the provider's cost floor when it
+    answered the request and the region of the machine it quoted for (spec 5, 7.2).
+    ``open_requests``: job id -> deadline (s) of each published request without a
+    deal yet (spec 7.2 "unmet demand")."""
 
     requests: int = 0
     topics: int = 0
@@ -77,6 +83,10 @@ class MarketBook:
     reserved_s: defaultdict = field(default_factory=lambda: defaultdict(float))
     capacity: Counter = field(default_factory=Counter)
     sum_price_usd: float = 0.0
+    reserved_cpu_s: defaultdict = field(default_factory=lambda: defaultdict(float))
+    capacity_cpu: Counter = field(default_factory=Counter)
+    quotes: dict[str, tuple[float, str]] = field(default_factory=dict)
+    open_requests: dict[str, float] = field(default_factory=dict)
 
 
 class Market:

@@ -122,6 +122,7 @@ class ComputeProvider(ComputeAgent):
         for m in self.machines:
             for r, cap in zip(RESOURCES, (m.cpu, m.gpu, m.ram_gib), strict=True):
                 self.market.book.capacity[r] += cap
+            self.market.book.capacity_cpu[m.region] += m.cpu
 
     # -- capacity ---------------------------------------------------------------------------
     def _fit(self, job: Job, used: dict[str, list[float]]) -> Machine | None:
@@ -165,6 +166,7 @@ class ComputeProvider(ComputeAgent):
         for m in self.machines:
             for r, x in zip(RESOURCES, self.reserved[m.machine_id], strict=True):
                 book.reserved_s[r] += x * dt
+            book.reserved_cpu_s[m.region] += self.reserved[m.machine_id][0] * dt
 
     # -- negotiation --------------------------------------------------------------------------
     def _on_message(self, sim: Simulation, env: Any) -> None:
@@ -207,6 +209,7 @@ class ComputeProvider(ComputeAgent):
         policy = scaled_policy(self.policy_name, "provider", max(floor, 1e-6) / 50)
         info = _Topic(job, policy, PolicyMemory(), Bounds(x_min=floor), env.time, floor * usdc)
         self.topics[topic] = info
+        self.market.book.quotes[topic] = (info.floor_usd, m.region)
         if self._answer(sim, topic, info, env.body["terms"], env):
             self.market.book.topics += 1
         elif sim.compute.topic(topic) is None:

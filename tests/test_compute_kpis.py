@@ -1,0 +1,136 @@
+"""The spec 7.2 KPIs added to ``compute_marketplace``: unmet demand, price position and
+the breakdowns by region, each recomputed from the run's own records (the chain's
+deals and events, the clients' requests) rather than from the KPI code's inputs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from defisim.protocols.compute import types as ctypes
+from defisim.protocols.compute.events import Commenced, DealClosed, ResultPosted
+from defisim.runner import run_scenario
+from defisim.scenarios import get_scenario
+
+SCEN = get_scenario("compute_marketplace")
+
+
+class Events:
+    """A step hook keeping every event of the run (and the simulation)."""
+
+    def __init__(self) -> None:
+        self.events: list = []
+        self.cursor = None
+
+    def __call__(self, run_, step, kpis) -> None:
+        if self.cursor is None:
+            self.sim = run_.sim
+            self.cursor = run_.sim.event_cursor(from_oldest=True)
+        self.events.extend(self.cursor.read())
+
+
+@pytest.fixture(scope="module")
+def honest_run():
+    """A 1 h run without cheaters (so every commenced job reserves its machine)."""
+    log = Events()
+    sc = SCEN(SCEN.Params(hours=1.0, n_clients=20, n_providers=9, cheater_share=0.0))
+    r = run_scenario(sc, seed=3, record=False, progress=False, hooks=[log])
+    assert r.error is None
+    return sc, r, log
+
+
+def _region_of(sc) -> dict[str, str]:
+    return {f"provider{i}": m.region for i, m in enumerate(sc.machines())}
+
+
+def test_deals_and_median_price_by_region_match_the_chain(honest_run):
+    sc, r, log = honest_run
+    cx, region_of = log.sim.compute, _region_of(sc)
+    prices: dict[str, list[float]] = {}
+    for row in sc.market.book.agreed:  # price from the chain's deal, region from the machine
+        prices.setdefault(region_of[cx.deal(row[8]).provider], []).append(
+            cx.deal(row[8]).terms.price / 1e6)
+    assert len(prices) == 3  # deals in every region
+    for region in ("us-east", "eu-central", "asia-east"):
+        ps = prices.get(region, [])
+        assert r.kpis[f"deals.{region}"] == len(ps)
+        assert r.kpis[f"price_median.{region}"] == pytest.approx(float(np.median(ps)), rel=1e-12)
+    assert sum(r.kpis[f"deals.{g}"] for g in prices) == r.kpis["deals"]
+
+
+def test_cpu_utilisation_by_region_matches_commence_to_result_events(honest_run):
+    sc, r, log = honest_run
+    cx, region_of, now = log.sim.compute, _region_of(sc), log.sim.now
+    posted = {e.market: e.time_ns / 1e9 for e in log.events if isinstance(e, ResultPosted)}
+    closed = {e.market: e.time_ns / 1e9 for e in log.events if isinstance(e, DealClosed)}
+    cpu_s: dict[str, float] = {}
+    for e in log.events:
+        if isinstance(e, Commenced):
+            cpu = ctypes.JOB_CLASSES[sc.market.book.agreed[
+                [a[8] for a in sc.market.book.agreed].index(e.market)][1]].cpu
+            # a job still running is reserved up to the last step's energy payment,
+            # one step before the final time (as utilisation.cpu, market-wide)
+            end = posted.get(e.market, closed.get(e.market, now - sc.params.step_seconds))
+            region = region_of[cx.deal(e.market).provider]
+            cpu_s[region] = cpu_s.get(region, 0.0) + cpu * (end - e.time_ns / 1e9)
+    cap = {g: sum(m.cpu for m in sc.machines() if m.region == g) for g in cpu_s}
+    assert len(cpu_s) == 3
+    for g, s in cpu_s.items():
+        assert r.kpis[f"utilisation.cpu.{g}"] == pytest.approx(s / (cap[g] * now), rel=1e-9)
+        assert 0 < r.kpis[f"utilisation.cpu.{g}"] < 1
+    total = sum(cpu_s.values()) / (sum(cap.values()) * now)
+    assert r.kpis["utilisation.cpu"] == pytest.approx(total, rel=1e-9)
+
+
+def test_price_position_is_the_mean_over_collected_deals(honest_run):
+    sc, r, log = honest_run
+    cx, book = log.sim.compute, sc.market.book
+    collected = [e.market for e in log.events
+                 if isinstance(e, DealClosed) and e.reason == "collected"]
+    assert collected and len(collected) == r.kpis["completed"]
+    row = {a[8]: a for a in book.agreed}
+    pos = []
+    for uid in collected:
+        a = row[uid]
+        floor = book.quotes[cx.topic_of_escrow(uid)][0]
+        p_usd = cx.deal(uid).terms.price / 1e6 * (a[3] / (a[9] / 1e6))  # at the deal's USDC
+        if a[7] - floor > 0:
+            pos.append((p_usd - floor) / (a[7] - floor))
+    assert r.kpis["price_position"] == pytest.approx(float(np.mean(pos)), rel=1e-9)
+    # the provider never sells below its floor, the client never pays above V
+    # (up to the USDC price moving between quote and deal)
+    assert all(-0.01 < x < 1.01 for x in pos)
+
+
+def test_unmet_requests_are_expired_requests_without_a_deal():
+    """Too few providers: requests expire unfilled; recomputed from the clients'
+    own requests and the chain's escrows."""
+    log = Events()
+    sc = SCEN(SCEN.Params(hours=1.0, n_clients=20, n_providers=2, rate_per_h=6.0,
+                          class_mix={"cpu-small": 1.0}))
+    r = run_scenario(sc, seed=1, record=False, progress=False, hooks=[log])
+    assert r.error is None
+    cx, now = log.sim.compute, log.sim.now
+    with_deal = {row[8]: row[0].rsplit("/", 1)[0] for row in sc.market.book.agreed}
+    assert set(with_deal) <= set(cx.deal_ids())
+    unmet = sum(1 for c in sc.agents["client"] for jid, req in c.requests.items()
+                if req.job.deadline < now and jid not in with_deal.values())
+    assert unmet > 0
+    assert r.kpis["unmet_requests"] == unmet
+    assert r.kpis["unmet_requests"] + r.kpis["deals"] <= r.kpis["requests"]
+
+
+def test_price_position_skips_deals_without_a_bargaining_range():
+    """x_max - x_min <= 0: the deal is skipped; none left: nan."""
+    sc = SCEN(SCEN.Params(hours=0.01))
+    run_scenario(sc, seed=1, record=False, progress=False)
+    book = sc.market.book
+    book.agreed[:] = [("t1", "cpu-small", "provider0", 5.0, 2, 1.0, 1.0, 4.0, "u1", 5_000_000),
+                      ("t2", "cpu-small", "provider0", 3.0, 2, 1.0, 1.0, 4.0, "u2", 3_000_000)]
+    book.quotes.update({"t1": (4.0, "us-east"), "t2": (2.0, "us-east")})
+    sc._collected = {"u1"}
+    assert math.isnan(sc.price_position())  # u1: V == floor, skipped
+    sc._collected = {"u1", "u2"}
+    assert sc.price_position() == pytest.approx(0.5)  # (3 - 2)/(4 - 2)
