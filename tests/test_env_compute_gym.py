@@ -32,6 +32,7 @@ def test_check_env_passes_and_spaces():
     assert env.observation_space.shape == (len(OBSERVATION_NAMES),)
     assert env.action_space == gymnasium.spaces.Box(0.0, 1.0, (2,), np.float32)
     assert env.config.learners == ("client1",)
+    check_env(make(learner="provider0", reward="surplus"), skip_render_check=True)
 
 
 def _play(env, seed, policy_seed=7):

@@ -6,7 +6,8 @@ learner (``learner``, default ``"provider0"``); everything else -- observation
 (:data:`~.compute_obs.OBSERVATION_NAMES`, float32), the flat ``Box([0,1]^2)`` action,
 rewards, seeding, episodes -- is the multi-agent env's (see :mod:`.compute`), unwrapped
 from its one-key dicts. ``info`` is that learner's info (``pending``, ``topic``,
-``decided``, ``invalid``, ``value_usd``, ``pnl``, ``step``). Stepping a finished episode
+``decided``, ``invalid``, ``value_usd``, ``pnl``, ``step``; with the ``surplus`` reward
+also ``settled``). Stepping a finished episode
 raises ``RuntimeError``: call ``reset``. Registered as ``defisim/Compute-v0``.
 """
 
