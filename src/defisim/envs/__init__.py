@@ -7,7 +7,9 @@
 - :class:`MultiAgentTradingEnv`: a PettingZoo parallel environment with several
   learning parties (competing market makers, a maker against a taker, ...);
 - :class:`ComputeMarketEnv`: a PettingZoo parallel environment where learning clients
-  and providers negotiate compute jobs in ``compute_marketplace`` (compute spec 8).
+  and providers negotiate compute jobs in ``compute_marketplace`` (compute spec 8);
+- :class:`ComputeGymEnv`: its single-learner case as a Gymnasium environment
+  (``defisim/Compute-v0``).
 
 Episodes start from a snapshot of the scenario after its warm-up
 (:class:`ScenarioSession`), reseeded per episode.
@@ -25,6 +27,7 @@ except ImportError:  # one message naming the extra (defisim.extras)
 from .actions import ActionConfig
 from .amm import AmmEnv, AmmEnvConfig
 from .compute import ComputeEnvConfig, ComputeMarketEnv
+from .compute_gym import ComputeGymEnv
 from .multi import MultiAgentTradingEnv
 from .observations import DEFAULT_OBSERVATION, FEATURES, ObservationBuilder, ObservationError
 from .rewards import RewardConfig
@@ -38,13 +41,20 @@ ENV_ID = "defisim/Trading-v0"
 AMM_ENV_ID = "defisim/Amm-v0"
 """The Gymnasium id of :class:`AmmEnv`: ``gymnasium.make(AMM_ENV_ID, mode="lp")``."""
 
+COMPUTE_ENV_ID = "defisim/Compute-v0"
+"""The Gymnasium id of :class:`ComputeGymEnv`: ``gymnasium.make(COMPUTE_ENV_ID,
+learner="client0")``."""
+
 if ENV_ID not in gymnasium.registry:
     gymnasium.register(id=ENV_ID, entry_point="defisim.envs.trading:TradingEnv")
 if AMM_ENV_ID not in gymnasium.registry:
     gymnasium.register(id=AMM_ENV_ID, entry_point="defisim.envs.amm:AmmEnv")
+if COMPUTE_ENV_ID not in gymnasium.registry:
+    gymnasium.register(id=COMPUTE_ENV_ID, entry_point="defisim.envs.compute_gym:ComputeGymEnv")
 
 __all__ = [
     "AMM_ENV_ID",
+    "COMPUTE_ENV_ID",
     "DEFAULT_OBSERVATION",
     "ENV_ID",
     "FEATURES",
@@ -52,6 +62,7 @@ __all__ = [
     "AmmEnv",
     "AmmEnvConfig",
     "ComputeEnvConfig",
+    "ComputeGymEnv",
     "ComputeMarketEnv",
     "EnvSetupError",
     "EpisodeState",

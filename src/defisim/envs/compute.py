@@ -16,7 +16,8 @@ decisions come from the actions. Background agents keep their section-5 policies
   spec 7.1: USDC held and locked at the USDC price, less gas and electricity booked)
   over the step; ``dsr``: the differential Sharpe ratio D_t (spec 7.1,
   :class:`~defisim.metrics.DifferentialSharpe`, ``eta``) of the step's return
-  ``dW / W``. Each message the scheme refuses (``MessageRejected``) costs
+  ``dW / W``; ``surplus``: each deal of the learner's, priced when it settles
+  (:mod:`.compute_surplus`: the attribution, ``info["settled"]``). Each message the scheme refuses (``MessageRejected``) costs
   ``c_invalid`` on top.
 - **Episode**: from a warmed-up snapshot (:class:`ComputeSession`) reseeded by the
   episode seed (arrivals, values, the global-state paths); truncated after
@@ -41,6 +42,7 @@ from defisim.runner.run import Run, RunSetupError, one_line
 
 from .compute_learners import LearnerMixin, make_learner
 from .compute_obs import OBSERVATION_NAMES, observe
+from .compute_surplus import SurplusTracker
 from .session import EnvSetupError, EpisodeState
 
 __all__ = ["ComputeEnvConfig", "ComputeMarketEnv", "ComputeSession"]
@@ -58,7 +60,7 @@ class ComputeEnvConfig(BaseModel):
     warmup_steps: int = Field(12, ge=0)
     horizon_steps: int = Field(720, ge=1)
     """Ticks per episode (truncation); 720 ticks of 5 s are an hour."""
-    reward: Literal["pnl", "dsr"] = "pnl"
+    reward: Literal["pnl", "dsr", "surplus"] = "pnl"
     eta: float = Field(0.01, gt=0, le=1)
     """The DSR adaptation rate."""
     c_invalid: float = Field(0.1, ge=0)
@@ -145,6 +147,7 @@ class ComputeSession:
         for name in cfg.learners:
             i = by_name[name]
             twin = make_learner(run.agents[i], cfg.price_cap)
+            twin.bind(run.sim)  # gas per deal, for the surplus reward
             run.agents[i] = twin
             group = scn.agents[twin.role]
             group[[a.name for a in group].index(name)] = twin
@@ -243,6 +246,8 @@ class ComputeMarketEnv(ParallelEnv):
         self._w = {n: self._by_name[n].value_usd(sim) for n in self.agents}
         self._w0 = dict(self._w)
         self._dsr = {n: DifferentialSharpe(self.config.eta) for n in self.agents}
+        self._surplus = (SurplusTracker(self._by_name) if self.config.reward == "surplus"
+                         else None)
         obs, infos = {}, {}
         for n in self.agents:
             obs[n], infos[n] = self._observe(n)
@@ -277,7 +282,10 @@ class ComputeMarketEnv(ParallelEnv):
         for n in sorted(live):
             decided[n], invalid[n] = self._by_name[n].decide(sim, np.asarray(actions[n]))
         before = {n: self._by_name[n].invalid_messages for n in live}
+        if self._surplus is not None:
+            self._surplus.remember()
         self.state.advance(1)
+        settled = self._surplus.settle(sim) if self._surplus is not None else {}
         self._t += 1
         last = self._t >= cfg.horizon_steps
         obs, rewards, terms, truncs, infos = {}, {}, {}, {}, {}
@@ -289,6 +297,8 @@ class ComputeMarketEnv(ParallelEnv):
             self._w[n] = w
             if cfg.reward == "pnl":
                 r = dw
+            elif cfg.reward == "surplus":
+                r = sum(x[2] for x in settled[n])
             else:
                 r = self._dsr[n].update(dw / w_prev) if w_prev > 0 else 0.0
             rewards[n] = float(r - cfg.c_invalid * bad)
@@ -297,6 +307,8 @@ class ComputeMarketEnv(ParallelEnv):
             obs[n], infos[n] = self._observe(n)
             infos[n].update(step=self._t, decided=decided[n], invalid=bad, value_usd=w,
                             pnl=w - self._w0[n])
+            if self._surplus is not None:
+                infos[n]["settled"] = settled[n]
         self.agents = [a for a in live if not (terms[a] or truncs[a])]
         return obs, rewards, terms, truncs, infos
 

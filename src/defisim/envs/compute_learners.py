@@ -95,6 +95,12 @@ def action_to_decision(action: Any, pending: PendingDecision, role: str) -> Deci
     return ctx.counter(max(x, 1e-6))
 
 
+_TX_EVENTS = {"escrow": "Escrowed", "commence": "Commenced", "post_result": "ResultPosted",
+              "collect": "DealClosed", "claim_timeout": "DealClosed",
+              "cancel_escrow": "DealClosed", "challenge": "MediationRequested"}
+"""A learner's compute call -> the event it emits on success (spec 4.3)."""
+
+
 class LearnerMixin:
     """The deferred decision point shared by both learner roles (module docstring).
 
@@ -108,11 +114,33 @@ class LearnerMixin:
     price_cap: float
     own_last: dict[str, float]
     decisions: int
+    deal_gas: dict[str, float]
     _forced: Decision | None
+    _sim: Simulation | None
 
     def _init_learner(self, price_cap: float) -> None:
         self.pending, self.price_cap, self.own_last = [], float(price_cap), {}
         self.decisions, self._forced = 0, None
+        self.deal_gas, self._sim = {}, None
+
+    def bind(self, sim: Simulation) -> None:
+        """Book gas per deal from now on (:meth:`_tx`; the ``surplus`` reward)."""
+        self._sim = sim
+
+    def _tx(self, action: str, receipt: Any) -> Any:
+        """The agent's gas booking, plus: the USD booked is added to ``deal_gas`` under
+        the escrow uid (``market``) of the newest recent event of this learner's that
+        the call emits (:data:`_TX_EVENTS`, or its ``TransactionRejected``; a call
+        naming no deal is not kept)."""
+        before = self.cost_usd
+        out = super()._tx(action, receipt)
+        kinds = (_TX_EVENTS.get(action), "TransactionRejected")
+        recent = self._sim.recent_events(16) if self._sim is not None else []
+        uid = next((e.market for e in reversed(recent) if type(e).__name__ in kinds
+                    and getattr(e, "party", "") == self.name), "")
+        if uid:
+            self.deal_gas[uid] = self.deal_gas.get(uid, 0.0) + self.cost_usd - before
+        return out
 
     def live_pending(self, sim: Simulation) -> PendingDecision | None:
         """The earliest pending decision whose topic is still open (closed ones are
