@@ -2,7 +2,7 @@
 4.3.6, 4.4): a client's challenge, a panel mediator's verdict, and the resolution of
 a mediation (verdicts tallied, fees paid, a wrong result slashed), mixed into
 :class:`~.protocol.ComputeProtocol` (which supplies the chain, the deals, the
-registry and the helpers ``_deal``, ``_closed``, ``_close``)."""
+registry and the helpers ``_live_deal``, ``_close``)."""
 
 from __future__ import annotations
 
@@ -32,11 +32,9 @@ class MediationTransactions:
     def tx_challenge(self, sender: str, escrow_uid: str) -> Receipt:
         """Spec 4.3.5: the client asks for mediation before the challenge deadline."""
         tx = "challenge"
-        d = self._deal(tx, sender, escrow_uid, "client")
+        d = self._live_deal(tx, sender, escrow_uid, "client")
         if not isinstance(d, Deal):
             return d
-        if (r := self._closed(tx, sender, d)) is not None:
-            return r
         if not d.result_uid:
             return self.reject(tx, sender, "no_result", "no result posted", d.escrow_uid)
         if d.method == "none":

@@ -145,6 +145,14 @@ class ComputeProtocol(MediationTransactions, MessagingMixin, ChainProtocol):
             return self.reject(tx, sender, reason, f"{sender} is not the deal's {role} {who}", uid)
         return d
 
+    def _live_deal(self, tx: str, sender: str, uid: Any, role: str) -> Deal | Receipt:
+        """:meth:`_deal`, then the escrow-still-valid check (``escrow_closed``): the
+        guard of every call whose rules check nothing before the escrow's state."""
+        d = self._deal(tx, sender, uid, role)
+        if isinstance(d, Deal) and (r := self._closed(tx, sender, d)) is not None:
+            return r
+        return d
+
     def _closed(self, tx: str, sender: str, d: Deal) -> Receipt | None:
         if not self.registry.valid(d.escrow_uid, self.now_s):
             return self.reject(tx, sender, "escrow_closed", f"escrow closed ({d.close_reason})", d.escrow_uid)
@@ -212,11 +220,9 @@ class ComputeProtocol(MediationTransactions, MessagingMixin, ChainProtocol):
     def tx_cancel_escrow(self, sender: str, escrow_uid: str) -> Receipt:
         """Spec 4.3.8: P + D back to a client whose escrow was never committed."""
         tx = "cancel_escrow"
-        d = self._deal(tx, sender, escrow_uid, "client")
+        d = self._live_deal(tx, sender, escrow_uid, "client")
         if not isinstance(d, Deal):
             return d
-        if (r := self._closed(tx, sender, d)) is not None:
-            return r
         if d.state != OPEN:
             return self.reject(tx, sender, "already_committed", "the provider has commenced", d.escrow_uid)
         if self.now_s <= d.escrow_time + self.params.commit_window_s:
@@ -300,11 +306,9 @@ class ComputeProtocol(MediationTransactions, MessagingMixin, ChainProtocol):
     def tx_collect(self, sender: str, escrow_uid: str) -> Receipt:
         """Spec 4.3.4: pay the provider once the challenge period is over."""
         tx = "collect"
-        d = self._deal(tx, sender, escrow_uid, "provider")
+        d = self._live_deal(tx, sender, escrow_uid, "provider")
         if not isinstance(d, Deal):
             return d
-        if (r := self._closed(tx, sender, d)) is not None:
-            return r
         if not d.result_uid:
             return self.reject(tx, sender, "no_result", "no result posted", d.escrow_uid)
         if d.validation_uid in self.pending:
@@ -318,11 +322,9 @@ class ComputeProtocol(MediationTransactions, MessagingMixin, ChainProtocol):
     def tx_claim_timeout(self, sender: str, escrow_uid: str) -> Receipt:
         """Spec 4.3.7: P + D + T to the client once the job deadline passed unanswered."""
         tx = "claim_timeout"
-        d = self._deal(tx, sender, escrow_uid, "client")
+        d = self._live_deal(tx, sender, escrow_uid, "client")
         if not isinstance(d, Deal):
             return d
-        if (r := self._closed(tx, sender, d)) is not None:
-            return r
         if d.state == OPEN:
             return self.reject(tx, sender, "not_committed", "never commenced: use cancel_escrow", d.escrow_uid)
         if d.result_uid:
