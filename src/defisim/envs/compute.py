@@ -188,6 +188,15 @@ class ComputeSession:
 _SESSIONS: dict[str, ComputeSession] = {}
 
 
+def shared_session(cfg: ComputeEnvConfig) -> ComputeSession:
+    """The process-wide :class:`ComputeSession` of ``cfg`` (built on first use; the
+    action form does not change the warm-up, so both forms share one)."""
+    key = cfg.model_dump_json(exclude={"action"})
+    if key not in _SESSIONS:
+        _SESSIONS[key] = ComputeSession(cfg)
+    return _SESSIONS[key]
+
+
 class ComputeMarketEnv(ParallelEnv):
     """Learning clients/providers negotiating in ``compute_marketplace`` (module doc).
 
@@ -207,10 +216,7 @@ class ComputeMarketEnv(ParallelEnv):
         self.config = cfg = parse_compute_config(config, overrides)
         if not cfg.learners:
             raise EnvSetupError("ComputeMarketEnv needs at least one learner")
-        key = cfg.model_dump_json(exclude={"action"})  # the warm-up does not depend on it
-        if key not in _SESSIONS:
-            _SESSIONS[key] = ComputeSession(cfg)
-        self.session = _SESSIONS[key]
+        self.session = shared_session(cfg)
         self.possible_agents = list(cfg.learners)
         self.agents: list[str] = []
         n = len(OBSERVATION_NAMES)
