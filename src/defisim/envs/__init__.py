@@ -8,6 +8,8 @@
   learning parties (competing market makers, a maker against a taker, ...);
 - :class:`ComputeMarketEnv`: a PettingZoo parallel environment where learning clients
   and providers negotiate compute jobs in ``compute_marketplace`` (compute spec 8);
+- :class:`ComputeMarketAEC`: the same market as a PettingZoo AEC environment, turn by
+  turn (spec 8's native view: the learner with the earliest pending decision moves);
 - :class:`ComputeGymEnv`: its single-learner case as a Gymnasium environment
   (``defisim/Compute-v0``).
 
@@ -27,6 +29,7 @@ except ImportError:  # one message naming the extra (defisim.extras)
 from .actions import ActionConfig
 from .amm import AmmEnv, AmmEnvConfig
 from .compute import ComputeEnvConfig, ComputeMarketEnv
+from .compute_aec import ComputeMarketAEC
 from .compute_gym import ComputeGymEnv
 from .multi import MultiAgentTradingEnv
 from .observations import DEFAULT_OBSERVATION, FEATURES, ObservationBuilder, ObservationError
@@ -63,6 +66,7 @@ __all__ = [
     "AmmEnvConfig",
     "ComputeEnvConfig",
     "ComputeGymEnv",
+    "ComputeMarketAEC",
     "ComputeMarketEnv",
     "EnvSetupError",
     "EpisodeState",

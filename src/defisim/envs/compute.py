@@ -10,15 +10,19 @@ decisions come from the actions. Background agents keep their section-5 policies
   observation's ``msg.none`` is 1 and ``infos[agent]["pending"]`` is False --
   a flat Box has no mask, so the mask of spec 8 is reported as that flag).
 - **Observation**: :data:`~.compute_obs.OBSERVATION_NAMES`, float32.
-- **Action**: ``Box([0,1]^2)``, spec 8's flat variant
-  (:func:`~.compute_learners.action_to_decision`).
-- **Reward**: ``pnl`` (default): the change of the learner's portfolio value W (USD,
-  spec 7.1: USDC held and locked at the USDC price, less gas and electricity booked)
-  over the step; ``dsr``: the differential Sharpe ratio D_t (spec 7.1,
-  :class:`~defisim.metrics.DifferentialSharpe`, ``eta``) of the step's return
-  ``dW / W``; ``surplus``: each deal of the learner's, priced when it settles
-  (:mod:`.compute_surplus`: the attribution, ``info["settled"]``). Each message the scheme refuses (``MessageRejected``) costs
-  ``c_invalid`` on top.
+- **Action** (``action``, :mod:`.compute_actions`): ``"flat"`` (default) ``Box([0,1]^2)``,
+  spec 8's flat variant, unmasked (a provider's accept echoes the price); ``"tuple"``
+  ``Tuple(Discrete(3) {counter, accept, reject}, Box([0,1]))`` with the scheme
+  table's mask in ``infos[agent]["action_mask"]`` (int8, zeros when no decision is
+  pending) and enforced: a masked head is sent and refused (``MessageRejected``,
+  ``c_invalid``; :meth:`~.compute_learners.LearnerMixin.decide`).
+- **Reward** (:mod:`.compute_rewards`, per tick): ``pnl`` (default): the change of the
+  learner's portfolio value W (USD, spec 7.1: USDC held and locked at the USDC price,
+  less gas and electricity booked) over the step; ``dsr``: the differential Sharpe
+  ratio D_t (spec 7.1, :class:`~defisim.metrics.DifferentialSharpe`, ``eta``) of the
+  step's return ``dW / W``; ``surplus``: each deal of the learner's, priced when it
+  settles (:mod:`.compute_surplus`: the attribution, ``info["settled"]``). Each message
+  the scheme refuses (``MessageRejected``) costs ``c_invalid`` on top.
 - **Episode**: from a warmed-up snapshot (:class:`ComputeSession`) reseeded by the
   episode seed (arrivals, values, the global-state paths); truncated after
   ``horizon_steps`` ticks, terminated when W <= 0. Same seed, same episode.
@@ -37,12 +41,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from defisim.agents.compute.client import ComputeClient
 from defisim.agents.compute.policies import POLICIES
 from defisim.chain.rng import RandomStreams
-from defisim.metrics import DifferentialSharpe
 from defisim.runner.run import Run, RunSetupError, one_line
 
+from .compute_actions import action_mask, make_action_space
 from .compute_learners import LearnerMixin, make_learner
 from .compute_obs import OBSERVATION_NAMES, observe
-from .compute_surplus import SurplusTracker
+from .compute_rewards import TickRewards
 from .session import EnvSetupError, EpisodeState
 
 __all__ = ["ComputeEnvConfig", "ComputeMarketEnv", "ComputeSession"]
@@ -71,6 +75,8 @@ class ComputeEnvConfig(BaseModel):
     price_cap: float = Field(3.0, gt=0)
     """A provider's x_max in units of the job's c_ref."""
     base_seed: int = Field(0, ge=0)
+    action: Literal["flat", "tuple"] = "flat"
+    """The action form (:mod:`.compute_actions`); ``tuple`` adds and enforces the mask."""
 
 
 def parse_compute_config(config: ComputeEnvConfig | dict[str, Any] | None,
@@ -182,6 +188,15 @@ class ComputeSession:
 _SESSIONS: dict[str, ComputeSession] = {}
 
 
+def shared_session(cfg: ComputeEnvConfig) -> ComputeSession:
+    """The process-wide :class:`ComputeSession` of ``cfg`` (built on first use; the
+    action form does not change the warm-up, so both forms share one)."""
+    key = cfg.model_dump_json(exclude={"action"})
+    if key not in _SESSIONS:
+        _SESSIONS[key] = ComputeSession(cfg)
+    return _SESSIONS[key]
+
+
 class ComputeMarketEnv(ParallelEnv):
     """Learning clients/providers negotiating in ``compute_marketplace`` (module doc).
 
@@ -201,15 +216,12 @@ class ComputeMarketEnv(ParallelEnv):
         self.config = cfg = parse_compute_config(config, overrides)
         if not cfg.learners:
             raise EnvSetupError("ComputeMarketEnv needs at least one learner")
-        key = cfg.model_dump_json()
-        if key not in _SESSIONS:
-            _SESSIONS[key] = ComputeSession(cfg)
-        self.session = _SESSIONS[key]
+        self.session = shared_session(cfg)
         self.possible_agents = list(cfg.learners)
         self.agents: list[str] = []
         n = len(OBSERVATION_NAMES)
         self._obs_space = spaces.Box(-np.inf, np.inf, (n,), np.float32)
-        self._act_space = spaces.Box(0.0, 1.0, (2,), np.float32)
+        self._act_space = make_action_space(cfg.action, masked=False)
         self.observation_names = list(OBSERVATION_NAMES)
         self.render_mode = render_mode
         self.state: EpisodeState | None = None
@@ -219,8 +231,9 @@ class ComputeMarketEnv(ParallelEnv):
         """The observation space (the same object for every learner and call)."""
         return self._obs_space
 
-    def action_space(self, agent: str) -> spaces.Box:
-        """``Box(0, 1, (2,), float32)`` (the same object for every learner and call)."""
+    def action_space(self, agent: str) -> spaces.Space:
+        """``Box(0, 1, (2,), float32)``, or the tuple form's space (module docstring; the
+        same object for every learner and call)."""
         return self._act_space
 
     def learner(self, name: str) -> LearnerMixin:
@@ -242,12 +255,8 @@ class ComputeMarketEnv(ParallelEnv):
         self._by_name = {a.name: a for a in self.state.agents if a.name in self.possible_agents}
         self.agents = list(self.possible_agents)
         self._t = 0
-        sim = self.state.sim
-        self._w = {n: self._by_name[n].value_usd(sim) for n in self.agents}
-        self._w0 = dict(self._w)
-        self._dsr = {n: DifferentialSharpe(self.config.eta) for n in self.agents}
-        self._surplus = (SurplusTracker(self._by_name) if self.config.reward == "surplus"
-                         else None)
+        self._rewards = TickRewards(self.state.sim, self._by_name, self.config.reward,
+                                    self.config.eta)
         obs, infos = {}, {}
         for n in self.agents:
             obs[n], infos[n] = self._observe(n)
@@ -257,8 +266,10 @@ class ComputeMarketEnv(ParallelEnv):
     def _observe(self, name: str) -> tuple[np.ndarray, dict[str, Any]]:
         ln, sim = self._by_name[name], self.state.sim
         p = ln.live_pending(sim)
-        return observe(sim, ln, p), {"pending": p is not None,
-                                     "topic": p.topic if p is not None else None}
+        info = {"pending": p is not None, "topic": p.topic if p is not None else None}
+        if self.config.action == "tuple":
+            info["action_mask"] = action_mask(sim, name, p)
+        return observe(sim, ln, p), info
 
     def step(self, actions: dict[str, Any]):
         """Apply the live learners' actions, run one tick (module docstring).
@@ -269,7 +280,7 @@ class ComputeMarketEnv(ParallelEnv):
 
         Raises:
             RuntimeError: ``step`` before ``reset``.
-            ValueError: a live learner without an action, or an action outside [0, 1]^2.
+            ValueError: a live learner without an action, or a malformed action.
         """
         if self.state is None:
             raise RuntimeError("call reset() before step()")
@@ -280,41 +291,30 @@ class ComputeMarketEnv(ParallelEnv):
         sim, cfg = self.state.sim, self.config
         decided, invalid = {}, {}
         for n in sorted(live):
-            decided[n], invalid[n] = self._by_name[n].decide(sim, np.asarray(actions[n]))
-        before = {n: self._by_name[n].invalid_messages for n in live}
-        if self._surplus is not None:
-            self._surplus.remember()
-        self.state.advance(1)
-        settled = self._surplus.settle(sim) if self._surplus is not None else {}
+            decided[n], invalid[n] = self._by_name[n].decide(
+                sim, actions[n], cfg.action, masked=cfg.action == "tuple")
+        ticked = self._rewards.tick(lambda: self.state.advance(1))
         self._t += 1
         last = self._t >= cfg.horizon_steps
         obs, rewards, terms, truncs, infos = {}, {}, {}, {}, {}
         for n in live:
-            ln = self._by_name[n]
-            bad = invalid[n] + ln.invalid_messages - before[n]
-            w = ln.value_usd(sim)
-            dw, w_prev = w - self._w[n], self._w[n]
-            self._w[n] = w
-            if cfg.reward == "pnl":
-                r = dw
-            elif cfg.reward == "surplus":
-                r = sum(x[2] for x in settled[n])
-            else:
-                r = self._dsr[n].update(dw / w_prev) if w_prev > 0 else 0.0
-            rewards[n] = float(r - cfg.c_invalid * bad)
-            terms[n] = bool(w <= 0)
+            tr = ticked[n]
+            bad = invalid[n] + tr.invalid
+            rewards[n] = float(tr.reward - cfg.c_invalid * bad)
+            terms[n] = bool(tr.value_usd <= 0)
             truncs[n] = bool(last and not terms[n])
             obs[n], infos[n] = self._observe(n)
-            infos[n].update(step=self._t, decided=decided[n], invalid=bad, value_usd=w,
-                            pnl=w - self._w0[n])
-            if self._surplus is not None:
-                infos[n]["settled"] = settled[n]
+            infos[n].update(step=self._t, decided=decided[n], invalid=bad,
+                            value_usd=tr.value_usd, pnl=self._rewards.pnl(n))
+            if cfg.reward == "surplus":
+                infos[n]["settled"] = tr.settled
         self.agents = [a for a in live if not (terms[a] or truncs[a])]
         return obs, rewards, terms, truncs, infos
 
     def render(self):
         if self.render_mode == "ansi" and self.state is not None:
-            return " | ".join(f"{n}: W {self._w[n]:.2f} USD" for n in self.possible_agents)
+            w = self._rewards.w
+            return " | ".join(f"{n}: W {w[n]:.2f} USD" for n in self.possible_agents)
         return None
 
     def close(self) -> None:

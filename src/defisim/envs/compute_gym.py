@@ -3,11 +3,12 @@ single-learner case is also a Gymnasium environment").
 
 :class:`ComputeGymEnv` wraps a :class:`~.compute.ComputeMarketEnv` with exactly one
 learner (``learner``, default ``"provider0"``); everything else -- observation
-(:data:`~.compute_obs.OBSERVATION_NAMES`, float32), the flat ``Box([0,1]^2)`` action,
-rewards, seeding, episodes -- is the multi-agent env's (see :mod:`.compute`), unwrapped
-from its one-key dicts. ``info`` is that learner's info (``pending``, ``topic``,
-``decided``, ``invalid``, ``value_usd``, ``pnl``, ``step``; with the ``surplus`` reward
-also ``settled``). Stepping a finished episode
+(:data:`~.compute_obs.OBSERVATION_NAMES`, float32), the action (the flat ``Box([0,1]^2)``
+by default; ``action="tuple"``: ``Tuple(Discrete(3), Box([0,1]))`` with the mask in
+``info["action_mask"]``), rewards, seeding, episodes -- is the multi-agent env's (see
+:mod:`.compute`), unwrapped from its one-key dicts. ``info`` is that learner's info
+(``pending``, ``topic``, ``decided``, ``invalid``, ``value_usd``, ``pnl``, ``step``; with
+the ``surplus`` reward also ``settled``; the tuple form ``action_mask``). Stepping a finished episode
 raises ``RuntimeError``: call ``reset``. Registered as ``defisim/Compute-v0``.
 """
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 
 from .compute import ComputeEnvConfig, ComputeMarketEnv, parse_compute_config
 from .compute_learners import LearnerMixin
@@ -85,13 +85,13 @@ class ComputeGymEnv(gym.Env):
 
         Raises:
             RuntimeError: ``step`` before ``reset`` or after the episode ended.
-            ValueError: an action outside [0, 1]^2.
+            ValueError: a malformed action.
         """
         if self.multi.state is None:
             raise RuntimeError("call reset() before step()")
         if self._done:
             raise RuntimeError("the episode has ended; call reset()")
-        obs, rew, term, trunc, info = self.multi.step({self.name: np.asarray(action)})
+        obs, rew, term, trunc, info = self.multi.step({self.name: action})
         n = self.name
         self._done = term[n] or trunc[n]
         return obs[n], rew[n], term[n], trunc[n], info[n]

@@ -17,9 +17,10 @@ the agent's. The decision point is deferred:
 Pending decisions whose topic closed in the meantime (reply timer, the counterparty
 terminated) are dropped, not decided.
 
-Action map (spec 8, the flat ``Box([0,1]^2)`` variant): ``a0 < 1/3`` reject
-(``terminate(rejected)``), ``a0 < 2/3`` counter at ``x_min + a1 (x_max - x_min)``
-(token units, rounded in the sender's favour), else accept the received price.
+Action map (spec 8; the forms and the mask are :mod:`.compute_actions`'): reject is
+``terminate(rejected)``, counter an offer at ``x_min + f (x_max - x_min)`` (``f`` the
+price fraction; token units, rounded in the sender's favour), accept takes the
+received price (a provider's, unmasked, echoes it in an offer).
 ``[x_min, x_max]`` (a choice): a provider ``[floor, max(floor, cap * c_ref)]`` (its
 cost floor, spec 5's economic binding), a client ``[0, V]`` -- ``cap`` is
 ``price_cap`` of the environment (default 3: V is at most 3 c_ref, spec 3).
@@ -34,12 +35,14 @@ from defisim.agents.compute.client import ComputeClient
 from defisim.agents.compute.policy import Accept, Counter, Decision, PolicyContext, Terminate
 from defisim.agents.compute.provider import ComputeProvider
 
+from .compute_actions import ACCEPT, HEAD_MESSAGES, REJECT, ActionForm, parse_action
+
 if TYPE_CHECKING:
     from defisim.agents.compute.base import ComputeAgent
     from defisim.service import Simulation
 
 __all__ = ["LearnerClient", "LearnerProvider", "PendingDecision", "action_to_decision",
-           "make_learner"]
+           "head_to_decision", "make_learner"]
 
 
 @dataclass
@@ -53,6 +56,8 @@ class PendingDecision:
         x_min, x_max: the action's price range, token units (module docstring).
         c_ref: the job class's reference cost, USD (the observation's price scale).
         t0: when the negotiation started (the request's publish time), s.
+        received: when the learner received the message (simulated s; the AEC env's
+            order of decisions).
     """
 
     env: Any
@@ -62,6 +67,7 @@ class PendingDecision:
     x_max: float
     c_ref: float
     t0: float
+    received: float = 0.0
 
 
 class _Given:
@@ -77,20 +83,27 @@ class _Given:
         return self.decision
 
 
-def action_to_decision(action: Any, pending: PendingDecision, role: str) -> Decision:
-    """The flat ``Box([0,1]^2)`` action as a section-5 decision (module docstring).
+def action_to_decision(action: Any, pending: PendingDecision, role: str,
+                       form: ActionForm = "flat") -> Decision:
+    """An action of ``form`` (:mod:`.compute_actions`) as a section-5 decision (module
+    docstring).
 
     Raises:
-        ValueError: an action that is not two finite numbers in [0, 1].
+        ValueError: a malformed action (:func:`~.compute_actions.parse_action`).
     """
-    a = [float(v) for v in action]
-    if len(a) != 2 or not all(0.0 <= v <= 1.0 for v in a):
-        raise ValueError(f"a compute action is two numbers in [0, 1], got {list(action)!r}")
-    if a[0] < 1 / 3:
+    head, frac = parse_action(action, form)
+    return head_to_decision(head, frac, pending, role)
+
+
+def head_to_decision(head: int, frac: float, pending: PendingDecision, role: str) -> Decision:
+    """Head (:data:`~.compute_actions.HEADS` index) and price fraction as a decision:
+    reject ``terminate(rejected)``, accept the received price, counter at ``x_min +
+    frac (x_max - x_min)`` (module docstring)."""
+    if head == REJECT:
         return Terminate("rejected")
-    if a[0] >= 2 / 3:
+    if head == ACCEPT:
         return Accept()
-    x = pending.x_min + a[1] * (pending.x_max - pending.x_min)
+    x = pending.x_min + frac * (pending.x_max - pending.x_min)
     ctx = PolicyContext(role, 0.0, None, None)  # type: ignore[arg-type]
     return ctx.counter(max(x, 1e-6))
 
@@ -159,31 +172,45 @@ class LearnerMixin:
             self.pending.pop(0)
         return None
 
-    def decide(self, sim: Simulation, action: Any) -> tuple[bool, int]:
-        """Apply ``action`` to the earliest live pending decision (no-op when none).
+    def decide(self, sim: Simulation, action: Any, form: ActionForm = "flat",
+               masked: bool = False) -> tuple[bool, int]:
+        """Apply ``action`` (of ``form``) to the earliest live pending decision (no-op
+        when none).
+
+        With ``masked``, a head the scheme table does not allow
+        (:func:`~.compute_actions.action_mask`) is refused as the scheme refuses any
+        such message: the learner sends that message type (``accept`` from a provider,
+        say), the scheme answers ``MessageRejected`` (``wrong_role`` /
+        ``invalid_in_state``), the decision is used up and the topic stays unanswered
+        (its reply timer closes it). Without ``masked`` (the flat parallel/Gymnasium
+        envs) a provider's accept echoes the price (spec 10.1, CoopHive's echo).
 
         Returns:
             ``(decided, invalid)``: whether a decision was made, and how many of the
             learner's messages the scheme refused (``MessageRejected``) doing it.
 
         Raises:
-            ValueError: a malformed action (:func:`action_to_decision`).
+            ValueError: a malformed action (:func:`~.compute_actions.parse_action`).
         """
+        head, frac = parse_action(action, form)
         p = self.live_pending(sim)
         if p is None:
-            action_to_decision(action, PendingDecision(None, "", 0, 0, 1, 1, 0), self.role)
             return False, 0
         self.pending.pop(0)
-        d = action_to_decision(action, p, self.role)
-        if isinstance(d, Counter):
-            self.own_last[p.topic] = d.amount / 1e6
-        elif isinstance(d, Accept):
-            self.own_last[p.topic] = p.y
-        self._forced = d
-        try:
-            self._apply(sim, p)
-        finally:
-            self._forced = None
+        msg = HEAD_MESSAGES[head]
+        if masked and msg not in sim.compute.allowed_messages(self.name, p.topic):
+            sim.compute.publish(self.name, p.topic, msg, {})  # refused: the table says no
+        else:
+            d = head_to_decision(head, frac, p, self.role)
+            if isinstance(d, Counter):
+                self.own_last[p.topic] = d.amount / 1e6
+            elif isinstance(d, Accept):
+                self.own_last[p.topic] = p.y
+            self._forced = d
+            try:
+                self._apply(sim, p)
+            finally:
+                self._forced = None
         self.decisions += 1
         bad = len(sim.compute.rejections(self.name))
         self.invalid_messages += bad
@@ -201,7 +228,8 @@ class LearnerProvider(LearnerMixin, ComputeProvider):
             ref = self.market.c_ref[info.job.job_class]
             lo = float(info.bounds.x_min)
             self.pending.append(PendingDecision(env, topic, terms.price / 1e6, lo,
-                                                max(lo, self.price_cap * ref), ref, info.t0))
+                                                max(lo, self.price_cap * ref), ref, info.t0,
+                                                sim.now))
             return True
         saved, info.policy = info.policy, _Given(self._forced)
         try:
@@ -226,7 +254,7 @@ class LearnerClient(LearnerMixin, ComputeClient):
             ref = self.market.c_ref[req.job.job_class]
             x_max = float(req.bounds.x_max)
             self.pending.append(PendingDecision(env, env.topic, env.body["terms"].price / 1e6,
-                                                0.0, x_max, ref, req.t0))
+                                                0.0, x_max, ref, req.t0, sim.now))
             return
         super()._on_message(sim, env)
 

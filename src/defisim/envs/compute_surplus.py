@@ -26,6 +26,16 @@ messages still cost ``c_invalid``.
 The learner's deals are those whose escrow uid its ``_tx`` booked gas on
 (:class:`~.compute_learners.LearnerMixin`: a client's escrow, a provider's commence),
 polled every step (the environments keep no event log).
+
+**What is read where.** Through service views: whether a deal settled, its close
+reason, terms, fees paid and panel (``sim.compute.deal``), the result's correctness
+(``result_is_correct``), ``slash_to_client`` (``params``), the topic
+(``topic_of_escrow``). From the learner itself, because nothing on chain or on the bus
+carries it: its gas per deal (``deal_gas``, its own booking), a client's private value
+V of the job (its ``deals`` record), a provider's electricity bill for the run and the
+machine the job ran on (its ``running`` record, with ``rates`` for the amortisation).
+Those records leave the agent when the deal closes, so :meth:`SurplusTracker.remember`
+copies them before every tick.
 """
 
 from __future__ import annotations

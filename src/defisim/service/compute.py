@@ -25,6 +25,7 @@ from defisim.protocols.compute.attestations import Attestation
 from defisim.protocols.compute.deals import collateral_key, escrow_key
 from defisim.protocols.compute.protocol import NAME, ComputeProtocol
 from defisim.protocols.compute.schemes import Envelope, MessageRejected, TopicState
+from defisim.protocols.compute.schemes.engine import Reject
 from defisim.protocols.compute.types import Terms
 
 if TYPE_CHECKING:
@@ -143,6 +144,31 @@ class ComputeFacade:
     def topic(self, topic: str) -> TopicState | None:
         """The topic's shared state (read-only by convention), or None."""
         return self.protocol.topic(topic)
+
+    def allowed_messages(self, party: str, topic: str) -> tuple[str, ...]:
+        """The message types ``party`` may send on ``topic`` now by the scheme's
+        transition table (spec 2.3 rows 1 to 9; coophive: 2.2): the rows of the topic's
+        state that name the party's role, less those that need the party's turn when it
+        sent the last price. A topic that opens with the answer (``request_id/provider``
+        of an open request) is in its opening state. The rows' named checks (expiry,
+        ``max_offers``, terms hash, ...) are not evaluated: a type listed can still be
+        refused. ``()`` for a closed or unknown topic or a non-participant. Types in the
+        scheme's declaration order."""
+        proto = self.protocol
+        # coophive routes by the body's offerId, compute by the channel
+        route = proto.scheme.route(party, topic, "", {"offerId": topic}, proto.bus_now)
+        if isinstance(route, Reject) or route.role is None:
+            return ()
+        tp, defn = route.topic, proto.bus.definition
+        if tp.state in defn.terminal_states:
+            return ()
+        out = []
+        for m in defn.messages:
+            rows = [r for r in defn.transitions if r.state == tp.state
+                    and r.message == m.name and route.role in r.roles]
+            if rows and not all(r.turn and tp.last_price_sender == party for r in rows):
+                out.append(m.name)
+        return tuple(out)
 
     def open_requests(self) -> list[str]:
         """Request ids open now (not expired, not filled)."""
