@@ -49,8 +49,9 @@ DEFAULT_LIMIT = 100
 """Rows per page when ``limit`` is not given."""
 MAX_LIMIT = 1000
 """The largest ``limit`` a page may ask for."""
-MAX_DEPTH = 8
-"""The deepest selection a query may have (``{markets{trades{items{price}}}}`` is 4)."""
+MAX_DEPTH = 6
+"""The deepest selection a query may have (``{markets{trades{items{price}}}}`` is 4, the
+deepest the schema has now; the limit guards future nesting)."""
 MAX_ALIASES = 20
 """Aliases per query (each may ask for a page of :data:`MAX_LIMIT` rows)."""
 MAX_TOKENS = 4000
@@ -306,12 +307,23 @@ class Query:
         return _page(info, "kpis", Kpi, where, offset, limit)
 
 
+class _Schema(strawberry.Schema):
+    """Logs only unexpected errors: a user's bad query or argument (a validation error,
+    a ``ValueError`` of a resolver) is the user's answer, not the server's problem."""
+
+    def process_errors(self, errors: list, execution_context: Any = None) -> None:
+        unexpected = [e for e in errors if e.original_error is not None
+                      and not isinstance(e.original_error, ValueError)]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
 def build_schema() -> Any:
     """The schema (a ``strawberry.Schema``: Query only, with the cost limits above).
 
     Execute with ``context_value={"data": run_data}`` (a :class:`RunData`).
     """
-    return strawberry.Schema(
+    return _Schema(
         query=Query,
         extensions=[
             _ext.QueryDepthLimiter(max_depth=MAX_DEPTH),
