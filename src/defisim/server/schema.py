@@ -326,8 +326,9 @@ def build_schema() -> Any:
     return _Schema(
         query=Query,
         extensions=[
-            _ext.QueryDepthLimiter(max_depth=MAX_DEPTH),
-            _ext.MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-            _ext.MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            # factories: a fresh extension per request (strawberry >= 0.341)
+            lambda: _ext.QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: _ext.MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            lambda: _ext.MaxTokensLimiter(max_token_count=MAX_TOKENS),
         ],
     )
