@@ -397,3 +397,12 @@ def test_cli_serve_refuses_a_bad_folder(tmp_path):
     assert res.exit_code == 2 and "has no run.duckdb" in res.output
     res = runner.invoke(cli_app, ["serve", "--help"])
     assert "127.0.0.1" in res.output
+
+
+def test_the_readme_query_runs(fut):
+    import re
+
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    (query,) = re.findall(r"```graphql\n(.*?)```", readme.read_text(), re.S)
+    data = gql(fut, query)
+    assert data["markets"][0]["trades"]["total"] > 0 and data["kpis"]["items"]
