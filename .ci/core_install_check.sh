@@ -21,7 +21,7 @@ echo "core install: $(du -sh "$venv" | cut -f1) in $(($(date +%s) - t0)) s"
 # none of the extras' packages came with the core
 "$venv/bin/python" - <<'PY' || fail "the core install pulled an extra's package"
 import importlib.util, sys
-extra = ("torch", "gymnasium", "pettingzoo", "optuna", "ray", "talib")
+extra = ("torch", "gymnasium", "pettingzoo", "optuna", "ray", "talib", "strawberry", "fastapi")
 found = [m for m in extra if importlib.util.find_spec(m) is not None]
 if found:
     sys.exit(f"installed without an extra: {', '.join(found)}")
@@ -52,4 +52,5 @@ expect_extra rl train btc_futures --max-iterations 1 --out "$tmp/made"
 expect_extra rl evaluate "$tmp/made"
 expect_extra optimize optimize btc_futures --param sigma=0.2:1.0 --objective volume --out "$tmp/made"
 expect_extra ray sweep btc_futures --grid sigma=0.3,0.6 --backend ray --out "$tmp/made"
+expect_extra serve serve "$tmp/run"
 echo "core install check: ok ($(($(date +%s) - t0)) s)"

@@ -2,9 +2,9 @@
 missing extra (:mod:`defisim.extras`).
 
 The missing packages are simulated in a subprocess whose first ``sys.meta_path``
-finder refuses torch, gymnasium, pettingzoo, optuna, ray, TA-Lib, stable-baselines3
-and the evm extra's simular, eth-abi, eth-hash, eth-utils (``ModuleNotFoundError``, as
-without them installed). The
+finder refuses torch, gymnasium, pettingzoo, optuna, ray, TA-Lib, stable-baselines3,
+the evm extra's simular, eth-abi, eth-hash, eth-utils and the serve extra's strawberry,
+fastapi, uvicorn (``ModuleNotFoundError``, as without them installed). The
 fresh-install check of the same (a real core-only venv) is ``.ci/core_install_check.sh``.
 """
 
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 
 BLOCKED = ("torch", "gymnasium", "pettingzoo", "optuna", "ray", "talib", "stable_baselines3",
-           "simular", "eth_abi", "eth_hash", "eth_utils")
+           "simular", "eth_abi", "eth_hash", "eth_utils", "strawberry", "fastapi", "uvicorn")
 
 BLOCKER = f"""
 import importlib.abc, sys
@@ -111,22 +111,30 @@ def test_pyproject_extras_match_the_module():
         return {r.split("[")[0].split("=")[0].split(">")[0].split("<")[0].strip() for r in reqs}
 
     optional = set().union(*(names(opt[e]) for e in EXTRAS))
-    assert {"torch", "gymnasium", "pettingzoo", "ray", "optuna", "ta-lib"} <= optional
+    assert {"torch", "gymnasium", "pettingzoo", "ray", "optuna", "ta-lib",
+            "strawberry-graphql", "fastapi", "uvicorn"} <= optional
     assert not names(meta["dependencies"]) & optional
 
 
 # ------------------------------------------------------- without the extras
+SERVE_MODULES = ("defisim.server.types", "defisim.server.schema", "defisim.server.app")
+"""The modules of defisim.server that need the serve extra (defisim.server and its data
+source do not)."""
+
+
 def test_every_core_module_imports_without_the_extras():
-    """Every module but defisim.envs / defisim.learning (which need the rl extra)."""
-    res = _python("""
+    """Every module but defisim.envs / defisim.learning (which need the rl extra) and
+    the GraphQL server's (:data:`SERVE_MODULES`, the serve extra)."""
+    res = _python(f"""
         import json, pkgutil, sys, importlib
         import defisim
         names = [m.name for m in pkgutil.walk_packages(defisim.__path__, "defisim.")
-                 if not m.name.startswith(("defisim.envs", "defisim.learning"))]
+                 if not m.name.startswith(("defisim.envs", "defisim.learning",
+                                           *{SERVE_MODULES!r}))]
         for n in names:
             importlib.import_module(n)
-        print(json.dumps({"n": len(names), "leaked": sorted(
-            m for m in sys.modules if m.split(".")[0] in BLOCKED)}))
+        print(json.dumps({{"n": len(names), "leaked": sorted(
+            m for m in sys.modules if m.split(".")[0] in BLOCKED)}}))
     """)
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout.splitlines()[-1])
@@ -153,8 +161,9 @@ def test_help_and_a_short_btc_futures_run_work_without_the_extras(tmp_path):
           "--out", "o"], "optimize", "defisim optimize", "o"),
         (["sweep", "btc_futures", "--grid", "sigma=0.5,0.6", "--backend", "ray", "--out", "s"],
          "ray", "defisim sweep --backend ray", "s"),
+        (["serve", "no-such-run"], "serve", "defisim serve", "no-such-run"),
     ],
-    ids=["train", "evaluate", "optimize", "sweep-ray"],
+    ids=["train", "evaluate", "optimize", "sweep-ray", "serve"],
 )
 def test_a_command_needing_an_extra_names_it_and_exits_2(tmp_path, args, extra, feature, folder):
     res = _cli(tmp_path, *args)
@@ -199,15 +208,18 @@ def test_the_python_api_names_the_extra(tmp_path):
             from defisim.experiments import run_sweep
             run_sweep("btc_futures", {"sigma": [0.5]}, 1, Path("s"), backend="ray")
 
+        def server():
+            from defisim.server import create_app  # noqa
+
         for key, fn in [("envs", envs), ("learning", learning), ("cmo", cmo),
-                        ("optimize", optimize), ("sweep", sweep)]:
+                        ("optimize", optimize), ("sweep", sweep), ("server", server)]:
             check(key, fn)
         print(json.dumps(out))
     """, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout.splitlines()[-1])
     expected = {"envs": "rl", "learning": "rl", "cmo": "ta", "optimize": "optimize",
-                "sweep": "ray"}
+                "sweep": "ray", "server": "serve"}
     assert {k: v and v[0] for k, v in out.items()} == expected
     for key, extra in expected.items():
         assert out[key][1].endswith(f"pip install 'defisim[{extra}]'")

@@ -21,6 +21,8 @@ Verbs:
 - ``defisim replay-fuzz FILE``: replay a saved fuzz failure (``fuzz-failure-<seed>.json``);
   exit 1 if it still violates an invariant.
 - ``defisim sweep`` / ``optimize`` / ``report``: experiments (:mod:`defisim.experiments`).
+- ``defisim serve RUN_DIR [--host 127.0.0.1] [--port 8000]``: read-only GraphQL over a
+  run folder at ``/graphql`` (:mod:`defisim.server`; the ``serve`` extra).
 - ``defisim train SCENARIO --max-iterations N [--out DIR] [--resume] ...``: train an
   offline soft actor-critic trader in the scenario (:mod:`defisim.learning.workflow`).
 - ``defisim evaluate CHECKPOINT --episodes N``: the trained policy against baselines.
@@ -868,6 +870,35 @@ def report(
     if warning:
         typer.echo(f"warning: {warning}", err=True)
     typer.echo(str(path))
+
+
+@app.command()
+def serve(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder (with run.duckdb).")],
+    host: Annotated[str, typer.Option(
+        help="Address to bind; only this machine by default (give 0.0.0.0 to serve others).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+) -> None:
+    """Serve RUN_DIR read-only over HTTP: GraphQL (and GraphiQL) at /graphql, /health."""
+    _require_extra("serve", "defisim serve")
+    import uvicorn
+
+    from defisim.server.app import create_app
+    from defisim.server.data import RunDataError
+
+    if not run_dir.is_dir():
+        _fail(f"run folder {run_dir} does not exist")
+    if not (run_dir / "run.duckdb").is_file():
+        _fail(f"run folder {run_dir} has no run.duckdb")
+    try:
+        application = create_app(run_dir)
+    except RunDataError as exc:
+        _fail(str(exc))
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"warning: serving on {host}: whoever reaches it can read the run", err=True)
+    typer.echo(f"serving {run_dir} at http://{host}:{port}/graphql (Ctrl-C stops)", err=True)
+    uvicorn.run(application, host=host, port=port, log_level="warning")
 
 
 # ------------------------------------------------------------------ learning

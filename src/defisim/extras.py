@@ -10,6 +10,8 @@ in extras of ``pyproject.toml`` (:data:`EXTRAS`):
 - ``ta``: the CMO momentum indicator (TA-Lib);
 - ``evm``: :mod:`defisim.evm`, real contract bytecode on an embedded EVM (simular-evm,
   eth-abi, eth-hash);
+- ``serve``: ``defisim serve``, :mod:`defisim.server` (strawberry-graphql, fastapi,
+  uvicorn; httpx, websockets and plotly for its tests and console);
 - ``all``: every one of them.
 
 Code that needs an extra imports its modules through :func:`require`, which raises
@@ -29,6 +31,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "optimize": ("optuna",),
     "ta": ("talib",),
     "evm": ("simular", "eth_abi", "eth_hash"),
+    "serve": ("strawberry", "fastapi", "uvicorn"),
 }
 """Each extra and the modules it provides (import names, not distribution names)."""
 
@@ -38,6 +41,7 @@ FEATURES: dict[str, str] = {
     "optimize": "defisim optimize",
     "ta": "the CMO momentum indicator",
     "evm": "defisim.evm (contracts on an embedded EVM)",
+    "serve": "defisim serve (defisim.server)",
 }
 """What each extra enables, in words."""
 
