@@ -70,9 +70,8 @@ def test_cpu_utilisation_by_region_matches_commence_to_result_events(honest_run)
         if isinstance(e, Commenced):
             cpu = ctypes.JOB_CLASSES[sc.market.book.agreed[
                 [a[8] for a in sc.market.book.agreed].index(e.market)][1]].cpu
-            # a job still running is reserved up to the last step's energy payment,
-            # one step before the final time (as utilisation.cpu, market-wide)
-            end = posted.get(e.market, closed.get(e.market, now - sc.params.step_seconds))
+            # a job still running is reserved up to the final time
+            end = posted.get(e.market, closed.get(e.market, now))
             region = region_of[cx.deal(e.market).provider]
             cpu_s[region] = cpu_s.get(region, 0.0) + cpu * (end - e.time_ns / 1e9)
     cap = {g: sum(m.cpu for m in sc.machines() if m.region == g) for g in cpu_s}

@@ -287,9 +287,10 @@ class ComputeMarketplace(Scenario):
         cs, ps = sum(b.client_surplus), sum(b.provider_surplus)
         out["client_surplus"], out["provider_surplus"] = cs, ps
         out["buyer_share"] = cs / (cs + ps) if cs + ps > 0 else math.nan  # undefined at <= 0
+        reserved, _ = b.reserved_until(sim.now)
         for r in ("cpu", "gpu", "ram_gib"):
             cap = b.capacity[r]
-            out[f"utilisation.{r}"] = b.reserved_s[r] / (cap * elapsed) if cap else math.nan
+            out[f"utilisation.{r}"] = reserved[r] / (cap * elapsed) if cap else math.nan
         for cls in self.params.class_mix:
             prices = np.array([a[3] for a in b.agreed if a[1] == cls])
             if len(prices) >= 2:
@@ -297,7 +298,7 @@ class ComputeMarketplace(Scenario):
                 out[f"price_range.{cls}"] = float((prices.max() - prices.min()) / np.median(prices))
         out["unmet_requests"] = sum(d < sim.now for d in b.open_requests.values())
         out["price_position"] = self.price_position()
-        out.update(self.region_kpis(elapsed))
+        out.update(self.region_kpis(sim.now))
         for reason, n in sorted(self._invalid.items()):
             out[f"invalid.{reason}"] = n
         if sim.now >= self._next_metrics:
@@ -318,18 +319,21 @@ class ComputeMarketplace(Scenario):
                 vals.append((a[3] - q[0]) / (a[7] - q[0]))
         return float(np.mean(vals)) if vals else math.nan
 
-    def region_kpis(self, elapsed: float) -> dict[str, float]:
+    def region_kpis(self, now: float) -> dict[str, float]:
         """By the region of the machine the provider quoted on (spec 7.2): ``deals.<r>``,
         ``price_median.<r>`` (median agreed price in token units, nan without deals) and
-        ``utilisation.cpu.<r>`` (reserved cpu-seconds / (cpu capacity x elapsed))."""
+        ``utilisation.cpu.<r>`` (cpu-seconds reserved from 0 to ``now``, running jobs
+        included, / (cpu capacity x ``now``))."""
         b, out = self.market.book, {}
+        elapsed = max(now, 1e-9)
+        _, reserved_cpu = b.reserved_until(now)
         for region in self.market.regions:
             prices = [a[9] / 1e6 for a in b.agreed
                       if b.quotes.get(a[0], (0.0, None))[1] == region]
             out[f"deals.{region}"] = len(prices)
             out[f"price_median.{region}"] = float(np.median(prices)) if prices else math.nan
             cap = b.capacity_cpu[region]
-            out[f"utilisation.cpu.{region}"] = b.reserved_cpu_s[region] / (cap * elapsed) \
+            out[f"utilisation.cpu.{region}"] = reserved_cpu.get(region, 0.0) / (cap * elapsed) \
                 if cap else math.nan
         return out
 
