@@ -233,6 +233,9 @@ class ComputeMarketplace(Scenario):
         self._closed: Counter = Counter()
         self._invalid: Counter = Counter()
         self._slashed_c = self._forfeited_t = 0
+        self._fees_client: dict[str, float] = {}  # escrow uid -> fees paid out of D, USD
+        self._adj = Counter()  # surplus adjustments, USD (kpis(): client/provider/mediator)
+        self._fees_tokens = 0
         self._collected: set[str] = set()
         self._agent_kpis: dict[str, float] = {}
         self._next_metrics = 0.0
@@ -250,10 +253,22 @@ class ComputeMarketplace(Scenario):
                     self._collected.add(ev.market)
                 elif ev.reason == "slashed":
                     self._slashed_c += t.cheating_collateral
+                    usd = self.market.usd
+                    # the client's flow over the deal: P + D in, to_client out (its fees
+                    # from D, the slash share and any reward included); the provider loses C
+                    self._adj["client"] += usd(ev.to_client - t.price - t.client_deposit) \
+                        + self._fees_client.pop(ev.market, 0.0)
+                    self._adj["provider"] -= usd(t.cheating_collateral)
                 elif ev.reason == "refunded":
                     self._forfeited_t += t.timeout_deposit
             elif isinstance(ev, MediationResolved):
                 self._closed["mediation." + ev.outcome] += 1
+                self._fees_tokens += ev.fees
+                self._adj["mediator"] += self.market.usd(ev.fees)
+                if ev.outcome == "correct":  # the client pays k*f out of D
+                    fee = self.market.usd(ev.fees)
+                    self._adj["client"] -= fee
+                    self._fees_client[ev.market] = self._fees_client.get(ev.market, 0.0) + fee
 
     def kpis(self, sim: Simulation) -> dict[str, float]:
         self._read_events(sim)
@@ -284,8 +299,11 @@ class ComputeMarketplace(Scenario):
         for role in ("client", "provider", "mediator"):
             out[f"gas_usd.{role}"] = sum(v for (r, _), v in b.gas_usd.items() if r == role)
         out["gas_share"] = gas / b.sum_price_usd if b.sum_price_usd else math.nan
-        cs, ps = sum(b.client_surplus), sum(b.provider_surplus)
+        cs = sum(b.client_surplus) + self._adj["client"]
+        ps = sum(b.provider_surplus) + self._adj["provider"]
         out["client_surplus"], out["provider_surplus"] = cs, ps
+        out["mediation_fees"] = self._fees_tokens / 1e6
+        out["mediator_surplus"] = self._adj["mediator"] - out["gas_usd.mediator"]
         out["buyer_share"] = cs / (cs + ps) if cs + ps > 0 else math.nan  # undefined at <= 0
         reserved, _ = b.reserved_until(sim.now)
         for r in ("cpu", "gpu", "ram_gib"):
@@ -335,6 +353,27 @@ class ComputeMarketplace(Scenario):
             cap = b.capacity_cpu[region]
             out[f"utilisation.cpu.{region}"] = reserved_cpu.get(region, 0.0) / (cap * elapsed) \
                 if cap else math.nan
+        out.update(self.price_cv_regions())
+        return out
+
+    def price_cv_regions(self) -> dict[str, float]:
+        """Price dispersion across regions (spec 7.2, "also reported across regions"):
+        for each job class of ``class_mix``, ``price_cv_regions.<class>`` = s / mean of
+        the regional median agreed prices m_g (token units; the region of the machine
+        the provider quoted on; s the sample standard deviation, ddof = 1) over the
+        regions with at least one deal of the class. Only classes with deals in >= 2
+        regions are reported (like ``price_cv.<class>``)."""
+        b = self.market.book
+        by: dict[str, dict[str, list[float]]] = {}
+        for a in b.agreed:
+            region = b.quotes.get(a[0], (0.0, None))[1]
+            if region is not None:
+                by.setdefault(a[1], {}).setdefault(region, []).append(a[9] / 1e6)
+        out = {}
+        for cls in self.params.class_mix:
+            medians = np.array([np.median(p) for p in by.get(cls, {}).values()])
+            if len(medians) >= 2:
+                out[f"price_cv_regions.{cls}"] = float(medians.std(ddof=1) / medians.mean())
         return out
 
     def agent_metrics(self) -> dict[str, float]:
