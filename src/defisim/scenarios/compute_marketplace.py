@@ -395,12 +395,41 @@ class ComputeMarketplace(Scenario):
         return [(t, *row) for t, rows in sorted(self.market.book.paths.items())
                 for row in sorted(rows)]
 
+    def topic_classes(self) -> dict[str, str]:
+        """Topic -> job class of every topic with a price message (topics are
+        ``request_id/provider``, the request id the client's job id)."""
+        jobs = {jid: req.job.job_class for c in self.agents["client"]
+                for jid, req in c.requests.items()}
+        return {t: jobs[t.rpartition("/")[0]] for t in self.market.book.paths
+                if t.rpartition("/")[0] in jobs}
+
     def after_run(self, result) -> None:
+        """Write ``negotiation_paths.csv`` and the figures of :mod:`.compute_plots`
+        (``negotiation_paths.png``, ``utilisation.png`` from the run store's KPIs,
+        ``agent_returns.png``) into the run folder; their names join ``result.plots``."""
         if result.out_dir is None:
             return
         import csv
 
-        with open(result.out_dir / "negotiation_paths.csv", "w", newline="") as f:
+        from defisim.store import open_store
+
+        from . import compute_plots as cp
+
+        out = result.out_dir
+        with open(out / "negotiation_paths.csv", "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(["topic", "seq", "sender", "price_usd"])
             w.writerows(self.negotiation_paths())
+        series = cp.path_series(self.negotiation_paths(), self.topic_classes(), self.market.c_ref,
+                                (a[0] for a in self.market.book.agreed))
+        drawn = [cp.draw_negotiation_paths(out / "negotiation_paths.png", series)]
+        db = out / "run.duckdb"
+        if db.exists():
+            with open_store(db) as store:
+                rows = store.query("SELECT time_s, name, value FROM kpis WHERE market IS NULL "
+                                   "AND name LIKE 'utilisation.%' ORDER BY step")
+            drawn.append(cp.draw_utilisation(out / "utilisation.png",
+                                             *cp.utilisation_series(rows)))
+        drawn.append(cp.draw_agent_returns(out / "agent_returns.png",
+                                           cp.return_series(self.agents)))
+        result.plots = [*result.plots, *(p.name for p in drawn)]
