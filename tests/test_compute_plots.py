@@ -23,7 +23,7 @@ FILES = ("negotiation_paths.png", "utilisation.png", "agent_returns.png")
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     out = tmp_path_factory.mktemp("cmp") / "run"
-    sc = SCEN(SCEN.Params(hours=0.5, n_clients=12, n_providers=6, metric_interval_s=300))
+    sc = SCEN(SCEN.Params(hours=0.25, n_clients=12, n_providers=6, metric_interval_s=300))
     r = run_scenario(sc, seed=2, out_dir=out, progress=False)
     assert r.error is None
     return sc, r, out
@@ -64,7 +64,8 @@ def test_negotiation_paths_are_the_csv_normalised_by_c_ref(recorded):
     assert any(t[3] for v in series.values() for t in v.values())
     # the median path, by hand on one class: at seq 1, the median over agreed topics
     cls = max(series, key=lambda c: len(series[c]))
-    at1 = [p for s, p, _, ok in series[cls].values() if ok for x, p in zip(s, p) if x == 1]
+    at1 = [p for s, ps, _, ok in series[cls].values() if ok
+           for x, p in zip(s, ps, strict=True) if x == 1]
     x, y = cp.median_paths(series[cls], True)
     assert x[0] == 0 and y[list(x).index(1)] == pytest.approx(float(np.median(at1)))
 
@@ -78,7 +79,7 @@ def test_utilisation_series_are_the_recorded_kpis(recorded):
     assert set(series) == {"utilisation.cpu", "utilisation.gpu", "utilisation.ram_gib",
                            "utilisation.cpu.us-east", "utilisation.cpu.eu-central",
                            "utilisation.cpu.asia-east"}
-    assert len(t) == sc.total_steps() + 1 and t[-1] == 1800.0
+    assert len(t) == sc.total_steps() + 1 and t[-1] == 900.0
     for name, y in series.items():
         assert y[-1] == pytest.approx(r.kpis[name], rel=1e-12)
     k = len(t) // 2
