@@ -364,6 +364,9 @@ class ComputeMarketplace(Scenario):
         regions with at least one deal of the class. Only classes with deals in >= 2
         regions are reported (like ``price_cv.<class>``)."""
         b = self.market.book
+        cached = getattr(self, "_cv_regions", None)
+        if cached is not None and cached[0] == len(b.agreed):
+            return dict(cached[1])  # no new deal since the last step
         by: dict[str, dict[str, list[float]]] = {}
         for a in b.agreed:
             region = b.quotes.get(a[0], (0.0, None))[1]
@@ -374,7 +377,8 @@ class ComputeMarketplace(Scenario):
             medians = np.array([np.median(p) for p in by.get(cls, {}).values()])
             if len(medians) >= 2:
                 out[f"price_cv_regions.{cls}"] = float(medians.std(ddof=1) / medians.mean())
-        return out
+        self._cv_regions = (len(b.agreed), out)
+        return dict(out)
 
     def agent_metrics(self) -> dict[str, float]:
         """Per role, the mean over its agents of their 7.1 metrics (nan-aware)."""
