@@ -14,13 +14,21 @@ KPIs (spec 7.2; every step, cumulative since the start, USD unless named):
 ``requests``, ``topics``, ``deals``, ``completed``, ``acceptance_rate``,
 ``fill_rate``, ``rounds_to_agreement`` (mean ceil(messages/2)),
 ``time_to_agreement_s``, ``price_cv.<class>`` and ``price_range.<class>`` ((max -
-min)/median), ``utilisation.<cpu|gpu|ram_gib>``, ``cheat_attempts``,
+min)/median), ``price_cv_regions.<class>`` (coefficient of variation of the regions'
+median agreed prices, :meth:`ComputeMarketplace.price_cv_regions`),
+``utilisation.<cpu|gpu|ram_gib>`` (∫ reserved dt / (capacity x elapsed), running jobs
+counted exactly up to the step's time), ``cheat_attempts``,
 ``cheat_detected``, ``detection_rate``, ``commenced``, ``cheat_rate`` (cheat attempts
 per commenced deal), ``false_challenges``, ``timeouts``,
 ``refunds``, ``collateral_slashed`` (C, token units), ``timeout_forfeited`` (T),
 ``gas_usd``, ``gas_usd.<role>``, ``gas_share``, ``energy_usd``,
-``client_surplus``, ``provider_surplus`` (an undetected fake result is worth 0 to
-its client), ``buyer_share`` (nan while the total surplus is <= 0), ``invalid_messages`` and
+``client_surplus``, ``provider_surplus`` (per collected deal ``V - P - g_c`` and ``P -
+energy - amortisation - g_p``, an undetected fake result worth 0 to its client;
+adjusted by fees and slashes: a client pays k*f on a correct verdict, gets ``to_client
+- (P + D)`` on a slashed deal, whose provider loses C), ``mediation_fees`` (token
+units paid to mediators), ``mediator_surplus`` (fees received in USD - the mediators'
+gas), ``buyer_share`` (client / (client + provider) surplus; nan while that is <= 0),
+``invalid_messages`` and
 ``invalid.<reason>``; unmet demand: ``unmet_requests`` (published requests whose job
 deadline has passed without a deal; jobs timed out are ``timeouts``);
 ``price_position``: the mean over completed (collected) deals of
@@ -32,7 +40,9 @@ price, token units) and ``utilisation.cpu.<region>``; per role (client, provider
 7.1 metrics ``<role>.cumulative_return``, ``.sharpe``, ``.sortino``, ``.dsr``
 (refreshed every ``metric_interval_s``). The negotiation paths (offer prices by
 message) are written to ``negotiation_paths.csv`` in the run folder
-(:meth:`ComputeMarketplace.negotiation_paths`); ``kpis.png`` draws the KPIs.
+(:meth:`ComputeMarketplace.negotiation_paths`), with the figures of
+:mod:`.compute_plots`: ``negotiation_paths.png``, ``utilisation.png``,
+``agent_returns.png``; ``kpis.png`` (the runner's) draws the KPIs.
 """
 
 from __future__ import annotations
