@@ -66,3 +66,35 @@ def test_the_scheme_is_chosen_before_the_first_message():
         seen["sim"].compute.use_scheme("ebay")
     with pytest.raises(ValueError):
         SCEN.Params(scheme="ebay")
+
+
+@pytest.mark.slow
+def test_terminate_maps_to_cancel_without_rejections():
+    """Spec 2.3's mapping: a seller's terminate is a ``cancel`` on the shared topic,
+    the buyer cancels its topic when no seller is left or its job's deadline passed;
+    no agent sends a reply the scheme refuses (a seller's cancel as the others' input
+    ends the negotiation), and USDC is conserved."""
+    sc, r, seen = run(hours=1.0, scheme="coophive")
+    assert r.error is None
+    p = sc.params
+    minted = (p.n_clients * p.client_capital + p.n_providers * p.provider_capital
+              + p.n_mediators * p.mediator_capital) * 10**6
+    assert set(seen["usdc"]) == {minted}
+    assert r.kpis["invalid_messages"] == 0 and r.kpis["deals"] >= 20
+    sim = seen["sim"]
+    topics = sim.compute.protocol.bus.topics
+    cancels = [e for tp in topics.values() for e in tp.history if e.type == "cancel"]
+    by_role = {tp.participants.get(e.sender, "seller") for tp in topics.values()
+               for e in tp.history if e.type == "cancel"}
+    assert cancels and by_role == {"buyer", "seller"}
+    reasons = {e.body.get("error") for e in cancels}
+    assert "deadline" in reasons and "seller_left" in reasons
+    for tp in topics.values():  # a seller never cancels once the buyer has paid
+        paid = next((e.seq for e in tp.history if e.type == "buyAttest"), None)
+        if paid is not None:
+            assert not any(e.type == "cancel" and e.seq > paid for e in tp.history)
+    # every request past its deadline without a deal is closed
+    jobs = {jid: req for c in sc.agents["client"] for jid, req in c.requests.items()}
+    expired = [oid for oid, req in jobs.items() if req.job.deadline < sim.now - 1
+               and not req.filled]
+    assert expired and all(topics[oid].state == "CANCELLED" for oid in expired)

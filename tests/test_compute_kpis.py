@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 
 from defisim.protocols.compute import types as ctypes
-from defisim.protocols.compute.events import Commenced, DealClosed, ResultPosted
+from defisim.protocols.compute.events import (
+    Commenced,
+    DealClosed,
+    MediationResolved,
+    ResultPosted,
+)
 from defisim.runner import run_scenario
 from defisim.scenarios import get_scenario
 
@@ -70,9 +75,8 @@ def test_cpu_utilisation_by_region_matches_commence_to_result_events(honest_run)
         if isinstance(e, Commenced):
             cpu = ctypes.JOB_CLASSES[sc.market.book.agreed[
                 [a[8] for a in sc.market.book.agreed].index(e.market)][1]].cpu
-            # a job still running is reserved up to the last step's energy payment,
-            # one step before the final time (as utilisation.cpu, market-wide)
-            end = posted.get(e.market, closed.get(e.market, now - sc.params.step_seconds))
+            # a job still running is reserved up to the final time
+            end = posted.get(e.market, closed.get(e.market, now))
             region = region_of[cx.deal(e.market).provider]
             cpu_s[region] = cpu_s.get(region, 0.0) + cpu * (end - e.time_ns / 1e9)
     cap = {g: sum(m.cpu for m in sc.machines() if m.region == g) for g in cpu_s}
@@ -134,3 +138,79 @@ def test_price_position_skips_deals_without_a_bargaining_range():
     assert math.isnan(sc.price_position())  # u1: V == floor, skipped
     sc._collected = {"u1", "u2"}
     assert sc.price_position() == pytest.approx(0.5)  # (3 - 2)/(4 - 2)
+
+
+def test_price_cv_across_regions_of_the_regional_medians(honest_run):
+    """price_cv_regions.<class>: s/mean (ddof 1) of the regions' median agreed prices,
+    recomputed from the chain's deals and the providers' machines."""
+    sc, r, log = honest_run
+    cx, region_of = log.sim.compute, _region_of(sc)
+    by: dict[str, dict[str, list[float]]] = {}
+    for row in sc.market.book.agreed:
+        d = cx.deal(row[8])
+        by.setdefault(row[1], {}).setdefault(
+            region_of[d.provider], []).append(d.terms.price / 1e6)
+    reported = 0
+    for cls in sc.params.class_mix:
+        meds = [float(np.median(p)) for p in by.get(cls, {}).values()]
+        key = f"price_cv_regions.{cls}"
+        if len(meds) < 2:
+            assert key not in r.kpis
+            continue
+        reported += 1
+        want = float(np.std(meds, ddof=1) / np.mean(meds))
+        assert r.kpis[key] == pytest.approx(want, rel=1e-12)
+    assert reported >= 2
+
+
+@pytest.fixture(scope="module")
+def slashing_run():
+    """Half the providers cheat often and every result is challenged: mediations end
+    correct (the client pays k*f) and wrong (C slashed)."""
+    log = Events()
+    sc = SCEN(SCEN.Params(hours=1.0, n_clients=20, n_providers=9, challenge="always",
+                          cheater_share=0.5, cheat_q=0.8))
+    r = run_scenario(sc, seed=3, record=False, progress=False, hooks=[log])
+    assert r.error is None
+    return sc, r, log
+
+
+def test_mediation_fees_are_what_the_mediators_received(slashing_run):
+    sc, r, log = slashing_run
+    outcomes = {e.outcome for e in log.events if isinstance(e, MediationResolved)}
+    assert {"correct", "wrong"} <= outcomes
+    gained = sum(log.sim.balance(m.name, "USDC") - m.capital for m in sc.agents["mediator"])
+    assert gained > 0 and r.kpis["mediation_fees"] == pytest.approx(gained, abs=1e-9)
+    usdc = sc.market.snapshot.prices["USDC"]
+    assert usdc == 1.0  # the payment token's price is held at 1 by default
+    assert r.kpis["mediator_surplus"] == pytest.approx(
+        gained - r.kpis["gas_usd.mediator"], rel=1e-12)
+    assert r.kpis["mediator_surplus"] == pytest.approx(
+        sum(m.value_usd(log.sim) - m.capital for m in sc.agents["mediator"]), rel=1e-12)
+
+
+def test_surplus_is_adjusted_by_fees_and_slashes(slashing_run):
+    """The adjustments to the agents' per-deal surpluses, recomputed from the chain's
+    events: a client pays k*f on a correct verdict; on a slashed deal it gets
+    to_client - (P + D) and the provider loses C. Adjustments and fees conserve tokens
+    with the treasury's and jackpot's share (USDC at 1)."""
+    sc, r, log = slashing_run
+    cx, b = log.sim.compute, sc.market.book
+    slashed = {e.market: e for e in log.events
+               if isinstance(e, DealClosed) and e.reason == "slashed"}
+    assert slashed
+    client = provider = 0.0
+    for e in log.events:
+        if isinstance(e, MediationResolved) and e.outcome == "correct" \
+                and e.market not in slashed:
+            client -= e.fees / 1e6
+    for uid, e in slashed.items():
+        t = cx.deal(uid).terms
+        client += (e.to_client - t.price - t.client_deposit) / 1e6
+        provider -= t.cheating_collateral / 1e6
+    assert r.kpis["client_surplus"] == pytest.approx(sum(b.client_surplus) + client, rel=1e-12)
+    assert r.kpis["provider_surplus"] == pytest.approx(sum(b.provider_surplus) + provider,
+                                                       rel=1e-12)
+    fees = sum(e.fees for e in log.events if isinstance(e, MediationResolved)) / 1e6
+    rest = sum(e.to_treasury + e.to_jackpot for e in slashed.values()) / 1e6
+    assert client + provider + fees + rest == pytest.approx(0.0, abs=1e-9)

@@ -14,18 +14,28 @@ compute (what the agent decides)    coophive (what goes on the bus)
 ``accept`` (after the escrow)       ``buyAttest`` (``attestation`` = escrow uid)
 ``attestation(result)``             ``sellAttest`` (``attestation`` = result uid)
 ``attestation(commence)``           nothing: the provider commences silently on chain
-client ``terminate``                nothing: a buyer's ``cancel`` closes the topic for all
-provider ``terminate``,             nothing: a seller's ``cancel`` would be the other
-``collateral_missing``              sellers' input (spec 2.2) and void their next offers
+provider ``terminate``,             ``cancel`` (``error`` = the reason) while the topic
+``collateral_missing``              negotiates and the seller joined it; else nothing
+client ``terminate``                ``cancel`` once no joined seller is left to negotiate
+                                    with (the topic closes for all); nothing after its
+                                    ``buyAttest`` (which tells the other sellers)
+request deadline passed, unfilled   the buyer's ``cancel`` (coophive has no timers)
 ==================================  ======================================================
 
-Not mapped (coophive has no counterpart): ``terminate`` with its reasons and
-``collateral_missing`` (nobody cancels; the client's unclaimed escrow is cancelled after the
-commit window), the scheme's timers (reply / negotiation timeouts, request TTL:
-coophive topics stay open), row 11 (a deal closing on chain does not close the
-topic), max offers / max deals. Bodies carry the ``compute`` objects beside
-coophive's fields (``terms``, ``job``, and ``seller``: the seller a buyer's message is
-meant for, since all sellers of a topic see it).
+Shared topics (spec 2.2's quirk): a reply's input is the topic's last message sent by
+someone else, so one seller's ``cancel`` becomes the input of the buyer and of the
+other sellers, and only a ``cancel`` may answer it (rule 1). The agents send nothing
+the scheme would refuse: before an ``offer``, ``buyAttest`` or ``sellAttest`` each
+checks its input (:func:`input_of`); a negotiation whose input is no longer an
+``offer`` is over -- a seller drops it, the buyer cancels the topic. A seller never
+cancels once the topic is PAID (its ``cancel`` would become the paid seller's input
+and void its ``sellAttest``).
+
+Not mapped (coophive has no counterpart): the scheme's reply / negotiation timeouts,
+row 11 (a deal closing on chain does not close the topic), max offers / max deals.
+Bodies carry the ``compute`` objects beside coophive's fields (``terms``, ``job``, and
+``seller``: the seller a buyer's message is meant for, since all sellers of a topic
+see it).
 """
 
 from __future__ import annotations
@@ -48,6 +58,15 @@ INITIAL_OFFERS = "initial_offers"
 LIVE = ("INITIAL", "NEGOTIATING")
 
 
+def input_of(topic: Any, party: str) -> Any:
+    """The input of ``party``'s next reply on a coophive ``topic`` (spec 2.2): the
+    initial offer for a party not in the topic, else the last message sent by someone
+    else; ``None`` if there is none."""
+    if party not in topic.participants:
+        return topic.history[0] if topic.history else None
+    return next((e for e in reversed(topic.history) if e.sender != party), None)
+
+
 def _offer_id(topic: str) -> str:
     return topic.rpartition("/")[0] or topic
 
@@ -62,9 +81,17 @@ class CoophiveClient(ComputeClient):
 
     closed_states = ("PAID", "DONE", "CANCELLED")
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._dropped: dict[str, set[str]] = {}  # offerId -> sellers no longer answered
+        self._unfilled: set[str] = set()  # offerIds to cancel at their job's deadline
+
     def _publish_request(self, sim: Simulation, job: Job, terms: Terms) -> bool:
         body = _offer(job.job_id, terms, "", initial=True, job=job)
-        return self._send(sim, INITIAL_OFFERS, "offer", body)
+        ok = self._send(sim, INITIAL_OFFERS, "offer", body)
+        if ok:
+            self._unfilled.add(job.job_id)
+        return ok
 
     def _topic(self, sim: Simulation, topic: str) -> Any:
         return sim.compute.topic(_offer_id(topic))
@@ -77,13 +104,46 @@ class CoophiveClient(ComputeClient):
 
     def _publish(self, sim: Simulation, topic: str, type: str, body: dict) -> bool:
         oid, seller = _offer_id(topic), topic.rpartition("/")[2]
+        tp = sim.compute.topic(oid)
+        if tp is None or tp.state not in LIVE:
+            return False
+        if type == "terminate":
+            self._drop(sim, tp, seller, body.get("reason", "cancelled"))
+            return True
+        inp = input_of(tp, self.name)
+        if inp is None or inp.type != "offer":  # a seller left: only a cancel may answer
+            self._cancel(sim, oid, "seller_left")
+            return False
         if type == "offer":
             return self._send(sim, oid, "offer", _offer(oid, body["terms"], seller))
         if type == "accept":
             return self._send(sim, oid, "buyAttest", {
                 "offerId": oid, "attestation": body["escrow_uid"],
                 "terms_hash": body["terms_hash"], "seller": seller})
-        return True  # terminate: the buyer just stops answering this seller
+        return False
+
+    def _drop(self, sim: Simulation, tp: Any, seller: str, reason: str) -> None:
+        """Stop negotiating with ``seller``; cancel the topic when no joined seller is
+        left (the buyer's cancel closes it for all, spec 2.2)."""
+        dropped = self._dropped.setdefault(tp.topic, set())
+        dropped.add(seller)
+        live = {p for p, role in tp.participants.items() if role == "seller"} - dropped
+        if not live:
+            self._cancel(sim, tp.topic, reason)
+
+    def _cancel(self, sim: Simulation, oid: str, reason: str) -> None:
+        tp = sim.compute.topic(oid)
+        if tp is not None and tp.state in LIVE:
+            self._send(sim, oid, "cancel", {"offerId": oid, "error": reason})
+
+    def _upkeep(self, sim: Simulation) -> None:
+        super()._upkeep(sim)
+        for rid in [r for r in self._unfilled if self.requests[r].filled]:
+            self._unfilled.discard(rid)
+        for rid in sorted(self._unfilled):
+            if sim.now > self.requests[rid].job.deadline:  # coophive has no timers
+                self._unfilled.discard(rid)
+                self._cancel(sim, rid, "deadline")
 
     def _send(self, sim: Simulation, channel: str, type: str, body: dict) -> bool:
         return not isinstance(sim.compute.publish(self.name, channel, type, body), Event)
@@ -131,17 +191,28 @@ class CoophiveProvider(ComputeProvider):
 
     def _publish(self, sim: Simulation, topic: str, type: str, body: dict) -> bool:
         oid = _offer_id(topic)
+        tp = sim.compute.topic(oid)
+        if tp is None:
+            return False
+        if type in ("terminate", "collateral_missing"):
+            # leave a negotiation it joined; never after PAID (module docstring)
+            if self.name in tp.participants and tp.state in LIVE:
+                reason = body.get("reason", type)
+                return self._send(sim, oid, "cancel", {"offerId": oid, "error": reason})
+            return False
+        if type == "attestation" and body.get("kind") != "result":
+            return True  # attestation(commence): the provider commences silently on chain
+        inp = input_of(tp, self.name)
+        want = "buyAttest" if type == "attestation" else "offer"
+        if inp is None or inp.type != want or tp.state not in (("PAID",) if want == "buyAttest"
+                                                                else LIVE):
+            self.topics.pop(f"{oid}/{self.name}", None)  # over: the scheme would refuse it
+            return False
         if type == "offer":
             self._terms[f"{oid}/{self.name}"] = body["terms"]
             return self._send(sim, oid, "offer", _offer(oid, body["terms"], self.name))
-        if type in ("terminate", "collateral_missing"):
-            # a seller's cancel would become the other sellers' "input" on the shared
-            # topic and void their next offer (spec 2.2's input rule): it stops answering
-            return False
-        if type == "attestation" and body.get("kind") == "result":
-            return self._send(sim, oid, "sellAttest", {"offerId": oid,
-                                                       "attestation": str(body["uid"])})
-        return True  # attestation(commence): the provider commences silently on chain
+        return self._send(sim, oid, "sellAttest", {"offerId": oid,
+                                                   "attestation": str(body["uid"])})
 
     def _send(self, sim: Simulation, channel: str, type: str, body: dict) -> bool:
         return not isinstance(sim.compute.publish(self.name, channel, type, body), Event)

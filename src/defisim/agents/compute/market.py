@@ -35,6 +35,8 @@ CLIENT_GAS = ("escrow",)
 """The client's usual transactions of a deal (spec 4.7)."""
 PROVIDER_GAS = ("commence", "post_result", "collect")
 """The provider's usual transactions of a deal (spec 4.7)."""
+RESOURCES = ("cpu", "gpu", "ram_gib")
+"""The resources of spec 3 a job reserves, in :class:`MarketBook`'s order."""
 
 
 def c_ref(cls: JobClass, mean_electricity: float, gas_units: int, z: GlobalSnapshot) -> float:
@@ -60,8 +62,10 @@ class MarketBook:
     included; ``V`` the client's reservation value x_max in USD; ``price`` the agreed
     price in payment-token base units); ``paths``: topic -> the price messages
     ``(seq, sender_role, price_usd)``; ``gas_usd`` by (role, action); ``reserved_s`` /
-    ``capacity``: resource-seconds reserved and the capacity by resource (cpu, gpu,
-    ram); ``reserved_cpu_s`` / ``capacity_cpu``: the same for cpu by region.
+    ``capacity``: resource-seconds reserved up to ``accrued_to`` and the capacity by
+    resource (cpu, gpu, ram); ``reserved_cpu_s`` / ``capacity_cpu``: the same for cpu by
+    region; ``reserving`` / ``reserving_cpu``: what running jobs reserve now (written by
+    :meth:`reserve`; :meth:`reserved_until` integrates them up to any time).
     ``quotes``: topic -> ``(x_min USD, region)``, the provider's cost floor when it
     answered the request and the region of the machine it quoted for (spec 5, 7.2).
     ``open_requests``: job id -> deadline (s) of each published request without a
@@ -87,6 +91,38 @@ class MarketBook:
     capacity_cpu: Counter = field(default_factory=Counter)
     quotes: dict[str, tuple[float, str]] = field(default_factory=dict)
     open_requests: dict[str, float] = field(default_factory=dict)
+    reserving: defaultdict = field(default_factory=lambda: defaultdict(float))
+    reserving_cpu: defaultdict = field(default_factory=lambda: defaultdict(float))
+    accrued_to: float = 0.0
+
+    def reserve(self, region: str, need: tuple[float, float, float], sign: int,
+                now: float) -> None:
+        """A job starts (``sign=+1``) or stops (``-1``) reserving ``need`` = (cpu, gpu,
+        ram GiB) on a machine in ``region`` at ``now`` (s): the reservations so far are
+        integrated up to ``now`` first, so ``reserved_s`` is exact, not step-sampled."""
+        self._accrue(now)
+        for r, n in zip(RESOURCES, need, strict=True):
+            self.reserving[r] += sign * n
+        self.reserving_cpu[region] += sign * need[0]
+
+    def _accrue(self, now: float) -> None:
+        dt = now - self.accrued_to
+        if dt > 0:
+            for r, x in self.reserving.items():
+                self.reserved_s[r] += x * dt
+            for g, x in self.reserving_cpu.items():
+                self.reserved_cpu_s[g] += x * dt
+            self.accrued_to = now
+
+    def reserved_until(self, now: float) -> tuple[dict[str, float], dict[str, float]]:
+        """``(by resource, cpu by region)``: resource-seconds reserved from 0 to ``now``
+        (s, >= the last :meth:`reserve`), running jobs counted up to ``now`` (spec 7.2's
+        integral of reserved_r dt). Reads only; the book is not advanced."""
+        dt = max(now - self.accrued_to, 0.0)
+        by_r = {r: self.reserved_s[r] + self.reserving[r] * dt for r in RESOURCES}
+        regions = set(self.reserved_cpu_s) | set(self.reserving_cpu)
+        by_g = {g: self.reserved_cpu_s[g] + self.reserving_cpu[g] * dt for g in regions}
+        return by_r, by_g
 
 
 class Market:

@@ -44,6 +44,8 @@ class PortfolioTracker:
             raise ValueError(f"metric_interval_s must be > 0, got {interval_s!r}")
         self.interval_s = float(interval_s)
         self.values: list[float] = []
+        self.times: list[float] = []
+        """The time (s) of each sample in ``values``."""
         self.dsr = DifferentialSharpe(eta=eta)
         self.last_dsr = 0.0
         self._next = 0.0
@@ -58,6 +60,7 @@ class PortfolioTracker:
             r = value_usd / self.values[-1] - 1
             self.last_dsr = float(self.dsr.update(r))
         self.values.append(float(value_usd))
+        self.times.append(float(now))
         self._next = now + self.interval_s
 
     def summary(self) -> dict[str, float]:

@@ -30,7 +30,7 @@ from defisim.protocols.compute.types import Job, Machine, Terms
 from .base import ComputeAgent, scaled_policy
 from .binding import provider_cost_floor
 from .deterrence import cheat_saving, cheating_pays, detection_probability
-from .market import PROVIDER_GAS, Market
+from .market import PROVIDER_GAS, RESOURCES, Market
 from .policy import Accept, Bounds, Counter, Policy, PolicyContext, PolicyMemory, Terminate
 
 if TYPE_CHECKING:
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ComputeProvider"]
 
-RESOURCES = ("cpu", "gpu", "ram_gib")
 CHEAT_POLICIES = ("bernoulli", "rational")
 """How a provider decides to cheat (module docstring)."""
 
@@ -163,10 +162,6 @@ class ComputeProvider(ComputeAgent):
                 run.energy_usd += usd
                 self.cost_usd += usd
                 book.energy_usd += usd
-        for m in self.machines:
-            for r, x in zip(RESOURCES, self.reserved[m.machine_id], strict=True):
-                book.reserved_s[r] += x * dt
-            book.reserved_cpu_s[m.region] += self.reserved[m.machine_id][0] * dt
 
     # -- negotiation --------------------------------------------------------------------------
     def _on_message(self, sim: Simulation, env: Any) -> None:
@@ -267,6 +262,7 @@ class ComputeProvider(ComputeAgent):
             due = sim.now + ctypes.run_time_s(info.job, m)
             self._add(self.committed, m, info.job, +1)
             self._add(self.reserved, m, info.job, +1)
+            self.market.book.reserve(m.region, _need(info.job), +1, sim.now)
         self.running[uid] = _Running(info.job, m, due, cheat, not cheat,
                                      gas_usd=self.market.gas_usd("commence"))
         self.topics.pop(topic, None)
@@ -292,10 +288,11 @@ class ComputeProvider(ComputeAgent):
         return not isinstance(sim.compute.publish(self.name, topic, type, body), Event)
 
     # -- execution and payment ------------------------------------------------------------------
-    def _release(self, run: _Running) -> None:
+    def _release(self, run: _Running, now: float) -> None:
         if run.reserved:
             self._add(self.committed, run.machine, run.job, -1)
             self._add(self.reserved, run.machine, run.job, -1)
+            self.market.book.reserve(run.machine.region, _need(run.job), -1, now)
             run.reserved = False
 
     def _deliver(self, sim: Simulation) -> None:
@@ -306,7 +303,7 @@ class ComputeProvider(ComputeAgent):
                 run.posted = True
                 cid = ctypes.result_cid(run.job.cid) if not run.cheat else \
                     ctypes.fake_result_cid(run.job.cid, self.name)
-                self._release(run)
+                self._release(run, now)
                 r = self._tx("post_result", cx.post_result(self.name, uid, cid))
                 run.gas_usd += self.market.gas_usd("post_result")
                 if r.accepted:
@@ -316,7 +313,7 @@ class ComputeProvider(ComputeAgent):
                 continue
             v = cx.deal(uid)
             if v.state == "closed":
-                self._release(run)
+                self._release(run, now)
                 del self.running[uid]
             elif (run.posted and v.state == "delivered" and now > v.challenge_deadline
                   and v.mediation != "pending"):
