@@ -39,11 +39,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import TYPE_CHECKING, Literal
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
+from defisim.agents.compute.base_fee import EIP1559, OP_STACK_CANYON
+from defisim.agents.compute.chain_load import ChainLoadAgent
 from defisim.agents.compute.client import CHALLENGE_MODES, ComputeClient
 from defisim.agents.compute.coophive import CoophiveClient, CoophiveProvider
 from defisim.agents.compute.global_state import GlobalState
@@ -51,6 +54,7 @@ from defisim.agents.compute.market import GlobalStateAgent, Market
 from defisim.agents.compute.mediator import ComputeMediator
 from defisim.agents.compute.policies import POLICIES
 from defisim.agents.compute.provider import ComputeProvider
+from defisim.chain.fee_market import FeeMarketParams
 from defisim.protocols.compute import types as ctypes
 from defisim.protocols.compute.events import DealClosed, MediationResolved
 from defisim.protocols.compute.schemes.events import MessageRejected
@@ -72,7 +76,33 @@ GAS_ACTIONS = ("escrow", "cancel_escrow", "commence", "post_result", "collect", 
 class ComputeMarketplaceParams(ScenarioParams):
     """Parameters of ``compute_marketplace`` (module docstring)."""
 
-    step_seconds: float = 1.0
+    execution: Literal["mempool", "immediate"] = "mempool"
+    """``mempool``: each action is a transaction in the next block, paying gas in ETH
+    through the chain's EIP-1559 fee market (spec 4.6); ``immediate``: calls execute when
+    sent and gas is booked off the ledger at the global state's L2 fee process."""
+    ordering: Literal["fifo", "random", "priority"] = "priority"
+    step_seconds: float = 2.0
+    """Seconds per step = per block (one block per step). Default: 2 in ``mempool``
+    (spec 4.6's block time), 1 in ``immediate``."""
+    client_eth: float = Field(0.01, ge=0)
+    """ETH each client holds for gas (``mempool``)."""
+    provider_eth: float = Field(0.01, ge=0)
+    mediator_eth: float = Field(0.01, ge=0)
+    fee_preset: Literal["eip1559", "op-stack"] = "eip1559"
+    """The L2 fee rule (spec 6): EIP-1559 (elasticity 2, denominator 8) or the OP stack
+    after Canyon (elasticity 6, denominator 250); gas limit 30M."""
+    l2_base_fee_wei: int = Field(10_000_000, gt=0)
+    """The L2's first base fee b0 and the background demand's b_ref (spec 6)."""
+    min_base_fee_wei: int = Field(0, ge=0)
+    wallet_tip_wei: int = Field(1_000_000, ge=0)
+    """The default wallet's tip; its fee cap is 2 x base fee + tip (spec 4.6)."""
+    background_demand: bool = True
+    """Spec 6's background gas in every block before the marketplace's (``mempool``)."""
+    sigma_d: float = Field(0.3, ge=0)
+    demand_elasticity: float = Field(1.0, ge=0)
+    l1_data_fee: bool = False
+    """Charge the OP-stack L1 data fee on every compute transaction (spec 4.6;
+    ``mempool`` only), at the L1 base fee the system party posts on chain."""
     hours: float = Field(3.0, gt=0)
     """Run length when ``steps`` is not given."""
     n_clients: int = Field(30, ge=1)
@@ -110,6 +140,21 @@ class ComputeMarketplaceParams(ScenarioParams):
     mediator_capital: float = Field(100.0, ge=0)
     rerun_s: float = Field(60.0, ge=0)
     metric_interval_s: float = Field(600.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _step_of_mode(cls, data: Any) -> Any:
+        # one block per step: 2 s blocks in mempool mode, 1 s steps in immediate
+        if isinstance(data, dict) and "step_seconds" not in data \
+                and data.get("execution", "mempool") == "immediate":
+            data = {**data, "step_seconds": 1.0}
+        return data
+
+    @model_validator(mode="after")
+    def _l1_needs_mempool(self) -> ComputeMarketplaceParams:
+        if self.l1_data_fee and self.execution != "mempool":
+            raise ValueError("l1_data_fee needs execution='mempool' (gas paid on chain)")
+        return self
 
     @field_validator("client_policy", "provider_policy")
     @classmethod
@@ -158,6 +203,33 @@ class ComputeMarketplace(Scenario):
     protocols = ("compute",)
     params: ComputeMarketplaceParams
 
+    def fee_market(self) -> FeeMarketParams | None:
+        """The chain's fee market in ``mempool`` mode (spec 4.6, 6): the preset's rule,
+        b0, the floor, the wallet's tip, fee caps below the base fee and senders short
+        of gas funds refused before inclusion, no ETH endowment (agents get theirs);
+        ``None`` in ``immediate`` mode."""
+        p = self.params
+        if p.execution != "mempool":
+            return None
+        fields = {"initial_base_fee": p.l2_base_fee_wei, "min_base_fee": p.min_base_fee_wei,
+                  "default_tip": p.wallet_tip_wei, "low_fee": "reject", "low_funds": "reject",
+                  "endowment": 0.0, "gas_limit": 30_000_000}
+        if p.fee_preset == "op-stack":
+            return FeeMarketParams.op_stack(**fields)
+        return FeeMarketParams(**fields)
+
+    def make_simulation(self, seed: int, check_invariants: bool = True,
+                        keep_events: bool = True) -> Simulation:
+        """The compute protocol (with the L1 data fee when on) on a chain in the
+        execution mode of the parameters, with :meth:`fee_market` in ``mempool``."""
+        from defisim.service import Simulation, compute_protocol
+
+        p = self.params
+        return Simulation(seed=seed, check_invariants=check_invariants, keep_events=keep_events,
+                          protocols=[compute_protocol(l1_data_fee=p.l1_data_fee)],
+                          execution=p.execution, ordering=p.ordering,
+                          fee_market=self.fee_market())
+
     def total_steps(self) -> int:
         p = self.params
         return p.steps if p.steps is not None else math.ceil(p.hours * 3600 / p.step_seconds)
@@ -201,11 +273,20 @@ class ComputeMarketplace(Scenario):
         machines = self.machines()
         self._check_hostable(machines)
         sim.create_asset("USDC", 6)
+        fm = sim.fee_market
+        if fm is not None:  # ETH pays gas (no endowment: each role is given its own)
+            sim.create_asset(fm.native_asset, fm.native_decimals)
         sim.compute.use_scheme(p.scheme)
         coop = p.scheme == "coophive"
         provider_cls = CoophiveProvider if coop else ComputeProvider
         client_cls = CoophiveClient if coop else ComputeClient
-        market = Market(GlobalState.default(sim.rng), {a: sim.compute.gas(a) for a in GAS_ACTIONS})
+        if fm is None:
+            state = GlobalState.default(sim.rng)
+        else:  # the L2 base fee is the chain's (spec 6)
+            rule = OP_STACK_CANYON if p.fee_preset == "op-stack" else EIP1559
+            rule = replace(rule, b0=p.l2_base_fee_wei, min_base_fee=p.min_base_fee_wei)
+            state = GlobalState.default(sim.rng, l2_rule=rule, l2_from_chain=True)
+        market = Market(state, {a: sim.compute.gas(a) for a in GAS_ACTIONS})
         self.market = market
         mediators = [ComputeMediator(f"mediator{i}", market, p.mediator_capital,
                                      rerun_s=p.rerun_s, metric_interval_s=p.metric_interval_s)
@@ -229,6 +310,16 @@ class ComputeMarketplace(Scenario):
                                  metric_interval_s=p.metric_interval_s)
                    for i in range(p.n_clients)]
         self.agents = {"client": clients, "provider": providers, "mediator": mediators}
+        eth = {"client": p.client_eth, "provider": p.provider_eth, "mediator": p.mediator_eth}
+        for role, group in self.agents.items():
+            for a in group:
+                a.eth_capital = eth[role]
+        system: list[Agent] = []
+        if fm is not None:
+            self.chain_load = ChainLoadAgent(market, sigma_d=p.sigma_d, e=p.demand_elasticity,
+                                             post_l1=p.l1_data_fee,
+                                             background=p.background_demand)
+            system.append(self.chain_load)
         self._cursor = sim.event_cursor()
         self._closed: Counter = Counter()
         self._invalid: Counter = Counter()
@@ -236,7 +327,7 @@ class ComputeMarketplace(Scenario):
         self._collected: set[str] = set()
         self._agent_kpis: dict[str, float] = {}
         self._next_metrics = 0.0
-        return [GlobalStateAgent(market), *mediators, *providers, *clients]
+        return [GlobalStateAgent(market), *system, *mediators, *providers, *clients]
 
     # -- KPIs --------------------------------------------------------------------------
     def _read_events(self, sim: Simulation) -> None:
