@@ -35,7 +35,8 @@ class Events:
 def honest_run():
     """A 1 h run without cheaters (so every commenced job reserves its machine)."""
     log = Events()
-    sc = SCEN(SCEN.Params(hours=1.0, n_clients=20, n_providers=9, cheater_share=0.0))
+    sc = SCEN(SCEN.Params(hours=1.0, n_clients=20, n_providers=9, cheater_share=0.0,
+                          execution="immediate"))
     r = run_scenario(sc, seed=3, record=False, progress=False, hooks=[log])
     assert r.error is None
     return sc, r, log
