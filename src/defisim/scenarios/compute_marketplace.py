@@ -1,9 +1,26 @@
 """``compute_marketplace``: clients, providers and mediators trading compute jobs over
 the ``compute`` scheme and protocol (``compute-marketplace.md`` sections 1 to 7).
 
+Execution (spec 4.6, 6): ``mempool`` (the default) makes every agent action a
+transaction in the next block, one block per step of ``step_seconds`` (default 2 s),
+paid in ETH through the chain's EIP-1559 fee market (:meth:`ComputeMarketplace.fee_market`:
+``fee_preset`` rule, b0 ``l2_base_fee_wei``, floor ``min_base_fee_wei``, wallet tip
+``wallet_tip_wei`` and fee cap 2 x base fee + tip, fee caps below the base fee and
+senders short of gas funds refused before inclusion). Agents hold ``client_eth`` /
+``provider_eth`` / ``mediator_eth`` ETH, follow their receipts (the client accepts once
+its escrow is in; :mod:`defisim.agents.compute.base`) and book what the chain charged
+(the gas KPIs), and W_t counts their ETH at Z's ETH price. A
+:class:`~defisim.agents.compute.chain_load.ChainLoadAgent` (phase 0) fills each block
+first with spec 6's background demand (``background_demand``, ``sigma_d``,
+``demand_elasticity``), so the chain's base fee follows spec 6's process and is the L2
+fee of Z_t; with ``l1_data_fee`` it posts the L1 base fee on chain and every compute
+transaction pays the OP-stack L1 data fee. ``immediate`` (1-s steps by default) runs
+calls when sent, with gas booked off the ledger at the global state's L2 fee process
+and a refused call booked at its full gas (the learning environments use it).
+
 Build: a :class:`~defisim.agents.compute.market.GlobalStateAgent` (phase 0) steps the
-global state Z_t (section 6: token prices, L1 and L2 base fees by their processes --
-the run executes immediately, without the chain's fee market -- and electricity in
+global state Z_t (section 6: token prices, L1 and L2 base fees -- the L2 fee the
+chain's in ``mempool``, its own process in ``immediate`` -- and electricity in
 the three regions); ``n_clients`` clients with Poisson arrivals over ``class_mix``,
 ``n_providers`` providers with one machine each (CPU or GPU, round-robin over the
 regions), a share ``cheater_share`` of them cheating with probability ``cheat_q``;
