@@ -10,14 +10,15 @@ Prints wall and CPU seconds side by side:
   messages judged and delivered per second, two echoing parties to ``max_rounds``;
 - **the scenario** (``compute_marketplace`` with its default parameters, no recording):
   steps per second, and negotiations (topics opened) and deals per second, over
-  ``--steps`` one-second steps;
+  ``--steps`` steps (``--execution mempool``, the default: 2-s blocks paying gas on
+  chain; ``immediate``: 1-s steps, gas off the ledger);
 - **the environment's reset** (``ComputeMarketEnv``'s default market): unpickling the
   warmed-up snapshot and reseeding it, against rebuilding and rerunning the warm-up.
 
 Usage::
 
     PYTHONPATH=src python benchmarks/bench_compute.py [--n 2000] [--steps 3600]
-        [--case all|policies|bus|scenario|env_reset]
+        [--case all|policies|bus|scenario|env_reset] [--execution mempool|immediate]
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def bus_messages(n_topics: int) -> None:
           f"{published / cpu:10,.0f} /CPU s  ({n_topics} topics to max_rounds)")
 
 
-def scenario(steps: int, seed: int = 0) -> dict[str, float]:
+def scenario(steps: int, seed: int = 0, execution: str = "mempool") -> dict[str, float]:
     """Run the default ``compute_marketplace`` for ``steps`` steps (no recording) and
     print steps, topics (negotiations) and deals per wall and CPU second; returns the
     figures."""
@@ -98,7 +99,7 @@ def scenario(steps: int, seed: int = 0) -> dict[str, float]:
     from defisim.scenarios import get_scenario
 
     cls = get_scenario("compute_marketplace")
-    sc = cls(cls.Params(steps=steps))
+    sc = cls(cls.Params(steps=steps, execution=execution))
     w0, c0 = time.perf_counter(), time.process_time()
     r = run_scenario(sc, seed=seed, record=False, progress=False)
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
@@ -140,13 +141,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=3_600, help="steps of the scenario case")
     ap.add_argument("--case", choices=("all", "policies", "bus", "scenario",
                                            "env_reset"), default="all")
+    ap.add_argument("--execution", choices=("mempool", "immediate"), default="mempool",
+                    help="the scenario case's execution mode")
     args = ap.parse_args(argv)
     if args.case in ("all", "policies"):
         negotiations(args.n)
     if args.case in ("all", "bus"):
         bus_messages(max(1, args.n // 20))
     if args.case in ("all", "scenario"):
-        scenario(args.steps)
+        scenario(args.steps, execution=args.execution)
     if args.case in ("all", "env_reset"):
         env_reset()
     return 0

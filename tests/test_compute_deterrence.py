@@ -59,7 +59,7 @@ def test_cheating_pays_iff_saving_exceeds_expected_forfeit():
 
 def _run(**params):
     sc = SCEN(SCEN.Params(hours=1.0, n_clients=20, n_providers=8, cheater_share=0.5,
-                          cheat_q=1.0, cheat_policy="rational", **params))
+                          cheat_q=1.0, cheat_policy="rational", execution="immediate", **params))
     return sc, run_scenario(sc, seed=4, record=False, progress=False)
 
 

@@ -40,7 +40,8 @@ class Events:
 def honest_run():
     """A 1 h run without cheaters (so every commenced job reserves its machine)."""
     log = Events()
-    sc = SCEN(SCEN.Params(hours=1.0, n_clients=20, n_providers=9, cheater_share=0.0))
+    sc = SCEN(SCEN.Params(hours=1.0, n_clients=20, n_providers=9, cheater_share=0.0,
+                          execution="immediate"))
     r = run_scenario(sc, seed=3, record=False, progress=False, hooks=[log])
     assert r.error is None
     return sc, r, log
@@ -169,7 +170,7 @@ def slashing_run():
     correct (the client pays k*f) and wrong (C slashed)."""
     log = Events()
     sc = SCEN(SCEN.Params(hours=1.0, n_clients=20, n_providers=9, challenge="always",
-                          cheater_share=0.5, cheat_q=0.8))
+                          cheater_share=0.5, cheat_q=0.8, execution="immediate"))
     r = run_scenario(sc, seed=3, record=False, progress=False, hooks=[log])
     assert r.error is None
     return sc, r, log

@@ -27,7 +27,7 @@ SCEN = get_scenario("compute_marketplace")
 
 
 def run(seed=1, hooks=(), scenario=None, **params):
-    sc = scenario or SCEN(SCEN.Params(**params))
+    sc = scenario or SCEN(SCEN.Params(**{"execution": "immediate", **params}))
     return sc, run_scenario(sc, seed=seed, record=False, progress=False, hooks=hooks)
 
 
@@ -141,7 +141,7 @@ def test_an_invalid_message_during_a_run_is_an_event_and_the_run_goes_on():
             sim.create_party("rogue")
             return [*agents, _Rogue("rogue")]
 
-    sc = WithRogue(SCEN.Params(hours=0.25, n_clients=5, n_providers=4))
+    sc = WithRogue(SCEN.Params(hours=0.25, n_clients=5, n_providers=4, execution="immediate"))
     log = Events()
     _, r = run(scenario=sc, hooks=[log])
     assert r.error is None and r.steps == 900

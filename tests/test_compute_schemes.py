@@ -470,6 +470,28 @@ def test_coophive_refusals_later():
     refused(bus, "o1", "B", "cancel", {"offerId": "o1"}, 4.0, "invalid_response")  # DONE
 
 
+def test_coophive_reply_to_names_the_input():
+    """A reply may answer the message it was handed (``reply_to``), not only the topic's
+    last one: S1 offers, S2 joins and cancels, B still buys from S1 by naming S1's offer."""
+    bus = coophive_bus(("S1", "S2"))
+    bus.publish("B", INITIAL_OFFERS, "offer", ch_offer(initial=True), 0.0)
+    bus.publish("S1", "o1", "offer", ch_offer(), 1.0)  # seq 1
+    bus.publish("S2", "o1", "offer", ch_offer(amt=90), 1.0)  # seq 2
+    bus.publish("S2", "o1", "cancel", {"offerId": "o1"}, 2.0)  # seq 3: S2 leaves
+    # without reply_to B's input is S2's cancel: a buyAttest is refused
+    refused(bus, "o1", "B", "buyAttest", {"offerId": "o1", "attestation": "E1"}, 3.0,
+            "invalid_response")
+    refused(bus, "o1", "B", "buyAttest", {"offerId": "o1", "attestation": "E1", "reply_to": 3},
+            3.0, "invalid_response")  # naming the cancel does not help
+    for bad in (0, 9, "1", None):  # own message, no such seq, not an int; None: the default
+        refused(bus, "o1", "B", "buyAttest",
+                {"offerId": "o1", "attestation": "E1", "reply_to": bad}, 3.0,
+                "invalid_response")
+    env = bus.publish("B", "o1", "buyAttest", {"offerId": "o1", "attestation": "E1",
+                                               "reply_to": 1}, 3.0)
+    assert isinstance(env, Envelope) and bus.topic_state("o1").state == "PAID"
+
+
 @pytest.mark.parametrize("body, amount", [
     ({"tokens": [{"ERC20": True, "address": "USDC", "amt": 250}]}, 250),
     ({"tokens": [{"ERC721": True, "address": "NFT", "id": 3},

@@ -43,7 +43,8 @@ def test_one_provider_one_running_job_by_hand():
     hook.events = []
     sc = SCEN(SCEN.Params(hours=0.5, n_clients=1, n_providers=1, n_mediators=1, gpu_share=0,
                           rate_per_h=20.0, class_mix={"cpu-large": 1.0}, cheater_share=0.0,
-                          cpus_per_machine=16, ram_gib_per_machine=128.0))
+                          cpus_per_machine=16, ram_gib_per_machine=128.0,
+                          execution="immediate"))
     r = run_scenario(sc, seed=2, record=False, progress=False, hooks=[hook])
     assert r.error is None
     starts = [e.time_ns / 1e9 for e in hook.events if isinstance(e, Commenced)]

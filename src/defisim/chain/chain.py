@@ -31,7 +31,8 @@ NS_PER_SECOND = 1_000_000_000
 EXECUTION_MODES = ("immediate", "mempool")
 
 CHAIN_GAS = {"transfer": 21_000, "burn": 30_000}
-"""Gas of the chain's own calls (an Ethereum transfer is 21,000)."""
+"""Gas of the chain's own calls (an Ethereum transfer is 21,000); ``use_gas(gas)`` uses
+the gas it names (background demand filling a block)."""
 
 Protocol = ChainProtocol  # the name earlier code used
 
@@ -211,7 +212,8 @@ class Chain:
             else:
                 fn = getattr(self, "tx_" + call, None)
                 if fn is None:
-                    raise KeyError(f"the chain has no transaction {call!r}; known: burn, transfer")
+                    raise KeyError(f"the chain has no transaction {call!r}; known: burn, transfer, "
+                                   "use_gas")
             self._handlers[key] = fn
         return fn
 
@@ -221,7 +223,9 @@ class Chain:
         (returns the protocol's pending result). In mempool mode a transaction whose gas
         limit exceeds the block's is refused at once (a ``REJECTED`` receipt and a
         ``GAS_LIMIT_ABOVE_BLOCK_LIMIT`` rejection; it takes no nonce), as an Ethereum
-        node refuses it.
+        node refuses it; so is one whose fee cap is below the base fee under
+        ``low_fee="reject"`` (``FEE_TOO_LOW``) and one whose sender cannot lock
+        ``gas_limit x max_fee`` under ``low_funds="reject"`` (``INSUFFICIENT_GAS_FUNDS``).
 
         Raises:
             KeyError: unknown protocol or call (a programming error, not a rejection).
@@ -241,6 +245,12 @@ class Chain:
                 detail = f"fee cap {tx.max_fee_per_gas} below the base fee {self.base_fee}"
                 self.reject(tx.call, sender, "", "FEE_TOO_LOW", detail)
                 return Receipt(REJECTED, "FEE_TOO_LOW", detail, tx.tx_id)
+            if fm is not None and fm.low_funds == "reject":
+                need, have = tx.gas_limit * tx.max_fee_per_gas, self._native_balance(sender)
+                if have < need:
+                    detail = f"{sender} holds {have} {fm.native_asset}, cannot lock {need} for gas"
+                    self.reject(tx.call, sender, "", "INSUFFICIENT_GAS_FUNDS", detail)
+                    return Receipt(REJECTED, "INSUFFICIENT_GAS_FUNDS", detail, tx.tx_id)
         n = self.nonces.get(sender, 0)
         tx.nonce = n
         self.nonces[sender] = n + 1
@@ -377,10 +387,18 @@ class Chain:
         self.gas_prices[party] = (int(max_priority_fee_per_gas), int(max_fee_per_gas))
 
     def call_gas(self, tx: Transaction) -> int:
-        """Gas the call uses when executed."""
+        """Gas the call uses when executed (``use_gas``: the gas it names)."""
         if tx.protocol:
             return self.by_name[tx.protocol].gas.get(tx.call, DEFAULT_GAS)
+        if tx.call == "use_gas" and tx.args and type(tx.args[0]) is int and tx.args[0] > 0:
+            return tx.args[0]
         return CHAIN_GAS.get(tx.call, DEFAULT_GAS)
+
+    def _native_balance(self, party: str) -> int:
+        fm = self.fee_market
+        if fm is None or fm.native_asset not in self.ledger.assets:
+            return 0
+        return self.ledger.balance(general(party, fm.native_asset))
 
     def _prepare(self, tx: Transaction) -> None:
         """Fill a mempool transaction's defaults: gas limit and fees."""
@@ -556,6 +574,16 @@ class Chain:
             self.reject("burn", sender, "", "INSUFFICIENT_FUNDS", detail)
             return Receipt(REJECTED, "INSUFFICIENT_FUNDS", detail, block=self.block)
         led.burn(key, amount)
+        return Receipt(EXECUTED, block=self.block)
+
+    def tx_use_gas(self, sender: str, gas: int) -> Receipt:
+        """Use ``gas`` gas and change nothing else: background demand that fills part of a
+        block and pays its fee (compute-marketplace spec 6, "L2 base fee"). Refused
+        (``INVALID_GAS``) unless ``gas`` is an integer > 0."""
+        if type(gas) is not int or gas <= 0:
+            detail = f"use_gas needs an integer gas > 0, got {gas!r}"
+            self.reject("use_gas", sender, "", "INVALID_GAS", detail)
+            return Receipt(REJECTED, "INVALID_GAS", detail, block=self.block)
         return Receipt(EXECUTED, block=self.block)
 
     # -- blocks -----------------------------------------------------------------

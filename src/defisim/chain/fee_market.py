@@ -60,6 +60,12 @@ class FeeMarketParams(BaseModel):
     the base fee falls (a node's pool), or ``reject`` it before inclusion
     (``FEE_TOO_LOW``, no nonce, no cost; compute-marketplace spec 4.6)."""
 
+    low_funds: Literal["drop", "reject"] = "drop"
+    """A sender whose native balance cannot lock ``gas_limit x max_fee``: its transaction
+    is ``drop``-ped when its block executes it (``DROPPED``, the default), or
+    ``reject``-ed at submission (``INSUFFICIENT_GAS_FUNDS``, a ``REJECTED`` receipt, no
+    nonce, no cost; compute-marketplace spec 4.6)."""
+
     @property
     def gas_target(self) -> int:
         return self.gas_limit // self.elasticity

@@ -100,6 +100,8 @@ class Receipt:
         gas_used: gas charged (mempool mode).
         fee_burned: base fee x gas, burned (base units of the native asset).
         tip: priority fee x gas, paid to the block producer.
+        l1_fee: an L1 data fee the protocol charged on top of gas (OP-stack receipts'
+            ``l1Fee``; compute-marketplace spec 4.6), base units of the native asset.
         value: what the call returned (a protocol result, an id, ...).
     """
 
@@ -112,6 +114,7 @@ class Receipt:
     fee_burned: int = 0
     tip: int = 0
     value: Any = field(default=None)
+    l1_fee: int = 0
 
     @property
     def accepted(self) -> bool:

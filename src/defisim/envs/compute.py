@@ -130,6 +130,7 @@ class ComputeSession:
         cls = get_scenario("compute_marketplace")
         params = dict(cfg.scenario_params)
         params.setdefault("steps", cfg.warmup_steps + cfg.horizon_steps)
+        params.setdefault("execution", "immediate")  # learners act on immediate receipts
         try:
             scn = cls(cls.Params(**params))
             run = Run(scn, cfg.base_seed, check_invariants=False, keep_events=False)

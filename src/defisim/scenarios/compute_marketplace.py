@@ -1,9 +1,26 @@
 """``compute_marketplace``: clients, providers and mediators trading compute jobs over
 the ``compute`` scheme and protocol (``compute-marketplace.md`` sections 1 to 7).
 
+Execution (spec 4.6, 6): ``mempool`` (the default) makes every agent action a
+transaction in the next block, one block per step of ``step_seconds`` (default 2 s),
+paid in ETH through the chain's EIP-1559 fee market (:meth:`ComputeMarketplace.fee_market`:
+``fee_preset`` rule, b0 ``l2_base_fee_wei``, floor ``min_base_fee_wei``, wallet tip
+``wallet_tip_wei`` and fee cap 2 x base fee + tip, fee caps below the base fee and
+senders short of gas funds refused before inclusion). Agents hold ``client_eth`` /
+``provider_eth`` / ``mediator_eth`` ETH, follow their receipts (the client accepts once
+its escrow is in; :mod:`defisim.agents.compute.base`) and book what the chain charged
+(the gas KPIs), and W_t counts their ETH at Z's ETH price. A
+:class:`~defisim.agents.compute.chain_load.ChainLoadAgent` (phase 0) fills each block
+first with spec 6's background demand (``background_demand``, ``sigma_d``,
+``demand_elasticity``), so the chain's base fee follows spec 6's process and is the L2
+fee of Z_t; with ``l1_data_fee`` it posts the L1 base fee on chain and every compute
+transaction pays the OP-stack L1 data fee. ``immediate`` (1-s steps by default) runs
+calls when sent, with gas booked off the ledger at the global state's L2 fee process
+and a refused call booked at its full gas (the learning environments use it).
+
 Build: a :class:`~defisim.agents.compute.market.GlobalStateAgent` (phase 0) steps the
-global state Z_t (section 6: token prices, L1 and L2 base fees by their processes --
-the run executes immediately, without the chain's fee market -- and electricity in
+global state Z_t (section 6: token prices, L1 and L2 base fees -- the L2 fee the
+chain's in ``mempool``, its own process in ``immediate`` -- and electricity in
 the three regions); ``n_clients`` clients with Poisson arrivals over ``class_mix``,
 ``n_providers`` providers with one machine each (CPU or GPU, round-robin over the
 regions), a share ``cheater_share`` of them cheating with probability ``cheat_q``;
@@ -49,11 +66,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import TYPE_CHECKING, Literal
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
+from defisim.agents.compute.base_fee import EIP1559, OP_STACK_CANYON
+from defisim.agents.compute.chain_load import ChainLoadAgent
 from defisim.agents.compute.client import CHALLENGE_MODES, ComputeClient
 from defisim.agents.compute.coophive import CoophiveClient, CoophiveProvider
 from defisim.agents.compute.global_state import GlobalState
@@ -61,6 +81,7 @@ from defisim.agents.compute.market import GlobalStateAgent, Market
 from defisim.agents.compute.mediator import ComputeMediator
 from defisim.agents.compute.policies import POLICIES
 from defisim.agents.compute.provider import ComputeProvider
+from defisim.chain.fee_market import FeeMarketParams
 from defisim.protocols.compute import types as ctypes
 from defisim.protocols.compute.events import DealClosed, MediationResolved
 from defisim.protocols.compute.schemes.events import MessageRejected
@@ -82,7 +103,33 @@ GAS_ACTIONS = ("escrow", "cancel_escrow", "commence", "post_result", "collect", 
 class ComputeMarketplaceParams(ScenarioParams):
     """Parameters of ``compute_marketplace`` (module docstring)."""
 
-    step_seconds: float = 1.0
+    execution: Literal["mempool", "immediate"] = "mempool"
+    """``mempool``: each action is a transaction in the next block, paying gas in ETH
+    through the chain's EIP-1559 fee market (spec 4.6); ``immediate``: calls execute when
+    sent and gas is booked off the ledger at the global state's L2 fee process."""
+    ordering: Literal["fifo", "random", "priority"] = "priority"
+    step_seconds: float = 2.0
+    """Seconds per step = per block (one block per step). Default: 2 in ``mempool``
+    (spec 4.6's block time), 1 in ``immediate``."""
+    client_eth: float = Field(0.01, ge=0)
+    """ETH each client holds for gas (``mempool``)."""
+    provider_eth: float = Field(0.01, ge=0)
+    mediator_eth: float = Field(0.01, ge=0)
+    fee_preset: Literal["eip1559", "op-stack"] = "eip1559"
+    """The L2 fee rule (spec 6): EIP-1559 (elasticity 2, denominator 8) or the OP stack
+    after Canyon (elasticity 6, denominator 250); gas limit 30M."""
+    l2_base_fee_wei: int = Field(10_000_000, gt=0)
+    """The L2's first base fee b0 and the background demand's b_ref (spec 6)."""
+    min_base_fee_wei: int = Field(0, ge=0)
+    wallet_tip_wei: int = Field(1_000_000, ge=0)
+    """The default wallet's tip; its fee cap is 2 x base fee + tip (spec 4.6)."""
+    background_demand: bool = True
+    """Spec 6's background gas in every block before the marketplace's (``mempool``)."""
+    sigma_d: float = Field(0.3, ge=0)
+    demand_elasticity: float = Field(1.0, ge=0)
+    l1_data_fee: bool = False
+    """Charge the OP-stack L1 data fee on every compute transaction (spec 4.6;
+    ``mempool`` only), at the L1 base fee the system party posts on chain."""
     hours: float = Field(3.0, gt=0)
     """Run length when ``steps`` is not given."""
     n_clients: int = Field(30, ge=1)
@@ -120,6 +167,21 @@ class ComputeMarketplaceParams(ScenarioParams):
     mediator_capital: float = Field(100.0, ge=0)
     rerun_s: float = Field(60.0, ge=0)
     metric_interval_s: float = Field(600.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _step_of_mode(cls, data: Any) -> Any:
+        # one block per step: 2 s blocks in mempool mode, 1 s steps in immediate
+        if isinstance(data, dict) and "step_seconds" not in data \
+                and data.get("execution", "mempool") == "immediate":
+            data = {**data, "step_seconds": 1.0}
+        return data
+
+    @model_validator(mode="after")
+    def _l1_needs_mempool(self) -> ComputeMarketplaceParams:
+        if self.l1_data_fee and self.execution != "mempool":
+            raise ValueError("l1_data_fee needs execution='mempool' (gas paid on chain)")
+        return self
 
     @field_validator("client_policy", "provider_policy")
     @classmethod
@@ -168,6 +230,33 @@ class ComputeMarketplace(Scenario):
     protocols = ("compute",)
     params: ComputeMarketplaceParams
 
+    def fee_market(self) -> FeeMarketParams | None:
+        """The chain's fee market in ``mempool`` mode (spec 4.6, 6): the preset's rule,
+        b0, the floor, the wallet's tip, fee caps below the base fee and senders short
+        of gas funds refused before inclusion, no ETH endowment (agents get theirs);
+        ``None`` in ``immediate`` mode."""
+        p = self.params
+        if p.execution != "mempool":
+            return None
+        fields = {"initial_base_fee": p.l2_base_fee_wei, "min_base_fee": p.min_base_fee_wei,
+                  "default_tip": p.wallet_tip_wei, "low_fee": "reject", "low_funds": "reject",
+                  "endowment": 0.0, "gas_limit": 30_000_000}
+        if p.fee_preset == "op-stack":
+            return FeeMarketParams.op_stack(**fields)
+        return FeeMarketParams(**fields)
+
+    def make_simulation(self, seed: int, check_invariants: bool = True,
+                        keep_events: bool = True) -> Simulation:
+        """The compute protocol (with the L1 data fee when on) on a chain in the
+        execution mode of the parameters, with :meth:`fee_market` in ``mempool``."""
+        from defisim.service import Simulation, compute_protocol
+
+        p = self.params
+        return Simulation(seed=seed, check_invariants=check_invariants, keep_events=keep_events,
+                          protocols=[compute_protocol(l1_data_fee=p.l1_data_fee)],
+                          execution=p.execution, ordering=p.ordering,
+                          fee_market=self.fee_market())
+
     def total_steps(self) -> int:
         p = self.params
         return p.steps if p.steps is not None else math.ceil(p.hours * 3600 / p.step_seconds)
@@ -211,11 +300,20 @@ class ComputeMarketplace(Scenario):
         machines = self.machines()
         self._check_hostable(machines)
         sim.create_asset("USDC", 6)
+        fm = sim.fee_market
+        if fm is not None:  # ETH pays gas (no endowment: each role is given its own)
+            sim.create_asset(fm.native_asset, fm.native_decimals)
         sim.compute.use_scheme(p.scheme)
         coop = p.scheme == "coophive"
         provider_cls = CoophiveProvider if coop else ComputeProvider
         client_cls = CoophiveClient if coop else ComputeClient
-        market = Market(GlobalState.default(sim.rng), {a: sim.compute.gas(a) for a in GAS_ACTIONS})
+        if fm is None:
+            state = GlobalState.default(sim.rng)
+        else:  # the L2 base fee is the chain's (spec 6)
+            rule = OP_STACK_CANYON if p.fee_preset == "op-stack" else EIP1559
+            rule = replace(rule, b0=p.l2_base_fee_wei, min_base_fee=p.min_base_fee_wei)
+            state = GlobalState.default(sim.rng, l2_rule=rule, l2_from_chain=True)
+        market = Market(state, {a: sim.compute.gas(a) for a in GAS_ACTIONS})
         self.market = market
         mediators = [ComputeMediator(f"mediator{i}", market, p.mediator_capital,
                                      rerun_s=p.rerun_s, metric_interval_s=p.metric_interval_s)
@@ -239,6 +337,16 @@ class ComputeMarketplace(Scenario):
                                  metric_interval_s=p.metric_interval_s)
                    for i in range(p.n_clients)]
         self.agents = {"client": clients, "provider": providers, "mediator": mediators}
+        eth = {"client": p.client_eth, "provider": p.provider_eth, "mediator": p.mediator_eth}
+        for role, group in self.agents.items():
+            for a in group:
+                a.eth_capital = eth[role]
+        system: list[Agent] = []
+        if fm is not None:
+            self.chain_load = ChainLoadAgent(market, sigma_d=p.sigma_d, e=p.demand_elasticity,
+                                             post_l1=p.l1_data_fee,
+                                             background=p.background_demand)
+            system.append(self.chain_load)
         self._cursor = sim.event_cursor()
         self._closed: Counter = Counter()
         self._invalid: Counter = Counter()
@@ -249,7 +357,7 @@ class ComputeMarketplace(Scenario):
         self._collected: set[str] = set()
         self._agent_kpis: dict[str, float] = {}
         self._next_metrics = 0.0
-        return [GlobalStateAgent(market), *mediators, *providers, *clients]
+        return [GlobalStateAgent(market), *system, *mediators, *providers, *clients]
 
     # -- KPIs --------------------------------------------------------------------------
     def _read_events(self, sim: Simulation) -> None:

@@ -15,7 +15,7 @@ from defisim.protocols.tokenomics import TokenomicsProtocol
 
 from .amm import AmmFacade, AmmPoolView, PositionView
 from .amm_backends import AMM_BACKENDS, amm_protocol
-from .compute import AttestationView, ComputeFacade, DealView
+from .compute import AttestationView, ComputeFacade, DealView, compute_protocol
 from .futures import FuturesFacade, MarketView, OrderView
 from .simulation import (
     DEFAULT_PROTOCOLS,
@@ -43,6 +43,7 @@ __all__ = [
     "AmmPoolView",
     "AttestationView",
     "ComputeFacade",
+    "compute_protocol",
     "DealView",
     "PositionView",
     "FuturesFacade",

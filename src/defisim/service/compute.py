@@ -32,6 +32,16 @@ if TYPE_CHECKING:
     from .simulation import Simulation
 
 
+def compute_protocol(**params: Any) -> ComputeProtocol:
+    """A :class:`ComputeProtocol` with :class:`~defisim.protocols.compute.params.ComputeParams`
+    ``params`` (a scenario's composition: ``Simulation(protocols=[compute_protocol(...)])``).
+
+    Raises:
+        pydantic.ValidationError: an unknown or bad parameter.
+    """
+    return ComputeProtocol(params)
+
+
 @dataclass(frozen=True, slots=True)
 class DealView:
     """A deal (keyed by its escrow uid) in base units and seconds: ``state`` ``open``,
@@ -119,6 +129,15 @@ class ComputeFacade:
     def gas(self, action: str) -> int:
         """Gas units of ``action`` (spec 4.7). Raises ``KeyError`` for an unknown one."""
         return self.protocol.gas[action]
+
+    @property
+    def l1_base_fee(self) -> int:
+        """The L1 base fee posted on chain (wei per gas; 0 until posted, spec 4.6)."""
+        return self.protocol.l1_base_fee
+
+    def l1_fee(self, action: str) -> int:
+        """The L1 data fee ``action`` pays now, wei (0 when the fee is off)."""
+        return self.protocol.l1_fee_of(action)
 
     # -- messages (off-chain: no gas, never raise) ---------------------------------------
     def publish(self, sender: str, channel: str, type: str, body: Mapping[str, Any],
@@ -242,6 +261,10 @@ class ComputeFacade:
     def mediate(self, mediator: str, validation_uid: str, correct: bool) -> Receipt:
         """A panel mediator's verdict (4.3.6). Value: the verdict uid."""
         return self._send(mediator, "mediate", validation_uid, bool(correct))
+
+    def set_l1_base_fee(self, oracle: str, wei_per_gas: int) -> Receipt:
+        """Post the L1 base fee (the oracle party only; spec 4.6's L1 data fee)."""
+        return self._send(oracle, "set_l1_base_fee", int(wei_per_gas))
 
     def claim_timeout(self, client: str, escrow_uid: str) -> Receipt:
         """Take back P + D + T after an unanswered job deadline (4.3.7)."""

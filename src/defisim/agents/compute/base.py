@@ -1,6 +1,17 @@
 """The common part of the compute marketplace's agents (spec 1, 7.1): a party with
-USDC capital, its costs outside the ledger, W_t sampling, gas booking, and the policy
-scaling shared by clients and providers.
+USDC capital, its costs outside the ledger, W_t sampling, gas booking, its
+transactions' receipts, and the policy scaling shared by clients and providers.
+
+Gas (spec 4.6): in ``immediate`` execution (no fee market) a call executes when sent
+and its gas is booked off the ledger at the global state's L2 base fee
+(:meth:`ComputeAgent._tx`). With the chain's fee market (``mempool`` execution) the
+agent also holds ETH (``eth_capital``) and pays gas on chain; a call returns a pending
+receipt, and :meth:`ComputeAgent._submit` keeps it until its block executes it: the
+agent reads the receipt (``sim.receipt``) at its next step, books what the chain
+charged (gas used x effective price, plus any L1 data fee) and runs the action's
+follow-up (``then``). A transaction refused at submission (``FEE_TOO_LOW``,
+``INSUFFICIENT_GAS_FUNDS``) costs nothing; one included and refused pays the revert
+gas; both reach ``then`` with a receipt whose ``accepted`` is false.
 
 Policy scaling (a choice; spec 5's configs are Apiary's, priced for ~hundreds of USDC
 jobs): an agent builds its section-5 policy per job with every price parameter (x0,
@@ -12,6 +23,7 @@ provider ``x_min`` = cost floor) is passed as ``Bounds`` too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from defisim.agents.base import Agent
@@ -51,12 +63,20 @@ def scaled_policy(name: str, role: str, scale: float) -> Policy:
     return make_policy(name, role, **params)
 
 
+Then = Callable[[Any, float], None]
+"""A transaction's follow-up: ``then(receipt, gas_usd)``."""
+
+
 class ComputeAgent(Agent):
     """A party of the marketplace holding ``capital`` USDC (token units), with costs
-    booked outside the ledger in ``cost_usd`` (gas, electricity) and W_t sampled every
-    ``metric_interval_s`` (spec 7.1)."""
+    booked outside the ledger in ``cost_usd`` (electricity; gas in immediate mode) and
+    W_t sampled every ``metric_interval_s`` (spec 7.1). With the chain's fee market it
+    is also given ``eth_capital`` ETH (set by the scenario before the run) to pay gas
+    (module docstring)."""
 
     role = "agent"
+    eth_capital: float = 0.0
+    """ETH minted to the party at the start when the chain has a fee market."""
 
     def __init__(self, name: str, market: Market, capital: float,
                  metric_interval_s: float = 3600.0) -> None:
@@ -66,11 +86,59 @@ class ComputeAgent(Agent):
         self.cost_usd = 0.0
         self.portfolio = PortfolioTracker(metric_interval_s)
         self.invalid_messages = 0
+        self.native: str | None = None  # the fee market's asset: gas is paid on chain
+        self._inflight: dict[int, tuple[str, str, Then | None]] = {}
+        self._busy_keys: set[str] = set()
 
     def initialise(self, sim: Simulation) -> None:
         sim.create_party(self.name)
         if self.capital > 0:
             sim.mint(self.name, TOKEN, self.capital)
+        fm = sim.fee_market
+        if fm is not None:
+            self.native = fm.native_asset
+            if self.eth_capital > 0:
+                sim.mint(self.name, fm.native_asset, self.eth_capital)
+
+    # -- transactions ---------------------------------------------------------------------
+    def _submit(self, sim: Simulation, action: str, receipt: Any, then: Then | None = None,
+                key: str = "") -> None:
+        """Follow the transaction of ``action`` whose call returned ``receipt``.
+
+        Immediate mode: book its gas (:meth:`_tx`) and call ``then(receipt, gas USD)``
+        now. With a fee market: a pending receipt waits (``key``, e.g. the escrow uid,
+        is :meth:`_busy` meanwhile) until :meth:`_poll` finds the executed one; a
+        receipt refused at submission goes to ``then`` now with 0 USD."""
+        if self.native is None:
+            self._tx(action, receipt)
+            if then is not None:
+                then(receipt, self.market.gas_usd(action))
+            return
+        if getattr(receipt, "pending", False):
+            self._inflight[receipt.tx_id] = (action, key, then)
+            if key:
+                self._busy_keys.add(key)
+        elif then is not None:
+            then(receipt, 0.0)
+
+    def _poll(self, sim: Simulation) -> None:
+        """Book and follow up every in-flight transaction whose block has executed it
+        (submission order); those still in the mempool wait."""
+        if not self._inflight:
+            return
+        for tx_id in list(self._inflight):
+            rc = sim.receipt(tx_id)
+            if rc is None:
+                continue
+            action, key, then = self._inflight.pop(tx_id)
+            self._busy_keys.discard(key)
+            usd = self.market.book_receipt(self.role, action, rc)
+            if then is not None:
+                then(rc, usd)
+
+    def _busy(self, key: str) -> bool:
+        """A transaction about ``key`` is in flight (never in immediate mode)."""
+        return key in self._busy_keys
 
     # -- bookkeeping ----------------------------------------------------------------------
     def _tx(self, action: str, receipt: Any) -> Any:
@@ -84,10 +152,14 @@ class ComputeAgent(Agent):
         return 0
 
     def value_usd(self, sim: Simulation) -> float:
-        """W_t (spec 7.1): USDC held and locked, at Z's USDC price, less booked costs."""
+        """W_t (spec 7.1): USDC held and locked, at Z's USDC price, plus (with a fee
+        market) the ETH held at Z's ETH price, less booked costs."""
         z = self.market.snapshot
         usdc = sim.balance(self.name, TOKEN) + self.locked(sim) / 1e6
-        return usdc * z.prices[z.payment_symbol] - self.cost_usd
+        w = usdc * z.prices[z.payment_symbol] - self.cost_usd
+        if self.native is not None:
+            w += sim.balance(self.name, self.native) * z.prices["ETH"]
+        return w
 
     def _sample(self, sim: Simulation) -> None:
         if self.portfolio.due(sim.now):

@@ -5,7 +5,9 @@ Jobs arrive as a Poisson process (``rate_per_h``) over a class mix; a job's valu
 (spec 3). For each job the client publishes a request at its policy's opening price
 and answers each topic with that policy and a per-topic :class:`PolicyMemory` (the
 request's memory copied, spec 1). On Accept it escrows ``P + D`` then sends ``accept``
-with the escrow uid -- unless the price is above V (an unbounded policy such as
+with the escrow uid (with the chain's fee market: once the escrow's receipt is in, its
+other topics of the request cancelled meanwhile; a refused escrow terminates the
+topic) -- unless the price is above V (an unbounded policy such as
 ``kalman`` may accept it; the agent then rejects: its reservation value) -- and terminates its other topics of the request (``cancelled``).
 It cancels an escrow nobody commenced after the commit window, claims the timeout of
 a deal not delivered by its deadline (spec 7.2's client surplus counts an
@@ -59,6 +61,7 @@ class _Request:
     bounds: Bounds
     t0: float
     filled: bool = False
+    escrowing: bool = False  # its escrow transaction waits for its block
     topics: dict[str, PolicyMemory] = field(default_factory=dict)
 
 
@@ -123,6 +126,7 @@ class ComputeClient(ComputeAgent):
         while self._next_arrival <= now:
             self._arrive(sim, now)
             self._next_arrival += self._gap()
+        self._poll(sim)
         for env in sim.compute.inbox(self.name):
             self._on_message(sim, env)
         self._upkeep(sim)
@@ -186,7 +190,7 @@ class ComputeClient(ComputeAgent):
         tp = self._topic(sim, env.topic)
         if tp is None or tp.state in self.closed_states:
             return
-        if env.type == "collateral_missing" or req.filled:
+        if env.type == "collateral_missing" or req.filled or req.escrowing:
             self._publish(sim, env.topic, "terminate", {"reason": "cancelled"})
             return
         terms: Terms = env.body["terms"]
@@ -210,12 +214,22 @@ class ComputeClient(ComputeAgent):
 
     def _accept(self, sim: Simulation, req: _Request, topic: str, provider: str, terms: Terms,
                 messages: int) -> None:
-        r = self._tx("escrow", sim.compute.escrow(self.name, req.job.cid, terms, provider))
-        if not r.accepted:
-            self._publish(sim, topic, "terminate", {"reason": "cancelled"})
-            return
-        uid = r.value
-        self.deals[uid] = (req.job, self.market.gas_usd("escrow"))
+        req.escrowing = True  # other topics are cancelled meanwhile
+
+        def escrowed(r: Any, gas_usd: float) -> None:  # accept once the escrow is in
+            req.escrowing = False
+            if not r.accepted:
+                self._publish(sim, topic, "terminate", {"reason": "cancelled"})
+                return
+            self._accepted(sim, req, topic, provider, terms, messages, r.value, gas_usd)
+
+        self._submit(sim, "escrow", sim.compute.escrow(self.name, req.job.cid, terms, provider),
+                     escrowed)
+
+    def _accepted(self, sim: Simulation, req: _Request, topic: str, provider: str,
+                  terms: Terms, messages: int, uid: str, gas_usd: float) -> None:
+        """The escrow ``uid`` is on chain: send ``accept`` with it and book the deal."""
+        self.deals[uid] = (req.job, gas_usd)
         if not self._publish(sim, topic, "accept", {"terms_hash": terms.hash, "escrow_uid": uid}):
             return  # the escrow is cancelled after the commit window (upkeep)
         req.filled = True
@@ -237,24 +251,32 @@ class ComputeClient(ComputeAgent):
     def _upkeep(self, sim: Simulation) -> None:
         cx, now = sim.compute, sim.now
         for uid in list(self.deals):
+            if self._busy(uid):  # its last transaction waits for its block
+                continue
             v = cx.deal(uid)
             if v.state == "open" and now > v.escrow_time + cx.params.commit_window_s:
-                self._tx("cancel_escrow", cx.cancel_escrow(self.name, uid))
+                self._submit(sim, "cancel_escrow", cx.cancel_escrow(self.name, uid), key=uid)
             elif v.state == "committed" and now > v.job_deadline:
-                self._tx("claim_timeout", cx.claim_timeout(self.name, uid))
+                self._submit(sim, "claim_timeout", cx.claim_timeout(self.name, uid), key=uid)
             elif v.state == "delivered" and uid not in self.decided:
                 self.decided.add(uid)
                 if self._wants_challenge() and v.terms.verification != "none":
-                    if self._tx("challenge", cx.challenge(self.name, uid)).accepted:
-                        self.market.book.challenges += 1
-                        if cx.result_is_correct(uid):
-                            self.market.book.false_challenges += 1
+                    self._submit(sim, "challenge", cx.challenge(self.name, uid),
+                                 self._challenged(sim, uid), key=uid)
             elif v.state == "closed":
                 job, gas = self.deals.pop(uid)
                 if v.close_reason == "collected":  # a fake result is worth nothing to it
                     value = job.value if cx.result_is_correct(uid) else 0.0
                     self.market.book.client_surplus.append(
                         value - self.market.usd(v.terms.price) - gas)
+
+    def _challenged(self, sim: Simulation, uid: str) -> Any:
+        def then(r: Any, gas_usd: float) -> None:
+            if r.accepted:
+                self.market.book.challenges += 1
+                if sim.compute.result_is_correct(uid):
+                    self.market.book.false_challenges += 1
+        return then
 
     def _wants_challenge(self) -> bool:
         if self.challenge == "random":

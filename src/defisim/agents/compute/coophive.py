@@ -67,6 +67,20 @@ def input_of(topic: Any, party: str) -> Any:
     return next((e for e in reversed(topic.history) if e.sender != party), None)
 
 
+def last_from(topic: Any, party: str) -> Any:
+    """``party``'s last message on a coophive ``topic`` (``None`` if none): what a
+    reply to that party answers (its ``reply_to``, spec 2.2: each message a CoopHive
+    agent is handed is the input of its reply, whatever others wrote since)."""
+    return next((e for e in reversed(topic.history) if e.sender == party), None)
+
+
+def _to_seller(topic: Any, buyer: str, seller: str) -> Any:
+    """The buyer's last message on ``topic`` meant for ``seller`` (naming it, or the
+    initial offer); ``None`` if none."""
+    return next((e for e in reversed(topic.history) if e.sender == buyer and (
+        e.body.get("seller") == seller or e.body.get("initial") is True)), None)
+
+
 def _offer_id(topic: str) -> str:
     return topic.rpartition("/")[0] or topic
 
@@ -110,16 +124,17 @@ class CoophiveClient(ComputeClient):
         if type == "terminate":
             self._drop(sim, tp, seller, body.get("reason", "cancelled"))
             return True
-        inp = input_of(tp, self.name)
-        if inp is None or inp.type != "offer":  # a seller left: only a cancel may answer
-            self._cancel(sim, oid, "seller_left")
+        inp = last_from(tp, seller)
+        if inp is None or inp.type != "offer":  # the seller left: stop answering it
+            self._drop(sim, tp, seller, "seller_left")
             return False
         if type == "offer":
-            return self._send(sim, oid, "offer", _offer(oid, body["terms"], seller))
+            return self._send(sim, oid, "offer",
+                              _offer(oid, body["terms"], seller, reply_to=inp.seq))
         if type == "accept":
             return self._send(sim, oid, "buyAttest", {
                 "offerId": oid, "attestation": body["escrow_uid"],
-                "terms_hash": body["terms_hash"], "seller": seller})
+                "terms_hash": body["terms_hash"], "seller": seller, "reply_to": inp.seq})
         return False
 
     def _drop(self, sim: Simulation, tp: Any, seller: str, reason: str) -> None:
@@ -202,7 +217,9 @@ class CoophiveProvider(ComputeProvider):
             return False
         if type == "attestation" and body.get("kind") != "result":
             return True  # attestation(commence): the provider commences silently on chain
-        inp = input_of(tp, self.name)
+        buyer = next((p for p, role in tp.participants.items() if role == "buyer"), "")
+        inp = input_of(tp, self.name) if self.name not in tp.participants \
+            else _to_seller(tp, buyer, self.name)
         want = "buyAttest" if type == "attestation" else "offer"
         if inp is None or inp.type != want or tp.state not in (("PAID",) if want == "buyAttest"
                                                                 else LIVE):
@@ -210,8 +227,9 @@ class CoophiveProvider(ComputeProvider):
             return False
         if type == "offer":
             self._terms[f"{oid}/{self.name}"] = body["terms"]
-            return self._send(sim, oid, "offer", _offer(oid, body["terms"], self.name))
-        return self._send(sim, oid, "sellAttest", {"offerId": oid,
+            return self._send(sim, oid, "offer",
+                              _offer(oid, body["terms"], self.name, reply_to=inp.seq))
+        return self._send(sim, oid, "sellAttest", {"offerId": oid, "reply_to": inp.seq,
                                                    "attestation": str(body["uid"])})
 
     def _send(self, sim: Simulation, channel: str, type: str, body: dict) -> bool:

@@ -7,9 +7,10 @@ Nothing here acts on the chain: :class:`GlobalStateAgent` only advances
 
 Costs outside the ledger (a choice, spec 3 and 7.1): electricity and gas are booked
 in USD in :class:`MarketBook` and in each agent's own ``cost_usd``, and subtracted from
-its portfolio value W_t; the ledger holds only the payment token. Gas is valued at
-the global state's L2 base fee and ETH price (the run executes immediately, without
-the chain's fee market).
+its portfolio value W_t. In immediate execution gas is valued at the global state's
+L2 base fee and ETH price and the ledger holds only the payment token; with the
+chain's fee market agents pay gas in ETH on chain and book what their receipts say
+(:meth:`Market.book_receipt`), and the global state's L2 base fee is the chain's.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from defisim.agents.base import Agent
 from defisim.protocols.compute import types as ctypes
 from defisim.protocols.compute.types import Job, JobClass, Machine
 
 from .binding import provider_cost_floor
-from .global_state import GlobalSnapshot, GlobalState
+from .global_state import WEI_PER_ETH, GlobalSnapshot, GlobalState
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
@@ -61,11 +62,12 @@ class MarketBook:
     escrow_uid, price)`` (``messages``: price messages up to the accepted one, request
     included; ``V`` the client's reservation value x_max in USD; ``price`` the agreed
     price in payment-token base units); ``paths``: topic -> the price messages
-    ``(seq, sender_role, price_usd)``; ``gas_usd`` by (role, action); ``reserved_s`` /
-    ``capacity``: resource-seconds reserved up to ``accrued_to`` and the capacity by
-    resource (cpu, gpu, ram); ``reserved_cpu_s`` / ``capacity_cpu``: the same for cpu by
-    region; ``reserving`` / ``reserving_cpu``: what running jobs reserve now (written by
-    :meth:`reserve`; :meth:`reserved_until` integrates them up to any time).
+    ``(seq, sender_role, price_usd)``; ``gas_usd`` by (role, action), ``gas_units``
+    by action, ``gas_wei`` by (role, action) (what the chain charged, fee-market runs);
+    ``reserved_s`` / ``capacity``: resource-seconds reserved up to ``accrued_to`` and the
+    capacity by resource (cpu, gpu, ram); ``reserved_cpu_s`` / ``capacity_cpu``: the same
+    for cpu by region; ``reserving`` / ``reserving_cpu``: what running jobs reserve now
+    (written by :meth:`reserve`; :meth:`reserved_until` integrates them up to any time).
     ``quotes``: topic -> ``(x_min USD, region)``, the provider's cost floor when it
     answered the request and the region of the machine it quoted for (spec 5, 7.2).
     ``open_requests``: job id -> deadline (s) of each published request without a
@@ -80,6 +82,7 @@ class MarketBook:
     agreed: list[tuple] = field(default_factory=list)
     paths: dict[str, list[tuple[int, str, float]]] = field(default_factory=dict)
     gas_units: Counter = field(default_factory=Counter)
+    gas_wei: Counter = field(default_factory=Counter)
     gas_usd: defaultdict = field(default_factory=lambda: defaultdict(float))
     energy_usd: float = 0.0
     client_surplus: list[float] = field(default_factory=list)
@@ -156,6 +159,18 @@ class Market:
         self.book.gas_usd[(role, action)] += usd
         return usd
 
+    def book_receipt(self, role: str, action: str, receipt: Any) -> float:
+        """Record what the chain charged for one executed ``action`` of ``role`` (its
+        receipt's ``gas_used``, ``fee_burned + tip + l1_fee`` wei, spec 4.6) into
+        ``gas_units``, ``gas_wei`` and ``gas_usd`` (at Z's ETH price now); returns
+        the USD."""
+        wei = receipt.fee_burned + receipt.tip + receipt.l1_fee
+        usd = wei * self.snapshot.prices["ETH"] / WEI_PER_ETH
+        self.book.gas_units[action] += receipt.gas_used
+        self.book.gas_wei[(role, action)] += wei
+        self.book.gas_usd[(role, action)] += usd
+        return usd
+
     def usd(self, amount: int, decimals: int = 6) -> float:
         """Payment-token base units in USD at Z's payment-token price."""
         z = self.snapshot
@@ -176,6 +191,8 @@ class GlobalStateAgent(Agent):
     def step(self, sim: Simulation) -> None:
         dt = sim.now - self._last
         self._last = sim.now
+        if self.market.state.l2_fee is None:  # the chain's fee market owns the L2 fee
+            self.market.state.set_l2_base_fee(int(sim.base_fee(raw=True)))
         if dt > 0:
             self.market.snapshot = self.market.state.step(dt)
 

@@ -5,7 +5,7 @@ posts the verdict an honest re-run finds (``sim.compute.result_is_correct``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from defisim.protocols.compute.events import MediationRequested
 
@@ -40,8 +40,13 @@ class ComputeMediator(ComputeAgent):
         super().initialise(sim)
         self.cursor = sim.event_cursor()
 
+    def _voted(self, r: Any, gas_usd: float) -> None:
+        if r.accepted:
+            self.verdicts += 1
+
     def step(self, sim: Simulation) -> None:
         now = sim.now
+        self._poll(sim)
         for ev in self.cursor.read():
             if isinstance(ev, MediationRequested) and self.name in ev.panel:
                 self.pending.append((now + self.rerun_s, ev.market, ev.validation_uid))
@@ -52,8 +57,8 @@ class ComputeMediator(ComputeAgent):
                 continue
             correct = sim.compute.result_is_correct(uid)
             if correct is not None:
-                if self._tx("mediate", sim.compute.mediate(self.name, vuid, correct)).accepted:
-                    self.verdicts += 1
+                self._submit(sim, "mediate", sim.compute.mediate(self.name, vuid, correct),
+                             self._voted)
         self.pending = keep
         self._read_rejections(sim)
         self._sample(sim)

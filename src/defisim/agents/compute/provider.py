@@ -14,7 +14,10 @@ would-be cheater (``q > 0``) cheats iff the cost it saves exceeds ``p_detect*(P 
 pays electricity ``power*dt*E_region/3.6e6`` USD each step (booked as a cost, not on
 the ledger) and posts ``result_cid`` after ``ceil(duration/speed)``; a cheater
 reserves nothing and posts a fake result after ``fake_delay_s``. It collects once the
-challenge period is over and no mediation is pending.
+challenge period is over and no mediation is pending. With the chain's fee market each
+of commence, post_result and collect is followed up once its receipt is in
+(:meth:`~.base.ComputeAgent._submit`): the job starts when the commence executed (its
+capacity held meanwhile); a refused commence frees it and terminates the topic (error).
 """
 
 from __future__ import annotations
@@ -146,6 +149,7 @@ class ComputeProvider(ComputeAgent):
         now = sim.now
         self._pay_energy(now - self._last)
         self._last = now
+        self._poll(sim)
         for env in sim.compute.inbox(self.name):
             self._on_message(sim, env)
         self._deliver(sim)
@@ -249,22 +253,33 @@ class ComputeProvider(ComputeAgent):
             self._publish(sim, topic, "terminate", {"reason": "capacity"})
             return
         cheat = self._decide_cheat(info.job, m, v.terms)
-        r = self._tx("commence", cx.commence(self.name, uid, m.machine_id))
-        if not r.accepted:
-            self._publish(sim, topic, "terminate", {"reason": "error"})
-            return
+        if not cheat:  # held while the commence transaction waits for its block
+            self._add(self.committed, m, info.job, +1)
+
+        def commenced(r: Any, gas_usd: float) -> None:
+            if not r.accepted:
+                if not cheat:
+                    self._add(self.committed, m, info.job, -1)
+                self._publish(sim, topic, "terminate", {"reason": "error"})
+                return
+            self._commenced(sim, topic, uid, info.job, m, cheat, r.value, gas_usd)
+
+        self._submit(sim, "commence", cx.commence(self.name, uid, m.machine_id), commenced,
+                     key=uid)
+
+    def _commenced(self, sim: Simulation, topic: str, uid: str, job: Job, m: Machine,
+                   cheat: bool, collateral_uid: str, gas_usd: float) -> None:
+        """The deal ``uid`` is commenced on chain: announce it and start the job."""
         self.market.book.commenced += 1
-        self._publish(sim, topic, "attestation", {"kind": "commence", "uid": r.value})
+        self._publish(sim, topic, "attestation", {"kind": "commence", "uid": collateral_uid})
         if cheat:
             self.market.book.cheat_attempts += 1
             due = sim.now + self.fake_delay_s
         else:
-            due = sim.now + ctypes.run_time_s(info.job, m)
-            self._add(self.committed, m, info.job, +1)
-            self._add(self.reserved, m, info.job, +1)
-            self.market.book.reserve(m.region, _need(info.job), +1, sim.now)
-        self.running[uid] = _Running(info.job, m, due, cheat, not cheat,
-                                     gas_usd=self.market.gas_usd("commence"))
+            due = sim.now + ctypes.run_time_s(job, m)
+            self._add(self.reserved, m, job, +1)
+            self.market.book.reserve(m.region, _need(job), +1, sim.now)
+        self.running[uid] = _Running(job, m, due, cheat, not cheat, gas_usd=gas_usd)
         self.topics.pop(topic, None)
 
     def _last_terms(self, sim: Simulation, topic: str) -> Terms | None:
@@ -304,12 +319,10 @@ class ComputeProvider(ComputeAgent):
                 cid = ctypes.result_cid(run.job.cid) if not run.cheat else \
                     ctypes.fake_result_cid(run.job.cid, self.name)
                 self._release(run, now)
-                r = self._tx("post_result", cx.post_result(self.name, uid, cid))
-                run.gas_usd += self.market.gas_usd("post_result")
-                if r.accepted:
-                    topic = cx.topic_of_escrow(uid)
-                    if topic is not None:
-                        self._publish(sim, topic, "attestation", {"kind": "result", "uid": r.value})
+                self._submit(sim, "post_result", cx.post_result(self.name, uid, cid),
+                             self._posted(sim, uid, run), key=uid)
+                continue
+            if self._busy(uid):  # its last transaction waits for its block
                 continue
             v = cx.deal(uid)
             if v.state == "closed":
@@ -317,14 +330,30 @@ class ComputeProvider(ComputeAgent):
                 del self.running[uid]
             elif (run.posted and v.state == "delivered" and now > v.challenge_deadline
                   and v.mediation != "pending"):
-                if self._tx("collect", cx.collect(self.name, uid)).accepted:
-                    run.gas_usd += self.market.gas_usd("collect")
-                    amort = (run.job.cpu * self.rates[0] + run.job.gpu * self.rates[1]) * \
-                        ctypes.run_time_s(run.job, run.machine) / 3600
-                    self.market.book.provider_surplus.append(
-                        self.market.usd(v.terms.price) - run.energy_usd - amort - run.gas_usd)
-                    self.market.book.sum_price_usd += self.market.usd(v.terms.price)
-                    del self.running[uid]
+                self._submit(sim, "collect", cx.collect(self.name, uid),
+                             self._collected(uid, run, v.terms), key=uid)
+
+    def _posted(self, sim: Simulation, uid: str, run: _Running) -> Any:
+        def then(r: Any, gas_usd: float) -> None:
+            run.gas_usd += gas_usd
+            if r.accepted:
+                topic = sim.compute.topic_of_escrow(uid)
+                if topic is not None:
+                    self._publish(sim, topic, "attestation", {"kind": "result", "uid": r.value})
+        return then
+
+    def _collected(self, uid: str, run: _Running, terms: Terms) -> Any:
+        def then(r: Any, gas_usd: float) -> None:
+            if not r.accepted:
+                return
+            run.gas_usd += gas_usd
+            amort = (run.job.cpu * self.rates[0] + run.job.gpu * self.rates[1]) * \
+                ctypes.run_time_s(run.job, run.machine) / 3600
+            price = self.market.usd(terms.price)
+            self.market.book.provider_surplus.append(price - run.energy_usd - amort - run.gas_usd)
+            self.market.book.sum_price_usd += price
+            self.running.pop(uid, None)
+        return then
 
     def locked(self, sim: Simulation) -> int:
         return sum(sim.compute.deal(uid).collateral for uid in self.running)

@@ -21,15 +21,17 @@ GAS: dict[str, int] = {
     "claim_timeout": 90_000,
     "transfer": 52_000,
     "coophive_result": 150_000,
+    "set_l1_base_fee": 50_000,
 }
 """Gas units per action (spec 4.7). ``approve`` is a transaction that only costs gas
 (the ledger has no allowances); ``transfer`` and ``coophive_result`` are listed for
-agents and schemes that price them."""
+agents and schemes that price them. ``set_l1_base_fee`` is the L1 fee oracle's post
+(not in the spec's table; OP's ``L1Block`` update is a system transaction)."""
 
 CALLDATA_BYTES: dict[str, int] = {
     "approve": 68, "escrow": 356, "cancel_escrow": 36, "commence": 260, "post_result": 228,
     "collect": 68, "challenge": 36, "mediate": 68, "claim_timeout": 36, "transfer": 68,
-    "coophive_result": 196,
+    "coophive_result": 196, "set_l1_base_fee": 36,
 }
 """Calldata bytes per action (spec 4.7), for the optional L1 data fee."""
 
@@ -39,8 +41,21 @@ REVERT_GAS = 25_000
 
 def l1_data_fee(l1_base_fee: int, calldata_bytes: int) -> float:
     """The OP-stack Bedrock L1 data fee (spec 4.6), wei:
-    ``l1_base_fee * (16*calldata_bytes + 188) * 0.684``. Off by default: the chain's fee
-    market does not charge it; agents and KPIs may add it to an action's cost."""
+    ``l1_base_fee * (16*calldata_bytes + 188) * 0.684``. Off by default; when on, the compute
+    protocol charges :func:`l1_data_fee_wei` (:mod:`.l1_fee`)."""
     if l1_base_fee < 0 or calldata_bytes < 0:
         raise ValueError(f"l1_base_fee and calldata_bytes must be >= 0, got {l1_base_fee}, {calldata_bytes}")
     return l1_base_fee * (16 * calldata_bytes + 188) * 0.684
+
+
+def l1_data_fee_wei(l1_base_fee: int, calldata_bytes: int) -> int:
+    """:func:`l1_data_fee` in whole wei, exactly: ``l1_base_fee * (16*calldata_bytes +
+    188) * 684 // 1000`` (floored), what the compute protocol charges when the L1 data
+    fee is on (:mod:`.l1_fee`).
+
+    Raises:
+        ValueError: a negative fee or byte count.
+    """
+    if l1_base_fee < 0 or calldata_bytes < 0:
+        raise ValueError(f"l1_base_fee and calldata_bytes must be >= 0, got {l1_base_fee}, {calldata_bytes}")
+    return l1_base_fee * (16 * calldata_bytes + 188) * 684 // 1000

@@ -52,3 +52,9 @@ class ComputeParams(BaseModel):
     negotiation_timeout_s: float = Field(300.0, gt=0)
     treasury: str = "compute_treasury"
     jackpot: str = "compute_jackpot"
+    l1_data_fee: bool = False
+    """Charge the OP-stack L1 data fee on every compute call (4.6, :mod:`.l1_fee`)."""
+    l1_oracle: str = "l2_system"
+    """The party allowed to post the L1 base fee (``set_l1_base_fee``)."""
+    l1_fee_sink: str = "l1_fee_vault"
+    """The reserved party receiving the L1 data fees (OP's ``L1FeeVault``)."""

@@ -30,6 +30,8 @@ integer base units, times integer seconds; every rule and rejection reason is sp
   ``escrow_closed``, ``not_committed``, ``result_posted``, ``deadline_not_reached``.
 - ``approve(token)`` (anyone): an ERC20 allowance; the ledger has no allowances, so it
   only costs gas (4.7).
+- ``set_l1_base_fee(wei)`` (the L1 fee oracle): the L1 base fee of the optional L1
+  data fee (4.6, :mod:`.l1_fee`: ``not_oracle``, ``bad_fee``, ``insufficient_gas_funds``).
 
 Messages (off-chain, no gas; :mod:`.messaging`): ``publish``, ``subscribe``,
 ``inbox``, ``rejections``, ``topic``, ``open_requests``; the bus delivers at each
@@ -67,6 +69,7 @@ from .deals import (
     escrow_key,
 )
 from .gas import GAS, REVERT_GAS
+from .l1_fee import L1DataFeeMixin
 from .mediation import AUDIT, Mediation, MediationDraws
 from .mediation_tx import MediationTransactions
 from .messaging import MessagingMixin
@@ -78,7 +81,7 @@ NS = 1_000_000_000
 MEDIATION_STREAM = "compute:mediation"
 
 
-class ComputeProtocol(MediationTransactions, MessagingMixin, ChainProtocol):
+class ComputeProtocol(L1DataFeeMixin, MediationTransactions, MessagingMixin, ChainProtocol):
     """The compute marketplace's on-chain side (module docstring).
 
     Args:
@@ -111,6 +114,7 @@ class ComputeProtocol(MediationTransactions, MessagingMixin, ChainProtocol):
         self.draws = MediationDraws(chain.rng.generator(MEDIATION_STREAM))
         chain.ledger.reserve_party(self.params.treasury)
         chain.ledger.reserve_party(self.params.jackpot)
+        self._attach_l1_fee(chain)
         self._attach_bus(chain)
 
     def begin_block(self) -> None:

@@ -6,9 +6,12 @@ Wire mapping: CoopHive's envelope ``{pubkey, offerId, initial?, data}`` is our
 ``tokens`` or the older ``price``, ``error``, ``attestation``, ``result``).
 
 The response rules are the rows of :data:`COOPHIVE_ROWS`, tried in the spec's order.
-A reply's *input* is, for a seller not yet in the topic, the initial offer, and
-otherwise the topic's last message sent by someone else; a reply with no input, or a
-``offerId`` other than its topic, fails. Every refusal but ``bad_signature`` is
+A reply's *input* is, for a seller not yet in the topic, the initial offer; for a
+reply whose body names ``reply_to`` (the ``seq`` of a message of the topic sent by
+someone else), that message -- a CoopHive agent answers the message it was handed,
+even when other sellers have written on the shared topic since; otherwise the topic's
+last message sent by someone else. A reply with no input, or a ``offerId`` other than
+its topic, fails. Every refusal but ``bad_signature`` is
 reported as ``invalid_response``.
 
 Start: a buyer publishes an initial ``offer`` (``initial=True``, a new ``offerId``)
@@ -96,9 +99,14 @@ def offer_amount(body: Mapping[str, Any]) -> int:
     return 0
 
 
-def _input(topic: TopicState, sender: str) -> Envelope | None:
+def _input(topic: TopicState, sender: str, reply_to: Any = None) -> Envelope | None:
     if sender not in topic.participants:
         return topic.history[0] if topic.history else None
+    if reply_to is not None:  # the message the reply answers (module docstring)
+        if type(reply_to) is not int:
+            return None
+        env = next((e for e in topic.history if e.seq == reply_to), None)
+        return env if env is not None and env.sender != sender else None
     for env in reversed(topic.history):
         if env.sender != sender:
             return env
@@ -177,13 +185,14 @@ class CoophiveScheme:
 
 
 def _input_of(tag: str, initial: bool, c: CheckContext) -> str | None:
-    inp = _input(c.topic, c.envelope.sender)
+    inp = _input(c.topic, c.envelope.sender, c.envelope.body.get("reply_to"))
     ok = inp is not None and inp.type == tag and (not initial or inp.body.get("initial") is True)
     return None if ok else "no_matching_input"
 
 
 def _has_input(c: CheckContext) -> str | None:
-    return None if _input(c.topic, c.envelope.sender) is not None else "no_input"
+    inp = _input(c.topic, c.envelope.sender, c.envelope.body.get("reply_to"))
+    return None if inp is not None else "no_input"
 
 
 def _is_initial(c: CheckContext) -> str | None:
