@@ -94,6 +94,9 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
     agents reach it through :class:`defisim.Simulation`.
     """
 
+    state_exclude = ("_indicative",)
+    """Caches, left out of the chain's state hash (:mod:`defisim.chain.state_hash`)."""
+
     def __init__(self, chain: Chain, config: MarketConfig, next_order_id) -> None:
         self.chain = chain
         self.ledger = chain.ledger
