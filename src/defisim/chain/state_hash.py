@@ -87,7 +87,7 @@ class CanonicalEncoder:
         elif t is tuple:
             out += b"t" + _LEN(len(v))
             for i, x in enumerate(v):
-                self.write(x, path)
+                self.write(x, f"{path}[{i}]")
         elif t is bytes:
             out += b"b" + _LEN(len(v)) + v
         elif isinstance(v, Enum):
