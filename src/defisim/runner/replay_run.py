@@ -19,6 +19,13 @@ scenario's parameters are replaced by the new ones (agents and protocols keep th
 objects; what reads ``scenario.params`` from then on, such as the number of steps
 and the scenario's hooks, sees the new values) and the run continues, recorded into
 a new run folder whose blocks up to ``N`` equal the original's.
+
+What a changed parameter can change after the fork is what reads ``scenario.params``
+from then on: the number of steps (a fork may lengthen a run, not shorten it), the
+scenario's ``kpis`` and ``finish``. Parameters used once by ``build`` (the market's
+configuration, the agents' settings) keep the values the agents and protocols were
+made with: rebuilding agents at block ``N`` would lose their state, and a protocol
+parameter changes through its own governance transactions.
 """
 
 from __future__ import annotations
@@ -235,6 +242,9 @@ def fork_run(folder: str | os.PathLike, at_block: int, out: str | os.PathLike,
     expected = {b: h for b, _t, _s, h in rec.blocks}
     original = make_scenario(rec.scenario, rec.params)
     changed = make_scenario(rec.scenario, rec.params, overrides)
+    if changed.total_steps() < original.total_steps():
+        raise ReplayError(f"a fork cannot shorten the run ({changed.total_steps()} steps < "
+                          f"{original.total_steps()})")
     switch = _ForkSwitch(original, changed, at_block, expected)
     return run_scenario(original, seed=rec.seed, out_dir=out, progress=progress, plots=plots,
                         force=force, command=command, hooks=[switch], state_hash=True)
