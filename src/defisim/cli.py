@@ -4,7 +4,7 @@ Verbs:
 
 - ``defisim run SCENARIO [--steps N] [--seed S] [--out DIR] [--prices FILE]
   [--price-column C] [--time-column C] [--set name=value ...] [--no-invariants]
-  [--no-plots] [--force] [--quiet] [--accounts-every N] [--debug]``: run a scenario
+  [--no-plots] [--force] [--quiet] [--accounts-every N] [--debug] [--state-hash]``: run a scenario
   into a run folder.
 - ``defisim plot RUN_DIR``: redraw a run's PNG plots from its ``run.duckdb``.
 - ``defisim scenarios``: the scenarios and their parameters.
@@ -18,6 +18,11 @@ Verbs:
 - ``defisim replay-uniswap-v3 TICK_CSV [--json] [--backend python|evm]``: replay a day of
   Uniswap V3 pool events (demeter-fetch ``tick.csv``) through the V3 pool (the Python core
   or the official bytecode) and check every swap to the wei.
+- ``defisim replay RUN_DIR [--set name=value ...]``: re-execute a run recorded with
+  ``--state-hash`` without agents and check every block's state hash; exit 1 at the
+  first diverging block (both hashes and its transactions printed).
+- ``defisim fork RUN_DIR --at-block N [--set name=value ...] [--out DIR]``: continue a
+  run from block N under changed parameters (:mod:`defisim.runner.replay_run`).
 - ``defisim replay-fuzz FILE``: replay a saved fuzz failure (``fuzz-failure-<seed>.json``);
   exit 1 if it still violates an invariant.
 - ``defisim sweep`` / ``optimize`` / ``report``: experiments (:mod:`defisim.experiments`).
@@ -316,6 +321,9 @@ def run(
         typer.Option(help="Record every account's balance every N steps (0: only at the end)."),
     ] = 1,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of failures.")] = False,
+    state_hash: Annotated[bool, typer.Option(
+        "--state-hash", help="Record each block's state hash and every transaction "
+        "(for `defisim replay` and `defisim fork`; costs a hash of the state per block).")] = False,
 ) -> None:
     """Run SCENARIO and record it into a run folder."""
     from defisim.runner import (
@@ -364,6 +372,7 @@ def run(
             command=list(sys.argv),
             record_accounts_every=accounts_every,
             handle_sigterm=True,
+            state_hash=state_hash,
         )
     except (RunSetupError, FileExistsError) as exc:
         if debug:
@@ -705,6 +714,73 @@ def replay_fuzz_cmd(
     typer.echo(format_replay(failure, result))
     if result.violation is not None:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _run_overrides(run_dir: Path, sets: list[str] | None) -> dict[str, Any]:
+    """``--set`` items against the scenario recorded in ``run_dir``'s ``params.json``."""
+    if not sets:
+        return {}
+    try:
+        scenario = json.loads((run_dir / "params.json").read_text())["scenario"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}  # replay_run reports the folder's problem
+    return _parse_sets(scenario, scenario_class(scenario).Params, list(sets))
+
+
+@app.command("replay")
+def replay_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder recorded with --state-hash.")],
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Change a parameter (name=value) to see where the state first differs.")] = None,
+) -> None:
+    """Re-execute a run's recorded transactions (no agents) and check every block's state
+    hash; exit 0 when all match, 1 at the first diverging block."""
+    from defisim.runner.replay_run import ReplayError, replay_run
+
+    try:
+        result = replay_run(run_dir, _run_overrides(run_dir, set_))
+    except (_UserError, ReplayError) as exc:
+        _fail(str(exc))
+    d = result.divergence
+    if d is None:
+        typer.echo(f"all {result.blocks} blocks match ({result.transactions} transactions)")
+        return
+    typer.echo(f"block {d.block} (t = {d.time_ns / 1e9:g} s) diverges after {result.blocks - 1} "
+               f"matching blocks\n  recorded {d.recorded}\n  replayed {d.replayed}\n"
+               f"  {len(d.transactions)} transactions in the block:")
+    for tx in d.transactions[:50]:
+        typer.echo(f"    {tx.sender or '-'} {tx.protocol or 'chain'}.{tx.call}{tx.args!r}")
+    if len(d.transactions) > 50:
+        typer.echo(f"    ... {len(d.transactions) - 50} more")
+    raise typer.Exit(EXIT_FAILED)
+
+
+@app.command("fork")
+def fork_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder recorded with --state-hash.")],
+    at_block: Annotated[int, typer.Option("--at-block", help="Block to continue from.")],
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Parameter name=value in force after the fork block (repeatable).")] = None,
+    out: Annotated[Path | None, typer.Option(help="New run folder (default: runs/...).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite a non-empty --out.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Continue RUN_DIR from block N under changed parameters into a new run folder (the
+    original is re-run with its agents to N, every block's hash checked)."""
+    from defisim.runner import default_run_dir
+    from defisim.runner.replay_run import ReplayError, fork_run, load_run
+
+    try:
+        overrides = _run_overrides(run_dir, set_)
+        rec = load_run(run_dir)
+        target = out if out is not None else default_run_dir(f"{rec.scenario}-fork", rec.seed)
+        result = fork_run(run_dir, at_block, target, overrides, force=force, progress=not quiet,
+                          command=list(sys.argv))
+    except (_UserError, ReplayError, FileExistsError) as exc:
+        _fail(str(exc))
+    typer.echo(str(result.out_dir))
+    if result.error is not None:
+        _fail(f"{result.error.splitlines()[0]} (run folder {result.out_dir})", EXIT_FAILED)
 
 
 # ---------------------------------------------------------------- experiments

@@ -5,7 +5,7 @@ Protocol-agnostic: imports nothing else of defisim.
 """
 
 from . import ledger
-from .chain import EXECUTION_MODES, NS_PER_SECOND, Chain, Protocol
+from .chain import EXECUTION_MODES, NS_PER_SECOND, SETUP, Chain, Protocol
 from .events import (
     AssetCreated,
     BaseFeeUpdated,
@@ -37,6 +37,7 @@ __all__ = [
     "DEFAULT_GAS",
     "EXECUTION_MODES",
     "NS_PER_SECOND",
+    "SETUP",
     "POLICIES",
     "AccountKey",
     "Asset",

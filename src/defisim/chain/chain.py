@@ -30,6 +30,10 @@ NS_PER_SECOND = 1_000_000_000
 
 EXECUTION_MODES = ("immediate", "mempool")
 
+SETUP = "@setup"
+"""The ``protocol`` of a transaction-log entry that records a set-up call
+(:meth:`Chain.log_setup`): not a transaction, re-applied by replay."""
+
 CHAIN_GAS = {"transfer": 21_000, "burn": 30_000}
 """Gas of the chain's own calls (an Ethereum transfer is 21,000); ``use_gas(gas)`` uses
 the gas it names (background demand filling a block)."""
@@ -656,6 +660,59 @@ class Chain:
     def snapshot(self) -> Chain:
         """A deep copy of the whole chain state (fork a run, reset an episode)."""
         return copy.deepcopy(self)
+
+    def canonical_state(self) -> dict[str, Any]:
+        """The whole chain state as values (:meth:`state_hash` digests them): clock
+        and block, the ledger (assets, parties, balances, supply, faucet totals),
+        nonces and transaction ids, the fee market and mempool, and every protocol's
+        :meth:`ChainProtocol.canonical_state` in registration order. Events, cursors
+        and the transaction log are history, not state: left out."""
+        led = self.ledger
+        return {
+            "seed": self.rng.seed, "block": self.block, "now": self.now,
+            "block_open": self.block_open, "execution": self.execution,
+            "ordering": self.ordering,
+            "ledger": (led.assets, led.parties, led.reserved, led.balances, led.supply,
+                       led.minted_to),
+            "nonces": self.nonces, "tx_seq": self.tx_seq, "fee_market": self.fee_market,
+            "base_fee": self.base_fee, "block_gas_used": self.block_gas_used,
+            "gas_prices": self.gas_prices, "mempool": self.mempool,
+            "receipts": self.receipts, "bundle_seq": self._bundle_seq,
+            "protocols": [(p.name, p.canonical_state()) for p in self.protocols],
+        }
+
+    def state_hash(self) -> str:
+        """SHA-256 (64 hex digits) of the canonical bytes of :meth:`canonical_state`
+        (:mod:`defisim.chain.state_hash`): equal states, equal hashes, on every
+        machine; a change of any value changes it.
+
+        Raises:
+            TypeError: a protocol holds a value the encoding does not cover.
+            NotImplementedError: a protocol's state lives where it cannot be read (an
+                EVM on an external node).
+        """
+        from .state_hash import digest
+
+        refs = {id(self): "chain", id(self.ledger): "ledger"}
+        for p in self.protocols:
+            refs[id(p)] = f"protocol:{p.name}"
+        return digest(self.canonical_state(), refs)
+
+    def start_tx_log(self) -> None:
+        """Keep every transaction submitted from now on in :attr:`tx_log` (a replay's
+        record); calls then always go through :meth:`submit` (ids and nonces)."""
+        if self.tx_log is None:
+            self.tx_log = []
+        self.direct = False
+
+    def log_setup(self, call: str, args: tuple) -> None:
+        """Record a set-up call that is not a transaction in :attr:`tx_log`, when it is
+        kept: an entry with ``protocol`` :data:`SETUP`, no id, and ``call`` naming the
+        :class:`~defisim.service.Simulation` method (``"mint_raw"``, ``"create_party"``)
+        or ``"<facade>.<method>"`` (``"futures.settle_market"``) that replay calls again
+        with ``args``."""
+        if self.tx_log is not None:
+            self.tx_log.append(Transaction("", SETUP, call, args))
 
     def state_snapshot(self) -> dict[str, Any]:
         """The ledger's and every protocol's state (:meth:`ChainProtocol.snapshot`), for

@@ -127,6 +127,20 @@ class ChainProtocol:
         reference, and an override saves and restores their state its own way."""
         return ()
 
+    state_exclude: ClassVar[tuple[str, ...]] = ()
+    """Attributes that are not state (caches rebuilt on demand): left out of
+    :meth:`canonical_state`."""
+
+    def canonical_state(self) -> Any:
+        """The protocol's state as values for the chain's state hash
+        (:func:`defisim.chain.state_hash.canonical_bytes` encodes them): by default
+        every attribute but ``chain`` and :attr:`state_exclude`. Objects of
+        :meth:`snapshot_shared` are encoded by their own ``canonical_state()`` (an
+        EVM's accounts and storage). An override returns plain values (ints, strs,
+        tuples, dicts, dataclasses) and must cover every field that can change."""
+        exclude = self.state_exclude
+        return {k: v for k, v in vars(self).items() if k != "chain" and k not in exclude}
+
     def _snapshot_memo(self) -> dict[int, Any]:
         chain = self.chain
         memo = {id(chain): chain, id(chain.ledger): chain.ledger, id(self): self}

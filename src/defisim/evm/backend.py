@@ -93,6 +93,17 @@ class EvmBackend:
     def restore(self, state: Any) -> None:
         raise NotImplementedError
 
+    def canonical_state(self) -> Any:
+        """The whole EVM state as plain values for the chain's state hash (accounts,
+        code, storage, block). The default raises: a backend that cannot read its
+        state cheaply is not hashed.
+
+        Raises:
+            NotImplementedError: always, naming the backend.
+        """
+        raise NotImplementedError(f"the EVM backend {type(self).__name__} gives no state "
+                                  "for a state hash")
+
     def set_block(self, number: int, timestamp: int) -> None:
         """Make ``block.number`` and ``block.timestamp`` (seconds) these values."""
         raise NotImplementedError
@@ -236,6 +247,11 @@ class EmbeddedBackend(EvmBackend):
     # -- state -----------------------------------------------------------------------
     def snapshot(self) -> Any:
         return (self._evm.create_snapshot(), self._number, self._timestamp)
+
+    def canonical_state(self) -> Any:
+        """revm's own snapshot (accounts, code, storage, block; JSON whose maps the
+        state hash sorts) with the block number and time."""
+        return (json.loads(self._evm.create_snapshot()), self._number, self._timestamp)
 
     def restore(self, state: Any) -> None:
         raw, self._number, self._timestamp = state

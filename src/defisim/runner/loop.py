@@ -247,6 +247,7 @@ def run_scenario(
     hooks: list[StepHook] | tuple[StepHook, ...] = (),
     skip_idle: bool = False,
     handle_sigterm: bool = False,
+    state_hash: bool = False,
 ) -> RunResult:
     """Run ``scenario`` once (the loop of the module docstring).
 
@@ -267,6 +268,10 @@ def run_scenario(
         depth_levels: book levels per side summed into ``book_top``'s depth.
         hooks: step hooks ``hook(run, step, kpis)`` (per-step measurements).
         skip_idle: jump over idle grid steps (:mod:`defisim.runner.run`).
+        state_hash: record each block's state hash and every transaction
+            (:mod:`defisim.runner.replay_log`), what ``defisim replay`` checks and
+            ``defisim fork`` continues from. It costs a hash of the whole state per
+            block (see docs), so it is off by default.
         handle_sigterm: treat SIGTERM like Ctrl-C while the run steps (what
             ``defisim run`` does; only in the main thread, the previous handler is
             restored). Closing the store and writing the summary are never cut
@@ -295,6 +300,8 @@ def run_scenario(
     except Exception as exc:  # nothing is written yet: the run could not start
         raise RunSetupError(f"{scenario.name}: {type(exc).__name__}: {one_line(exc)}") from exc
     run.hooks.extend(hooks)
+    if state_hash:
+        run.sim.chain.start_tx_log()  # after build: the log holds what replay re-executes
 
     out: Path | None = None
     lock: RunLock | None = None
@@ -317,7 +324,8 @@ def run_scenario(
             signals.armed = True
             return _run_in(run, scenario, seed, out, signals, progress=progress,
                            record_accounts_every=record_accounts_every, plots=plots,
-                           command=command, depth_levels=depth_levels)
+                           command=command, depth_levels=depth_levels,
+                           state_hash=state_hash)
         finally:
             if lock is not None:
                 lock.release()
@@ -325,7 +333,8 @@ def run_scenario(
 
 def _run_in(run: Run, scenario: Scenario, seed: int, out: Path | None, signals: _Signals, *,
             progress: bool, record_accounts_every: int, plots: bool,
-            command: list[str] | None, depth_levels: int) -> RunResult:
+            command: list[str] | None, depth_levels: int,
+            state_hash: bool = False) -> RunResult:
     """Step ``run`` into the folder ``out`` (created, locked) and write its summary."""
     steps = run.steps
     store = None
@@ -346,7 +355,7 @@ def _run_in(run: Run, scenario: Scenario, seed: int, out: Path | None, signals: 
                 write_params(out, scenario, seed, list(sys.argv) if command is None else command)
                 store = RunStore(out / "run.duckdb", memory_limit=STORE_MEMORY_LIMIT)
             rec = Recorder(store, accounts_every=record_accounts_every,
-                           depth_levels=depth_levels, planned_steps=steps)
+                           depth_levels=depth_levels, planned_steps=steps, state_hash=state_hash)
             run.sinks.insert(0, _HeldSink(RecorderSink(rec), signals))
             run.run(on_step=bar.update)
         finally:

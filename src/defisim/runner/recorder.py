@@ -27,6 +27,8 @@ Chain tables (DuckDB types):
     every ``accounts_every`` steps (and at the final record), every account that
     ever held money: ``step, time_ns, account_type, owner, asset, market,
     balance_raw HUGEINT, balance DOUBLE``.
+``block_hashes``, ``transactions``
+    with ``state_hash=True``: :mod:`defisim.runner.replay_log`.
 ``kpis``
     long format, per step: ``step, time_s, market, name, value``. ``market`` is NULL
     for the scenario's KPIs (:meth:`Scenario.kpis`) and the market (or pool) id for a
@@ -48,6 +50,8 @@ from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
 from defisim.chain import NS_PER_SECOND
+
+from .replay_log import REPLAY_TABLES, ReplayLog
 
 if TYPE_CHECKING:
     from defisim.service import Simulation
@@ -243,7 +247,8 @@ class Recorder:
     """
 
     def __init__(self, store: Any | None, accounts_every: int = 1, depth_levels: int = 10,
-                 recordings: list | None = None, planned_steps: int | None = None) -> None:
+                 recordings: list | None = None, planned_steps: int | None = None,
+                 state_hash: bool = False) -> None:
         self.store = store
         self.planned_steps = planned_steps
         self.last_step: int | None = None
@@ -258,9 +263,16 @@ class Recorder:
         self._buf: dict[str, list[tuple]] = {name: [] for name in CHAIN_TABLES}
         self.recordings: list | None = None
         self._time_s = 0.0
+        self.replay_log: ReplayLog | None = None
+        if state_hash:  # each block's hash and the transactions (replay_log)
+            self.replay_log = ReplayLog()
+            self._buf.update({name: [] for name in REPLAY_TABLES})
         if store is not None:
             for name, cols in CHAIN_TABLES.items():
                 store.declare(name, cols)
+            if state_hash:
+                for name, cols in REPLAY_TABLES.items():
+                    store.declare(name, cols)
         if recordings is not None:
             self._attach(recordings)
 
@@ -367,6 +379,8 @@ class Recorder:
         ``final`` forces the ``accounts`` sample (the last record of a run).
         """
         recordings = self._ensure(sim)
+        if self.replay_log is not None:
+            self.replay_log.record(step, sim.chain, self._buf if self.store is not None else None)
         self.record_events(step, sim.drain_events(), sim)
         time_ns = sim.now_ns
         self._time_s = time_s = time_ns / NS_PER_SECOND

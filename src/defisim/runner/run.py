@@ -337,7 +337,8 @@ class Run:
     def run(self, on_step: Callable[[int], None] | None = None) -> None:
         """Start, every step, finish."""
         self.start()
-        self.advance(self.steps - self.step, on_step)
+        while self.step < self.steps:  # a step hook may lengthen the run (a fork)
+            self.advance(self.steps - self.step, on_step)
         self.finish()
 
     # ------------------------------------------------------------- recording

@@ -506,7 +506,7 @@ class FuturesFacade:
     def target_stake(self, market: str) -> float:
         """Target stake (asset units): mark x max open interest in the window x scaling x max RF."""
         m = self.internal_market(market)
-        return self.sim.money(m.asset, m._lp_target_stake()) if m.mark_price else 0.0
+        return self.sim.money(m.asset, m._lp_target_stake_query()) if m.mark_price else 0.0
 
     def supplied_stake(self, market: str) -> float:
         m = self.internal_market(market)
@@ -536,6 +536,7 @@ class FuturesFacade:
     # --------------------------------------------------------- lifecycle
     def terminate_market(self, market: str) -> None:
         """Terminate trading (orders cancelled; positions wait for settlement)."""
+        self.chain.log_setup("futures.terminate_market", (market,))
         self.internal_market(market).terminate()
 
     def settle_market(self, market: str, price: float) -> None:
@@ -547,6 +548,7 @@ class FuturesFacade:
         m = self.internal_market(market)
         if not isinstance(price, int | float) or not math.isfinite(price) or price <= 0:
             raise ValueError(f"settlement price must be a finite positive number, got {price!r}")
+        self.chain.log_setup("futures.settle_market", (market, price))
         if m.state in (MarketState.ACTIVE, MarketState.SUSPENDED):
             m.terminate()
         on_tick = self.round_price(market, price)

@@ -256,6 +256,7 @@ class Simulation:
     def create_asset(self, asset_id: str, decimals: int, quantum: int | None = None) -> None:
         """Create an asset with ``decimals`` decimal places."""
         self.chain.ledger.create_asset(asset_id, decimals, quantum)
+        self.chain.log_setup("create_asset", (asset_id, decimals, quantum))
 
     def create_party(self, party: str) -> None:
         """Create a party (ids are unique; protocols' parties such as ``"network"`` are
@@ -264,6 +265,7 @@ class Simulation:
         if party in led.reserved:
             raise ValueError(f"party {party!r} already exists")
         led.create_party(party)
+        self.chain.log_setup("create_party", (party,))
         fm = self.chain.fee_market
         if fm is not None and fm.endowment > 0:
             if fm.native_asset not in led.assets:
@@ -292,6 +294,7 @@ class Simulation:
         if party not in self.chain.ledger.parties:
             raise ValueError(f"unknown party {party!r}")
         self.chain.ledger.mint(acct.general(party, asset), int(amount))
+        self.chain.log_setup("mint_raw", (party, asset, int(amount)))
 
     def transfer(self, source: str, destination: str, asset: str, amount: float) -> bool:
         """Move ``amount`` asset units from ``source``'s general account to ``destination``'s.

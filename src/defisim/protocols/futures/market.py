@@ -94,6 +94,12 @@ class FuturesMarket(SettlementMixin, CloseoutMixin, ProvisionMixin):
     agents reach it through :class:`defisim.Simulation`.
     """
 
+    state_exclude = ("_indicative", "recent_trades")
+    """Left out of the chain's state hash (:mod:`defisim.chain.state_hash`): a cache, and
+    the ring of the last trade events (history kept for queries, as the chain's event log;
+    the trades' effects, positions, balances and ids, are hashed). The ring was 93 % of
+    the bytes hashed per block of ``comprehensive_market``."""
+
     def __init__(self, chain: Chain, config: MarketConfig, next_order_id) -> None:
         self.chain = chain
         self.ledger = chain.ledger

@@ -170,6 +170,9 @@ class FundingCalculator:
     one tick per contract per period.
     """
 
+    state_exclude = ("_cache",)
+    """Caches, left out of the chain's state hash (:mod:`defisim.chain.state_hash`)."""
+
     __slots__ = (
         "params",
         "seq",

@@ -217,6 +217,9 @@ class PriceMonitor:
             ``down > up``, unknown ``reference_rule``, invalid model parameters.
     """
 
+    state_exclude = ("_cache",)
+    """Caches, left out of the chain's state hash (:mod:`defisim.chain.state_hash`)."""
+
     def __init__(
         self,
         params: PriceMonitoringParams,

@@ -127,6 +127,16 @@ class ProvisionMixin:
         self.liquidity.record_open_interest(now, oi)
         self._oi_peak = oi
 
+    def _lp_target_stake_query(self) -> int:
+        """:meth:`_lp_target_stake` now, changing nothing: a query must not record open
+        interest (the state, and so a replay's state hash, would depend on who looked)."""
+        liq = self.liquidity
+        saved = (liq._oi.copy(), self._oi_peak)
+        try:
+            return self._lp_target_stake()
+        finally:
+            liq._oi, self._oi_peak = saved
+
     def _lp_target_stake(self) -> int:
         self._lp_record_open_interest()  # changes made earlier in this block count too
         price = self.mark_price or self.indicative()[0]
