@@ -24,11 +24,13 @@ the operator's.
 Statuses (the body is always a wire response, so the client re-raises the same
 exception types as the in-process loopback): 200 the call ran (an exception the
 service raised is its answer, as in process); 400 malformed JSON, a payload the wire
-refuses, a request of the wrong shape or arguments that do not fit the method; 401 no
+refuses, a request of the wrong shape, or a party's transaction whose arguments do not
+fit the method (they are bound to find its party; nothing ran); 401 no
 or an unknown token (``PermissionError``); 403 a call for another party or an
 operator's call (``PermissionError``; nothing ran); 404 a name that is not part of
-the interface (``AttributeError`` with the reason); 409 stepping without a run or
-after it finished; 413 a body over :attr:`SimulationHost.max_request_bytes`; 503 no
+the interface (``AttributeError`` with the reason); 409 stepping without a run, after
+it finished, or a step that raised (the exception: an invariant violation, a failing
+agent); 413 a body over :attr:`SimulationHost.max_request_bytes`; 503 no
 simulation attached yet. Nothing a client sends makes a 500.
 
 A lock serialises every access to the simulation (calls, steps, the pacing thread
@@ -113,8 +115,11 @@ class SimulationHost:
 
     # ------------------------------------------------------------- set-up
     def attach(self, sim: Any, run: Any = None) -> Any:
-        """Serve ``sim`` (of ``run``, if given) from now on; returns ``sim``."""
+        """Serve ``sim`` (of ``run``, if given) from now on; returns ``sim``. The
+        parties' tokens of a previous simulation are revoked (the operator's stays)."""
         with self.lock:
+            self._party_of.clear()
+            self._token_of.clear()
             self.run = run
             self.endpoint = ServiceEndpoint(sim)
         return sim
@@ -299,7 +304,9 @@ def remote_router(host: SimulationHost) -> APIRouter:
             host.statuses[413] += 1
             return _reply(*_error(413, too_big))
         token = _bearer(request.headers.get("authorization"))
-        return _reply(*await run_in_threadpool(host.handle, token, body))
+        # handled on the event loop: a call is short and holds the lock anyway, and a
+        # hop to a worker thread costs more than most calls (GIL switches)
+        return _reply(*host.handle(token, body))
 
     @router.get("/v1/interface")
     def interface(request: Request) -> Response:
@@ -335,7 +342,7 @@ def remote_router(host: SimulationHost) -> APIRouter:
                 if len(data) > host.max_request_bytes:
                     await websocket.send_text(_error(413, too_big)[1])
                     continue
-                _, answer = await run_in_threadpool(host.handle, token, data)
+                _, answer = host.handle(token, data)
                 await websocket.send_text(answer)
         except WebSocketDisconnect:
             pass

@@ -43,12 +43,14 @@ class HttpTransport:
 
     Args:
         url: the server's base URL (``http://host:port``; a trailing ``/`` is dropped).
-        token: the bearer token (``None``: none sent; the server answers 401).
+        token: the bearer token (``None`` or empty: none sent; the server answers 401).
         timeout: seconds to wait for a connection and for an answer.
         client: an ``httpx.Client`` to send with (e.g. a test client); default a new
             keep-alive client, closed by :meth:`close`.
 
     Raises:
+        ValueError: (at construction) a URL that is not http(s), a token with spaces
+            or control characters.
         ConnectionError: the server cannot be reached (the message names the URL).
         TimeoutError: no answer within ``timeout`` seconds.
         RuntimeError: an answer that is not the remote API's (another server).
@@ -66,7 +68,10 @@ class HttpTransport:
         self.client = client if client is not None else httpx.Client(timeout=timeout)
         self.timeout = timeout
         self.headers = {"content-type": "application/json"}
-        if token is not None:
+        if token is not None and (not isinstance(token, str) or not token.isprintable()
+                                  or any(c.isspace() for c in token)):
+            raise ValueError("token must be a string of printable characters without spaces")
+        if token:
             self.headers["authorization"] = f"Bearer {token}"
 
     def __call__(self, text: str) -> str:
