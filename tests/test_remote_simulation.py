@@ -27,7 +27,7 @@ from defisim.agents import ReferencePriceFeed, SymmetricMarketMaker
 from defisim.protocols.futures import OrderStatus
 from defisim.runner import Recorder, RecorderSink
 from defisim.scenarios.base import Scenario, ScenarioParams
-from defisim.server.access import ACCESS, BUNDLE, OPERATOR, TX, VIEW, rule_of
+from defisim.server.access import ACCESS, BUNDLE, OPERATOR, TX, VIEW, register_access, rule_of
 from defisim.server.live import LiveRun
 from defisim.server.remote import (
     DEFAULT_BIND,
@@ -35,7 +35,7 @@ from defisim.server.remote import (
     SimulationHost,
     create_app,
 )
-from defisim.service import PROTOCOLS, Simulation, wire
+from defisim.service import PROTOCOLS, FuturesFacade, Simulation, wire
 from defisim.service.interface import interface_of
 from defisim.service.remote import RemoteSimulation
 from defisim.store import RunStore
@@ -195,6 +195,10 @@ def test_every_method_of_the_interface_is_classified():
         for name, rule in table.items():
             if rule not in (VIEW, OPERATOR, TX, BUNDLE):
                 assert rule in inspect.signature(getattr(cls, name)).parameters, (name, rule)
+    with pytest.raises(ValueError, match="no parameter 'trader'"):
+        register_access(FuturesFacade, {"submit_order": "trader"})
+    with pytest.raises(ValueError, match="no such method"):
+        register_access(FuturesFacade, {"teleport": VIEW})
     # spot checks of the intent
     sim = Simulation(seed=0)
     assert rule_of(sim.futures, "submit_order") == "party"
@@ -248,6 +252,9 @@ def test_bad_requests_get_a_4xx_with_the_reason(market):
     r = post(server, b'{"n": 1}', host.operator_token, "/v1/step")
     assert r.status_code == 409 and "no run" in r.text  # a bare simulation has no runner
     assert post(server, b'{"n": "many"}', host.operator_token, "/v1/step").status_code == 400
+    r = _HTTP.get(server.url + "/v1/interface", headers={"authorization": f"Bearer {tok}"})
+    assert r.status_code == 200 and "submit_order" in wire.decode(r.text)["ok"]["futures"]
+    assert _HTTP.get(server.url + "/v1/interface").status_code == 401
     # the server still serves, and no answer was a 500
     assert RemoteSimulation(server.url, token=tok).futures.markets == ["M"]
     assert not any(s >= 500 for s in host.statuses)
