@@ -303,6 +303,10 @@ def test_the_websocket_carries_the_same_requests(market):
         ws.send(wire.encode({"op": "call", "target": "futures", "name": "cancel_all",
                                   "args": ("b",), "kwargs": {}}))
         assert type(wire.decode(ws.recv())["error"]) is PermissionError
+    with pytest.raises(Exception, match="rejected WebSocket connection: HTTP 403"), \
+            connect(url.split("?")[0] + "?token=forged") as ws:
+        ws.send("{}")
+        ws.recv()
 
 
 # --------------------------------------------------------------------- live runs

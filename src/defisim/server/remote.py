@@ -12,7 +12,8 @@ Routes (:func:`create_app`, or :func:`remote_router` to mount them in another ap
 - ``POST /v1/step`` (body ``{"n": int}``, default 1) and ``POST /v1/finish``: the
   operator advances the hosted run (:class:`SimulationHost` with a runner's
   :class:`~defisim.runner.Run`); answers ``{"ok": {"step", "now_ns", "finished"}}``.
-- ``WS /v1/ws``: the same requests and responses as ``/v1/call``, one per message.
+- ``WS /v1/ws``: the same requests and responses as ``/v1/call``, one per message
+  (a connection without a valid token is refused at the handshake: HTTP 403).
 
 Every request carries a bearer token (``Authorization: Bearer <token>``; on the
 websocket also ``?token=``). The host issues one per party
@@ -334,6 +335,11 @@ def remote_router(host: SimulationHost) -> APIRouter:
     async def ws(websocket: WebSocket) -> None:
         token = (_bearer(websocket.headers.get("authorization"))
                  or websocket.query_params.get("token"))
+        try:
+            host.caller(token)
+        except PermissionError:
+            await websocket.close(code=1008)  # before accept: the handshake gets a 403
+            return
         await websocket.accept()
         try:
             while True:
