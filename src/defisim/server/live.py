@@ -30,7 +30,8 @@ from typing import Any
 
 from defisim.runner import Run
 
-from .remote import DEFAULT_BIND, ServerThread, SimulationHost, create_app
+from .host import SimulationHost
+from .remote import DEFAULT_BIND, ServerThread, create_app
 
 __all__ = ["LiveRun"]
 
