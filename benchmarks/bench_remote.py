@@ -1,5 +1,7 @@
 """Speed of the remote Simulation API (issue 15): calls per second and latency
-percentiles of ``futures.submit_order`` on a live ``btc_futures`` run, four ways:
+percentiles on a live ``btc_futures`` run, half views (``futures.market_view``) and
+half transactions (``futures.submit_order``, immediate-or-cancel limit orders around
+the mark, so no party's book grows), four ways:
 
 - **in process**: the agent calls the :class:`~defisim.service.Simulation` itself;
 - **loopback**: through :class:`~defisim.service.loopback.JsonLoopbackSimulation`
@@ -11,8 +13,8 @@ percentiles of ``futures.submit_order`` on a live ``btc_futures`` run, four ways
   party and connection) against that server.
 
 Each row prints the calls, calls per wall second, the client process's CPU seconds
-and, for HTTP, the server process's, and latency p50 / p95 / p99 / max in ms. Clients
-submit limit orders of 0.01 around the mid for ``--seconds`` each.
+and, for HTTP, the server process's, and latency p50 / p95 / p99 / max in ms, over
+``--seconds`` of calls per client.
 
 Usage::
 
@@ -41,7 +43,8 @@ def scenario():
 
 def order_loop(sim, party: str, market: str, seconds: float, seed: int,
                barrier: threading.Barrier | None = None) -> list[float]:
-    """Submit orders for ``seconds``; the latency of each call (s)."""
+    """Alternate a market view and an IOC order of 0.01 for ``seconds``; the latency of
+    each call (s)."""
     rng = np.random.default_rng(seed)
     mid = sim.futures.market_view(market).mark_price or 30_000.0
     if barrier is not None:
@@ -49,8 +52,13 @@ def order_loop(sim, party: str, market: str, seconds: float, seed: int,
     out = []
     end = time.perf_counter() + seconds
     while (t0 := time.perf_counter()) < end:
-        side = "buy" if rng.random() < 0.5 else "sell"
-        sim.futures.submit_order(party, market, side, 0.01, round(mid * (1 + rng.normal(0, 2e-3)), 2))
+        if len(out) % 2 == 0:
+            mid = sim.futures.market_view(market).mark_price or mid
+        else:
+            side = "buy" if rng.random() < 0.5 else "sell"
+            sim.futures.submit_order(party, market, side, 0.01,
+                                     round(mid * (1 + rng.normal(0, 2e-3)), 2),
+                                     time_in_force="IOC")
         out.append(time.perf_counter() - t0)
     return out
 

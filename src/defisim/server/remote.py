@@ -34,7 +34,8 @@ it finished, or a step that raised (the exception: an invariant violation, a fai
 agent); 413 a body over :attr:`SimulationHost.max_request_bytes`; 503 no
 simulation attached yet. Nothing a client sends makes a 500.
 
-A lock serialises every access to the simulation (calls, steps, the pacing thread
+The host is :class:`~defisim.server.host.SimulationHost`. A lock serialises every
+access to the simulation (calls, steps, the pacing thread
 of :class:`~defisim.server.live.LiveRun`). The server binds ``127.0.0.1`` unless
 told otherwise (:class:`ServerThread`, :func:`serve`).
 """
