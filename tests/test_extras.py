@@ -117,7 +117,8 @@ def test_pyproject_extras_match_the_module():
 
 
 # ------------------------------------------------------- without the extras
-SERVE_MODULES = ("defisim.server.types", "defisim.server.schema", "defisim.server.app")
+SERVE_MODULES = ("defisim.server.types", "defisim.server.schema", "defisim.server.app",
+                 "defisim.server.remote", "defisim.server.live")
 """The modules of defisim.server that need the serve extra (defisim.server and its data
 source do not)."""
 

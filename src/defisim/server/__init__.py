@@ -1,4 +1,4 @@
-"""``defisim serve``: a read-only web server over a run (issue 15).
+"""The server layer: runs served over HTTP (issue 15).
 
 - :mod:`defisim.server.data`: the :class:`RunData` interface (rows shaped like the run
   store's tables) and :class:`DuckDBRunData`, a finished run folder opened read-only;
@@ -7,6 +7,11 @@
   (strawberry; Query only), ``serve`` extra.
 - :mod:`defisim.server.app`: :func:`create_app`, the FastAPI app (``/graphql``,
   ``/health``, request limits), ``serve`` extra.
+- :mod:`defisim.server.remote`: the remote Simulation API (``RemoteSimulation``'s
+  server: per-party tokens, operator steps, a websocket), with
+  :mod:`defisim.server.host` (tokens, the lock), :mod:`defisim.server.access` (which
+  call acts for which party) and :mod:`defisim.server.live` (a scenario's run hosted
+  live, stepped by a pacing thread or the operator); ``serve`` extra.
 
 Layer: above ``runner``/``replay``, below ``envs`` (tests/test_layers.py). This package
 imports nothing of the ``serve`` extra itself, so ``import defisim.server`` works on the

@@ -1,5 +1,6 @@
 """The user- and agent-facing API: :class:`Simulation`, one facade per protocol, and
-read-only views.
+read-only views; :class:`RemoteSimulation`, the same interface of a simulation in
+another process (over HTTP, :mod:`defisim.server.remote`).
 
 The built-in protocols register here (``governance``, ``futures`` with
 :class:`FuturesFacade`); another protocol registers itself with
@@ -17,6 +18,7 @@ from .amm import AmmFacade, AmmPoolView, PositionView
 from .amm_backends import AMM_BACKENDS, amm_protocol
 from .compute import AttestationView, ComputeFacade, DealView, compute_protocol
 from .futures import FuturesFacade, MarketView, OrderView
+from .remote import RemoteSimulation
 from .simulation import (
     DEFAULT_PROTOCOLS,
     PROTOCOLS,
@@ -46,6 +48,7 @@ __all__ = [
     "compute_protocol",
     "DealView",
     "PositionView",
+    "RemoteSimulation",
     "FuturesFacade",
     "MarketView",
     "OrderView",

@@ -169,6 +169,7 @@ def _qualname(cls: type) -> str:
 
 _BUILTIN_ERRORS = (
     ArithmeticError, AssertionError, AttributeError, IndexError, KeyError, LookupError,
+    PermissionError,  # the remote API refuses a call for another party with it
     NotImplementedError, OverflowError, RuntimeError, TypeError, ValueError,
     ZeroDivisionError, Exception,
 )
