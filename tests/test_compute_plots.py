@@ -24,7 +24,7 @@ FILES = ("negotiation_paths.png", "utilisation.png", "agent_returns.png")
 def recorded(tmp_path_factory):
     out = tmp_path_factory.mktemp("cmp") / "run"
     sc = SCEN(SCEN.Params(hours=0.25, n_clients=12, n_providers=6, metric_interval_s=300))
-    r = run_scenario(sc, seed=2, out_dir=out, progress=False)
+    r = run_scenario(sc, seed=2, out_dir=out, progress=False, plots=True)
     assert r.error is None
     return sc, r, out
 
@@ -39,6 +39,15 @@ def test_the_figures_are_valid_pngs(recorded):
         img = imread(out / name)
         assert img.shape[0] > 200 and img.shape[1] > 400 and img.std() > 0
         assert name in r.plots
+
+
+def test_no_figures_unless_the_run_draws_plots(tmp_path):
+    """plots=False (the Python API's default): the CSV only, no PNG."""
+    sc = SCEN(SCEN.Params(hours=0.02, n_clients=3, n_providers=2))
+    r = run_scenario(sc, seed=2, out_dir=tmp_path / "run", progress=False)
+    assert r.error is None and not r.plots_requested and r.plots == []
+    assert (tmp_path / "run" / "negotiation_paths.csv").exists()
+    assert not list((tmp_path / "run").glob("*.png"))
 
 
 def test_negotiation_paths_are_the_csv_normalised_by_c_ref(recorded):

@@ -415,6 +415,7 @@ def _run_in(run: Run, scenario: Scenario, seed: int, out: Path | None, signals: 
         event_counts=dict(rec.counts) if rec is not None else {},
         counters=rec.counters() if rec is not None else {},
     )
+    result.plots_requested = plots and out is not None
     if out is not None and rec is not None:
         if plots and not interrupted and signals.received is None:
             try:

@@ -62,6 +62,8 @@ class RunResult:
         counters: every protocol recording's run totals (futures ``trades``,
             ``orders``, ``order_updates``; AMM ``swaps``, ``mints``, ``burns``).
         plots: PNG files drawn; plot_error: why plotting failed, if it did.
+        plots_requested: the run was asked to draw its plots (``plots=True``; a
+            scenario's ``after_run`` draws its own figures only then).
         risk: per party, per settlement asset, the risk and performance metrics
             of its PnL series (:func:`party_risk`); filled by :func:`write_summary`
             from the run folder's ``run.duckdb``. risk_error: why that failed.
@@ -86,6 +88,7 @@ class RunResult:
     counters: dict[str, int] = field(default_factory=dict)
     plots: list[str] = field(default_factory=list)
     plot_error: str | None = None
+    plots_requested: bool = False
     risk: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     risk_error: str | None = None
 
