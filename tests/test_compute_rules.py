@@ -4,6 +4,8 @@ registry (4.1, 4.2), and conservation of tokens over random action sequences."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from compute_world import FAKE, GOOD, JOB_CID, USDC, World, vector_terms
@@ -309,10 +311,12 @@ def test_snapshot_restore_keeps_registry_working():
     assert w.c.deal(uid).state == "delivered"  # the original is untouched
 
 
-def test_random_sequences_conserve_tokens():
+@pytest.mark.parametrize("per_instruction", [False, True])
+def test_random_sequences_conserve_tokens(per_instruction):
     """Random actions by random parties (valid or not); invariants (ledger conservation,
     escrow and collateral matching open deals) are checked at every block end, and the
-    USDC total never changes."""
+    USDC total never changes. ``per_instruction``: half the deals priced per
+    instruction (N 1..6), results reporting 0..N+1 instructions."""
     seen: set[str] = set()
     for seed in range(20):
         rng = np.random.default_rng(seed)
@@ -335,13 +339,18 @@ def test_random_sequences_conserve_tokens():
                 t = vector_terms(verification=method, mediators=("M1", "M2"),
                                  check_probability=float(rng.random()),
                                  price=int(rng.integers(1, 200)) * USDC)
+                if per_instruction and rng.random() < 0.5:
+                    n = int(rng.integers(1, 7))
+                    t = replace(t, pricing="per_instruction", instruction_count=n,
+                                price=t.price // 10)
                 r = w.c.escrow(p, JOB_CID, t, ["", "provider", "provider"][rng.integers(3)])
                 if r.accepted:
                     uids.append(r.value)
             elif act == 1:
                 w.c.commence(p, uid)
             elif act == 2:
-                w.c.post_result(p, uid, GOOD if rng.random() < 0.5 else FAKE)
+                n = int(rng.integers(0, 8)) if per_instruction and rng.random() < 0.5 else None
+                w.c.post_result(p, uid, GOOD if rng.random() < 0.5 else FAKE, n)
             elif act == 3:
                 w.c.collect(p, uid)
             elif act == 4:

@@ -46,7 +46,8 @@ def compute_protocol(**params: Any) -> ComputeProtocol:
 class DealView:
     """A deal (keyed by its escrow uid) in base units and seconds: ``state`` ``open``,
     ``committed``, ``delivered`` or ``closed`` (``close_reason`` then); ``escrow`` and
-    ``collateral`` what its accounts hold now; ``mediation`` ``pending`` or the last
+    ``collateral`` what its accounts hold now; ``reported`` the result's N_reported (0
+    before a result); ``mediation`` ``pending`` or the last
     check's outcome ("" if never checked)."""
 
     escrow_uid: str
@@ -68,6 +69,7 @@ class DealView:
     fees_paid: int
     mediation: str
     panel: tuple[str, ...]
+    reported: int = 0
 
 
 AttestationView = Attestation
@@ -119,7 +121,8 @@ class ComputeFacade:
         return DealView(d.escrow_uid, d.client, d.provider, d.job_cid, d.terms, d.state, d.close_reason,
                         d.escrow_time, d.job_deadline, d.challenge_deadline, d.collateral_uid, d.result_uid,
                         d.result_cid, d.validation_uid, led.balance(escrow_key(d.client, d.token, d.escrow_uid)),
-                        col, d.fees_paid, last.outcome if last else "", last.panel if last else ())
+                        col, d.fees_paid, last.outcome if last else "", last.panel if last else (),
+                        d.reported)
 
     def result_is_correct(self, escrow_uid: str) -> bool | None:
         """What an honest mediator's re-run finds: the posted result equals
@@ -246,9 +249,13 @@ class ComputeFacade:
         """Lock T and start the job (4.3.2). Value: the collateral uid."""
         return self._send(provider, "commence", escrow_uid, machine_id)
 
-    def post_result(self, provider: str, escrow_uid: str, result_cid: str) -> Receipt:
-        """Post a result CID, lock C (4.3.3). Value: the result uid."""
-        return self._send(provider, "post_result", escrow_uid, result_cid)
+    def post_result(self, provider: str, escrow_uid: str, result_cid: str,
+                    instruction_count: int | None = None) -> Receipt:
+        """Post a result CID, lock C (4.3.3). Value: the result uid.
+        ``instruction_count``: N_reported under per-instruction pricing (default N)."""
+        if instruction_count is None:
+            return self._send(provider, "post_result", escrow_uid, result_cid)
+        return self._send(provider, "post_result", escrow_uid, result_cid, instruction_count)
 
     def collect(self, provider: str, escrow_uid: str) -> Receipt:
         """Collect the payment after the challenge period (4.3.4)."""

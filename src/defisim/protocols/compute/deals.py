@@ -67,6 +67,7 @@ class Deal:
     validation_uid: str = ""
     challenge_deadline: int = 0
     fees_paid: int = 0
+    reported: int = 0  # N_reported by the result (per-instruction pricing)
     close_reason: str = ""
     mediations: list[str] = field(default_factory=list)
 
@@ -76,8 +77,8 @@ class Deal:
 
     @property
     def amount(self) -> int:
-        """P + D, what the escrow took."""
-        return self.terms.price + self.terms.client_deposit
+        """P + D (per instruction: π*N + D), what the escrow took."""
+        return self.terms.max_payment + self.terms.client_deposit
 
     @property
     def method(self) -> str:

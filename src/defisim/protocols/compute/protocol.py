@@ -199,6 +199,8 @@ class ComputeProtocol(L1DataFeeMixin, MediationTransactions, MessagingMixin, Cha
                 t.mediation_fee, t.timeout_s, t.mediation_period_s)
         if any(type(x) is not int or x < 0 for x in ints) or t.price <= 0:
             return self.reject(tx, sender, "bad_price", "price must be a positive integer, amounts >= 0")
+        if t.pricing == "per_instruction" and t.instruction_count <= 0:
+            return self.reject(tx, sender, "bad_price", "per-instruction pricing needs N > 0")
         if t.verification != "none":
             if not t.mediators:
                 return self.reject(tx, sender, "no_mediators", "a validated deal needs mediators")
@@ -208,7 +210,7 @@ class ComputeProtocol(L1DataFeeMixin, MediationTransactions, MessagingMixin, Cha
         if t.verification == "random" and t.client_deposit < t.panel * t.mediation_fee:
             return self.reject(tx, sender, "deposit_too_small",
                                f"D {t.client_deposit} < k*f {t.panel * t.mediation_fee}")
-        amount = t.price + t.client_deposit
+        amount = t.max_payment + t.client_deposit
         if (r := self._funds(tx, sender, t.token, amount, "")) is not None:
             return r
         data = {"token": t.token, "amount": amount, "price": t.price, "arbiter": NAME,
@@ -264,9 +266,12 @@ class ComputeProtocol(L1DataFeeMixin, MediationTransactions, MessagingMixin, Cha
                                      deadline))
         return Receipt(EXECUTED, block=self.chain.block, value=cuid)
 
-    def tx_post_result(self, sender: str, escrow_uid: str, result: str) -> Receipt:
+    def tx_post_result(self, sender: str, escrow_uid: str, result: str,
+                       instruction_count: int | None = None) -> Receipt:
         """Spec 4.3.3: attest the result, lock C, release T, start the validation, draw
-        the audit under ``random(p)``; value: the result uid."""
+        the audit under ``random(p)``; value: the result uid. ``instruction_count``:
+        N_reported (default the terms' N), an int in 1..N under per-instruction pricing
+        and N itself otherwise (``bad_instruction_count``)."""
         tx = "post_result"
         d = self._deal(tx, sender, escrow_uid, "")
         if not isinstance(d, Deal):
@@ -282,12 +287,20 @@ class ComputeProtocol(L1DataFeeMixin, MediationTransactions, MessagingMixin, Cha
         if d.result_uid:
             return self.reject(tx, sender, "result_posted", "a result is already posted", d.escrow_uid)
         t = d.terms
+        n = t.instruction_count if instruction_count is None else instruction_count
+        ok = type(n) is int and (1 <= n <= t.instruction_count if t.pricing == "per_instruction"
+                                 else n == t.instruction_count)
+        if not ok:
+            return self.reject(tx, sender, "bad_instruction_count",
+                               f"reported {n!r} of N = {t.instruction_count} ({t.pricing})",
+                               d.escrow_uid)
         led = self.chain.ledger
         c = t.cheating_collateral
         if (r := self._funds(tx, sender, t.token, c, d.escrow_uid)) is not None:
             return r
         now = self.now_s
-        data = {"result_cid": str(result), "instruction_count": t.instruction_count, "cheating_collateral": c}
+        d.reported = n
+        data = {"result_cid": str(result), "instruction_count": n, "cheating_collateral": c}
         d.result_uid = self.registry.attest("result", now, sender, NAME, data, ref_uid=d.escrow_uid).uid
         d.result_cid, d.state = str(result), DELIVERED
         col = collateral_key(sender, t.token, d.escrow_uid)

@@ -39,16 +39,18 @@ def _paid(**kw: int) -> dict[str, int]:
 
 def collect(led: Ledger, deal: Deal, params: ComputeParams) -> dict[str, int]:
     """Step 4.3.4: ``P - tax`` and C to the provider, the tax to treasury and jackpot,
-    what is left of D to the client."""
+    what is left of D to the client. Per-instruction pricing: the payment is
+    π*N_reported (taxed), and the client also gets π*(N - N_reported) back."""
     t, p = deal.terms, deal.token
     esc, col = escrow_key(deal.client, p, deal.escrow_uid), collateral_key(deal.provider, p, deal.escrow_uid)
-    to_treasury, to_jackpot = tax_of(t.price, params)
-    led.transfer(esc, general(deal.provider, p), t.price - to_treasury - to_jackpot, "compute_payment")
+    pay = t.payment(deal.reported)
+    to_treasury, to_jackpot = tax_of(pay, params)
+    led.transfer(esc, general(deal.provider, p), pay - to_treasury - to_jackpot, "compute_payment")
     led.transfer(esc, general(params.treasury, p), to_treasury, "compute_tax")
     led.transfer(esc, general(params.jackpot, p), to_jackpot, "compute_jackpot")
     back = led.transfer_all(esc, general(deal.client, p), "compute_deposit_return")
     led.transfer(col, general(deal.provider, p), t.cheating_collateral, "compute_collateral_return")
-    return _paid(client=back, provider=t.price - to_treasury - to_jackpot + t.cheating_collateral,
+    return _paid(client=back, provider=pay - to_treasury - to_jackpot + t.cheating_collateral,
                  treasury=to_treasury, jackpot=to_jackpot)
 
 

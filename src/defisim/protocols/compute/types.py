@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 __all__ = [
     "JOB_CLASSES",
+    "PRICINGS",
     "VERIFICATIONS",
     "Job",
     "JobClass",
@@ -33,6 +34,10 @@ __all__ = [
 
 Verification = Literal["none", "optimistic", "random"]
 VERIFICATIONS: tuple[str, ...] = ("none", "optimistic", "random")
+PRICINGS: tuple[str, ...] = ("fixed", "per_instruction")
+"""How ``Terms.price`` reads (spec 4.3): the total P, or a price per instruction π
+(legacy ``pricing="per_instruction"``: the escrow holds π*N, the provider is paid
+π*N_reported)."""
 """Validation methods (spec 4.4); ``random`` carries its probability in
 :attr:`Terms.check_probability`."""
 
@@ -162,6 +167,9 @@ class Terms:
         check_probability: p of ``random``. panel: k mediators per check;
         threshold: wrong verdicts that make a result wrong. mediators: the deal's
         mediator set (sorted). mediation_period_s, mediation_fee (f per mediator).
+        pricing: ``fixed`` (``price`` is P) or ``per_instruction`` (``price`` is π per
+            instruction, spec 4.3 "Per-instruction pricing"); left out of the canonical
+            JSON when ``fixed``, so the terms hashes of fixed-price terms do not change.
     """
 
     price: int
@@ -178,8 +186,11 @@ class Terms:
     mediators: tuple[str, ...] = field(default_factory=tuple)
     mediation_period_s: int = 600
     mediation_fee: int = 0
+    pricing: str = "fixed"
 
     def __post_init__(self) -> None:
+        if self.pricing not in PRICINGS:
+            raise ValueError(f"pricing must be one of {PRICINGS}, got {self.pricing!r}")
         if self.verification not in VERIFICATIONS:
             raise ValueError(f"verification must be one of {VERIFICATIONS}, "
                              f"got {self.verification!r}")
@@ -193,12 +204,24 @@ class Terms:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["mediators"] = sorted(self.mediators)
+        if self.pricing == "fixed":  # the hash of fixed-price terms predates the field
+            del d["pricing"]
         return d
 
     @property
     def hash(self) -> str:
         """``terms_hash``: sha256 of the canonical JSON of every field."""
         return sha256_hex(canonical_json(self.to_dict()))
+
+    @property
+    def max_payment(self) -> int:
+        """What the escrow holds for the payment: P, or π*N (per instruction)."""
+        return self.payment(self.instruction_count)
+
+    def payment(self, instructions: int) -> int:
+        """The payment for ``instructions`` reported: P (fixed), π*instructions (per
+        instruction; spec 4.3)."""
+        return self.price * instructions if self.pricing == "per_instruction" else self.price
 
     @property
     def cheating_collateral(self) -> int:
