@@ -97,7 +97,7 @@ def test_a_refused_included_call_pays_the_revert_gas_and_the_agent_books_it():
     med.initialise(sim)
     seen = []
     med._submit(sim, "mediate", sim.compute.mediate("m0", "no-such-validation", True),
-                lambda rc, usd: seen.append((rc, usd)))
+                lambda _sim, rc, usd: seen.append((rc, usd)))
     assert med._inflight and not seen
     sim.forward_time(2.0)
     med._poll(sim)

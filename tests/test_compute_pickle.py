@@ -185,3 +185,28 @@ def test_a_coophive_bus_pickled_mid_topic_continues_identically():
     assert a == go(copy)
     assert a[0] == ("ok", "o1", 2, "offer") and a[2] == ("rejected", "invalid_response")
     assert a[6] == "DONE"
+
+
+def test_a_marketplace_run_pickled_with_transactions_in_flight_continues_identically():
+    """Mempool mode: agents wait for their receipts (``functools.partial`` follow-ups,
+    no closures), so a run pickled with a transaction in flight continues as the
+    original does, step for step."""
+    from defisim.runner import Run
+    from defisim.scenarios import get_scenario
+
+    scen = get_scenario("compute_marketplace")
+    sc = scen(scen.Params(hours=0.2, n_clients=10, n_providers=6))
+    run = Run(sc, 3)
+    run.start()
+    for _ in range(300):
+        run.advance(1)
+        if any(a._inflight for g in sc.agents.values() for a in g):
+            break
+    inflight = sum(len(a._inflight) for g in sc.agents.values() for a in g)
+    assert inflight > 0
+    copy = pickle.loads(pickle.dumps(run))
+    for _ in range(60):
+        run.advance(1)
+        copy.advance(1)
+        assert sc.kpis(run.sim) == copy.scenario.kpis(copy.sim)
+    assert sc.kpis(run.sim)["deals"] > 0

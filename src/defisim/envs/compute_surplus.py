@@ -101,7 +101,8 @@ class SurplusTracker:
         run = self._runs.pop(d.escrow_uid, None)
         if run is not None:
             hours = ctypes.run_time_s(run.job, run.machine) / 3600
-            s -= run.energy_usd + (run.job.cpu * ln.rates[0] + run.job.gpu * ln.rates[1]) * hours
+            amort = 0.0 if run.cheat else (run.job.cpu * ln.rates[0] + run.job.gpu * ln.rates[1])
+            s -= run.energy_usd + amort * hours  # a faked job wore no machine
         return s
 
     def _client(self, sim: Simulation, ln: Any, d: Any) -> float:

@@ -63,8 +63,8 @@ def scaled_policy(name: str, role: str, scale: float) -> Policy:
     return make_policy(name, role, **params)
 
 
-Then = Callable[[Any, float], None]
-"""A transaction's follow-up: ``then(receipt, gas_usd)``."""
+Then = Callable[[Any, Any, float], None]
+"""A transaction's follow-up: ``then(sim, receipt, gas_usd)``."""
 
 
 class ComputeAgent(Agent):
@@ -105,21 +105,22 @@ class ComputeAgent(Agent):
                 key: str = "") -> None:
         """Follow the transaction of ``action`` whose call returned ``receipt``.
 
-        Immediate mode: book its gas (:meth:`_tx`) and call ``then(receipt, gas USD)``
-        now. With a fee market: a pending receipt waits (``key``, e.g. the escrow uid,
+        Immediate mode: book its gas (:meth:`_tx`) and call ``then(sim, receipt, gas
+        USD)`` now (``then``: a bound method or a ``functools.partial`` of one, so that
+        an agent with transactions in flight pickles). With a fee market: a pending receipt waits (``key``, e.g. the escrow uid,
         is :meth:`_busy` meanwhile) until :meth:`_poll` finds the executed one; a
         receipt refused at submission goes to ``then`` now with 0 USD."""
         if self.native is None:
             self._tx(action, receipt)
             if then is not None:
-                then(receipt, self.market.gas_usd(action))
+                then(sim, receipt, self.market.gas_usd(action))
             return
         if getattr(receipt, "pending", False):
             self._inflight[receipt.tx_id] = (action, key, then)
             if key:
                 self._busy_keys.add(key)
         elif then is not None:
-            then(receipt, 0.0)
+            then(sim, receipt, 0.0)
 
     def _poll(self, sim: Simulation) -> None:
         """Book and follow up every in-flight transaction whose block has executed it
@@ -134,7 +135,7 @@ class ComputeAgent(Agent):
             self._busy_keys.discard(key)
             usd = self.market.book_receipt(self.role, action, rc)
             if then is not None:
-                then(rc, usd)
+                then(sim, rc, usd)
 
     def _busy(self, key: str) -> bool:
         """A transaction about ``key`` is in flight (never in immediate mode)."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -215,16 +216,17 @@ class ComputeClient(ComputeAgent):
     def _accept(self, sim: Simulation, req: _Request, topic: str, provider: str, terms: Terms,
                 messages: int) -> None:
         req.escrowing = True  # other topics are cancelled meanwhile
-
-        def escrowed(r: Any, gas_usd: float) -> None:  # accept once the escrow is in
-            req.escrowing = False
-            if not r.accepted:
-                self._publish(sim, topic, "terminate", {"reason": "cancelled"})
-                return
-            self._accepted(sim, req, topic, provider, terms, messages, r.value, gas_usd)
-
         self._submit(sim, "escrow", sim.compute.escrow(self.name, req.job.cid, terms, provider),
-                     escrowed)
+                     partial(self._escrowed, req, topic, provider, terms, messages))
+
+    def _escrowed(self, req: _Request, topic: str, provider: str, terms: Terms, messages: int,
+                  sim: Simulation, r: Any, gas_usd: float) -> None:
+        """The escrow's receipt is in: accept with its uid, or terminate if refused."""
+        req.escrowing = False
+        if not r.accepted:
+            self._publish(sim, topic, "terminate", {"reason": "cancelled"})
+            return
+        self._accepted(sim, req, topic, provider, terms, messages, r.value, gas_usd)
 
     def _accepted(self, sim: Simulation, req: _Request, topic: str, provider: str,
                   terms: Terms, messages: int, uid: str, gas_usd: float) -> None:
@@ -262,7 +264,7 @@ class ComputeClient(ComputeAgent):
                 self.decided.add(uid)
                 if self._wants_challenge() and v.terms.verification != "none":
                     self._submit(sim, "challenge", cx.challenge(self.name, uid),
-                                 self._challenged(sim, uid), key=uid)
+                                 partial(self._challenged, uid), key=uid)
             elif v.state == "closed":
                 job, gas = self.deals.pop(uid)
                 if v.close_reason == "collected":  # a fake result is worth nothing to it
@@ -270,13 +272,11 @@ class ComputeClient(ComputeAgent):
                     self.market.book.client_surplus.append(
                         value - self.market.usd(v.terms.price) - gas)
 
-    def _challenged(self, sim: Simulation, uid: str) -> Any:
-        def then(r: Any, gas_usd: float) -> None:
-            if r.accepted:
-                self.market.book.challenges += 1
-                if sim.compute.result_is_correct(uid):
-                    self.market.book.false_challenges += 1
-        return then
+    def _challenged(self, uid: str, sim: Simulation, r: Any, gas_usd: float) -> None:
+        if r.accepted:
+            self.market.book.challenges += 1
+            if sim.compute.result_is_correct(uid):
+                self.market.book.false_challenges += 1
 
     def _wants_challenge(self) -> bool:
         if self.challenge == "random":

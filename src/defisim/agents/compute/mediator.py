@@ -40,7 +40,7 @@ class ComputeMediator(ComputeAgent):
         super().initialise(sim)
         self.cursor = sim.event_cursor()
 
-    def _voted(self, r: Any, gas_usd: float) -> None:
+    def _voted(self, sim: Simulation, r: Any, gas_usd: float) -> None:
         if r.accepted:
             self.verdicts += 1
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from defisim.chain.events import Event
@@ -256,16 +257,18 @@ class ComputeProvider(ComputeAgent):
         if not cheat:  # held while the commence transaction waits for its block
             self._add(self.committed, m, info.job, +1)
 
-        def commenced(r: Any, gas_usd: float) -> None:
-            if not r.accepted:
-                if not cheat:
-                    self._add(self.committed, m, info.job, -1)
-                self._publish(sim, topic, "terminate", {"reason": "error"})
-                return
-            self._commenced(sim, topic, uid, info.job, m, cheat, r.value, gas_usd)
+        self._submit(sim, "commence", cx.commence(self.name, uid, m.machine_id),
+                     partial(self._commence_done, topic, uid, info.job, m, cheat), key=uid)
 
-        self._submit(sim, "commence", cx.commence(self.name, uid, m.machine_id), commenced,
-                     key=uid)
+    def _commence_done(self, topic: str, uid: str, job: Job, m: Machine, cheat: bool,
+                       sim: Simulation, r: Any, gas_usd: float) -> None:
+        """The commence's receipt is in: start the job, or free the capacity held."""
+        if not r.accepted:
+            if not cheat:
+                self._add(self.committed, m, job, -1)
+            self._publish(sim, topic, "terminate", {"reason": "error"})
+            return
+        self._commenced(sim, topic, uid, job, m, cheat, r.value, gas_usd)
 
     def _commenced(self, sim: Simulation, topic: str, uid: str, job: Job, m: Machine,
                    cheat: bool, collateral_uid: str, gas_usd: float) -> None:
@@ -320,7 +323,7 @@ class ComputeProvider(ComputeAgent):
                     ctypes.fake_result_cid(run.job.cid, self.name)
                 self._release(run, now)
                 self._submit(sim, "post_result", cx.post_result(self.name, uid, cid),
-                             self._posted(sim, uid, run), key=uid)
+                             partial(self._posted, uid, run), key=uid)
                 continue
             if self._busy(uid):  # its last transaction waits for its block
                 continue
@@ -331,29 +334,28 @@ class ComputeProvider(ComputeAgent):
             elif (run.posted and v.state == "delivered" and now > v.challenge_deadline
                   and v.mediation != "pending"):
                 self._submit(sim, "collect", cx.collect(self.name, uid),
-                             self._collected(uid, run, v.terms), key=uid)
+                             partial(self._collected, uid, run, v.terms), key=uid)
 
-    def _posted(self, sim: Simulation, uid: str, run: _Running) -> Any:
-        def then(r: Any, gas_usd: float) -> None:
-            run.gas_usd += gas_usd
-            if r.accepted:
-                topic = sim.compute.topic_of_escrow(uid)
-                if topic is not None:
-                    self._publish(sim, topic, "attestation", {"kind": "result", "uid": r.value})
-        return then
+    def _posted(self, uid: str, run: _Running, sim: Simulation, r: Any, gas_usd: float) -> None:
+        run.gas_usd += gas_usd
+        if r.accepted:
+            topic = sim.compute.topic_of_escrow(uid)
+            if topic is not None:
+                self._publish(sim, topic, "attestation", {"kind": "result", "uid": r.value})
 
-    def _collected(self, uid: str, run: _Running, terms: Terms) -> Any:
-        def then(r: Any, gas_usd: float) -> None:
-            if not r.accepted:
-                return
-            run.gas_usd += gas_usd
-            amort = (run.job.cpu * self.rates[0] + run.job.gpu * self.rates[1]) * \
-                ctypes.run_time_s(run.job, run.machine) / 3600
-            price = self.market.usd(terms.price)
-            self.market.book.provider_surplus.append(price - run.energy_usd - amort - run.gas_usd)
-            self.market.book.sum_price_usd += price
-            self.running.pop(uid, None)
-        return then
+    def _collected(self, uid: str, run: _Running, terms: Terms, sim: Simulation, r: Any,
+                   gas_usd: float) -> None:
+        """The collect's receipt is in: book the deal's provider surplus (spec 7.2; a
+        faked job ran nothing, so it wore no machine: no amortisation)."""
+        if not r.accepted:
+            return
+        run.gas_usd += gas_usd
+        amort = 0.0 if run.cheat else (run.job.cpu * self.rates[0] + run.job.gpu * self.rates[1]) \
+            * ctypes.run_time_s(run.job, run.machine) / 3600
+        price = self.market.usd(terms.price)
+        self.market.book.provider_surplus.append(price - run.energy_usd - amort - run.gas_usd)
+        self.market.book.sum_price_usd += price
+        self.running.pop(uid, None)
 
     def locked(self, sim: Simulation) -> int:
         return sum(sim.compute.deal(uid).collateral for uid in self.running)
