@@ -45,6 +45,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 from stable_baselines3 import PPO
+from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from defisim.envs.compute import ComputeEnvConfig, ComputeSession
@@ -71,14 +72,16 @@ class DecisionSteps(gym.Wrapper):
     ``reset(seed=None)`` takes the next seed of ``seeds`` (an iterator of ints). A step
     applies the action, then runs the ticks without a pending decision (action ignored
     by the env) until the next decision or the episode's end, returning the sum of their
-    rewards; ``info`` is the last tick's, with ``ticks`` (how many ran) added. An
-    episode whose ticks run out during ``reset`` ends at the first step with reward 0.
+    rewards; ``info`` is the last tick's, with ``ticks`` (how many ran) added. The
+    ticks ``reset`` runs before the first decision pay their rewards with the first
+    step; an episode whose ticks run out during ``reset`` ends at that step.
     """
 
     def __init__(self, env: ComputeGymEnv, seeds: Any = None) -> None:
         super().__init__(env)
         self._seeds = seeds
         self._ended: tuple[bool, bool, dict] | None = None
+        self._carry = 0.0  # the rewards of the ticks reset ran, paid with the first step
         self.episodes = 0
 
     def _skip(self, obs, info):
@@ -93,7 +96,7 @@ class DecisionSteps(gym.Wrapper):
             seed = int(next(self._seeds))
         obs, info = self.env.reset(seed=seed, options=options)
         self.episodes += 1
-        obs, r, term, trunc, info, _ = self._skip(obs, info)
+        obs, self._carry, term, trunc, info, _ = self._skip(obs, info)
         self._ended = (term, trunc, info) if (term or trunc) else None
         return obs, info
 
@@ -101,8 +104,10 @@ class DecisionSteps(gym.Wrapper):
         if self._ended is not None:
             term, trunc, info = self._ended
             self._ended = None
-            return np.zeros(self.observation_space.shape, np.float32), 0.0, term, trunc, info
+            return (np.zeros(self.observation_space.shape, np.float32), self._carry, term,
+                    trunc, {**info, "ticks": 0})
         obs, r, term, trunc, info = self.env.step(action)
+        r, self._carry = r + self._carry, 0.0
         obs, r2, term, trunc, info, n = self._skip(obs, info) if not (term or trunc) else (
             obs, 0.0, term, trunc, info, 0)
         return obs, r + r2, term, trunc, {**info, "ticks": n + 1}
@@ -113,14 +118,14 @@ def make_vec_env(reward: str, horizon: int, n_envs: int, seed0: int) -> DummyVec
     def factory(i: int):
         def make():
             env = ComputeGymEnv(learner=SEAT, horizon_steps=horizon, reward=reward)
-            return DecisionSteps(env, iter(range(seed0 + i, 2**31, n_envs)))
+            return Monitor(DecisionSteps(env, iter(range(seed0 + i, 2**31, n_envs))))
         return make
     return DummyVecEnv([factory(i) for i in range(n_envs)])
 
 
 def train_ppo(reward: str = "surplus", timesteps: int = 40_000, horizon: int = 1440,
               seed: int = 0, n_envs: int = 4, n_steps: int = 256,
-              seed0: int = TRAIN_SEED0) -> tuple[PPO, VecNormalize]:
+              seed0: int = TRAIN_SEED0, learning_rate: float = 1e-3) -> tuple[PPO, VecNormalize]:
     """Train PPO (decision steps; module docstring). Same arguments, same weights.
 
     Args:
@@ -130,6 +135,7 @@ def train_ppo(reward: str = "surplus", timesteps: int = 40_000, horizon: int = 1
         seed: SB3's seed (torch, numpy, action sampling).
         n_envs, n_steps: envs per rollout and decisions per env per rollout.
         seed0: the first training episode seed.
+        learning_rate: Adam's step size.
 
     Returns:
         ``(model, vec_normalize)``; the latter holds the observation statistics that
@@ -140,7 +146,7 @@ def train_ppo(reward: str = "surplus", timesteps: int = 40_000, horizon: int = 1
     venv = VecNormalize(make_vec_env(reward, horizon, n_envs, seed0), gamma=0.99,
                         clip_obs=10.0)
     model = PPO("MlpPolicy", venv, n_steps=n_steps, batch_size=128, n_epochs=10,
-                learning_rate=3e-4, gamma=0.99, gae_lambda=0.95, ent_coef=0.0, seed=seed,
+                learning_rate=learning_rate, gamma=0.99, gae_lambda=0.95, ent_coef=0.0, seed=seed,
                 policy_kwargs={"net_arch": [64, 64], "log_std_init": -1.0}, verbose=0,
                 device="cpu")
     model.learn(total_timesteps=timesteps)
@@ -196,8 +202,9 @@ def table(rows: dict[str, list[tuple[float, float]]], ref: str) -> dict[str, Any
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--reward", choices=("pnl", "surplus", "dsr"), default="surplus")
+    ap.add_argument("--reward", choices=("pnl", "surplus", "dsr"), default="pnl")
     ap.add_argument("--timesteps", type=int, default=40_000, help="PPO steps (decisions)")
+    ap.add_argument("--lr", type=float, default=1e-3, help="Adam's step size")
     ap.add_argument("--n-envs", type=int, default=4)
     ap.add_argument("--n-steps", type=int, default=256)
     ap.add_argument("--horizon", type=int, default=1440, help="ticks of 5 s")
@@ -209,7 +216,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     help="write docs/compute_learner_ppo/ (model and VecNormalize, if < 1 MB)")
     a = ap.parse_args(argv)
     t0 = time.process_time()
-    model, norm = train_ppo(a.reward, a.timesteps, a.horizon, a.seed, a.n_envs, a.n_steps)
+    model, norm = train_ppo(a.reward, a.timesteps, a.horizon, a.seed, a.n_envs, a.n_steps,
+                            learning_rate=a.lr)
     t_train = time.process_time() - t0
     test = list(range(a.eval_seed0, a.eval_seed0 + a.test_seeds))  # never trained on
     rows = {PPO_ROW: [ppo_profit(model, norm, s, a.horizon) for s in test],
@@ -218,7 +226,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for name in BASELINES:
         session = ComputeSession(cfg.model_copy(update={"policies": {SEAT: name}}))
         rows[name] = [cem_script.baseline_profit(session, s, a.horizon) for s in test]
-    n_episodes = sum(e.episodes for e in model.get_env().venv.envs)
+    n_episodes = sum(e.env.episodes for e in model.get_env().venv.envs)
     print(f"\nPPO, reward {a.reward}, {model.num_timesteps} decision steps in "
           f"{n_episodes} episodes (seeds {TRAIN_SEED0}..); training "
           f"{t_train:.1f} s CPU; held-out seeds {test[0]}..{test[-1]}, horizon {a.horizon} "
