@@ -254,5 +254,18 @@ def save(model: PPO, norm: VecNormalize, folder: Path, limit: int = 1 << 20) -> 
     return False
 
 
+def load(folder: Path = HERE / "compute_learner_ppo",
+         horizon: int = 1440) -> tuple[PPO, VecNormalize]:
+    """The model and observation statistics :func:`save` wrote, ready for :func:`ppo_profit`.
+
+    Raises:
+        FileNotFoundError: ``folder`` lacks ``ppo.zip`` or ``vecnormalize.pkl``.
+    """
+    norm = VecNormalize.load(str(folder / "vecnormalize.pkl"),
+                             make_vec_env("pnl", horizon, 1, TRAIN_SEED0))
+    norm.training = False
+    return PPO.load(folder / "ppo.zip", device="cpu"), norm
+
+
 if __name__ == "__main__":
     main()
