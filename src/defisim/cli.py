@@ -1217,7 +1217,7 @@ def _paper_session(policy, params: dict[str, Any], feed: str, speed: float, pace
         shown = -1.0
         try:
             while thread.is_alive():
-                thread.join(timeout=0.2)
+                thread.join(timeout=min(0.2, pace_s * spa / 4))
                 m = live.host.metrics.get(party)
                 if m and m["step"] != shown and not quiet:
                     shown = m["step"]
