@@ -164,8 +164,9 @@ def test_help_and_a_short_btc_futures_run_work_without_the_extras(tmp_path):
         (["sweep", "btc_futures", "--grid", "sigma=0.5,0.6", "--backend", "ray", "--out", "s"],
          "ray", "defisim sweep --backend ray", "s"),
         (["serve", "no-such-run"], "serve", "defisim serve", "no-such-run"),
+        (["paper", "t", "--feed", "exchange"], "rl", "defisim paper", "t"),
     ],
-    ids=["train", "evaluate", "optimize", "sweep-ray", "serve"],
+    ids=["train", "evaluate", "optimize", "sweep-ray", "serve", "paper"],
 )
 def test_a_command_needing_an_extra_names_it_and_exits_2(tmp_path, args, extra, feature, folder):
     res = _cli(tmp_path, *args)
