@@ -21,7 +21,8 @@ echo "core install: $(du -sh "$venv" | cut -f1) in $(($(date +%s) - t0)) s"
 # none of the extras' packages came with the core
 "$venv/bin/python" - <<'PY' || fail "the core install pulled an extra's package"
 import importlib.util, sys
-extra = ("torch", "gymnasium", "pettingzoo", "optuna", "ray", "talib", "strawberry", "fastapi")
+extra = ("torch", "gymnasium", "pettingzoo", "optuna", "ray", "talib", "strawberry", "fastapi",
+         "ccxt")
 found = [m for m in extra if importlib.util.find_spec(m) is not None]
 if found:
     sys.exit(f"installed without an extra: {', '.join(found)}")

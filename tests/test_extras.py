@@ -4,7 +4,7 @@ missing extra (:mod:`defisim.extras`).
 The missing packages are simulated in a subprocess whose first ``sys.meta_path``
 finder refuses torch, gymnasium, pettingzoo, optuna, ray, TA-Lib, stable-baselines3,
 the evm extra's simular, eth-abi, eth-hash, eth-utils and the serve extra's strawberry,
-fastapi, uvicorn (``ModuleNotFoundError``, as without them installed). The
+fastapi, uvicorn and the paper extra's ccxt (``ModuleNotFoundError``, as without them installed). The
 fresh-install check of the same (a real core-only venv) is ``.ci/core_install_check.sh``.
 """
 
@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 
 BLOCKED = ("torch", "gymnasium", "pettingzoo", "optuna", "ray", "talib", "stable_baselines3",
-           "simular", "eth_abi", "eth_hash", "eth_utils", "strawberry", "fastapi", "uvicorn")
+           "simular", "eth_abi", "eth_hash", "eth_utils", "strawberry", "fastapi", "uvicorn",
+           "ccxt")
 
 BLOCKER = f"""
 import importlib.abc, sys
@@ -112,7 +113,7 @@ def test_pyproject_extras_match_the_module():
 
     optional = set().union(*(names(opt[e]) for e in EXTRAS))
     assert {"torch", "gymnasium", "pettingzoo", "ray", "optuna", "ta-lib",
-            "strawberry-graphql", "fastapi", "uvicorn"} <= optional
+            "strawberry-graphql", "fastapi", "uvicorn", "ccxt"} <= optional
     assert not names(meta["dependencies"]) & optional
 
 
@@ -163,8 +164,9 @@ def test_help_and_a_short_btc_futures_run_work_without_the_extras(tmp_path):
         (["sweep", "btc_futures", "--grid", "sigma=0.5,0.6", "--backend", "ray", "--out", "s"],
          "ray", "defisim sweep --backend ray", "s"),
         (["serve", "no-such-run"], "serve", "defisim serve", "no-such-run"),
+        (["paper", "t", "--feed", "exchange"], "rl", "defisim paper", "t"),
     ],
-    ids=["train", "evaluate", "optimize", "sweep-ray", "serve"],
+    ids=["train", "evaluate", "optimize", "sweep-ray", "serve", "paper"],
 )
 def test_a_command_needing_an_extra_names_it_and_exits_2(tmp_path, args, extra, feature, folder):
     res = _cli(tmp_path, *args)

@@ -31,6 +31,12 @@ Verbs:
 - ``defisim train SCENARIO --max-iterations N [--out DIR] [--resume] ...``: train an
   offline soft actor-critic trader in the scenario (:mod:`defisim.learning.workflow`).
 - ``defisim evaluate CHECKPOINT --episodes N``: the trained policy against baselines.
+- ``defisim paper CHECKPOINT --feed file|paced|exchange [--prices FILE] [--exchange ID]
+  [--symbol S] [--speed X] [--pace-s S] [--steps N] [--host H] [--port P]``: paper
+  trading: the checkpoint's scenario hosted live on the feed, the trained policy
+  trading it through the remote API, its metrics printed as it goes
+  (:mod:`defisim.learning.paper`; the ``rl`` and ``serve`` extras, ``paper`` for
+  ``--feed exchange``).
 
 Errors in what the user gave (unknown scenario, bad ``--set``, malformed price
 file, absurd ``--steps``, an ``--out`` that cannot be created or written, an
@@ -1086,6 +1092,154 @@ def evaluate(
     folder = out if out is not None else (
         (checkpoint if checkpoint.is_dir() else checkpoint.parent.parent) / "evaluation")
     typer.echo(str(folder))
+
+
+# ------------------------------------------------------------- paper trading
+@app.command()
+def paper(
+    checkpoint: Annotated[Path, typer.Argument(help="A checkpoint .pt or a training folder.")],
+    feed: Annotated[str, typer.Option(help="Reference price: file (deterministic), paced "
+                                      "(the file in wall time) or exchange (live, ccxt).")
+                    ] = "paced",
+    prices: Annotated[str | None, typer.Option(help="Price file (file / paced feeds).")] = None,
+    exchange: Annotated[str, typer.Option(help="ccxt exchange id (--feed exchange).")
+                        ] = "binance",
+    symbol: Annotated[str, typer.Option(help="Exchange symbol (--feed exchange).")
+                      ] = "BTC/USDT",
+    speed: Annotated[float, typer.Option(help="File seconds per wall second (paced); "
+                                         "default: one step per --pace-s.")] = 0.0,
+    poll_s: Annotated[float, typer.Option(help="Seconds between exchange requests.")] = 2.0,
+    pace_s: Annotated[float, typer.Option(help="Wall seconds between steps.")] = 1.0,
+    steps: Annotated[int | None, typer.Option(help="Env steps to trade (default the "
+                                              "training episode's).", min=1)] = None,
+    host: Annotated[str, typer.Option(help="Address of the remote API; this machine only "
+                                      "by default.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port (0: a free one).", min=0, max=65535)] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the live run.", min=0)] = 0,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Scenario parameter name=value (repeatable).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per step.")] = False,
+) -> None:
+    """Paper-trade a trained policy: host its scenario live on a price feed and let the
+    policy trade it through the remote API (an external agent), printing its metrics."""
+    _require_extra("rl", "defisim paper")
+    _require_extra("serve", "defisim paper")
+    if feed not in ("file", "paced", "exchange"):
+        _fail(f"--feed must be file, paced or exchange, got {feed!r}")
+    if feed == "exchange":
+        _require_extra("paper", "defisim paper --feed exchange")
+    if not (pace_s > 0 and math.isfinite(pace_s)) or speed < 0 or not poll_s > 0:
+        _fail("--pace-s and --poll-s must be > 0, --speed >= 0")
+    from defisim.learning.paper import load_checkpoint_policy
+
+    try:
+        policy = load_checkpoint_policy(checkpoint)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(_one_line(exc))
+    env = policy.env
+    try:
+        model = scenario_class(env["scenario"]).Params
+        params = {**env.get("scenario_params", {}),
+                  **_parse_sets(env["scenario"], model, list(set_ or []))}
+    except _UserError as exc:
+        _fail(str(exc), exc.code)
+    if "reference_feed" not in model.model_fields and feed != "file":
+        _fail(f"scenario {env['scenario']} has no reference_feed; use --feed file")
+    if prices is not None:
+        params["prices_file"] = prices
+    if feed != "file":
+        params.update(reference_feed=feed, exchange=exchange, symbol=symbol, poll_s=poll_s)
+    _paper_session(policy, params, feed, speed, pace_s, steps, host, port, seed, quiet)
+
+
+def _paper_session(policy, params: dict[str, Any], feed: str, speed: float, pace_s: float,
+                   steps: int | None, host: str, port: int, seed: int, quiet: bool) -> None:
+    """Build the live run, serve it, run the trader in a thread, print its metrics."""
+    import threading
+
+    from pydantic import ValidationError
+
+    from defisim.learning.paper import MetricsReporter, RemotePolicyTrader
+    from defisim.prices import PriceFileError
+    from defisim.runner.run import RunSetupError, step_ns_of
+    from defisim.server.live import LiveRun
+    from defisim.service.remote import RemoteSimulation
+
+    env = policy.env
+    cls = scenario_class(env["scenario"])
+    try:
+        scn = cls(cls.Params(**params))
+        if feed == "paced":
+            p = scn.params
+            scn.params = p.model_copy(update={"speed": speed or p.step_seconds / pace_s})
+            scn.source.speed = scn.params.speed
+        live = LiveRun(scn, seed, pace_s=pace_s)
+    except (ValidationError, PriceFileError, RunSetupError, ValueError, ImportError) as exc:
+        _fail(_one_line(exc))
+    sim = live.run.sim
+    market = env.get("market") or scn.markets[0]
+    asset = sim.futures.market_view(market).asset
+    party = env.get("learner", "learner")
+    token = live.host.register_party(party, {asset: float(env["collateral"])})
+    n = steps or int(env["episode_steps"])
+    spa = int(env.get("steps_per_action", 1))
+    step_s = float(scn.params.step_seconds)
+    warmup = int(env.get("warmup_steps", 0))
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"warning: serving on {host}: whoever reaches it with a token can trade",
+                   err=True)
+    stop = threading.Event()
+    done: dict[str, Any] = {}
+    with live.serve(host, port) as server:
+        typer.echo(f"paper trading {env['scenario']} ({feed} feed) at {server.url}; party "
+                   f"{party!r}; {n} steps of {spa} x {step_s:g} s every {pace_s * spa:g} s "
+                   "(Ctrl-C stops)", err=True)
+        remote = RemoteSimulation(server.url, token=token)
+        reporter = MetricsReporter(server.url, token)
+        trader = RemotePolicyTrader(remote, party, policy.act, market=market,
+                                    observation=env["observation"], action=env["action"],
+                                    episode_steps=int(env["episode_steps"]),
+                                    capital=float(env["collateral"]),
+                                    step_seconds=step_s * spa, report=reporter)
+
+        def trade() -> None:
+            try:
+                done["steps"] = trader.run(n, step_ns_of(step_s), steps_per_action=spa,
+                                           stall_s=10 * pace_s * spa + 10, stop=stop)
+            except BaseException as exc:  # reported below; the run is stopped cleanly
+                done["error"] = exc
+
+        if warmup:
+            live.step(warmup)  # as the training env's warm-up, before the pacing starts
+        thread = threading.Thread(target=trade, name="defisim-paper-trader", daemon=True)
+        thread.start()
+        live.start()
+        shown = -1.0
+        try:
+            while thread.is_alive():
+                thread.join(timeout=min(0.2, pace_s * spa / 4))
+                m = live.host.metrics.get(party)
+                if m and m["step"] != shown and not quiet:
+                    shown = m["step"]
+                    typer.echo(f"step {int(m['step']):5d}  mid {m['mid']:.2f}  position "
+                               f"{m['position']:g}  pnl {m['pnl']:.2f}  equity "
+                               f"{m['equity']:.2f}  sharpe {_fmt(m['sharpe'])}")
+        except KeyboardInterrupt:
+            stop.set()
+            thread.join(timeout=10)
+        live.stop()
+        remote.close()
+        reporter.close()
+    if "error" in done:
+        _fail(f"the trader stopped: {_one_line(done['error'])}", EXIT_FAILED)
+    m = trader.metrics
+
+    def finite(v: Any) -> Any:
+        return v if v is None or math.isfinite(v) else None
+    typer.echo(json.dumps({"steps": done.get("steps", 0),
+                           **{k: finite(m.get(k)) for k in ("pnl", "position", "equity",
+                                                            "sharpe")},
+                           "reference_stale_steps": getattr(scn.feed, "stale_steps", 0)}))
 
 
 def main() -> None:  # pragma: no cover - python -m defisim.cli

@@ -12,6 +12,8 @@ in extras of ``pyproject.toml`` (:data:`EXTRAS`):
   eth-abi, eth-hash);
 - ``serve``: ``defisim serve``, :mod:`defisim.server` (strawberry-graphql, fastapi,
   uvicorn; httpx, websockets and plotly for its tests and console);
+- ``paper``: live exchange prices for paper trading
+  (:class:`defisim.prices.feeds.ExchangeFeed`, ``defisim paper --feed exchange``; ccxt);
 - ``all``: every one of them.
 
 Code that needs an extra imports its modules through :func:`require`, which raises
@@ -32,6 +34,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "ta": ("talib",),
     "evm": ("simular", "eth_abi", "eth_hash"),
     "serve": ("strawberry", "fastapi", "uvicorn"),
+    "paper": ("ccxt",),
 }
 """Each extra and the modules it provides (import names, not distribution names)."""
 
@@ -42,6 +45,7 @@ FEATURES: dict[str, str] = {
     "ta": "the CMO momentum indicator",
     "evm": "defisim.evm (contracts on an embedded EVM)",
     "serve": "defisim serve (defisim.server)",
+    "paper": "live exchange prices (defisim paper --feed exchange)",
 }
 """What each extra enables, in words."""
 

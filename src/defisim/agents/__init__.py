@@ -37,7 +37,13 @@ reference price before anyone takes them.
 
 from .arbitrageurs import ReferenceArbitrageur
 from .base import Agent
-from .feeds import OpeningAuctionTrader, OracleAgent, RecorderAgent, ReferencePriceFeed
+from .feeds import (
+    LiveReferencePriceFeed,
+    OpeningAuctionTrader,
+    OracleAgent,
+    RecorderAgent,
+    ReferencePriceFeed,
+)
 from .fuzzers import BlockMarker, FuzzAgent, FuzzContext, TxGenerator, TxLog
 from .informed import InformedTrader, NoisyInformedTrader, ValueTrader
 from .liquidity_providers import LiquidityProvider
@@ -79,6 +85,7 @@ __all__ = [
     "InformedTrader",
     "LeveragedTrader",
     "LiquidityProvider",
+    "LiveReferencePriceFeed",
     "MarketAgent",
     "MomentumTrader",
     "NoiseLimitTrader",

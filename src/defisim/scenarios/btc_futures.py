@@ -23,6 +23,26 @@ the risk model's ``risk_sigma`` is estimated from the file (:func:`annualised_vo
 unless given, and the ``*_notional`` parameters (USDT) size orders and limits in
 contracts at the path's first price. The defaults keep the BTC sizes in contracts.
 
+Where the reference comes from (``reference_feed``, issue 15's paper trading):
+
+- ``"file"`` (the default): the price file (or the GBM path) read at simulation
+  time; deterministic, same seed same run bit for bit;
+- ``"paced"``: ``prices_file`` replayed in wall time, ``speed`` file seconds per wall
+  second (:class:`~defisim.prices.feeds.PacedReplayFeed`);
+- ``"exchange"``: the last price of ``symbol`` on the live ``exchange``, polled every
+  ``poll_s`` seconds with ccxt (:class:`~defisim.prices.feeds.ExchangeFeed`, the
+  ``paper`` extra); a price older than ``stale_after_s`` is not used: the step keeps
+  the previous price and is flagged (KPI ``reference_stale``).
+
+With ``"paced"`` or ``"exchange"`` the reference agent
+(:class:`~defisim.agents.LiveReferencePriceFeed`) reads the feed's latest price at
+each step, so what a step sees depends on when it runs in wall time: such a run is
+**not deterministic**. It is meant to be hosted live
+(:class:`defisim.server.live.LiveRun` with ``pace_s``, ``defisim paper``); the
+informed traders see no future there. The exchange is asked for its first price when
+the scenario is constructed (waiting up to ``feed_wait_s``), which sizes the orders
+given in notional.
+
 Loading: the price file is read when the scenario is constructed (``__init__``
 calls :meth:`BtcFutures.prepare`), so a missing or malformed file raises
 :class:`~defisim.prices.PriceFileError` before a runner writes anything;
@@ -36,17 +56,19 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import Field
 
 from defisim.agents import (
     AvellanedaStoikovMarketMaker,
+    LiveReferencePriceFeed,
     OpeningAuctionTrader,
     ReferencePriceFeed,
 )
 from defisim.prices import SECONDS_PER_YEAR, gbm_path
+from defisim.prices.feeds import ExchangeFeed, PacedReplayFeed, PriceFeed
 
 from ._bounds import check_market_inputs
 from ._reference import PriceFileParams, PriceFileReference
@@ -134,6 +156,23 @@ class BtcFuturesParams(PriceFileParams, ScenarioParams):
     """GBM annualised drift."""
     sigma: float = Field(0.6, ge=0)
     """GBM annualised volatility (365-day year)."""
+
+    # reference feed (module docstring): file (deterministic), paced replay, exchange
+    reference_feed: Literal["file", "paced", "exchange"] = "file"
+    """Where the reference price comes from; ``paced`` and ``exchange`` are wall-clocked
+    (not deterministic; for a live run)."""
+    exchange: str = Field("binance", min_length=1)
+    """ccxt exchange id of ``reference_feed="exchange"``."""
+    symbol: str = Field("BTC/USDT", min_length=1)
+    """Market symbol on the exchange (ccxt's unified form)."""
+    speed: float = Field(1.0, gt=0)
+    """File seconds replayed per wall second (``reference_feed="paced"``)."""
+    poll_s: float = Field(2.0, gt=0)
+    """Seconds between exchange requests; also the default ``step_seconds`` there."""
+    stale_after_s: float = Field(30.0, gt=0)
+    """An exchange price older than this (seconds) is stale: not used, flagged."""
+    feed_wait_s: float = Field(10.0, gt=0)
+    """Seconds to wait for the exchange's first price at construction."""
 
     # market
     instrument: str | None = Field(None, min_length=1)
@@ -242,9 +281,22 @@ class BtcFutures(PriceFileReference, Scenario):
     market_id = MARKET_ID
     """The market, ``<instrument>-FUT`` (resolved by :meth:`prepare`)."""
 
-    def __init__(self, params: BtcFuturesParams | None = None) -> None:
+    def __init__(self, params: BtcFuturesParams | None = None, *,
+                 price_feed: PriceFeed | None = None) -> None:
+        """``price_feed``: a feed to use instead of the one ``reference_feed`` describes
+        (``"paced"`` / ``"exchange"`` only; tests give one on a fake clock or exchange).
+
+        Raises:
+            defisim.prices.PriceFileError: missing or malformed price file.
+            ValueError: ``"paced"`` without ``prices_file``; no first price from the
+                exchange within ``feed_wait_s``; ``price_feed`` with ``"file"``.
+            ImportError: ``"exchange"`` without ccxt (the ``paper`` extra).
+        """
         super().__init__(params)
         self.feed: ReferencePriceFeed | None = None
+        self.source: PriceFeed | None = price_feed
+        self._own_source = price_feed is None
+        self._first_live: float | None = None
         self.market_makers: list[AvellanedaStoikovMarketMaker] = []
         self.prepare()
 
@@ -270,8 +322,12 @@ class BtcFutures(PriceFileReference, Scenario):
         """
         if self._steps is not None:
             return
-        super().prepare()
         p: BtcFuturesParams = self.params  # type: ignore[assignment]
+        if p.reference_feed == "exchange" and p.step_seconds is None:
+            self.params = p = p.model_copy(update={"step_seconds": p.poll_s})
+        super().prepare()
+        p = self.params  # type: ignore[assignment]
+        self._prepare_source(p)
         path = self._file_path
         instrument = p.instrument or instrument_from_file(p.prices_file) or DEFAULT_INSTRUMENT
         self.market_id = f"{instrument}-FUT"
@@ -279,7 +335,8 @@ class BtcFutures(PriceFileReference, Scenario):
         if p.risk_sigma is None:
             update["risk_sigma"] = (DEFAULT_RISK_SIGMA if path is None
                                     else annualised_volatility(path.prices, self.step_seconds))
-        first = float(path.prices[0]) if path is not None else p.s0
+        first = (self._first_live if self._first_live is not None
+                 else float(path.prices[0]) if path is not None else p.s0)
         for notional, size in NOTIONAL_SIZES.items():
             value = getattr(p, notional)
             if value is None:
@@ -292,6 +349,40 @@ class BtcFutures(PriceFileReference, Scenario):
         if update:
             self.params = p.model_copy(update=update)
 
+    @property
+    def live(self) -> bool:
+        """Whether the reference is wall-clocked (``reference_feed`` paced or exchange)."""
+        return self.params.reference_feed != "file"
+
+    def _prepare_source(self, p: BtcFuturesParams) -> None:
+        """Make (unless given) and start the wall-clocked feed; read the first price."""
+        if not self.live:
+            if self.source is not None:
+                raise ValueError("price_feed is for reference_feed 'paced' or 'exchange'")
+            return
+        if p.reference_feed == "paced":
+            if self._file_path is None:
+                raise ValueError("reference_feed='paced' replays prices_file; give one")
+            if self.source is None:
+                self.source = PacedReplayFeed(self._file_path, p.speed)
+            self._first_live = float(self._file_path.prices[0])
+            return
+        if self.source is None:
+            self.source = ExchangeFeed(p.exchange, p.symbol, poll_s=p.poll_s,
+                                       stale_after_s=p.stale_after_s).start()
+        first = _first_price(self.source, p.feed_wait_s)
+        if first is None:
+            errors = [e.message for e in getattr(self.source, "events", []) if e.kind == "error"]
+            self.close_source()
+            raise ValueError(f"no price for {p.symbol} from {p.exchange} within "
+                             f"{p.feed_wait_s:g} s" + (f": {errors[-1]}" if errors else ""))
+        self._first_live = first
+
+    def close_source(self) -> None:
+        """Stop the feed this scenario made (its polling thread)."""
+        if self.source is not None and self._own_source:
+            self.source.close()
+
     def reference_path(self, sim: Simulation) -> PricePath:
         """The file's path, or a GBM path drawn from ``sim.rng("reference_price")`` with
         enough points for the run plus the informed trader's look-ahead."""
@@ -301,9 +392,9 @@ class BtcFutures(PriceFileReference, Scenario):
     def reseed_episode(self, sim: Simulation, streams) -> None:
         """A GBM reference path gets a new future (same ``mu``, ``sigma``) from the
         current price, drawn from ``streams.generator("episode:reference_price")``;
-        a price file is kept as it is."""
+        a price file (or a live feed) is kept as it is."""
         feed = self.feed
-        if self._file_path is not None or feed is None:
+        if self._file_path is not None or feed is None or self.live:
             return
         n_future = len(feed.path) - feed.index
         if n_future < 2:
@@ -319,9 +410,17 @@ class BtcFutures(PriceFileReference, Scenario):
         p: BtcFuturesParams = self.params  # type: ignore[assignment]
         m = self.market_id
         create_futures_market(sim, futures_market_config(m, p))
-        path = self.reference_path(sim)
-        check_market_inputs(sim, m, path, p)
-        feed = ReferencePriceFeed("reference", path)
+        if self.live:
+            n = self.total_steps() + p.informed_lookahead + 1
+            feed: ReferencePriceFeed = LiveReferencePriceFeed(
+                "reference", self.source, self._first_live, n, self.step_seconds)
+            check_market_inputs(sim, m, feed.path if self._file_path is None else self._file_path, p)
+            if isinstance(self.source, PacedReplayFeed):
+                self.source.start()  # the replay starts with the run
+        else:
+            path = self.reference_path(sim)
+            check_market_inputs(sim, m, path, p)
+            feed = ReferencePriceFeed("reference", path)
         self.feed = feed
         agents: list[Agent] = [
             feed,
@@ -359,9 +458,29 @@ class BtcFutures(PriceFileReference, Scenario):
             "closeouts": float(view.closeouts),
             "in_auction": float(view.in_auction),
             "mm_inventory": sum(sim.futures.position(a.name, m) for a in self.market_makers),
+            **self._live_kpis(),
         }
+
+    def _live_kpis(self) -> dict[str, float]:
+        """``reference_stale`` (0/1: this step kept the previous price) and
+        ``reference_stale_steps`` (so far), with a live feed only."""
+        feed = self.feed
+        if not isinstance(feed, LiveReferencePriceFeed):
+            return {}
+        return {"reference_stale": float(feed.stale),
+                "reference_stale_steps": float(feed.stale_steps)}
 
     # ------------------------------------------------------------------ finish
     def finish(self, sim: Simulation) -> None:
-        """Settle the market at the last reference price (cancel it if it never opened)."""
+        """Settle the market at the last reference price (cancel it if it never opened);
+        stop the feed this scenario made."""
         settle_or_terminate(sim, self.market_id, self.feed)
+        self.close_source()
+
+
+def _first_price(source: Any, wait_s: float) -> float | None:
+    """A live feed's first price: its ``wait_first`` (an exchange), else its latest."""
+    if hasattr(source, "wait_first"):
+        return source.wait_first(wait_s)
+    latest = source.latest()
+    return latest[1] if latest is not None else source.price_at(0.0)

@@ -24,13 +24,17 @@ from defisim.service.loopback import ServiceEndpoint
 
 from .access import acting_parties
 
-__all__ = ["MAX_REQUEST_BYTES", "MAX_STEPS_PER_CALL", "SimulationHost", "wire_error"]
+__all__ = ["MAX_METRICS", "MAX_REQUEST_BYTES", "MAX_STEPS_PER_CALL", "SimulationHost",
+           "wire_error"]
 
 MAX_REQUEST_BYTES = 1 << 20
 """The largest request body accepted (1 MiB); a larger one is answered 413."""
 
 MAX_STEPS_PER_CALL = 100_000
 """The most steps one ``/v1/step`` may ask for (a bounded amount of work per call)."""
+
+MAX_METRICS = 64
+"""The most metrics one party may report (names of at most 64 characters)."""
 
 _OPERATOR = object()
 
@@ -55,6 +59,8 @@ class SimulationHost:
         lock: held for every access to the simulation (take it to act in process).
         operator_token: the operator's token.
         statuses: ``Counter`` of answered HTTP statuses.
+        metrics: what external agents reported (``POST /v1/metrics``): party ->
+            metric name -> value (the latest report of each party; a console shows them).
     """
 
     def __init__(self, sim: Any = None, *, run: Any = None, operator_token: str | None = None,
@@ -67,6 +73,7 @@ class SimulationHost:
         self._party_of: dict[str, str] = {}
         self._token_of: dict[str, str] = {}
         self.statuses: Counter = Counter()
+        self.metrics: dict[str, dict[str, float]] = {}
         self.run = None
         self.endpoint: ServiceEndpoint | None = None
         if sim is not None or run is not None:
@@ -217,6 +224,57 @@ class SimulationHost:
                                                 else "the run has finished"))
             self.run.finish()
             return 200, wire.encode({"ok": self.clock()})
+
+    def report_metrics(self, token: str | None, body: bytes) -> tuple[int, str]:
+        """``POST /v1/metrics``: a party reports its own metrics. The body is a wire
+        value ``{"metrics": {name: number}}`` (optionally ``"party"``, which must be
+        the token's); they replace the party's previous report in :attr:`metrics`.
+        401 no or an unknown token; 403 the operator's token or another party named;
+        400 a malformed body (names not strings of 1 to 64 characters, values not
+        numbers, more than :data:`MAX_METRICS`)."""
+        try:
+            party = self.caller(token)
+        except PermissionError as exc:
+            return wire_error(401, exc)
+        if party is _OPERATOR:
+            return wire_error(403, PermissionError("metrics are a party's; report them with "
+                                                   "the party's token"))
+        try:
+            req = wire.decode(body.decode("utf-8")) if len(body) <= self.max_request_bytes \
+                else None
+        except (ValueError, TypeError, UnicodeDecodeError, RecursionError):
+            req = None
+        if not isinstance(req, dict) or not isinstance(req.get("metrics"), dict):
+            return wire_error(400, ValueError('the body must be {"metrics": {name: number}}'))
+        named = req.get("party", party)
+        if named != party:
+            return wire_error(403, PermissionError(f"this token is party {party!r}'s, not "
+                                                   f"{named!r}'s"))
+        metrics = req["metrics"]
+        if len(metrics) > MAX_METRICS:
+            return wire_error(400, ValueError(f"{len(metrics)} metrics; at most {MAX_METRICS}"))
+        clean: dict[str, float] = {}
+        for name, value in metrics.items():
+            if not (isinstance(name, str) and 1 <= len(name) <= 64 and name.isprintable()):
+                return wire_error(400, ValueError(f"metric name {name!r}: 1 to 64 printable "
+                                                  "characters"))
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return wire_error(400, ValueError(f"metric {name!r}: a number, got "
+                                                  f"{type(value).__name__}"))
+            clean[name] = float(value)
+        with self.lock:
+            self.metrics[party] = clean
+        return 200, wire.encode({"ok": None})
+
+    def read_metrics(self, token: str | None) -> tuple[int, str]:
+        """``GET /v1/metrics``: every party's latest metrics (any valid token)."""
+        try:
+            self.caller(token)
+        except PermissionError as exc:
+            return wire_error(401, exc)
+        with self.lock:
+            snapshot = {p: dict(m) for p, m in self.metrics.items()}
+        return 200, wire.encode({"ok": snapshot})
 
     def clock(self) -> dict[str, Any]:
         """``{"step", "now_ns", "finished"}`` of the run (``step`` -1 without one)."""

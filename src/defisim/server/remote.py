@@ -12,6 +12,10 @@ Routes (:func:`create_app`, or :func:`remote_router` to mount them in another ap
 - ``POST /v1/step`` (body ``{"n": int}``, default 1) and ``POST /v1/finish``: the
   operator advances the hosted run (:class:`SimulationHost` with a runner's
   :class:`~defisim.runner.Run`); answers ``{"ok": {"step", "now_ns", "finished"}}``.
+- ``POST /v1/metrics`` (a party's token; body, wire-encoded, ``{"metrics": {name:
+  number}}``): an external agent reports its metrics (PnL, position, ...), kept in
+  :attr:`SimulationHost.metrics` for a console; ``GET /v1/metrics`` (any valid token)
+  answers ``{"ok": {party: {name: value}}}``.
 - ``WS /v1/ws``: the same requests and responses as ``/v1/call``, one per message
   (a connection without a valid token is refused at the handshake: HTTP 403).
 
@@ -126,6 +130,17 @@ def remote_router(host: SimulationHost) -> APIRouter:
     async def finish(request: Request) -> Response:
         token = _bearer(request.headers.get("authorization"))
         return _reply(*await run_in_threadpool(host.finish, token))
+
+    @router.post("/v1/metrics")
+    async def report_metrics(request: Request) -> Response:
+        body = await _body(request, host.max_request_bytes)
+        if body is None:
+            return _reply(*wire_error(413, too_big))
+        return _reply(*host.report_metrics(_bearer(request.headers.get("authorization")), body))
+
+    @router.get("/v1/metrics")
+    def read_metrics(request: Request) -> Response:
+        return _reply(*host.read_metrics(_bearer(request.headers.get("authorization"))))
 
     @router.websocket("/v1/ws")
     async def ws(websocket: WebSocket) -> None:
