@@ -66,7 +66,7 @@
   }
   function initChart() {
     Plotly.newPlot("chart", [], {
-      margin: { l: 60, r: 10, t: 10, b: 40 }, xaxis: { title: { text: "" } },
+      margin: { l: 80, r: 10, t: 10, b: 40 }, xaxis: { title: { text: "" } },
       yaxis: { title: { text: "price" }, tickformat: ",.2f" }, legend: { orientation: "h" },
       shapes: [], hovermode: "x unified",
     }, { responsive: true, displaylogo: false });
