@@ -30,6 +30,7 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-q
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,  # a browser start and a few seconds of a paced run each
     pytest.mark.skipif(not CHROMIUM.exists(),
                        reason="Debian's chromium is not installed (/usr/bin/chromium): "
                               "apt-get install -y chromium"),
@@ -105,6 +106,12 @@ def test_console_in_headless_chromium(served, tmp_path):
                                    f" > {stopped + 2}", timeout=10_000)
             assert page.text_content("#state") == "running"
             assert outside == []  # nothing fetched from anywhere but the server
+            # without the token (a new tab): the same page, read-only
+            viewer = browser.new_page()
+            viewer.goto(url + "/")
+            viewer.wait_for_selector("#readonly", state="visible", timeout=10_000)
+            assert viewer.is_hidden("#controls")
+            viewer.close()
             shot = tmp_path / "console.png"
             page.screenshot(path=str(shot), full_page=False)
             assert shot.stat().st_size > 10_000
@@ -112,5 +119,39 @@ def test_console_in_headless_chromium(served, tmp_path):
             if target:
                 Path(target).mkdir(parents=True, exist_ok=True)
                 shutil.copy(shot, Path(target) / "console.png")
+        finally:
+            browser.close()
+
+
+def test_recorded_run_console_in_headless_chromium(tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="the playwright package is not installed")
+    from defisim.runner import run_scenario
+    from defisim.scenarios import get_scenario
+    from defisim.server import create_app
+    from defisim.server.console import console_router
+    from defisim.server.remote import ServerThread
+
+    cls = get_scenario("btc_futures")
+    res = run_scenario(cls(cls.Params(steps=50)), seed=2, out_dir=tmp_path / "run",
+                       progress=False)
+    assert res.ok, res.error
+    app = create_app(tmp_path / "run")
+    app.include_router(console_router(data=app.state.data))
+    with ServerThread(app, port=0) as server, sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(server.url + "/")
+            page.wait_for_function(
+                "() => { const c = document.getElementById('chart');"
+                " return c.data && c.data.some(t => t.x.length === 51); }", timeout=20_000)
+            assert page.text_content("#state") == "recorded"
+            assert page.is_hidden("#controls") and page.is_visible("#slider")
+            assert _step(page) == 50
+            page.fill("#slider", "20")  # the slider picks a step: its snapshot shows
+            page.wait_for_function("() => document.getElementById('step').textContent === '20'",
+                                   timeout=5_000)
+            assert page.locator("#book tbody tr").count() == 1  # the recorded top of book
         finally:
             browser.close()
