@@ -103,7 +103,16 @@ def console_router(*, live: Any = None, data: Any = None,
     host = None if live is None else live.host
 
     def metrics() -> dict[str, dict[str, float]]:
-        return dict(getattr(host, "metrics", None) or {})  # the paper-trading API's
+        """External agents' metrics (the paper-trading API's ``host.metrics``, where the
+        host has them), copied; take the host's lock around the call."""
+        return {p: dict(m) for p, m in dict(getattr(host, "metrics", None) or {}).items()}
+
+    def version() -> tuple:
+        """What a new frame would differ in (the websocket's cue to send one)."""
+        run = live.run
+        with host.lock:
+            return (run.step, run.finished, live.paused, live.pace_s,
+                    json.dumps(metrics(), sort_keys=True, default=str))
 
     def build(since: int | None) -> dict[str, Any]:
         with host.lock:
@@ -245,9 +254,7 @@ def console_router(*, live: Any = None, data: Any = None,
         n_markers = -1
         try:
             while True:
-                run = live.run
-                key = (run.step, run.finished, live.paused, live.pace_s,
-                       json.dumps(metrics(), sort_keys=True, default=str))
+                key = await _concurrency.run_in_threadpool(version)
                 if key != last_key:
                     frame = await _concurrency.run_in_threadpool(build, since)
                     since = frame["history"]["from"] + len(frame["history"]["points"])
