@@ -174,7 +174,9 @@ def test_external_agents_metrics_are_shown(live):
     run.host.metrics = {"alice": {"pnl": 12.5, "sharpe": float("nan")}}
     frame = client.get("/console/frame?history=0").json()
     assert frame["external"] == {"alice": {"pnl": 12.5, "sharpe": None}}
-    assert frame["history"]["points"] == []
+    assert frame["history"]["points"] == [] and frame["error"] is None
+    run.error = RuntimeError("invariant violated")  # what stopped the pacing thread
+    assert client.get("/console/frame").json()["error"] == "RuntimeError: invariant violated"
 
 
 # ----------------------------------------------------------------- the controls
@@ -202,7 +204,7 @@ def test_controls_pause_step_resume_and_speed(live):
         time.sleep(0.01)
     answer = client.post("/console/pause", headers=op).json()["ok"]
     assert answer["paused"] is True
-    time.sleep(0.05)  # a step under way ends
+    time.sleep(0.2)  # a step under way ends
     stopped = run.run.step
     time.sleep(0.3)  # 30 paces: none stepped
     assert run.run.step == stopped >= 3

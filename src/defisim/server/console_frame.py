@@ -5,7 +5,8 @@ A frame (every number a float in human units, ``None`` where it has no value):
 
 - ``mode`` (``"live"`` or ``"recorded"``), ``scenario``, ``seed``, ``step`` (steps
   done), ``steps`` (the run's length), ``time_s`` (simulated seconds), ``finished``;
-  live only: ``paused``, ``pace_s``;
+  live only: ``paused``, ``pace_s``, ``error`` (what stopped the pacing thread, or
+  ``None``);
 - ``markets``: per futures market ``id, asset, state, in_auction, mark, last, oracle,
   best_bid, best_ask, open_interest, volume, trades, closeouts``, ``depth``
   (``{"bids": [[price, size], ...], "asks": ...}``, best first; a recorded run keeps
@@ -247,6 +248,8 @@ def live_frame(sim: Any, *, run: Any = None, live: Any = None,
         "finished": bool(run is not None and run.finished),
         "paused": bool(live is not None and live.paused),
         "pace_s": None if live is None else live.pace_s,
+        "error": (None if live is None or live.error is None
+                  else f"{type(live.error).__name__}: {live.error}"),
         "markets": ([_market(sim, m, depth, trades) for m in sim.futures.markets]
                     if "futures" in protocols else []),
         "pools": [_pool(sim, p) for p in sim.amm.pools()] if "amm" in protocols else [],

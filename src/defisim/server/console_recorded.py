@@ -152,5 +152,5 @@ def recorded_frame(data: RunData, step: int | None = None, *, history: bool = Tr
         "compute": None, "external": {},
         "history": {"from": 0, "points": points},
         "markers": markers,
-        "summary_error": summary.get("error"),
+        "error": summary.get("error"),
     }

@@ -113,7 +113,9 @@
     $("step").textContent = f.step === null ? "–" : String(f.step);
     $("steps").textContent = f.steps === null ? "–" : String(f.steps);
     $("time").textContent = duration(f.time_s);
-    const state = f.mode === "recorded" ? "recorded" : f.finished ? "finished" : f.paused ? "paused" : "running";
+    const state = f.error ? "stopped" : f.mode === "recorded" ? "recorded" : f.finished ? "finished"
+      : f.paused ? "paused" : "running";
+    $("control-msg").textContent = f.error ? f.error : $("control-msg").textContent;
     $("state").textContent = state;
     $("state").className = "badge " + state;
     if (f.pace_s && document.activeElement !== $("pace")) {
