@@ -119,9 +119,9 @@ def test_pyproject_extras_match_the_module():
 
 # ------------------------------------------------------- without the extras
 SERVE_MODULES = ("defisim.server.types", "defisim.server.schema", "defisim.server.app",
-                 "defisim.server.remote", "defisim.server.live")
-"""The modules of defisim.server that need the serve extra (defisim.server and its data
-source do not)."""
+                 "defisim.server.remote", "defisim.server.live", "defisim.server.console")
+"""The modules of defisim.server that need the serve extra (defisim.server, its data
+source and the console's frames do not)."""
 
 
 def test_every_core_module_imports_without_the_extras():

@@ -26,8 +26,11 @@ Verbs:
 - ``defisim replay-fuzz FILE``: replay a saved fuzz failure (``fuzz-failure-<seed>.json``);
   exit 1 if it still violates an invariant.
 - ``defisim sweep`` / ``optimize`` / ``report``: experiments (:mod:`defisim.experiments`).
-- ``defisim serve RUN_DIR [--host 127.0.0.1] [--port 8000]``: read-only GraphQL over a
-  run folder at ``/graphql`` (:mod:`defisim.server`; the ``serve`` extra).
+- ``defisim serve RUN_DIR [--host 127.0.0.1] [--port 8000]``: a run folder's web
+  console at ``/`` and read-only GraphQL at ``/graphql``; ``defisim serve --scenario
+  NAME [--set k=v] [--steps N] [--seed S] [--pace SECONDS]``: a live run with its
+  console (pause, step, resume, speed with the operator's token from the printed URL)
+  and the remote API at ``/v1`` (:mod:`defisim.server`; the ``serve`` extra).
 - ``defisim train SCENARIO --max-iterations N [--out DIR] [--resume] ...``: train an
   offline soft actor-critic trader in the scenario (:mod:`defisim.learning.workflow`).
 - ``defisim evaluate CHECKPOINT --episodes N``: the trained policy against baselines.
@@ -956,17 +959,38 @@ def report(
 
 @app.command()
 def serve(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder (with run.duckdb).")],
+    run_dir: Annotated[Path | None, typer.Argument(
+        help="A run folder (with run.duckdb); or give --scenario for a live run.")] = None,
+    scenario: Annotated[str | None, typer.Option(
+        help="Run this scenario live in the server (a name or a Python file).")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Scenario parameter name=value (repeatable; with --scenario).")] = None,
+    steps: Annotated[str | None, typer.Option(
+        metavar="N", help="Number of steps of the live run (default: the scenario's).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the live run.", min=0)] = 0,
+    pace: Annotated[float, typer.Option(
+        help="Seconds of wall time between the live run's steps.", min=0.001, max=3600)] = 0.25,
     host: Annotated[str, typer.Option(
         help="Address to bind; only this machine by default (give 0.0.0.0 to serve others).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
 ) -> None:
-    """Serve RUN_DIR read-only over HTTP: GraphQL (and GraphiQL) at /graphql, /health."""
+    """Serve a run over HTTP: the web console at /, GraphQL at /graphql (a run folder),
+    or a live run of --scenario with the console's controls and the remote API (/v1)."""
     _require_extra("serve", "defisim serve")
     import uvicorn
 
+    if (run_dir is None) == (scenario is None):
+        _fail("give a run folder or --scenario NAME (one of them)")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"warning: serving on {host}: whoever reaches it can read the run", err=True)
+    if scenario is not None:
+        _serve_live(scenario, set_, steps, seed, pace, host, port)
+        return
+    if set_ or steps is not None:
+        _fail("--set and --steps apply to a live run (--scenario)")
     from defisim.server.app import create_app
+    from defisim.server.console import console_router
     from defisim.server.data import RunDataError
 
     if not run_dir.is_dir():
@@ -977,10 +1001,40 @@ def serve(
         application = create_app(run_dir)
     except RunDataError as exc:
         _fail(str(exc))
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        typer.echo(f"warning: serving on {host}: whoever reaches it can read the run", err=True)
-    typer.echo(f"serving {run_dir} at http://{host}:{port}/graphql (Ctrl-C stops)", err=True)
+    application.include_router(console_router(data=application.state.data))
+    typer.echo(f"serving {run_dir} at http://{host}:{port}/ (console) and /graphql "
+               "(Ctrl-C stops)", err=True)
     uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+def _serve_live(scenario: str, sets: list[str] | None, steps: str | None, seed: int,
+                pace: float, host: str, port: int) -> None:
+    """``defisim serve --scenario``: a paced live run, its console and remote API."""
+    import uvicorn
+
+    from defisim.runner import RunSetupError
+    from defisim.server.console import create_live_app
+    from defisim.server.live import LiveRun
+
+    try:
+        scn = build_scenario(scenario, sets, {"--steps": steps})
+        live = LiveRun(scn, seed, pace_s=pace)
+    except _UserError as exc:
+        _fail(str(exc), exc.code)
+    except RunSetupError as exc:
+        _fail(str(exc))
+    application = create_live_app(live)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    typer.echo(f"live {scn.name} (seed {seed}, a step every {pace:g} s); the console with "
+               f"its controls (keep this URL private: it carries the operator's token):\n"
+               f"  http://{shown}:{port}/?token={live.host.operator_token}\n"
+               f"read-only: http://{shown}:{port}/ ; remote API: http://{shown}:{port}/v1 "
+               "(Ctrl-C stops)", err=True)
+    live.start()
+    try:
+        uvicorn.run(application, host=host, port=port, log_level="warning")
+    finally:
+        live.stop()
 
 
 # ------------------------------------------------------------------ learning

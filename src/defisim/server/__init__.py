@@ -12,6 +12,11 @@
   :mod:`defisim.server.host` (tokens, the lock), :mod:`defisim.server.access` (which
   call acts for which party) and :mod:`defisim.server.live` (a scenario's run hosted
   live, stepped by a pacing thread or the operator); ``serve`` extra.
+- :mod:`defisim.server.console`: the live web console (``defisim serve``'s page at
+  ``/``, its websocket feed and the operator's controls), ``serve`` extra; its frames
+  come from :mod:`defisim.server.console_frame` (a live run, through the
+  Simulation's views) and :mod:`defisim.server.console_recorded` (a run folder,
+  through :class:`RunData`), core install only.
 
 Layer: above ``runner``/``replay``, below ``envs`` (tests/test_layers.py). This package
 imports nothing of the ``serve`` extra itself, so ``import defisim.server`` works on the

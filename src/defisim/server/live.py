@@ -11,6 +11,10 @@ Time advances one of two ways:
   external agents acting in a fixed order between steps, a live run is as
   deterministic as an in-process one.
 
+A paced run can be paused (:meth:`LiveRun.pause`), resumed and re-paced
+(:meth:`LiveRun.set_pace`) from any thread; the operator may still step it while it is
+paused (the live console's controls, :mod:`defisim.server.console`).
+
 The scenario's own agents act inside each step, as in any run; each step holds the
 host's lock, so an external call happens wholly before or after a step.
 
@@ -68,6 +72,8 @@ class LiveRun:
         self.pace_s = pace_s
         self.error: BaseException | None = None
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set: the pacing thread re-reads pace and pause now
+        self._paused = threading.Event()
         self._thread: threading.Thread | None = None
         with self.host.lock:
             self.run.start()
@@ -93,10 +99,43 @@ class LiveRun:
             self._thread.start()
         return self
 
+    @property
+    def paused(self) -> bool:
+        """Whether the pacing thread is paused (:meth:`pause`)."""
+        return self._paused.is_set()
+
+    def pause(self) -> None:
+        """Stop the pacing thread's steps after the step under way (thread-safe)."""
+        self._paused.set()
+        self._wake.set()
+
+    def resume(self) -> None:
+        """Let the pacing thread step again (thread-safe); starts it if it was not."""
+        self._paused.clear()
+        self._wake.set()
+        self.start()
+
+    def set_pace(self, pace_s: float) -> None:
+        """Seconds of wall time between paced steps from now on (thread-safe).
+
+        Raises:
+            ValueError: ``pace_s`` not a finite number > 0.
+        """
+        if not (isinstance(pace_s, int | float) and 0 < pace_s < float("inf")):
+            raise ValueError(f"pace_s must be a finite number > 0, got {pace_s!r}")
+        self.pace_s = float(pace_s)
+        self._wake.set()
+
     def _pace(self) -> None:
         run = self.run
         try:
-            while not self._stop.wait(self.pace_s):
+            while True:
+                woken = self._wake.wait(self.pace_s)
+                self._wake.clear()
+                if self._stop.is_set():
+                    return
+                if woken or self._paused.is_set():
+                    continue  # a new pace or a pause: wait again (a full pace from now)
                 with self.host.lock:
                     if run.finished:
                         return
@@ -110,6 +149,7 @@ class LiveRun:
     def stop(self, finish: bool = True) -> None:
         """Stop the pacing thread and (``finish``) finish the run."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
         if finish:
