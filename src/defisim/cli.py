@@ -1244,10 +1244,16 @@ def _paper_session(policy, params: dict[str, Any], feed: str, speed: float, pace
                    err=True)
     stop = threading.Event()
     done: dict[str, Any] = {}
-    with live.serve(host, port) as server:
+    from defisim.server.console import create_live_app
+    from defisim.server.remote import ServerThread
+
+    # the console and the remote API on one port: the trader's metrics show live in the
+    # console's "external agents" table
+    with ServerThread(create_live_app(live), bind=host, port=port) as server:
         typer.echo(f"paper trading {env['scenario']} ({feed} feed) at {server.url}; party "
                    f"{party!r}; {n} steps of {spa} x {step_s:g} s every {pace_s * spa:g} s "
                    "(Ctrl-C stops)", err=True)
+        typer.echo(f"console: {server.url}/?token={live.host.operator_token}", err=True)
         remote = RemoteSimulation(server.url, token=token)
         reporter = MetricsReporter(server.url, token)
         trader = RemotePolicyTrader(remote, party, policy.act, market=market,
