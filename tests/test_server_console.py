@@ -274,3 +274,24 @@ def test_cli_serve_refuses_bad_arguments(recorded):
         res = runner.invoke(cli_app, ["serve", *args])
         assert res.exit_code == 2, (args, res.output)
         assert message in res.output and res.output.count("error:") == 1
+
+
+def test_compute_negotiations_are_the_live_topics():
+    """A live compute marketplace: the frame lists the latest live topics with the
+    state, participants, offers and last offer the service's views give."""
+    cls = get_scenario("compute_marketplace")
+    run = LiveRun(cls(cls.Params(hours=0.1, n_clients=10, n_providers=4)), seed=SEED)
+    try:
+        run.step(60)
+        frame = console_frame(run)
+        c, neg = run.run.sim.compute, frame["compute"]["negotiations"]
+        live = c.topic_ids(live_only=True)
+        assert neg and [n["topic"] for n in neg] == live[-len(neg):]
+        assert set(live) < set(c.topic_ids())  # some topics closed already
+        for n in neg:
+            tp, last = c.topic(n["topic"]), c.last_offer_terms(n["topic"])
+            assert n["state"] == tp.state and n["offers"] == tp.price_count
+            assert n["participants"] == sorted(tp.participants)
+            assert n["last_offer"] == (None if last is None else last.price)
+    finally:
+        run.stop(finish=False)

@@ -94,7 +94,7 @@ ACCESS: dict[type, dict[str, str]] = {
                         "unstake".split(), "party")),
     ComputeFacade: _table(
         "allowed_messages attestation deal deal_ids gas l1_fee last_offer_terms open_requests "
-        "result_is_correct topic topic_of_escrow valid",
+        "result_is_correct topic topic_ids topic_of_escrow valid",
         "force_audit_draws use_scheme",
         approve="party", inbox="party", rejections="party", subscribe="party",
         cancel_escrow="client", challenge="client", claim_timeout="client", escrow="client",

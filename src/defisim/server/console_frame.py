@@ -18,8 +18,9 @@ A frame (every number a float in human units, ``None`` where it has no value):
   ``liquidity``, ``fee`` and ``lp`` (party -> LP tokens held, live; net liquidity
   minted, recorded);
 - ``kpis``: the scenario's KPIs (a netlist's KPIs are its scenario KPIs) at the step;
-- ``compute``: ``open_requests`` and the latest ``deals`` with their topic's state and
-  last offered price (``None`` without the compute marketplace);
+- ``compute``: ``open_requests``, the latest live ``negotiations`` (topic, state,
+  participants, offers so far, last offered price) and the latest ``deals`` with their
+  topic's state and last offered price (``None`` without the compute marketplace);
 - ``external``: metrics external agents posted (party -> {name: value}; live only);
 - ``history``: ``{"from": index, "points": [[step, time_s, {series: value}], ...]}``,
   the chart's points from ``from`` on (``series``: ``<market>:mark``, ``:bid``,
@@ -207,8 +208,15 @@ def _compute(sim: Any, deals: int) -> dict[str, Any]:
                           "topic_state": None if state is None else state.state,
                           "offers": None if state is None else state.price_count,
                           "last_offer": None if last is None else last.price})
+    negotiations = []  # the latest live topics: who, where they stand, the last price
+    for tid in c.topic_ids(live_only=True)[-deals:]:
+        tp = c.topic(tid)
+        last = c.last_offer_terms(tid)
+        negotiations.append({"topic": tid, "state": tp.state,
+                             "participants": sorted(tp.participants), "offers": tp.price_count,
+                             "last_offer": None if last is None else last.price})
     return {"scheme": c.scheme_name, "open_requests": list(c.open_requests())[:50],
-            "deals": out_deals}
+            "negotiations": negotiations, "deals": out_deals}
 
 
 def live_frame(sim: Any, *, run: Any = None, live: Any = None,

@@ -192,6 +192,11 @@ class ComputeFacade:
                 out.append(m.name)
         return tuple(out)
 
+    def topic_ids(self, live_only: bool = False) -> list[str]:
+        """Ids of the negotiation topics opened so far, in opening order (``live_only``:
+        those not in a terminal state); read each with :meth:`topic`."""
+        return self.protocol.topic_ids(bool(live_only))
+
     def open_requests(self) -> list[str]:
         """Request ids open now (not expired, not filled)."""
         return self.protocol.open_requests()

@@ -130,6 +130,13 @@ class MessagingMixin:
         """The state of ``topic`` (None if it never opened). Read it, never change it."""
         return self.bus.topic_state(topic)
 
+    def topic_ids(self, live_only: bool = False) -> list[str]:
+        """Ids of the topics opened so far, in opening order; ``live_only``: those not
+        in a terminal state of the scheme."""
+        terminal = set(self.scheme.definition.terminal_states)
+        return [t for t, s in self.bus.topics.items()
+                if not live_only or s.state not in terminal]
+
     def open_requests(self) -> list[str]:
         """Request ids not expired and not filled now (coophive: none tracked, [])."""
         if self.scheme_name == "coophive":

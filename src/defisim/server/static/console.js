@@ -160,6 +160,10 @@
     $("compute-box").hidden = !f.compute;
     if (f.compute) {
       $("compute-open").textContent = "open requests: " + (f.compute.open_requests.join(", ") || "none");
+      fill($("negotiations").tBodies[0], f.compute.negotiations || [], (tr, n) => {
+        cell(tr, n.topic); cell(tr, n.state); cell(tr, n.participants.join(", "));
+        cell(tr, fmt(n.offers, 0)); cell(tr, fmt(n.last_offer, 0));
+      });
       fill($("compute").tBodies[0], f.compute.deals, (tr, d) => {
         cell(tr, d.escrow.slice(0, 10)); cell(tr, d.client); cell(tr, d.provider);
         cell(tr, d.state + (d.topic_state ? " / " + d.topic_state : "")); cell(tr, fmt(d.price, 0));
