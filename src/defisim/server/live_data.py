@@ -25,7 +25,9 @@ dropped, and ``info()["truncated_before"]`` (GraphQL ``run { truncatedBefore }``
 counts the rows dropped per table (offsets count the rows kept; ``latest`` snapshots
 stay right while a step's rows fit in the cap). Futures tables only: the AMM tables
 are absent (``has`` is false) and ``pools()`` is empty. ``markets()`` gives each
-market's current configuration (a recorded run gives the one it was created with).
+market's current configuration (a recorded run gives the one it was created with) and
+its exact traded volume (raw total / size factor; a recorded run sums the trades' float
+sizes, which may differ in the last bits), counting trades dropped by the cap.
 
 Every read takes the lock and returns copies. Cost: a query filters the kept rows of
 one table in Python, linear in their number (about 0.4 us per kept row: 0.37 ms for a filter over
