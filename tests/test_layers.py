@@ -300,6 +300,9 @@ def test_the_scan_sees_every_kind_of_import():
 
 # ---------------------------------------------------------------------- agents use the service
 BOUNDARY = ("agents", "envs", "scenarios")
+BOUNDARY_MODULES = frozenset({"defisim.server.live_data"})
+"""Modules elsewhere held to the same rule (the server's live source reads a running
+simulation through its views only)."""
 
 
 def _protocol_name_ok(obj: object, imp: Import) -> bool:
@@ -341,7 +344,7 @@ def boundary_violations() -> list[tuple[str, int, str]]:
     reaches past ``Simulation``."""
     out = []
     for mod, path in MODULES.items():
-        if unit(mod) not in BOUNDARY:
+        if unit(mod) not in BOUNDARY and mod not in BOUNDARY_MODULES:
             continue
         tree = ast.parse(path.read_text())
         out.extend((mod, line, what) for line, what in _attribute_reads(tree))

@@ -22,7 +22,8 @@ Verbs:
   ``--state-hash`` without agents and check every block's state hash; exit 1 at the
   first diverging block (both hashes and its transactions printed).
 - ``defisim fork RUN_DIR --at-block N [--set name=value ...] [--out DIR]``: continue a
-  run from block N under changed parameters (:mod:`defisim.runner.replay_run`).
+  run from block N under changed parameters the scenario can apply mid-run (its
+  ``fork_params``; others: exit 2) (:mod:`defisim.runner.replay_run`).
 - ``defisim replay-fuzz FILE``: replay a saved fuzz failure (``fuzz-failure-<seed>.json``);
   exit 1 if it still violates an invariant.
 - ``defisim sweep`` / ``optimize`` / ``report``: experiments (:mod:`defisim.experiments`).
@@ -775,7 +776,10 @@ def fork_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Continue RUN_DIR from block N under changed parameters into a new run folder (the
-    original is re-run with its agents to N, every block's hash checked)."""
+    original is re-run with its agents to N, every block's hash checked). Only the
+    parameters the scenario can apply mid-run are accepted (its ``fork_params``, e.g.
+    fees or agents' rates; an error lists them); adding agents: ``fork_run(...,
+    on_fork=[...])`` in Python."""
     from defisim.runner import default_run_dir
     from defisim.runner.replay_run import ReplayError, fork_run, load_run
 

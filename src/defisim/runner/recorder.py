@@ -199,6 +199,26 @@ class _EventCodec:
         )
 
 
+def event_rows(step: int, events: list, first_seq: int,
+               codecs: dict[type, Any]) -> list[tuple]:
+    """``events`` table rows of ``events`` (in emission order) numbered from
+    ``first_seq``, exactly as the recorder writes them; ``codecs`` is the caller's
+    cache (a dict kept between calls). For other holders of a run's history (the
+    server's live source, :mod:`defisim.server.live_data`)."""
+    out = []
+    seq = first_seq
+    for ev in events:
+        codec = codecs.get(type(ev))
+        if codec is None:
+            codec = codecs[type(ev)] = _EventCodec(type(ev))
+        try:
+            out.append(codec.row(seq, step, ev))
+        except (TypeError, ValueError, AttributeError):
+            out.append(codec.slow_row(seq, step, ev))
+        seq += 1
+    return out
+
+
 # --------------------------------------------------------------------- recorder
 def protocol_tables(protocols: Any) -> dict[str, dict[str, str]]:
     """The tables of a run on ``protocols`` (registered names or ChainProtocol classes):

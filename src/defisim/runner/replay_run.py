@@ -20,18 +20,24 @@ objects; what reads ``scenario.params`` from then on, such as the number of step
 and the scenario's hooks, sees the new values) and the run continues, recorded into
 a new run folder whose blocks up to ``N`` equal the original's.
 
-What a changed parameter can change after the fork is what reads ``scenario.params``
-from then on: the number of steps (a fork may lengthen a run, not shorten it), the
-scenario's ``kpis`` and ``finish``. Parameters used once by ``build`` (the market's
-configuration, the agents' settings) keep the values the agents and protocols were
-made with: rebuilding agents at block ``N`` would lose their state, and a protocol
-parameter changes through its own governance transactions.
+What a changed parameter can change after the fork is what the scenario declares
+(:attr:`~defisim.scenarios.base.Scenario.fork_params`) and applies at the fork
+(:meth:`~defisim.scenarios.base.Scenario.apply_fork`: a market parameter through a
+governance proposal, an agent's setting on the agent), plus the run-length
+parameters (``steps``, ``hours``: a fork may lengthen a run, not shorten it).
+Parameters used once by ``build`` that the scenario cannot change in a running
+simulation are refused (:class:`ReplayError` naming them and listing those it can):
+a what-if that silently changed nothing would mislead. ``on_fork`` callables get the
+:class:`~defisim.runner.run.Run` at the fork, after the scenario's changes: a Python
+what-if beyond parameters (add an agent with :meth:`Run.add_agent`, change an
+agent's attribute, send a transaction).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,8 +45,8 @@ from typing import Any
 from defisim.chain import SETUP, Transaction
 from defisim.chain.tx_codec import decode_args
 
-__all__ = ["BlockDivergence", "ReplayError", "ReplayResult", "fork_run", "load_run",
-           "replay_run"]
+__all__ = ["BlockDivergence", "ReplayError", "ReplayResult", "check_forkable", "fork_changes",
+           "fork_run", "load_run", "replay_run"]
 
 
 class ReplayError(ValueError):
@@ -219,19 +225,48 @@ def replay_run(folder: str | os.PathLike, overrides: dict[str, Any] | None = Non
     return ReplayResult(checked, sent)
 
 
+def fork_changes(original: Any, changed: Any) -> dict[str, tuple[Any, Any]]:
+    """Parameter name -> ``(old, new)`` for every parameter whose value differs."""
+    a, b = original.params.model_dump(), changed.params.model_dump()
+    return {k: (a[k], b[k]) for k in b if a.get(k) != b[k]}
+
+
+def check_forkable(scenario: Any, changes: dict[str, tuple[Any, Any]]) -> None:
+    """Refuse changed parameters the scenario cannot apply mid-run.
+
+    Raises:
+        ReplayError: naming the refused parameters and listing those it can change.
+    """
+    from defisim.scenarios.base import RUN_LENGTH_PARAMS
+
+    allowed = set(scenario.fork_params) | (RUN_LENGTH_PARAMS & set(scenario.Params.model_fields))
+    refused = sorted(set(changes) - allowed)
+    if refused:
+        can = sorted(allowed)
+        raise ReplayError(f"scenario {scenario.name} cannot change {', '.join(refused)} in a "
+                          f"running simulation (a fork can change: {', '.join(can)})")
+
+
 def fork_run(folder: str | os.PathLike, at_block: int, out: str | os.PathLike,
              overrides: dict[str, Any] | None = None, *, force: bool = False,
-             progress: bool = False, plots: bool = False, command: list[str] | None = None):
+             progress: bool = False, plots: bool = False, command: list[str] | None = None,
+             on_fork: list[Callable[[Any], None]] | None = None):
     """Continue a recorded run from block ``at_block`` under changed parameters, into a
     new run folder ``out`` (module docstring: the original is re-run with its agents to
-    ``at_block``, every hash checked, then the parameters change).
+    ``at_block``, every hash checked, then the scenario applies the changes).
+
+    Args:
+        on_fork: callables ``f(run)`` called once at the fork, after the scenario's
+            changes (the :class:`~defisim.runner.run.Run`, between block ``at_block``
+            and the next).
 
     Returns:
         The new run's :class:`~defisim.runner.summary.RunResult`.
 
     Raises:
-        ReplayError: bad folder or parameters, ``at_block`` outside the run, or a
-            re-run whose hash differs from the recorded one (the code changed since).
+        ReplayError: bad folder or parameters, a parameter the scenario cannot change
+            mid-run (before anything runs), ``at_block`` outside the run, or a re-run
+            whose hash differs from the recorded one (the code changed since).
     """
     from .loop import run_scenario
 
@@ -245,7 +280,9 @@ def fork_run(folder: str | os.PathLike, at_block: int, out: str | os.PathLike,
     if changed.total_steps() < original.total_steps():
         raise ReplayError(f"a fork cannot shorten the run ({changed.total_steps()} steps < "
                           f"{original.total_steps()})")
-    switch = _ForkSwitch(original, changed, at_block, expected)
+    changes = fork_changes(original, changed)
+    check_forkable(original, changes)
+    switch = _ForkSwitch(original, changed, at_block, expected, changes, list(on_fork or ()))
     return run_scenario(original, seed=rec.seed, out_dir=out, progress=progress, plots=plots,
                         force=force, command=command, hooks=[switch], state_hash=True)
 
@@ -254,9 +291,14 @@ class _ForkSwitch:
     """A step hook: checks each block's hash against the original's up to the fork
     block, then gives the scenario the changed parameters."""
 
-    def __init__(self, scenario: Any, changed: Any, at_block: int, expected: dict[int, str]):
+    def __init__(self, scenario: Any, changed: Any, at_block: int, expected: dict[int, str],
+                 changes: dict[str, tuple[Any, Any]], on_fork: list[Callable[[Any], None]]):
+        from defisim.scenarios.base import RUN_LENGTH_PARAMS
+
         self.scenario, self.changed = scenario, changed
         self.at_block, self.expected = at_block, expected
+        self.changes = {k: v for k, v in changes.items() if k not in RUN_LENGTH_PARAMS}
+        self.on_fork = on_fork
         self.switched = False
 
     def __call__(self, run: Any, step: int, kpis: Any) -> None:
@@ -271,6 +313,15 @@ class _ForkSwitch:
                               "its inputs changed since the run)")
         if block >= self.at_block:
             self.scenario.params = self.changed.params
+            if self.changes:
+                applied = set(self.scenario.apply_fork(run.sim, dict(self.changes)))
+                missed = sorted(set(self.changes) - applied)
+                if missed:
+                    raise ReplayError(f"fork: scenario {self.scenario.name} did not apply "
+                                      f"{', '.join(missed)} at block {block} (see its "
+                                      "rejection events)")
             steps = self.scenario.total_steps()
             run.steps = steps
             self.switched = True
+            for f in self.on_fork:
+                f(run)

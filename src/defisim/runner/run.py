@@ -284,6 +284,21 @@ class Run:
         for a in self.agents:
             a.initialise(self.agent_sim)
 
+    def add_agent(self, agent: Agent) -> None:
+        """Add an agent to a run that has started (a fork's what-if, a live run): its
+        ``rng`` is ``sim.rng("agent:<name>")`` as at build, its ``initialise`` runs now
+        (between blocks), and it wakes from the next step on, after the build's agents
+        in the tie-break order.
+
+        Raises:
+            ValueError: no name, or a name an agent of the run already has.
+        """
+        _check_agents([*self.agents, agent])
+        agent.rng = self.sim.rng(f"agent:{agent.name}")
+        self.scheduler.add(agent)  # appends to self.agents (the same list)
+        if self.started:
+            agent.initialise(self.agent_sim)
+
     def advance(self, n: int = 1, on_step: Callable[[int], None] | None = None) -> None:
         """Run ``n`` more steps (the scenario's step count does not bound this: a learning
         environment may run past it); ``on_step(done)`` after each (a progress bar)."""

@@ -44,6 +44,16 @@ class AgentScheduler:
             self._every.setdefault(p, []).append(i)
         self._is_every = [True] * len(agents)
 
+    def add(self, agent: Agent) -> None:
+        """Append ``agent`` (to ``agents`` too): it wakes at the next :meth:`due`, last in
+        the tie-break order."""
+        i = len(self.agents)
+        self.agents.append(agent)
+        p = int(getattr(agent, "phase", 1))
+        self.phases.append(p)
+        self._is_every.append(True)
+        self._every.setdefault(p, []).append(i)
+
     def due(self, now_ns: int) -> list[int]:
         """Indices of the agents to step at ``now_ns``, in stepping order."""
         heap = self._heap

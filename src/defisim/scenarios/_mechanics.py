@@ -313,6 +313,8 @@ class MechanicsScenario(Scenario):
         self.market_makers: list[AvellanedaStoikovMarketMaker] = []
         self.tally = MechanicsTally(self.market_id, self.track_lp)
         self._path: PricePath | None = None
+        self.built_agents: list[Agent] = []
+        """The agents :meth:`build` returned (a fork changes their settings)."""
         self.prepare()
 
     # ------------------------------------------------------------ set-up
@@ -394,6 +396,7 @@ class MechanicsScenario(Scenario):
             for i in range(p.arb_count)
         ]
         agents += self.extra_agents(sim, feed)
+        self.built_agents = agents
         return agents
 
     # -------------------------------------------------------------------- KPIs

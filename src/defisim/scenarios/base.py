@@ -13,6 +13,11 @@ if TYPE_CHECKING:
     from defisim.service import Simulation
 
 
+RUN_LENGTH_PARAMS: frozenset[str] = frozenset({"steps", "hours"})
+"""Parameters that set only how long a run is: a fork changes them itself (the run
+goes on to the new length), whatever the scenario's :meth:`Scenario.apply_fork`."""
+
+
 class ScenarioParams(BaseModel):
     """Base of every scenario's parameter model: unknown names are errors."""
 
@@ -60,6 +65,9 @@ class Scenario:
     Params: ClassVar[type[ScenarioParams]] = ScenarioParams
     protocols: ClassVar[tuple[str, ...] | None] = None
     """Protocols the scenario composes (``None``: ``Simulation``'s default)."""
+    fork_params: ClassVar[frozenset[str]] = frozenset()
+    """Parameters :meth:`apply_fork` can change in a running simulation (besides the
+    run-length ones of :data:`RUN_LENGTH_PARAMS`, which the runner handles)."""
 
     def __init__(self, params: ScenarioParams | None = None) -> None:
         self.params = params if params is not None else self.Params()
@@ -97,6 +105,24 @@ class Scenario:
         The runner writes it into ``params.json`` (``time_origin_utc``) and the plots
         put dates on their time axes with it."""
         return None
+
+    def apply_fork(self, sim: Simulation, changes: dict[str, tuple[Any, Any]]) -> set[str]:
+        """Apply changed parameters to a running simulation (a fork,
+        :func:`defisim.runner.replay_run.fork_run`, between the fork block and the next).
+
+        Called after :meth:`build`, with the scenario's agents in the state the run
+        left them in, once ``self.params`` holds the new parameters. A scenario
+        changes what it can through the Simulation service (a governance proposal for a
+        market's parameters) and its own agents, and returns the names it applied; the
+        fork refuses every other changed parameter (a what-if that would silently
+        change nothing). Default: none (:attr:`fork_params` is empty).
+
+        Args:
+            sim: the running simulation.
+            changes: parameter name -> ``(old value, new value)``, only those in
+                :attr:`fork_params`.
+        """
+        return set()
 
     def kpis(self, sim: Simulation) -> dict[str, float]:
         """Scenario KPIs after each step (recorded in the ``kpis`` table)."""

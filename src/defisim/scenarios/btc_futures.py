@@ -17,6 +17,16 @@ path) trade:
 
 At the end the market is settled at the last reference price.
 
+What-if forks (``defisim fork RUN --at-block N --set name=value``,
+:mod:`defisim.scenarios._fork`) can change the market's fees (``maker_fee``,
+``infrastructure_fee``, ``liquidity_fee``), risk model (``risk_aversion``,
+``risk_tau``, ``risk_sigma``) and ``linear_slippage_factor`` (a governance proposal,
+in force from block N+2), and the agents' ``taker_rate_per_s``,
+``ps_taker_rate_per_s``, ``taker_buy_prob``, ``taker_mean_size``,
+``noise_rate_per_s``, ``noise_mean_offset_bps``, ``noise_cancel_prob``, ``mm_gamma``,
+``mm_k``, ``mm_order_size``, ``mm_level_spacing_bps`` and ``mm_max_inventory`` (from
+block N+1), besides ``steps``; a fork refuses any other parameter.
+
 On a price file of another instrument: the instrument's name comes from a Binance
 kline file name (``ETHUSDT_1h.csv`` gives ``ETHUSDT-FUT``; ``instrument`` overrides),
 the risk model's ``risk_sigma`` is estimated from the file (:func:`annualised_volatility`)
@@ -71,6 +81,7 @@ from defisim.prices import SECONDS_PER_YEAR, gbm_path
 from defisim.prices.feeds import ExchangeFeed, PacedReplayFeed, PriceFeed
 
 from ._bounds import check_market_inputs
+from ._fork import AGENT_PARAMS, MARKET_PARAMS, apply_fork_changes
 from ._reference import PriceFileParams, PriceFileReference
 from ._zoo import (
     ASSET,
@@ -280,6 +291,7 @@ class BtcFutures(PriceFileReference, Scenario):
     gbm_step_seconds = DEFAULT_GBM_STEP_SECONDS
     market_id = MARKET_ID
     """The market, ``<instrument>-FUT`` (resolved by :meth:`prepare`)."""
+    fork_params = frozenset(MARKET_PARAMS) | frozenset(AGENT_PARAMS)
 
     def __init__(self, params: BtcFuturesParams | None = None, *,
                  price_feed: PriceFeed | None = None) -> None:
@@ -298,6 +310,8 @@ class BtcFutures(PriceFileReference, Scenario):
         self._own_source = price_feed is None
         self._first_live: float | None = None
         self.market_makers: list[AvellanedaStoikovMarketMaker] = []
+        self.built_agents: list[Agent] = []
+        """The agents :meth:`build` returned (a fork changes their settings)."""
         self.prepare()
 
     @property
@@ -435,7 +449,14 @@ class BtcFutures(PriceFileReference, Scenario):
         agents += informed_traders(p, m, feed)
         agents += momentum_traders(p, m, feed)
         agents += noise_traders(p, m, feed, first)
+        self.built_agents = agents
         return agents
+
+    def apply_fork(self, sim: Simulation, changes: dict) -> set[str]:
+        """Market parameters by a governance proposal, agent parameters on the agents
+        (:attr:`fork_params`; :mod:`defisim.scenarios._fork`)."""
+        return apply_fork_changes(sim, self.market_id, self.params, changes, self.built_agents,
+                                  MARKET_PARAMS, self.step_seconds)
 
     # -------------------------------------------------------------------- KPIs
     def kpis(self, sim: Simulation) -> dict[str, float]:

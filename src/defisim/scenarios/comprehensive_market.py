@@ -21,6 +21,18 @@ MACD) and leveraged longs and shorts (:class:`~defisim.agents.LeveragedTrader`,
 re-entering after a closeout). At the end the market is settled at the last
 reference price.
 
+What-if forks (``defisim fork RUN --at-block N --set name=value``,
+:mod:`defisim.scenarios._fork`) can change, through a governance proposal in force
+from block N+2, the fees (``maker_fee``, ``infrastructure_fee``, ``liquidity_fee``),
+the risk model (``risk_aversion``, ``risk_tau``, ``risk_sigma``),
+``linear_slippage_factor``, price monitoring (``price_monitoring_triggers``,
+``min_auction_duration_s``) and liquidity provision (``stake_to_volume``,
+``price_range``); and, from block N+1, the agents' ``taker_rate_per_s``,
+``ps_taker_rate_per_s``, ``taker_buy_prob``, ``taker_mean_size``,
+``noise_rate_per_s``, ``noise_mean_offset_bps``, ``noise_cancel_prob``, ``mm_gamma``,
+``mm_k``, ``mm_order_size``, ``mm_level_spacing_bps``, ``mm_max_inventory``; besides
+``steps``. A fork refuses any other parameter.
+
 KPIs (besides the common ones): ``volume`` (cumulative BTC), ``trades``
 (cumulative), ``liquidity_fee_factor``, ``target_stake``, ``supplied_stake``
 (USDT), ``lp_epochs``, ``leveraged_closed_out`` (cumulative closeouts of the
@@ -42,6 +54,7 @@ from defisim.agents import (
     SymmetricMarketMaker,
 )
 
+from ._fork import AGENT_PARAMS, MARKET_PARAMS, MECHANICS_MARKET_PARAMS, apply_fork_changes
 from ._mechanics import MechanicsParams, MechanicsScenario
 from ._reference import crash_reference, gbm_reference
 from ._zoo import (
@@ -151,6 +164,8 @@ class ComprehensiveMarket(MechanicsScenario):
     market_id = MARKET_ID
     default_steps = 1440
     track_lp = True
+    fork_params = (frozenset(MARKET_PARAMS) | frozenset(MECHANICS_MARKET_PARAMS)
+                   | frozenset(AGENT_PARAMS))
 
     def __init__(self, params: ComprehensiveMarketParams | None = None) -> None:
         self.kinds: dict[str, list[Agent]] = {}
@@ -233,6 +248,12 @@ class ComprehensiveMarket(MechanicsScenario):
             "lp": list(lps),
         }
         return [*glft, *books, *pegs, *lps, *informed, *momentum, *self.leveraged]
+
+    def apply_fork(self, sim: Simulation, changes: dict) -> set[str]:
+        """Market parameters by a governance proposal, agent parameters on the agents
+        (:attr:`fork_params`; :mod:`defisim.scenarios._fork`)."""
+        return apply_fork_changes(sim, self.market_id, self.params, changes, self.built_agents,
+                                  {**MARKET_PARAMS, **MECHANICS_MARKET_PARAMS}, self.step_seconds)
 
     def extra_kpis(self, sim: Simulation) -> dict[str, float]:
         m = self.market_id

@@ -203,7 +203,8 @@ class Query:
         i = _data(info).info()
         return Run(scenario=i["scenario"], seed=i["seed"], params=i["params"],
                    summary=i["summary"], complete=i["complete"], problems=i["problems"],
-                   last_step=i["last_step"], tables=i["tables"])
+                   last_step=i["last_step"], tables=i["tables"],
+                   truncated_before=i.get("truncated_before", {}))
 
     @strawberry.field(description="The futures markets, in creation order.")
     def markets(self, info: strawberry.Info) -> list[Market]:

@@ -231,4 +231,8 @@ class Run:
     problems: list[str]
     last_step: int | None
     tables: list[str]
+    truncated_before: JSON = strawberry.field(
+        default_factory=dict,
+        description="rows dropped per table by a live source's cap (oldest first; "
+                    "offsets count the rows kept); {} for a recorded run")
 
