@@ -295,3 +295,18 @@ def test_compute_negotiations_are_the_live_topics():
             assert n["last_offer"] == (None if last is None else last.price)
     finally:
         run.stop(finish=False)
+
+
+def test_the_live_app_serves_graphql_over_the_run(live):
+    """``defisim serve --scenario``'s app: GraphQL over the live run at /graphql gives
+    the trades the service's views give, as the run advances."""
+    run, _history, client = live
+    run.step(20)
+    q = {"query": "{ trades(limit: 1000) { total items { price size } } }"}
+    r = client.post("/graphql", json=q)
+    assert r.status_code == 200, r.text
+    got = r.json()["data"]["trades"]
+    want = run.run.sim.futures.trades(MARKET)
+    assert got["total"] == len(want) > 0
+    assert client.post("/graphql", json={"query": "mutation { x }"}).status_code in (200, 400)
+    assert "errors" in client.post("/graphql", json={"query": "mutation { x }"}).json()

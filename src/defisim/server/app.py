@@ -93,6 +93,13 @@ class BodyLimit:
             scope, receive, send)
 
 
+def graphql_router(source: RunData, *, graphiql: bool = True) -> Any:
+    """The read-only GraphQL router over ``source`` (mount it at ``/graphql``)."""
+    context = {"data": source}
+    return _router.GraphQLRouter(build_schema(), context_getter=lambda: context,
+                                 graphql_ide="graphiql" if graphiql else None)
+
+
 def create_app(run_dir: str | Path | None = None, *, data: RunData | None = None,
                max_body_bytes: int = MAX_BODY_BYTES, graphiql: bool = True) -> Any:
     """The FastAPI app serving one run.
@@ -116,16 +123,10 @@ def create_app(run_dir: str | Path | None = None, *, data: RunData | None = None
     if max_body_bytes < 1:
         raise ValueError(f"max_body_bytes must be 1 or more, got {max_body_bytes}")
     source: RunData = data if data is not None else DuckDBRunData(run_dir)  # type: ignore[arg-type]
-    context = {"data": source}
-    router = _router.GraphQLRouter(
-        build_schema(),
-        context_getter=lambda: context,
-        graphql_ide="graphiql" if graphiql else None,
-    )
     app = fastapi.FastAPI(title="defisim serve", docs_url=None, redoc_url=None,
                           openapi_url=None)
     app.state.data = source
-    app.include_router(router, prefix="/graphql")
+    app.include_router(graphql_router(source, graphiql=graphiql), prefix="/graphql")
 
     @app.get("/health")
     def health() -> dict[str, Any]:

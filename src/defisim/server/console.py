@@ -272,8 +272,10 @@ def console_router(*, live: Any = None, data: Any = None,
 
 
 def create_live_app(live: Any, history: ConsoleHistory | None = None) -> Any:
-    """A FastAPI app for a live run: the console (:func:`console_router`) and the
-    remote Simulation API (``/v1/...``, :mod:`defisim.server.remote`) on one port.
+    """A FastAPI app for a live run: the console (:func:`console_router`), the
+    remote Simulation API (``/v1/...``, :mod:`defisim.server.remote`) and, for a run
+    with futures markets, read-only GraphQL over it (``/graphql``,
+    :class:`~defisim.server.live_data.LiveRunData`) on one port.
 
     Args:
         live: the :class:`~defisim.server.live.LiveRun`.
@@ -290,5 +292,11 @@ def create_live_app(live: Any, history: ConsoleHistory | None = None) -> Any:
                           openapi_url=None)
     app.include_router(remote_router(live.host))
     app.include_router(console_router(live=live, history=history))
+    if "futures" in live.run.sim.protocols:  # the live source reads futures views
+        from .app import graphql_router
+        from .live_data import LiveRunData
+
+        app.state.data = LiveRunData.of(live)
+        app.include_router(graphql_router(app.state.data), prefix="/graphql")
     app.state.host, app.state.live, app.state.history = live.host, live, history
     return app
