@@ -20,7 +20,9 @@ adjusted by fees and slashes: a client pays k*f on a correct verdict, gets ``to_
 units paid to mediators), ``mediator_surplus`` (fees received in USD - the mediators'
 gas), ``buyer_share`` (client / (client + provider) surplus; nan while that is <= 0),
 ``invalid_messages`` and
-``invalid.<reason>``; unmet demand: ``unmet_requests`` (published requests whose job
+``invalid.<reason>``; ``deals.<class>`` (deals agreed per job class of ``class_mix``);
+``l2_base_fee_gwei`` (``mempool`` only: the mean L2 base fee of the blocks so far, gwei,
+from the scenario's ``chain_load`` agent); unmet demand: ``unmet_requests`` (published requests whose job
 deadline has passed without a deal; jobs timed out are ``timeouts``);
 ``price_position``: the mean over completed (collected) deals of
 ``(P - x_min)/(x_max - x_min)``, P the agreed price, x_min the provider's cost floor
@@ -62,6 +64,7 @@ class MarketplaceKpis:
     market: Any
     agents: dict[str, list[Any]]
     params: Any
+    chain_load: Any = None  # the ChainLoadAgent in ``mempool`` mode
 
     def start_kpis(self, sim: Simulation) -> None:
         """Start the counters: a cursor on the chain's events from now on."""
@@ -143,11 +146,15 @@ class MarketplaceKpis:
         for r in ("cpu", "gpu", "ram_gib"):
             cap = b.capacity[r]
             out[f"utilisation.{r}"] = reserved[r] / (cap * elapsed) if cap else math.nan
+        by_class = Counter(a[1] for a in b.agreed)
         for cls in self.params.class_mix:
+            out[f"deals.{cls}"] = by_class[cls]
             prices = np.array([a[3] for a in b.agreed if a[1] == cls])
             if len(prices) >= 2:
                 out[f"price_cv.{cls}"] = float(prices.std(ddof=1) / prices.mean())
                 out[f"price_range.{cls}"] = float((prices.max() - prices.min()) / np.median(prices))
+        if self.chain_load is not None:
+            out["l2_base_fee_gwei"] = self.chain_load.mean_base_fee_wei() / 1e9
         out["unmet_requests"] = sum(d < sim.now for d in b.open_requests.values())
         out["price_position"] = self.price_position()
         out.update(self.region_kpis(sim.now))
