@@ -249,3 +249,27 @@ def test_l2_base_fee_is_the_mean_of_the_blocks_base_fees():
     assert fees[0] == 10**9
     assert len(set(fees[:n])) > 10  # the background demand moves it
     assert r.kpis["l2_base_fee_gwei"] == pytest.approx(sum(fees[:n]) / n / 1e9, rel=1e-12)
+
+
+def test_a_provider_short_of_c_is_refused_its_result_and_counted():
+    """provider_capital 5 USDC, m = 1 USDC per instruction: a gpu-infer result needs
+    C = 10 USDC, more than the provider holds, so post_result is refused
+    (insufficient_funds); rejected.post_result.insufficient_funds counts the chain's
+    TransactionRejected events, and no such deal ever gets a result."""
+    from defisim.chain import TransactionRejected
+
+    log = Events()
+    sc = SCEN(SCEN.Params(hours=1.0, n_clients=20, n_providers=6, cheater_share=0.0,
+                          execution="immediate", provider_capital=5.0,
+                          cheating_multiplier=1.0, class_mix={"gpu-infer": 1.0}))
+    r = run_scenario(sc, seed=2, record=False, progress=False, hooks=[log])
+    assert r.error is None
+    refused = [e for e in log.events if isinstance(e, TransactionRejected)
+               and e.tx == "post_result" and e.reason == "insufficient_funds"]
+    assert len(refused) > 0
+    assert r.kpis["rejected.post_result.insufficient_funds"] == len(refused)
+    assert r.kpis["rejected_txs"] >= len(refused)
+    posted = {e.market for e in log.events if isinstance(e, ResultPosted)}
+    assert {e.market for e in refused} <= set(log.sim.compute.deal_ids())
+    assert posted.isdisjoint(e.market for e in refused)
+    assert r.kpis["completed"] == 0  # every gpu-infer result needs C = 10 > 5

@@ -21,6 +21,8 @@ units paid to mediators), ``mediator_surplus`` (fees received in USD - the media
 gas), ``buyer_share`` (client / (client + provider) surplus; nan while that is <= 0),
 ``invalid_messages`` and
 ``invalid.<reason>``; ``deals.<class>`` (deals agreed per job class of ``class_mix``);
+``rejected_txs`` and ``rejected.<tx>.<reason>`` (transactions the chain refused,
+e.g. ``rejected.post_result.insufficient_funds``: a provider short of C);
 ``l2_base_fee_gwei`` (``mempool`` only: the mean L2 base fee of the blocks so far, gwei,
 from the scenario's ``chain_load`` agent); unmet demand: ``unmet_requests`` (published requests whose job
 deadline has passed without a deal; jobs timed out are ``timeouts``);
@@ -46,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from defisim.chain.events import TransactionRejected
 from defisim.protocols.compute.events import DealClosed, MediationResolved
 from defisim.protocols.compute.schemes.events import MessageRejected
 
@@ -71,6 +74,7 @@ class MarketplaceKpis:
         self._cursor = sim.event_cursor()
         self._closed: Counter = Counter()
         self._invalid: Counter = Counter()
+        self._rejected: Counter = Counter()  # (tx, reason) -> refused transactions
         self._slashed_c = self._forfeited_t = 0
         self._fees_client: dict[str, float] = {}  # escrow uid -> fees paid out of D, USD
         self._adj: Counter = Counter()  # surplus adjustments, USD (client/provider/mediator)
@@ -83,6 +87,8 @@ class MarketplaceKpis:
         for ev in self._cursor.read():
             if isinstance(ev, MessageRejected):
                 self._invalid[ev.reason] += 1
+            elif isinstance(ev, TransactionRejected):
+                self._rejected[(ev.tx, ev.reason)] += 1
             elif isinstance(ev, DealClosed):
                 self._closed[ev.reason] += 1
                 t = sim.compute.deal(ev.market).terms
@@ -160,6 +166,9 @@ class MarketplaceKpis:
         out.update(self.region_kpis(sim.now))
         for reason, n in sorted(self._invalid.items()):
             out[f"invalid.{reason}"] = n
+        out["rejected_txs"] = sum(self._rejected.values())
+        for (tx, reason), n in sorted(self._rejected.items()):
+            out[f"rejected.{tx}.{reason}"] = n
         if sim.now >= self._next_metrics:
             self._next_metrics = sim.now + self.params.metric_interval_s
             self._agent_kpis = self.agent_metrics()
