@@ -185,3 +185,22 @@ def test_same_seed_same_kpis_in_mempool_mode():
     assert all(a.kpis[k] == b.kpis[k] or (math.isnan(a.kpis[k]) and math.isnan(b.kpis[k]))
                for k in a.kpis)
     assert a.kpis["gas_usd"] > 0
+
+
+def _c_ref(**params):
+    sc = SCEN(SCEN.Params(**SMALL, **params))
+    sc.build(sc.make_simulation(seed=4))
+    return sc.market.c_ref, sc.market.snapshot.prices["ETH"]
+
+
+def test_value_base_fee_sets_the_fee_the_reference_costs_count_gas_at():
+    """value_base_fee_wei: c_ref (so V, f, T) counts gas at that fee, not the chain's
+    first base fee; apart from it c_ref moves by exactly units x delta fee x ETH."""
+    low, eth = _c_ref(l2_base_fee_wei=10**7)
+    high, eth_high = _c_ref(l2_base_fee_wei=10**10)
+    fixed, _ = _c_ref(l2_base_fee_wei=10**10, value_base_fee_wei=10**7)
+    assert eth == eth_high
+    assert fixed == low  # the clients priced in the 1e7 regime
+    units = GAS["escrow"] + GAS["commence"] + GAS["post_result"] + GAS["collect"]
+    for cls, c in low.items():
+        assert math.isclose(high[cls] - c, units * (10**10 - 10**7) * eth / WEI, rel_tol=1e-9)

@@ -215,3 +215,61 @@ def test_surplus_is_adjusted_by_fees_and_slashes(slashing_run):
     fees = sum(e.fees for e in log.events if isinstance(e, MediationResolved)) / 1e6
     rest = sum(e.to_treasury + e.to_jackpot for e in slashed.values()) / 1e6
     assert client + provider + fees + rest == pytest.approx(0.0, abs=1e-9)
+
+
+def test_deals_by_class_match_the_chains_deals(honest_run):
+    """deals.<class>: the chain's deals of the class (the class told by its instruction
+    count N, distinct per class), summing to ``deals``."""
+    sc, r, log = honest_run
+    cx = log.sim.compute
+    by_n = {c.instruction_count: name for name, c in ctypes.JOB_CLASSES.items()}
+    assert len(by_n) == len(ctypes.JOB_CLASSES)
+    counts: dict[str, int] = {}
+    for row in sc.market.book.agreed:
+        cls = by_n[cx.deal(row[8]).terms.instruction_count]
+        counts[cls] = counts.get(cls, 0) + 1
+    assert len(counts) >= 3 and sum(counts.values()) == r.kpis["deals"] > 0
+    for cls in sc.params.class_mix:
+        assert r.kpis[f"deals.{cls}"] == counts.get(cls, 0)
+    assert "l2_base_fee_gwei" not in r.kpis  # immediate mode: no chain fee market
+
+
+def test_l2_base_fee_is_the_mean_of_the_blocks_base_fees():
+    """l2_base_fee_gwei (mempool): the mean of the chain's BaseFeeUpdated base fees over
+    the blocks the system party stepped in, from b0 = 1e9 wei with background demand."""
+    from defisim.chain import BaseFeeUpdated
+
+    log = Events()
+    sc = SCEN(SCEN.Params(steps=150, n_clients=10, n_providers=6, l2_base_fee_wei=10**9))
+    r = run_scenario(sc, seed=1, record=False, progress=False, hooks=[log])
+    assert r.error is None
+    fees = [e.base_fee for e in log.events if isinstance(e, BaseFeeUpdated)]
+    n = sc.chain_load.blocks
+    assert n == 150 and len(fees) >= n
+    assert fees[0] == 10**9
+    assert len(set(fees[:n])) > 10  # the background demand moves it
+    assert r.kpis["l2_base_fee_gwei"] == pytest.approx(sum(fees[:n]) / n / 1e9, rel=1e-12)
+
+
+def test_a_provider_short_of_c_is_refused_its_result_and_counted():
+    """provider_capital 5 USDC, m = 1 USDC per instruction: a gpu-infer result needs
+    C = 10 USDC, more than the provider holds, so post_result is refused
+    (insufficient_funds); rejected.post_result.insufficient_funds counts the chain's
+    TransactionRejected events, and no such deal ever gets a result."""
+    from defisim.chain import TransactionRejected
+
+    log = Events()
+    sc = SCEN(SCEN.Params(hours=1.0, n_clients=20, n_providers=6, cheater_share=0.0,
+                          execution="immediate", provider_capital=5.0,
+                          cheating_multiplier=1.0, class_mix={"gpu-infer": 1.0}))
+    r = run_scenario(sc, seed=2, record=False, progress=False, hooks=[log])
+    assert r.error is None
+    refused = [e for e in log.events if isinstance(e, TransactionRejected)
+               and e.tx == "post_result" and e.reason == "insufficient_funds"]
+    assert len(refused) > 0
+    assert r.kpis["rejected.post_result.insufficient_funds"] == len(refused)
+    assert r.kpis["rejected_txs"] >= len(refused)
+    posted = {e.market for e in log.events if isinstance(e, ResultPosted)}
+    assert {e.market for e in refused} <= set(log.sim.compute.deal_ids())
+    assert posted.isdisjoint(e.market for e in refused)
+    assert r.kpis["completed"] == 0  # every gpu-infer result needs C = 10 > 5

@@ -20,7 +20,11 @@ adjusted by fees and slashes: a client pays k*f on a correct verdict, gets ``to_
 units paid to mediators), ``mediator_surplus`` (fees received in USD - the mediators'
 gas), ``buyer_share`` (client / (client + provider) surplus; nan while that is <= 0),
 ``invalid_messages`` and
-``invalid.<reason>``; unmet demand: ``unmet_requests`` (published requests whose job
+``invalid.<reason>``; ``deals.<class>`` (deals agreed per job class of ``class_mix``);
+``rejected_txs`` and ``rejected.<tx>.<reason>`` (transactions the chain refused,
+e.g. ``rejected.post_result.insufficient_funds``: a provider short of C);
+``l2_base_fee_gwei`` (``mempool`` only: the mean L2 base fee of the blocks so far, gwei,
+from the scenario's ``chain_load`` agent); unmet demand: ``unmet_requests`` (published requests whose job
 deadline has passed without a deal; jobs timed out are ``timeouts``);
 ``price_position``: the mean over completed (collected) deals of
 ``(P - x_min)/(x_max - x_min)``, P the agreed price, x_min the provider's cost floor
@@ -44,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from defisim.chain.events import TransactionRejected
 from defisim.protocols.compute.events import DealClosed, MediationResolved
 from defisim.protocols.compute.schemes.events import MessageRejected
 
@@ -62,12 +67,14 @@ class MarketplaceKpis:
     market: Any
     agents: dict[str, list[Any]]
     params: Any
+    chain_load: Any = None  # the ChainLoadAgent in ``mempool`` mode
 
     def start_kpis(self, sim: Simulation) -> None:
         """Start the counters: a cursor on the chain's events from now on."""
         self._cursor = sim.event_cursor()
         self._closed: Counter = Counter()
         self._invalid: Counter = Counter()
+        self._rejected: Counter = Counter()  # (tx, reason) -> refused transactions
         self._slashed_c = self._forfeited_t = 0
         self._fees_client: dict[str, float] = {}  # escrow uid -> fees paid out of D, USD
         self._adj: Counter = Counter()  # surplus adjustments, USD (client/provider/mediator)
@@ -80,6 +87,8 @@ class MarketplaceKpis:
         for ev in self._cursor.read():
             if isinstance(ev, MessageRejected):
                 self._invalid[ev.reason] += 1
+            elif isinstance(ev, TransactionRejected):
+                self._rejected[(ev.tx, ev.reason)] += 1
             elif isinstance(ev, DealClosed):
                 self._closed[ev.reason] += 1
                 t = sim.compute.deal(ev.market).terms
@@ -143,16 +152,23 @@ class MarketplaceKpis:
         for r in ("cpu", "gpu", "ram_gib"):
             cap = b.capacity[r]
             out[f"utilisation.{r}"] = reserved[r] / (cap * elapsed) if cap else math.nan
+        by_class = Counter(a[1] for a in b.agreed)
         for cls in self.params.class_mix:
+            out[f"deals.{cls}"] = by_class[cls]
             prices = np.array([a[3] for a in b.agreed if a[1] == cls])
             if len(prices) >= 2:
                 out[f"price_cv.{cls}"] = float(prices.std(ddof=1) / prices.mean())
                 out[f"price_range.{cls}"] = float((prices.max() - prices.min()) / np.median(prices))
+        if self.chain_load is not None:
+            out["l2_base_fee_gwei"] = self.chain_load.mean_base_fee_wei() / 1e9
         out["unmet_requests"] = sum(d < sim.now for d in b.open_requests.values())
         out["price_position"] = self.price_position()
         out.update(self.region_kpis(sim.now))
         for reason, n in sorted(self._invalid.items()):
             out[f"invalid.{reason}"] = n
+        out["rejected_txs"] = sum(self._rejected.values())
+        for (tx, reason), n in sorted(self._rejected.items()):
+            out[f"rejected.{tx}.{reason}"] = n
         if sim.now >= self._next_metrics:
             self._next_metrics = sim.now + self.params.metric_interval_s
             self._agent_kpis = self.agent_metrics()

@@ -25,7 +25,9 @@ the three regions); ``n_clients`` clients with Poisson arrivals over ``class_mix
 ``n_providers`` providers with one machine each (CPU or GPU, round-robin over the
 regions), a share ``cheater_share`` of them cheating with probability ``cheat_q``;
 ``n_mediators`` mediators. Policies: ``mixed`` cycles through :data:`MIXED`, or one
-name of spec 5 for everyone. Validation ``random(p)`` with a panel of one.
+name of spec 5 for everyone. Validation ``random(p)`` with a panel of one. Clients
+value a job at V = c_ref(1 + u), c_ref counting gas at the first L2 base fee or at
+``value_base_fee_wei`` (a fee regime the clients did not price in).
 
 KPIs (spec 7.2) and the run folder's extra files (``negotiation_paths.csv`` and the
 figures of :mod:`.compute_plots`): :mod:`.compute_kpis`. Parameters:
@@ -154,7 +156,8 @@ class ComputeMarketplace(MarketplaceKpis, Scenario):
             rule = OP_STACK_CANYON if p.fee_preset == "op-stack" else EIP1559
             rule = replace(rule, b0=p.l2_base_fee_wei, min_base_fee=p.min_base_fee_wei)
             state = GlobalState.default(sim.rng, l2_rule=rule, l2_from_chain=True)
-        market = Market(state, {a: sim.compute.gas(a) for a in GAS_ACTIONS})
+        market = Market(state, {a: sim.compute.gas(a) for a in GAS_ACTIONS},
+                        ref_base_fee_wei=p.value_base_fee_wei)
         self.market = market
         mediators = [ComputeMediator(f"mediator{i}", market, p.mediator_capital,
                                      rerun_s=p.rerun_s, metric_interval_s=p.metric_interval_s)

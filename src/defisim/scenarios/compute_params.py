@@ -42,6 +42,11 @@ class ComputeMarketplaceParams(ScenarioParams):
     after Canyon (elasticity 6, denominator 250); gas limit 30M."""
     l2_base_fee_wei: int = Field(10_000_000, gt=0)
     """The L2's first base fee b0 and the background demand's b_ref (spec 6)."""
+    value_base_fee_wei: int | None = Field(None, ge=0)
+    """The L2 base fee (wei) at which the reference costs c_ref count gas, and so the
+    clients' values V = c_ref(1 + u), fees and T (spec 3); ``None``: the run's first
+    base fee. Set it apart from ``l2_base_fee_wei`` for a fee regime the clients did
+    not price in (the costs experiment of spec 8)."""
     min_base_fee_wei: int = Field(0, ge=0)
     wallet_tip_wei: int = Field(1_000_000, ge=0)
     """The default wallet's tip; its fee cap is 2 x base fee + tip (spec 4.6)."""

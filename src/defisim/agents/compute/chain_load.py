@@ -14,7 +14,9 @@ transactions go in after it while they fit and the chain's base fee follows spec
 process. With the L1 data fee on it also posts the global state's L1 base fee to the
 compute protocol (``set_l1_base_fee``) whenever it changed (each 12 s L1 block; read
 from the snapshot, so at most one step late), as OP's system transaction updates
-``L1Block``. Its ETH (``eth``, default 1e6) is minted at the start.
+``L1Block``. Its ETH (``eth``, default 1e6) is minted at the start. It keeps the sum
+of the base fees of the blocks it saw (:attr:`fee_sum_wei`, :attr:`blocks`), so a
+scenario can report the realised mean base fee (:meth:`mean_base_fee_wei`).
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class ChainLoadAgent(Agent):
         self.demand: BackgroundDemand | None = None
         self.posted_l1: int | None = None
         self.last_gas = 0  # the background gas of the latest block
+        self.fee_sum_wei, self.blocks = 0, 0  # base fees of the blocks stepped, wei
 
     def initialise(self, sim: Simulation) -> None:
         fm = sim.fee_market
@@ -79,9 +82,17 @@ class ChainLoadAgent(Agent):
                        b0=max(fm.initial_base_fee, 1), min_base_fee=fm.min_base_fee)
         self.demand = BackgroundDemand(rule, sim.rng("global.l2_fee"), self.sigma_d, self.e)
 
+    def mean_base_fee_wei(self) -> float:
+        """The mean base fee (wei per gas) of the blocks this agent stepped in; nan
+        before the first."""
+        return self.fee_sum_wei / self.blocks if self.blocks else float("nan")
+
     def step(self, sim: Simulation) -> None:
+        b = int(sim.base_fee(raw=True))
+        self.fee_sum_wei += b
+        self.blocks += 1
         if self.background and self.demand is not None:
-            gas = self.demand.draw(int(sim.base_fee(raw=True)))
+            gas = self.demand.draw(b)
             self.last_gas = gas
             if gas > 0:
                 sim.send(Transaction(self.name, "", "use_gas", (gas,),

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from defisim.agents.base import Agent
@@ -135,14 +135,24 @@ class Market:
     Args:
         state: the :class:`GlobalState` (stepped by :class:`GlobalStateAgent`).
         gas: action -> gas units (``sim.compute.gas``), for reference costs.
+        ref_base_fee_wei: the L2 base fee (wei per gas) at which the reference costs
+            count gas; ``None``: the state's initial L2 base fee (spec 3).
+
+    Raises:
+        ValueError: a negative ``ref_base_fee_wei``.
     """
 
-    def __init__(self, state: GlobalState, gas: dict[str, int]) -> None:
+    def __init__(self, state: GlobalState, gas: dict[str, int],
+                 ref_base_fee_wei: int | None = None) -> None:
+        if ref_base_fee_wei is not None and ref_base_fee_wei < 0:
+            raise ValueError(f"ref_base_fee_wei must be >= 0, got {ref_base_fee_wei!r}")
         self.state = state
         self.snapshot = state.snapshot()
         self.book = MarketBook()
         self.gas = dict(gas)
         z = self.snapshot
+        if ref_base_fee_wei is not None:  # values set in another fee regime than the chain's
+            z = replace(z, l2_base_fee=int(ref_base_fee_wei))
         mean_e = sum(z.electricity.values()) / len(z.electricity)
         units = sum(gas[a] for a in CLIENT_GAS + PROVIDER_GAS)
         self.c_ref = {n: c_ref(c, mean_e, units, z) for n, c in ctypes.JOB_CLASSES.items()}
