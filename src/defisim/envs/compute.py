@@ -198,6 +198,24 @@ def shared_session(cfg: ComputeEnvConfig) -> ComputeSession:
     return _SESSIONS[key]
 
 
+def begin_episode(env: Any, seed: int | None) -> int:
+    """Start an episode of a compute environment (parallel or AEC): restore the session's
+    warmed-up snapshot reseeded by the episode seed (``seed``, or the next draw of the
+    environment's own seed stream), make every possible learner live and reset the
+    tick rewards; returns the episode seed."""
+    if seed is not None:
+        env._seed_rng = np.random.default_rng(seed)
+        episode_seed = int(seed)
+    else:
+        episode_seed = int(env._seed_rng.integers(0, 2**63 - 1))
+    env.state = env.session.restore(episode_seed)
+    env._by_name = {a.name: a for a in env.state.agents if a.name in env.possible_agents}
+    env.agents = list(env.possible_agents)
+    env._t = 0
+    env._rewards = TickRewards(env.state.sim, env._by_name, env.config.reward, env.config.eta)
+    return episode_seed
+
+
 class ComputeMarketEnv(ParallelEnv):
     """Learning clients/providers negotiating in ``compute_marketplace`` (module doc).
 
@@ -247,17 +265,7 @@ class ComputeMarketEnv(ParallelEnv):
         Returns:
             ``(observations, infos)`` keyed by learner.
         """
-        if seed is not None:
-            self._seed_rng = np.random.default_rng(seed)
-            episode_seed = int(seed)
-        else:
-            episode_seed = int(self._seed_rng.integers(0, 2**63 - 1))
-        self.state = self.session.restore(episode_seed)
-        self._by_name = {a.name: a for a in self.state.agents if a.name in self.possible_agents}
-        self.agents = list(self.possible_agents)
-        self._t = 0
-        self._rewards = TickRewards(self.state.sim, self._by_name, self.config.reward,
-                                    self.config.eta)
+        episode_seed = begin_episode(self, seed)
         obs, infos = {}, {}
         for n in self.agents:
             obs[n], infos[n] = self._observe(n)

@@ -39,11 +39,10 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import AECEnv
 
-from .compute import ComputeEnvConfig, parse_compute_config, shared_session
+from .compute import ComputeEnvConfig, begin_episode, parse_compute_config, shared_session
 from .compute_actions import action_mask, make_action_space
 from .compute_learners import LearnerMixin
 from .compute_obs import OBSERVATION_NAMES, observe
-from .compute_rewards import TickRewards
 from .session import EnvSetupError, EpisodeState
 
 __all__ = ["ComputeMarketAEC"]
@@ -107,17 +106,7 @@ class ComputeMarketAEC(AECEnv):
     def reset(self, seed: int | None = None, options: dict | None = None) -> None:
         """Restore the warmed-up snapshot reseeded with ``seed`` and tick to the first
         decision (module docstring)."""
-        if seed is not None:
-            self._seed_rng = np.random.default_rng(seed)
-            episode_seed = int(seed)
-        else:
-            episode_seed = int(self._seed_rng.integers(0, 2**63 - 1))
-        self.state = self.session.restore(episode_seed)
-        self._by_name = {a.name: a for a in self.state.agents if a.name in self.possible_agents}
-        self.agents = list(self.possible_agents)
-        self._t = 0
-        self._rewards = TickRewards(self.state.sim, self._by_name, self.config.reward,
-                                    self.config.eta)
+        episode_seed = begin_episode(self, seed)
         self.rewards = {n: 0.0 for n in self.agents}
         self._cumulative_rewards = {n: 0.0 for n in self.agents}
         self.terminations = {n: False for n in self.agents}
