@@ -310,3 +310,22 @@ def test_the_live_app_serves_graphql_over_the_run(live):
     assert got["total"] == len(want) > 0
     assert client.post("/graphql", json={"query": "mutation { x }"}).status_code in (200, 400)
     assert "errors" in client.post("/graphql", json={"query": "mutation { x }"}).json()
+
+
+def test_v3_lp_positions_are_shown_live():
+    """A live V3 pool: the frame's LP column is each position's range and liquidity,
+    as ``sim.amm.positions`` gives them."""
+    cls = get_scenario("amm_pool")
+    run = LiveRun(cls(cls.Params(steps=30)), seed=SEED)
+    try:
+        run.step(10)
+        frame = console_frame(run)
+        sim = run.run.sim
+        v3 = [p for p in frame["pools"] if p["kind"] == "V3"]
+        assert v3
+        for pool in v3:
+            want = {f"{p.party} [{p.tick_lower}, {p.tick_upper})": float(p.liquidity)
+                    for p in sim.amm.positions(pool_id=pool["id"])}
+            assert want and pool["lp"] == want
+    finally:
+        run.stop(finish=False)

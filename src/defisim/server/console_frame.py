@@ -15,8 +15,9 @@ A frame (every number a float in human units, ``None`` where it has no value):
   entry, realised_pnl, unrealised_pnl, pnl``);
 - ``pools``: per AMM pool ``id, kind, assets, price`` (live: token0 in token1, the
   pool view's; recorded: base in quote, the ``amm_pools`` row's), ``reserves``,
-  ``liquidity``, ``fee`` and ``lp`` (party -> LP tokens held, live; net liquidity
-  minted, recorded);
+  ``liquidity``, ``fee`` and ``lp`` (live: party -> LP tokens held for V2 and
+  Balancer pools, ``"party [tick_lower, tick_upper)"`` -> liquidity for V3 positions;
+  recorded: net liquidity minted);
 - ``kpis``: the scenario's KPIs (a netlist's KPIs are its scenario KPIs) at the step;
 - ``compute``: ``open_requests``, the latest live ``negotiations`` (topic, state,
   participants, offers so far, last offered price) and the latest ``deals`` with their
@@ -184,11 +185,14 @@ def _market(sim: Any, m: str, depth: int, trades: int) -> dict[str, Any]:
 def _pool(sim: Any, pid: str) -> dict[str, Any]:
     v = sim.amm.pool_view(pid)
     lp: dict[str, float] = {}
-    if v.lp_supply_raw:  # V2 and Balancer pools mint LP tokens; V3 positions are not tokens
+    if v.lp_supply_raw:  # V2 and Balancer pools mint LP tokens: their holders
         for party in sim.parties:
             held = sim.balance(party, v.lp_asset)
             if held:
                 lp[party] = held
+    elif v.kind == "V3":  # V3 positions are not tokens: each range's liquidity
+        for pos in sim.amm.positions(pool_id=pid):
+            lp[f"{pos.party} [{pos.tick_lower}, {pos.tick_upper})"] = float(pos.liquidity)
     return {"id": pid, "kind": v.kind, "assets": list(v.assets), "price": num(v.price),
             "reserves": [num(r) for r in v.reserves],
             "liquidity": num(v.liquidity if v.liquidity is not None else v.lp_supply),
